@@ -55,4 +55,82 @@ int img_flush(struct img *img);
 const char *img_format_name(enum img_format fmt);
 int img_parse_format(const char *name, enum img_format *fmt);	/* 0 or -EINVAL */
 
+
+/* ---- Additions used by imgtool (the API above is unchanged). ---- */
+
+#include <stdio.h>
+
+/* What img_get_info() reports. */
+struct img_info {
+	enum img_format format;
+	uint64_t virtual_size;
+	uint64_t file_size;		/* host file length */
+	uint64_t disk_size;		/* host bytes actually allocated */
+	uint32_t cluster_size;		/* qcow2 only */
+	int qcow2_version;		/* 2 or 3 */
+	int refcount_bits;
+	bool dirty;			/* incompatible bit 0 */
+	bool corrupt;			/* incompatible bit 1 */
+	bool lazy_refcounts;		/* compatible bit 0 */
+	uint32_t nb_snapshots;
+	char backing_file[1024];	/* "" if none */
+	char backing_format[32];	/* "" if not recorded */
+};
+void img_get_info(struct img *img, struct img_info *info);
+uint32_t img_get_cluster_size(const struct img *img);	/* 0 for raw */
+
+/* One run of equal allocation state, from img_block_status(). */
+#define IMG_EXT_DATA		(1u << 0)	/* allocated in this image */
+#define IMG_EXT_ZERO		(1u << 1)	/* reads as zeros */
+#define IMG_EXT_COMPRESSED	(1u << 2)
+#define IMG_EXT_BACKING		(1u << 3)	/* data comes from the backing chain */
+struct img_extent {
+	uint64_t len;		/* bytes from the queried offset */
+	unsigned flags;
+	uint64_t host_off;	/* valid for uncompressed DATA; else 0 */
+	int depth;		/* 0 this image, 1 its backing file, ... */
+};
+/* Describe the run starting at off (at most len bytes). 0 or -errno. */
+int img_block_status(struct img *img, uint64_t off, uint64_t len,
+		     struct img_extent *ext);
+
+/*
+ * Store one cluster given as raw deflate data (no zlib header) produced by
+ * img_deflate_cluster(). off is cluster-aligned; the last, partial cluster
+ * of an image is padded with zeros before compression. qcow2 only.
+ */
+int img_write_compressed(struct img *img, uint64_t off, const void *cdata, size_t clen);
+
+/* Reusable deflate state for a thread (qemu's parameters: level 6, window 2^12). */
+struct img_deflate;
+struct img_deflate *img_deflate_new(void);
+void img_deflate_free(struct img_deflate *d);
+/* Returns the compressed length, or 0 if it would not be smaller than len. */
+size_t img_deflate_cluster(struct img_deflate *d, const void *in, size_t len,
+			   void *out, size_t outlen);
+
+/* Grow, or shrink when shrink is set and the tail holds no data. */
+int img_resize(struct img *img, uint64_t size, bool shrink, char *err, size_t errlen);
+
+/* Consistency check; fix is a mask of IMG_CHECK_FIX_*. */
+#define IMG_CHECK_FIX_LEAKS	(1u << 0)
+#define IMG_CHECK_FIX_ERRORS	(1u << 1)
+struct img_check_result {
+	uint64_t corruptions;		/* found, before any repair */
+	uint64_t leaks;
+	uint64_t corruptions_fixed;
+	uint64_t leaks_fixed;
+	uint64_t check_errors;		/* could not be checked (I/O) */
+	uint64_t total_clusters;	/* virtual clusters */
+	uint64_t allocated_clusters;
+	uint64_t fragmented_clusters;
+	uint64_t compressed_clusters;
+	uint64_t image_end_offset;
+};
+/* Lines describing each problem go to log (may be NULL). 0 or -errno. */
+int img_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log);
+
+/* Human size parser shared by the tools: 10G, 512K, 1.5M, plain bytes. */
+int img_parse_size(const char *s, uint64_t *out);
+
 #endif

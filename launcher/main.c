@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
+#include "vmm.h"
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -11,14 +14,57 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		printf("kvm-launch %s\n", PROJECT_VERSION);
+	struct vm_config cfg;
+	bool check = false;
+	const char *file = NULL;
+	int i, status;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--version")) {
+			printf("kvm-launch %s\n", PROJECT_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--check")) {
+			check = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "kvm-launch: unknown option %s\n", argv[i]);
+			usage(stderr);
+			return 2;
+		} else if (!file) {
+			file = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!file) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(file, &cfg))
+		return 2;
+	if (check) {
+		config_free(&cfg);
 		return 0;
 	}
-	if (argc > 1 && !strcmp(argv[1], "--help")) {
-		usage(stdout);
-		return 0;
+	/* A reset re-creates the whole machine from the same validated file. */
+	for (;;) {
+		struct vm *vm = vm_create(&cfg);
+		enum vm_end end;
+
+		if (!vm) {
+			status = 1;
+			break;
+		}
+		vcpu_run(vm);
+		end = vm->end;
+		status = vm->exit_status;
+		vm_destroy(vm);
+		if (end != VM_END_RESET || cfg.on_reset != ON_RESET_RESTART)
+			break;
 	}
-	usage(stderr);
-	return 2;
+	config_free(&cfg);
+	return status;
 }

@@ -1,0 +1,25 @@
+/* launcher/arch/cpu.h: x86 vCPU set-up: CPUID, boot-time registers, dumps. */
+#ifndef ARCH_CPU_H
+#define ARCH_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arch/linux.h"
+
+/* CPUID from KVM_GET_SUPPORTED_CPUID minus what the launcher lacks. */
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd);
+
+/*
+ * Registers for the Linux entry: flat 64-bit long mode with identity page
+ * tables for the low 4 GiB (built in guest memory), or 32-bit protected
+ * mode; rsi/esi points at boot_params.
+ */
+int cpu_setup_linux(int vcpu_fd, const struct linux_load_mem *mem,
+		    uint64_t entry, bool entry64);
+
+/* Print general, segment and control registers of the vCPU. */
+void cpu_dump(int vcpu_fd, FILE *f);
+
+#endif

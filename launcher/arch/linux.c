@@ -1,0 +1,258 @@
+/* launcher/arch/linux.c: bzImage checks and loading per the x86 boot protocol. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arch/layout.h"
+#include "arch/linux.h"
+#include "vm.h"
+
+/* Offsets in the setup header / boot_params (Documentation/x86/boot.rst). */
+#define HDR_SETUP_SECTS		0x1f1
+#define HDR_BOOT_FLAG		0x1fe
+#define HDR_MAGIC		0x202
+#define HDR_VERSION		0x206
+#define HDR_TYPE_OF_LOADER	0x210
+#define HDR_LOADFLAGS		0x211
+#define HDR_CODE32_START	0x214
+#define HDR_RAMDISK_IMAGE	0x218
+#define HDR_RAMDISK_SIZE	0x21c
+#define HDR_HEAP_END_PTR	0x224
+#define HDR_CMD_LINE_PTR	0x228
+#define HDR_INITRD_ADDR_MAX	0x22c
+#define HDR_KERNEL_ALIGNMENT	0x230
+#define HDR_XLOADFLAGS		0x236
+#define HDR_CMDLINE_SIZE	0x238
+#define HDR_INIT_SIZE		0x260
+#define BP_EXT_RAMDISK_IMAGE	0x0c0
+#define BP_EXT_RAMDISK_SIZE	0x0c4
+#define BP_EXT_CMD_LINE_PTR	0x0c8
+#define BP_E820_ENTRIES		0x1e8
+#define BP_E820_TABLE		0x2d0
+#define BP_E820_MAX		128
+#define BP_SIZE			4096
+
+#define LOADED_HIGH		0x01
+#define CAN_USE_HEAP		0x80
+#define XLF_KERNEL_64		0x01
+
+static uint16_t get16(const uint8_t *p) { return p[0] | p[1] << 8; }
+static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
+static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
+static void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
+
+int linux_probe(const char *path, struct linux_image *li, char *err,
+		size_t errlen)
+{
+	uint8_t hdr[1024];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	close(fd);
+	if (n < (ssize_t)sizeof(hdr) || get16(hdr + HDR_BOOT_FLAG) != 0xaa55 ||
+	    memcmp(hdr + HDR_MAGIC, "HdrS", 4)) {
+		snprintf(err, errlen, "%s is not a Linux bzImage (no setup header)", path);
+		return -1;
+	}
+	li->version = get16(hdr + HDR_VERSION);
+	if (li->version < 0x0206) {
+		snprintf(err, errlen, "%s: boot protocol %u.%02u is older than 2.06",
+			 path, li->version >> 8, li->version & 0xff);
+		return -1;
+	}
+	if (!(hdr[HDR_LOADFLAGS] & LOADED_HIGH)) {
+		snprintf(err, errlen, "%s is a zImage, not a bzImage", path);
+		return -1;
+	}
+	li->setup_sects = hdr[HDR_SETUP_SECTS] ? hdr[HDR_SETUP_SECTS] : 4;
+	li->file_size = st.st_size;
+	if ((uint64_t)(li->setup_sects + 1) * 512 >= li->file_size) {
+		snprintf(err, errlen, "%s: truncated bzImage", path);
+		return -1;
+	}
+	li->initrd_addr_max = get32(hdr + HDR_INITRD_ADDR_MAX);
+	li->cmdline_size = get32(hdr + HDR_CMDLINE_SIZE);
+	li->kernel_alignment = get32(hdr + HDR_KERNEL_ALIGNMENT);
+	li->entry64 = li->version >= 0x020c &&
+		      (get16(hdr + HDR_XLOADFLAGS) & XLF_KERNEL_64);
+	li->init_size = li->version >= 0x020a ? get32(hdr + HDR_INIT_SIZE) : 0;
+	/* Older kernels do not say; a decompressor needs about 4x the payload. */
+	if (!li->init_size)
+		li->init_size = 4 * (li->file_size - (li->setup_sects + 1) * 512);
+	return 0;
+}
+
+/* End of the memory the kernel may use while booting. */
+static uint64_t kernel_end(const struct linux_image *li)
+{
+	uint64_t align = li->kernel_alignment ? li->kernel_alignment : 0;
+	uint64_t start = KERNEL_LOAD_ADDR;
+
+	/* A relocatable kernel moves itself up to its alignment first. */
+	if (align && (align & (align - 1)) == 0)
+		start = (start + align - 1) & ~(align - 1);
+	return start + li->init_size;
+}
+
+int linux_place_initrd(const struct linux_image *li,
+		       const struct cfg_slot *ram, unsigned int nr_ram,
+		       uint64_t initrd_size, uint64_t *addr, char *err,
+		       size_t errlen)
+{
+	uint64_t run = layout_ram_from(ram, nr_ram, KERNEL_LOAD_ADDR);
+	uint64_t top = KERNEL_LOAD_ADDR + run;
+	uint64_t kend = kernel_end(li);
+	uint64_t max = (uint64_t)li->initrd_addr_max + 1;
+
+	if (kend > top) {
+		snprintf(err, errlen,
+			 "the kernel needs %llu MiB of RAM from 1 MiB, the VM has %llu MiB there",
+			 (unsigned long long)((kend - KERNEL_LOAD_ADDR + MiB - 1) / MiB),
+			 (unsigned long long)(run / MiB));
+		return -1;
+	}
+	if (max > top)
+		max = top;
+	if (initrd_size > max || ((max - initrd_size) & ~0xfffULL) < kend) {
+		snprintf(err, errlen,
+			 "initrd of %llu KiB does not fit between the kernel (ends at %llu MiB) and %llu MiB",
+			 (unsigned long long)(initrd_size / KiB),
+			 (unsigned long long)(kend / MiB),
+			 (unsigned long long)(max / MiB));
+		return -1;
+	}
+	*addr = (max - initrd_size) & ~0xfffULL;
+	return 0;
+}
+
+/* Read the whole of path's [off, off + len) into guest memory at gpa. */
+static int load_file(const char *path, uint64_t off, uint64_t len,
+		     const struct linux_load_mem *mem, uint64_t gpa,
+		     char *err, size_t errlen)
+{
+	uint8_t *dst = mem->map(mem->ctx, gpa, len);
+	uint64_t done = 0;
+	int fd;
+
+	if (!dst) {
+		snprintf(err, errlen, "%s does not fit in guest RAM at 0x%llx",
+			 path, (unsigned long long)gpa);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (done < len) {
+		ssize_t n = pread(fd, dst + done, len - done, off + done);
+
+		if (n <= 0) {
+			snprintf(err, errlen, "cannot read %s: %s", path,
+				 n ? strerror(errno) : "file shrank");
+			close(fd);
+			return -1;
+		}
+		done += n;
+	}
+	close(fd);
+	return 0;
+}
+
+int linux_load(const struct vm_config *cfg, const struct linux_load_mem *mem,
+	       const struct cfg_slot *ram, unsigned int nr_ram,
+	       const struct e820_entry *e820, unsigned int nr_e820,
+	       uint64_t *entry, bool *entry64, char *err, size_t errlen)
+{
+	struct linux_image li;
+	uint64_t setup_len, initrd_addr = 0;
+	size_t hdr_len, cmdlen;
+	uint8_t *bp, *cmdline;
+	unsigned int i;
+	int fd;
+
+	if (linux_probe(cfg->kernel, &li, err, errlen))
+		return -1;
+	setup_len = (uint64_t)(li.setup_sects + 1) * 512;
+	if (load_file(cfg->kernel, setup_len, li.file_size - setup_len, mem,
+		      KERNEL_LOAD_ADDR, err, errlen))
+		return -1;
+
+	bp = mem->map(mem->ctx, BOOT_PARAMS_ADDR, BP_SIZE);
+	cmdline = mem->map(mem->ctx, BOOT_CMDLINE_ADDR, BOOT_CMDLINE_MAX);
+	if (!bp || !cmdline) {
+		snprintf(err, errlen, "no RAM for boot parameters below 1 MiB");
+		return -1;
+	}
+	memset(bp, 0, BP_SIZE);
+	/* The setup header runs from 0x1f1 to 0x202 + the byte at 0x201. */
+	fd = open(cfg->kernel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, bp + HDR_SETUP_SECTS, 0x80, HDR_SETUP_SECTS) != 0x80) {
+		snprintf(err, errlen, "cannot read %s", cfg->kernel);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	hdr_len = 0x202 + bp[0x201] - HDR_SETUP_SECTS;
+	if (hdr_len < 0x80)
+		memset(bp + HDR_SETUP_SECTS + hdr_len, 0, 0x80 - hdr_len);
+
+	bp[HDR_TYPE_OF_LOADER] = 0xff;		/* undefined loader */
+	bp[HDR_LOADFLAGS] |= CAN_USE_HEAP;
+	put16(bp + HDR_HEAP_END_PTR, 0xfe00);
+
+	cmdlen = cfg->cmdline ? strlen(cfg->cmdline) : 0;
+	if (cmdlen >= BOOT_CMDLINE_MAX || (li.cmdline_size && cmdlen > li.cmdline_size)) {
+		snprintf(err, errlen, "command line too long");
+		return -1;
+	}
+	memset(cmdline, 0, cmdlen + 1);
+	memcpy(cmdline, cfg->cmdline ? cfg->cmdline : "", cmdlen);
+	put32(bp + HDR_CMD_LINE_PTR, BOOT_CMDLINE_ADDR);
+	put32(bp + BP_EXT_CMD_LINE_PTR, 0);
+
+	if (cfg->initrd) {
+		if (linux_place_initrd(&li, ram, nr_ram, cfg->initrd_size,
+				       &initrd_addr, err, errlen) ||
+		    load_file(cfg->initrd, 0, cfg->initrd_size, mem, initrd_addr,
+			      err, errlen))
+			return -1;
+		put32(bp + HDR_RAMDISK_IMAGE, (uint32_t)initrd_addr);
+		put32(bp + HDR_RAMDISK_SIZE, (uint32_t)cfg->initrd_size);
+		put32(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd_addr >> 32));
+		put32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)(cfg->initrd_size >> 32));
+	}
+
+	if (nr_e820 > BP_E820_MAX)
+		nr_e820 = BP_E820_MAX;
+	bp[BP_E820_ENTRIES] = nr_e820;
+	for (i = 0; i < nr_e820; i++) {
+		uint8_t *e = bp + BP_E820_TABLE + 20 * i;
+
+		put64(e, e820[i].addr);
+		put64(e + 8, e820[i].size);
+		put32(e + 16, e820[i].type);
+	}
+
+	*entry64 = li.entry64;
+	*entry = li.entry64 ? KERNEL_LOAD_ADDR + 0x200 :
+			      get32(bp + HDR_CODE32_START);
+	return 0;
+}

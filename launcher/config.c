@@ -1,0 +1,570 @@
+/* launcher/config.c: VM file parsing (libconfig) and validation, before any VM exists. */
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arch/layout.h"
+#include "arch/linux.h"
+#include "config.h"
+
+struct ctx {
+	const char *file;
+	const char *dir;		/* VM file's directory, for relative paths */
+	int errors;
+};
+
+static void __attribute__((format(printf, 4, 5)))
+bad(struct ctx *c, int line, const char *setting, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s:%d: %s: ", c->file, line > 0 ? line : 1, setting);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	c->errors++;
+}
+
+static int line_of(const config_setting_t *s)
+{
+	return s ? config_setting_source_line(s) : 1;
+}
+
+/* Edit distance for "did you mean"; names are short. */
+static unsigned int distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	unsigned int d[32][32];
+
+	if (la > 30 || lb > 30)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			unsigned int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			unsigned int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+
+			d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+	return d[la][lb];
+}
+
+/* Refuse settings of group g not in known[] (NULL-terminated). */
+static void check_known(struct ctx *c, const config_setting_t *g,
+			const char *prefix, const char *const *known)
+{
+	int i, n = config_setting_length(g);
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, i);
+		const char *name = config_setting_name(s), *best = NULL;
+		unsigned int bestd = 3, k;
+		char full[128];
+
+		if (!name)
+			continue;
+		for (k = 0; known[k]; k++) {
+			unsigned int d;
+
+			if (!strcmp(known[k], name))
+				break;
+			d = distance(known[k], name);
+			if (d < bestd) {
+				bestd = d;
+				best = known[k];
+			}
+		}
+		if (known[k])
+			continue;
+		snprintf(full, sizeof(full), "%s%s", prefix, name);
+		if (best)
+			bad(c, line_of(s), full, "unknown setting; did you mean '%s%s'?", prefix, best);
+		else
+			bad(c, line_of(s), full, "unknown setting");
+	}
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
+		end += strlen(end);
+	else if (!shift && !strcmp(end, "B"))
+		end++;
+	if (*end || (shift && v > (~0ULL >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* A size given as "256M" or as a plain integer of bytes. */
+static int get_size(struct ctx *c, const config_setting_t *s, const char *name,
+		    uint64_t *out)
+{
+	int t = config_setting_type(s);
+
+	if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+		long long v = config_setting_get_int64(s);
+
+		if (v < 0) {
+			bad(c, line_of(s), name, "size is negative");
+			return -1;
+		}
+		*out = v;
+	} else if (t == CONFIG_TYPE_STRING) {
+		if (config_parse_size(config_setting_get_string(s), out)) {
+			bad(c, line_of(s), name,
+			    "'%s' is not a size (a number with an optional K, M, G or T suffix)",
+			    config_setting_get_string(s));
+			return -1;
+		}
+	} else {
+		bad(c, line_of(s), name, "expected a size such as \"256M\"");
+		return -1;
+	}
+	if (*out == 0) {
+		bad(c, line_of(s), name, "size is 0");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *get_string(struct ctx *c, const config_setting_t *s,
+			      const char *name)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		bad(c, line_of(s), name, "expected a string in double quotes");
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+/* Resolve a path from the VM file against the file's directory. */
+static char *resolve(struct ctx *c, const char *p)
+{
+	char *r;
+
+	if (p[0] == '/' || !strcmp(c->dir, "."))
+		return strdup(p);
+	if (asprintf(&r, "%s/%s", c->dir, p) < 0)
+		return NULL;
+	return r;
+}
+
+/* A path setting that must name an existing regular, readable file. */
+static char *get_file(struct ctx *c, const config_setting_t *s,
+		      const char *name, bool want_write)
+{
+	const char *v = get_string(c, s, name);
+	struct stat st;
+	char *p;
+
+	if (!v)
+		return NULL;
+	if (!*v) {
+		bad(c, line_of(s), name, "empty path");
+		return NULL;
+	}
+	p = resolve(c, v);
+	if (!p)
+		return NULL;
+	if (stat(p, &st) < 0) {
+		bad(c, line_of(s), name, "%s: %s", p, strerror(errno));
+	} else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		bad(c, line_of(s), name, "%s is not a regular file", p);
+	} else if (access(p, want_write ? R_OK | W_OK : R_OK) < 0) {
+		bad(c, line_of(s), name, "%s: %s", p, strerror(errno));
+	} else {
+		return p;
+	}
+	free(p);
+	return NULL;
+}
+
+static uint64_t host_ram(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && psz > 0 ? (uint64_t)pages * psz : ~0ULL;
+}
+
+static void parse_memory(struct ctx *c, config_t *cf, struct vm_config *cfg)
+{
+	config_setting_t *m = config_lookup(cf, "memory");
+	static const char *const slot_keys[] = { "base", "size", NULL };
+	uint64_t total = 0;
+	int i, n;
+
+	if (!m) {
+		bad(c, 1, "memory", "missing; give the RAM size, e.g. memory = \"256M\";");
+		return;
+	}
+	if (config_setting_type(m) != CONFIG_TYPE_LIST) {
+		if (get_size(c, m, "memory", &cfg->ram_size))
+			return;
+		if (cfg->ram_size & 0xfff)
+			bad(c, line_of(m), "memory", "not a multiple of 4K");
+		else if (cfg->ram_size > host_ram())
+			bad(c, line_of(m), "memory",
+			    "%llu MiB is more than the host's %llu MiB of RAM",
+			    (unsigned long long)(cfg->ram_size / MiB),
+			    (unsigned long long)(host_ram() / MiB));
+		return;
+	}
+
+	cfg->explicit_slots = true;
+	n = config_setting_length(m);
+	if (n == 0 || n > CFG_MAX_SLOTS) {
+		bad(c, line_of(m), "memory", "give 1 to %d slots", CFG_MAX_SLOTS);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(m, i), *b, *z;
+		struct cfg_slot *slot = &cfg->slots[i];
+		char name[64];
+		int j;
+
+		snprintf(name, sizeof(name), "memory[%d]", i);
+		if (!config_setting_is_group(s)) {
+			bad(c, line_of(s), name, "expected { base = ...; size = \"...\"; }");
+			continue;
+		}
+		snprintf(name, sizeof(name), "memory[%d].", i);
+		check_known(c, s, name, slot_keys);
+		b = config_setting_get_member(s, "base");
+		z = config_setting_get_member(s, "size");
+		snprintf(name, sizeof(name), "memory[%d].base", i);
+		if (!b) {
+			bad(c, line_of(s), name, "missing");
+			continue;
+		}
+		if (config_setting_type(b) != CONFIG_TYPE_INT &&
+		    config_setting_type(b) != CONFIG_TYPE_INT64) {
+			bad(c, line_of(b), name, "expected an address such as 0x100000");
+			continue;
+		}
+		if (config_setting_get_int64(b) < 0 || (config_setting_get_int64(b) & 0xfff)) {
+			bad(c, line_of(b), name, "must be a non-negative multiple of 4K");
+			continue;
+		}
+		slot->base = config_setting_get_int64(b);
+		snprintf(name, sizeof(name), "memory[%d].size", i);
+		if (!z) {
+			bad(c, line_of(s), name, "missing");
+			continue;
+		}
+		if (get_size(c, z, name, &slot->size))
+			continue;
+		if (slot->size & 0xfff) {
+			bad(c, line_of(z), name, "not a multiple of 4K");
+			continue;
+		}
+		if (slot->base + slot->size < slot->base || slot->base + slot->size > (1ULL << 46)) {
+			bad(c, line_of(z), name, "slot ends beyond the guest's 64 TiB address space");
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			const struct cfg_slot *o = &cfg->slots[j];
+
+			if (slot->base < o->base + o->size && o->base < slot->base + slot->size)
+				bad(c, line_of(s), name,
+				    "[0x%llx, 0x%llx) overlaps memory[%d] [0x%llx, 0x%llx)",
+				    (unsigned long long)slot->base,
+				    (unsigned long long)(slot->base + slot->size), j,
+				    (unsigned long long)o->base,
+				    (unsigned long long)(o->base + o->size));
+		}
+		total += slot->size;
+	}
+	cfg->nr_slots = n;
+	cfg->ram_size = total;
+	if (total > host_ram())
+		bad(c, line_of(m), "memory", "%llu MiB in all is more than the host's %llu MiB of RAM",
+		    (unsigned long long)(total / MiB), (unsigned long long)(host_ram() / MiB));
+}
+
+static void parse_boot(struct ctx *c, config_t *cf, struct vm_config *cfg)
+{
+	static const char *const keys[] = { "kernel", "initrd", "cmdline", "firmware", NULL };
+	config_setting_t *b = config_lookup(cf, "boot"), *s;
+	struct linux_image li;
+	char err[512];
+	bool kernel_ok = false;
+
+	if (!b) {
+		bad(c, 1, "boot", "missing; give boot = { kernel = \"...\"; } or boot.firmware");
+		return;
+	}
+	if (!config_setting_is_group(b)) {
+		bad(c, line_of(b), "boot", "expected a group { kernel = ...; }");
+		return;
+	}
+	check_known(c, b, "boot.", keys);
+	if ((s = config_setting_get_member(b, "firmware")))
+		cfg->firmware = get_file(c, s, "boot.firmware", false);
+	if ((s = config_setting_get_member(b, "kernel"))) {
+		cfg->kernel = get_file(c, s, "boot.kernel", false);
+		if (cfg->kernel) {
+			if (linux_probe(cfg->kernel, &li, err, sizeof(err)))
+				bad(c, line_of(s), "boot.kernel", "%s", err);
+			else
+				kernel_ok = true;
+		}
+	} else if (!config_setting_get_member(b, "firmware")) {
+		bad(c, line_of(b), "boot", "needs kernel (Linux direct boot) or firmware (BIOS boot)");
+	}
+	if ((s = config_setting_get_member(b, "cmdline"))) {
+		const char *v = get_string(c, s, "boot.cmdline");
+
+		if (v && !cfg->kernel && !config_setting_get_member(b, "kernel"))
+			bad(c, line_of(s), "boot.cmdline", "given without boot.kernel");
+		else if (v && kernel_ok && li.cmdline_size && strlen(v) > li.cmdline_size)
+			bad(c, line_of(s), "boot.cmdline", "%zu bytes, the kernel takes at most %u",
+			    strlen(v), li.cmdline_size);
+		else if (v && strlen(v) >= BOOT_CMDLINE_MAX)
+			bad(c, line_of(s), "boot.cmdline", "longer than %llu bytes", BOOT_CMDLINE_MAX - 1);
+		if (v)
+			cfg->cmdline = strdup(v);
+	}
+	if ((s = config_setting_get_member(b, "initrd"))) {
+		struct stat st;
+
+		cfg->initrd = get_file(c, s, "boot.initrd", false);
+		if (cfg->initrd && !config_setting_get_member(b, "kernel"))
+			bad(c, line_of(s), "boot.initrd", "given without boot.kernel");
+		if (cfg->initrd && stat(cfg->initrd, &st) == 0)
+			cfg->initrd_size = st.st_size;
+	}
+
+	/* With RAM known, check that kernel and initrd fit. */
+	if (kernel_ok && cfg->ram_size && !c->errors) {
+		struct cfg_slot ram[CFG_MAX_SLOTS];
+		unsigned int n = layout_ram(cfg, ram);
+		uint64_t addr;
+		config_setting_t *at = config_setting_get_member(b, "initrd");
+
+		if (layout_ram_from(ram, n, 0) < BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX)
+			bad(c, line_of(config_lookup(cf, "memory")), "memory",
+			    "Linux direct boot needs RAM from address 0 (boot parameters live there)");
+		else if (linux_place_initrd(&li, ram, n, cfg->initrd ? cfg->initrd_size : 0,
+					    &addr, err, sizeof(err)))
+			bad(c, line_of(at ? at : config_setting_get_member(b, "kernel")),
+			    at ? "boot.initrd" : "boot.kernel", "%s", err);
+	}
+}
+
+static void parse_serial(struct ctx *c, config_t *cf, struct vm_config *cfg)
+{
+	static const char *const keys[] = { "output", NULL };
+	config_setting_t *g = config_lookup(cf, "serial"), *s;
+	const char *v;
+
+	cfg->serial = SERIAL_STDIO;
+	if (!g)
+		return;
+	if (!config_setting_is_group(g)) {
+		bad(c, line_of(g), "serial", "expected a group { output = \"stdio\"; }");
+		return;
+	}
+	check_known(c, g, "serial.", keys);
+	s = config_setting_get_member(g, "output");
+	if (!s || !(v = get_string(c, s, "serial.output")))
+		return;
+	if (!strcmp(v, "stdio")) {
+		cfg->serial = SERIAL_STDIO;
+	} else if (!strcmp(v, "none")) {
+		cfg->serial = SERIAL_NONE;
+	} else if (!*v) {
+		bad(c, line_of(s), "serial.output", "empty; use \"stdio\", \"none\" or a file path");
+	} else {
+		cfg->serial = SERIAL_FILE;
+		cfg->serial_path = resolve(c, v);
+	}
+}
+
+static void parse_disks(struct ctx *c, config_t *cf, struct vm_config *cfg)
+{
+	static const char *const keys[] = { "file", "format", "readonly", NULL };
+	config_setting_t *l = config_lookup(cf, "disks");
+	int i, n;
+
+	if (!l)
+		return;
+	if (!config_setting_is_list(l) && !config_setting_is_array(l)) {
+		bad(c, line_of(l), "disks", "expected a list ( { file = \"...\"; }, ... )");
+		return;
+	}
+	n = config_setting_length(l);
+	if (n > CFG_MAX_DISKS) {
+		bad(c, line_of(l), "disks", "%d disks; IDE takes at most %d", n, CFG_MAX_DISKS);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		config_setting_t *d = config_setting_get_elem(l, i), *s;
+		struct cfg_disk *disk = &cfg->disks[i];
+		char name[64], prefix[32], err[256];
+		struct img *img;
+
+		snprintf(prefix, sizeof(prefix), "disks[%d].", i);
+		snprintf(name, sizeof(name), "disks[%d]", i);
+		disk->line = line_of(d);
+		if (!config_setting_is_group(d)) {
+			bad(c, line_of(d), name, "expected { file = \"...\"; }");
+			continue;
+		}
+		check_known(c, d, prefix, keys);
+		if ((s = config_setting_get_member(d, "readonly"))) {
+			snprintf(name, sizeof(name), "disks[%d].readonly", i);
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+				bad(c, line_of(s), name, "expected true or false");
+			else
+				disk->readonly = config_setting_get_bool(s);
+		}
+		if ((s = config_setting_get_member(d, "format"))) {
+			const char *v;
+
+			snprintf(name, sizeof(name), "disks[%d].format", i);
+			v = get_string(c, s, name);
+			if (v && (img_parse_format(v, &disk->format) || disk->format == IMG_FMT_AUTO))
+				bad(c, line_of(s), name, "'%s' is not an image format (raw or qcow2)", v);
+		}
+		snprintf(name, sizeof(name), "disks[%d].file", i);
+		s = config_setting_get_member(d, "file");
+		if (!s) {
+			bad(c, line_of(d), name, "missing");
+			continue;
+		}
+		disk->file = get_file(c, s, name, !disk->readonly);
+		if (!disk->file)
+			continue;
+		img = img_open(disk->file, disk->format, IMG_OPEN_RDONLY, err, sizeof(err));
+		if (!img) {
+			bad(c, line_of(s), name, "%s", err);
+			continue;
+		}
+		img_close(img);
+	}
+	cfg->nr_disks = n;
+}
+
+int config_load(const char *path, struct vm_config *cfg)
+{
+	static const char *const keys[] = { "name", "memory", "vcpus", "boot", "serial",
+					     "disks", "hypervisor", "on_reset", NULL };
+	struct ctx c = { .file = path };
+	config_setting_t *s;
+	char *dir, *slash;
+	config_t cf;
+	const char *v;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = strdup(path);
+	dir = strdup(path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	c.dir = dir;
+
+	config_init(&cf);
+	if (!config_read_file(&cf, path)) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
+		else
+			fprintf(stderr, "%s:%d: syntax: %s\n", path,
+				config_error_line(&cf), config_error_text(&cf));
+		config_destroy(&cf);
+		free(dir);
+		return -1;
+	}
+	check_known(&c, config_root_setting(&cf), "", keys);
+
+	if ((s = config_lookup(&cf, "name")) && (v = get_string(&c, s, "name")))
+		cfg->name = strdup(v);
+	if (!cfg->name) {
+		const char *base = strrchr(path, '/');
+
+		cfg->name = strdup(base ? base + 1 : path);
+	}
+	parse_memory(&c, &cf, cfg);
+	cfg->vcpus = 1;
+	if ((s = config_lookup(&cf, "vcpus"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_INT)
+			bad(&c, line_of(s), "vcpus", "expected an integer");
+		else if (config_setting_get_int(s) < 1)
+			bad(&c, line_of(s), "vcpus", "must be at least 1");
+		else if (config_setting_get_int(s) > 1)
+			bad(&c, line_of(s), "vcpus",
+			    "%d vCPUs asked, but SMP is not supported yet: use vcpus = 1",
+			    config_setting_get_int(s));
+	}
+	parse_boot(&c, &cf, cfg);
+	parse_serial(&c, &cf, cfg);
+	parse_disks(&c, &cf, cfg);
+	cfg->hypervisor = strdup("/dev/kvm");
+	if ((s = config_lookup(&cf, "hypervisor")) && (v = get_string(&c, s, "hypervisor"))) {
+		free(cfg->hypervisor);
+		cfg->hypervisor = resolve(&c, v);
+	}
+	if ((s = config_lookup(&cf, "on_reset")) && (v = get_string(&c, s, "on_reset"))) {
+		if (!strcmp(v, "exit"))
+			cfg->on_reset = ON_RESET_EXIT;
+		else if (!strcmp(v, "restart"))
+			cfg->on_reset = ON_RESET_RESTART;
+		else
+			bad(&c, line_of(s), "on_reset", "'%s' is neither \"exit\" nor \"restart\"", v);
+	}
+
+	config_destroy(&cf);
+	free(dir);
+	if (c.errors) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct vm_config *cfg)
+{
+	unsigned int i;
+
+	free(cfg->path);
+	free(cfg->name);
+	free(cfg->kernel);
+	free(cfg->initrd);
+	free(cfg->cmdline);
+	free(cfg->firmware);
+	free(cfg->serial_path);
+	free(cfg->hypervisor);
+	for (i = 0; i < CFG_MAX_DISKS; i++)
+		free(cfg->disks[i].file);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,59 @@
+/* launcher/config.h: the VM file, parsed and validated into a plain struct. */
+#ifndef LAUNCHER_CONFIG_H
+#define LAUNCHER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "img.h"
+
+#define CFG_MAX_SLOTS	8
+#define CFG_MAX_DISKS	4	/* IDE: primary master, slave, secondary ... */
+
+struct cfg_slot {
+	uint64_t base;
+	uint64_t size;
+};
+
+enum cfg_serial { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
+enum cfg_on_reset { ON_RESET_EXIT, ON_RESET_RESTART };
+
+struct cfg_disk {
+	char *file;			/* absolute or relative to the cwd */
+	enum img_format format;		/* IMG_FMT_AUTO when not given */
+	bool readonly;
+	int line;			/* for later messages */
+};
+
+struct vm_config {
+	char *path;			/* the VM file as given */
+	char *name;			/* "name", default: file's base name */
+	uint64_t ram_size;		/* total RAM, bytes */
+	bool explicit_slots;		/* memory = ( {...}, ... ) */
+	unsigned int nr_slots;
+	struct cfg_slot slots[CFG_MAX_SLOTS];
+	unsigned int vcpus;
+	char *kernel, *initrd, *cmdline;	/* paths resolved */
+	char *firmware;			/* BIOS boot, or NULL */
+	enum cfg_serial serial;
+	char *serial_path;		/* SERIAL_FILE */
+	unsigned int nr_disks;
+	struct cfg_disk disks[CFG_MAX_DISKS];
+	char *hypervisor;		/* default /dev/kvm */
+	enum cfg_on_reset on_reset;
+	/* Facts about the kernel found while validating it. */
+	uint64_t kernel_size;
+	uint64_t initrd_size;
+};
+
+/*
+ * Parse and validate. On any mistake prints "file:line: setting: what is
+ * wrong" to stderr and returns -1; otherwise fills cfg and returns 0.
+ */
+int config_load(const char *path, struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+
+/* "256M" -> bytes; -1 on bad syntax. Exposed for the unit tests. */
+int config_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,38 @@
+/* imgtool/cli.h: shared helpers and verb entry points of the imgtool command. */
+#ifndef IMGTOOL_CLI_H
+#define IMGTOOL_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "img.h"
+
+/* Each verb gets argv starting at its name; returns the process exit code. */
+int cmd_create(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_parse_format(const char *s, enum img_format *fmt);
+/* "1 GiB" style, as qemu-img prints sizes. */
+void cli_size_str(uint64_t v, char *buf, size_t len);
+void cli_json_string(FILE *f, const char *s);
+int cli_nproc(void);
+/* Is the buffer all zero bytes? */
+int cli_is_zero(const void *buf, size_t len);
+void cli_progress(double pct, int enabled);
+
+/* Shared by convert and import: ordered parallel writer. */
+struct conv_out;
+struct img *cli_create_temp(const char *dst, const struct img_create_opts *o,
+			    char **tmp_path);
+int cli_commit_temp(struct img *out, char *tmp_path, const char *dst);
+void cli_abort_temp(struct img *out, char *tmp_path);
+int cli_out_opts(char *s, struct img_create_opts *o);
+
+#endif

@@ -1,0 +1,236 @@
+/* imgtool/cmd_check.c: the check and map verbs. */
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Exit codes as qemu-img check documents them. */
+#define CHECK_OK		0
+#define CHECK_FAILED		1
+#define CHECK_CORRUPT		2
+#define CHECK_LEAKS		3
+#define CHECK_UNSUPPORTED	63
+
+static void print_result(const char *path, const struct img_check_result *r,
+			 uint64_t corrupt, uint64_t leaks, bool json)
+{
+	if (json) {
+		printf("{\n    \"image-end-offset\": %llu,\n    \"total-clusters\": %llu,\n"
+		       "    \"check-errors\": %llu,\n    \"leaks\": %llu,\n    \"corruptions\": %llu,\n"
+		       "    \"allocated-clusters\": %llu,\n    \"filename\": ",
+		       (unsigned long long)r->image_end_offset, (unsigned long long)r->total_clusters,
+		       (unsigned long long)r->check_errors, (unsigned long long)leaks,
+		       (unsigned long long)corrupt, (unsigned long long)r->allocated_clusters);
+		cli_json_string(stdout, path);
+		printf(",\n    \"format\": \"qcow2\",\n    \"fragmented-clusters\": %llu,\n"
+		       "    \"compressed-clusters\": %llu\n}\n",
+		       (unsigned long long)r->fragmented_clusters,
+		       (unsigned long long)r->compressed_clusters);
+		return;
+	}
+	if (!corrupt && !leaks && !r->check_errors)
+		printf("No errors were found on the image.\n");
+	if (corrupt)
+		printf("\n%llu errors were found on the image.\n"
+		       "Data may be corrupted, or further writes to the image may corrupt it.\n",
+		       (unsigned long long)corrupt);
+	if (leaks)
+		printf("\n%llu leaked clusters were found on the image.\n"
+		       "This means waste of disk space, but no harm to data.\n",
+		       (unsigned long long)leaks);
+	if (r->total_clusters)
+		printf("%llu/%llu = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed clusters\n",
+		       (unsigned long long)r->allocated_clusters, (unsigned long long)r->total_clusters,
+		       100.0 * (double)r->allocated_clusters / (double)r->total_clusters,
+		       r->allocated_clusters ? 100.0 * (double)r->fragmented_clusters /
+					       (double)r->allocated_clusters : 0.0,
+		       r->allocated_clusters ? 100.0 * (double)r->compressed_clusters /
+					       (double)r->allocated_clusters : 0.0);
+	printf("Image end offset: %llu\n", (unsigned long long)r->image_end_offset);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "output", required_argument, NULL, 'O' },
+		{ "repair", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum img_format fmt = IMG_FMT_AUTO;
+	struct img_check_result r, r2;
+	unsigned fix = 0;
+	bool json = false, quiet = false;
+	char err[512];
+	struct img *img;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "f:r:q", lo, NULL)) != -1) {
+		if (c == 'f') {
+			if (cli_parse_format(optarg, &fmt) < 0)
+				return CHECK_FAILED;
+		} else if (c == 'r') {
+			if (!strcmp(optarg, "leaks")) {
+				fix = IMG_CHECK_FIX_LEAKS;
+			} else if (!strcmp(optarg, "all")) {
+				fix = IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS;
+			} else {
+				cli_error("Unknown option value for -r (expecting 'leaks' or 'all'): %s", optarg);
+				return CHECK_FAILED;
+			}
+		} else if (c == 'O') {
+			json = !strcmp(optarg, "json");
+			if (!json && strcmp(optarg, "human")) {
+				cli_error("--output must be used with human or json as argument.");
+				return CHECK_FAILED;
+			}
+		} else if (c == 'q') {
+			quiet = true;
+		} else {
+			return CHECK_FAILED;
+		}
+	}
+	if (optind + 1 != argc) {
+		cli_error("Expecting one image file name");
+		return CHECK_FAILED;
+	}
+	img = img_open(argv[optind], fmt, (fix ? 0 : IMG_OPEN_RDONLY) | IMG_OPEN_NO_BACKING,
+		       err, sizeof(err));
+	if (!img) {
+		cli_error("Could not open '%s': %s", argv[optind], err);
+		return CHECK_FAILED;
+	}
+	if (img_get_format(img) != IMG_FMT_QCOW2) {
+		cli_error("This image format does not support checks");
+		img_close(img);
+		return CHECK_UNSUPPORTED;
+	}
+	ret = img_check(img, fix, &r, quiet || json ? NULL : stdout);
+	if (ret < 0) {
+		cli_error("Check failed: %s", ret == -ENOTSUP ?
+			  "images with internal snapshots are not supported" : strerror(-ret));
+		img_close(img);
+		return CHECK_FAILED;
+	}
+	if (fix && (r.corruptions_fixed || r.leaks_fixed)) {
+		if (!quiet && !json)
+			printf("The following inconsistencies were found and repaired:\n\n"
+			       "    %llu leaked clusters\n    %llu corruptions\n\n"
+			       "Double checking the fixed image now...\n",
+			       (unsigned long long)r.leaks_fixed, (unsigned long long)r.corruptions_fixed);
+		ret = img_check(img, 0, &r2, quiet || json ? NULL : stdout);
+		if (ret < 0) {
+			cli_error("Check failed: %s", strerror(-ret));
+			img_close(img);
+			return CHECK_FAILED;
+		}
+		r = r2;
+	}
+	img_close(img);
+	{
+		uint64_t corrupt = r.corruptions - r.corruptions_fixed;
+		uint64_t leaks = r.leaks - r.leaks_fixed;
+
+		if (!quiet)
+			print_result(argv[optind], &r, corrupt, leaks, json);
+		if (r.check_errors)
+			return CHECK_FAILED;
+		if (corrupt)
+			return CHECK_CORRUPT;
+		if (leaks)
+			return CHECK_LEAKS;
+	}
+	return CHECK_OK;
+}
+
+int cmd_map(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "output", required_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum img_format fmt = IMG_FMT_AUTO;
+	struct img_extent e, cur = { 0 };
+	uint64_t cur_off = 0, off = 0, size;
+	bool json = false, first = true, have = false;
+	char err[512];
+	struct img *img;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "f:", lo, NULL)) != -1) {
+		if (c == 'f') {
+			if (cli_parse_format(optarg, &fmt) < 0)
+				return 1;
+		} else if (c == 'O') {
+			json = !strcmp(optarg, "json");
+			if (!json && strcmp(optarg, "human")) {
+				cli_error("--output must be used with human or json as argument.");
+				return 1;
+			}
+		} else {
+			return 1;
+		}
+	}
+	if (optind + 1 != argc) {
+		cli_error("Expecting one image file name");
+		return 1;
+	}
+	img = img_open(argv[optind], fmt, IMG_OPEN_RDONLY, err, sizeof(err));
+	if (!img) {
+		cli_error("%s", err);
+		return 1;
+	}
+	size = img_get_size(img);
+	if (json)
+		printf("[");
+	else
+		printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+	/* Merge adjacent extents that look the same, as qemu-img map does. */
+	while (off <= size) {
+		bool done = off == size;
+
+		if (!done && img_block_status(img, off, size - off, &e) < 0) {
+			cli_error("error while mapping offset %llu", (unsigned long long)off);
+			img_close(img);
+			return 1;
+		}
+		if (have && (done || e.flags != cur.flags || e.depth != cur.depth ||
+			     (cur.host_off && e.host_off != cur.host_off + cur.len))) {
+			bool data = cur.flags & IMG_EXT_DATA;
+
+			if (json) {
+				printf("%s{ \"start\": %llu, \"length\": %llu, \"depth\": %d, \"present\": %s, "
+				       "\"zero\": %s, \"data\": %s, \"compressed\": %s",
+				       first ? "" : ",\n", (unsigned long long)cur_off,
+				       (unsigned long long)cur.len, cur.depth,
+				       (cur.flags & (IMG_EXT_DATA | IMG_EXT_ZERO)) ? "true" : "false",
+				       (cur.flags & IMG_EXT_ZERO) ? "true" : "false",
+				       data ? "true" : "false",
+				       (cur.flags & IMG_EXT_COMPRESSED) ? "true" : "false");
+				if (cur.host_off)
+					printf(", \"offset\": %llu", (unsigned long long)cur.host_off);
+				printf("}");
+				first = false;
+			} else if (data && cur.host_off) {
+				printf("%#-16llx%#-16llx%#-16llx%s\n", (unsigned long long)cur_off,
+				       (unsigned long long)cur.len, (unsigned long long)cur.host_off,
+				       cur.depth ? "(backing file)" : argv[optind]);
+			}
+			have = false;
+		}
+		if (done)
+			break;
+		if (!have) {
+			cur = e;
+			cur_off = off;
+			have = true;
+		} else {
+			cur.len += e.len;
+		}
+		off += e.len;
+	}
+	if (json)
+		printf("]\n");
+	img_close(img);
+	return 0;
+}

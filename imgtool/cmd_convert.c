@@ -1,0 +1,254 @@
+/* imgtool/cmd_convert.c: the convert and compare verbs. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pipeline.h"
+
+struct conv_src {
+	struct img **h;		/* one handle per worker: reads run in parallel */
+	size_t chunk;
+};
+
+static ssize_t conv_read(void *ctx, int w, uint64_t idx, void *buf, size_t len)
+{
+	struct conv_src *src = ctx;
+	int ret = img_pread(src->h[w], buf, len, idx * src->chunk);
+
+	return ret < 0 ? ret : (ssize_t)len;
+}
+
+/* Shared by convert and import: -o for the output image. */
+int cli_out_opts(char *s, struct img_create_opts *o)
+{
+	for (char *save = NULL, *kv = strtok_r(s, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		uint64_t n;
+
+		if (v)
+			*v++ = '\0';
+		if (v && !strcmp(kv, "cluster_size") && img_parse_size(v, &n) == 0 && n <= (2u << 20)) {
+			o->cluster_size = (uint32_t)n;
+		} else if (v && !strcmp(kv, "compat") && !strcmp(v, "1.1")) {
+			continue;
+		} else {
+			cli_error("Invalid option '%s'%s", kv, v ? "" : " (needs a value)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cmd_convert(int argc, char **argv)
+{
+	enum img_format sfmt = IMG_FMT_AUTO;
+	struct img_create_opts co = { .format = IMG_FMT_RAW };
+	struct pipe_opts po = { 0 };
+	struct conv_src src = { 0 };
+	int threads = cli_nproc(), c, ret = 1;
+	bool compress = false, progress = false, quiet = false;
+	char err[512], *tmp = NULL, *end;
+	struct img *out = NULL;
+
+	while ((c = getopt(argc, argv, "f:O:o:cpj:qm:W")) != -1) {
+		switch (c) {
+		case 'f':
+			if (cli_parse_format(optarg, &sfmt) < 0)
+				return 1;
+			break;
+		case 'O':
+			if (cli_parse_format(optarg, &co.format) < 0)
+				return 1;
+			break;
+		case 'o':
+			if (cli_out_opts(optarg, &co) < 0)
+				return 1;
+			break;
+		case 'c':
+			compress = true;
+			break;
+		case 'p':
+			progress = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'j':
+		case 'm':	/* qemu-img's "coroutines": here, threads */
+			threads = (int)strtol(optarg, &end, 10);
+			if (*end || threads < 1 || threads > 64) {
+				cli_error("Invalid number of threads: '%s' (1..64)", optarg);
+				return 1;
+			}
+			break;
+		case 'W':
+			break;	/* out-of-order writes: ours are always ordered */
+		default:
+			return 1;
+		}
+	}
+	if (optind + 2 != argc) {
+		cli_error("Expecting a source and a destination file name");
+		return 1;
+	}
+	if (compress && co.format != IMG_FMT_QCOW2) {
+		cli_error("Compression not supported for this file format");
+		return 1;
+	}
+	src.h = calloc((size_t)threads, sizeof(*src.h));
+	if (!src.h)
+		return 1;
+	for (int i = 0; i < threads; i++) {
+		src.h[i] = img_open(argv[optind], sfmt, IMG_OPEN_RDONLY, err, sizeof(err));
+		if (!src.h[i]) {
+			cli_error("%s", err);
+			goto out;
+		}
+	}
+	co.size = img_get_size(src.h[0]);
+	out = cli_create_temp(argv[optind + 1], &co, &tmp);
+	if (!out)
+		goto out;
+	po.out = out;
+	po.size = co.size;
+	po.chunk = co.format == IMG_FMT_QCOW2 ? img_get_cluster_size(out) : 1u << 16;
+	po.compress = compress;
+	po.threads = threads;
+	po.progress = progress && !quiet && isatty(STDOUT_FILENO);
+	po.read = conv_read;
+	po.ctx = &src;
+	src.chunk = po.chunk;
+	if (pipe_run(&po) < 0) {
+		cli_abort_temp(out, tmp);
+		goto out;
+	}
+	if (cli_commit_temp(out, tmp, argv[optind + 1]) == 0)
+		ret = 0;
+out:
+	for (int i = 0; i < threads; i++)
+		img_close(src.h[i]);
+	free(src.h);
+	return ret;
+}
+
+/* Is [off, end) of img all zeros? Sets *where to the first non-zero byte. */
+static int tail_is_zero(struct img *img, uint64_t off, uint64_t end, uint8_t *buf, size_t blen,
+			uint64_t *where)
+{
+	while (off < end) {
+		size_t n = end - off < blen ? (size_t)(end - off) : blen;
+		int ret = img_pread(img, buf, n, off);
+
+		if (ret)
+			return ret;
+		for (size_t i = 0; i < n; i++) {
+			if (buf[i]) {
+				*where = off + i;
+				return 1;
+			}
+		}
+		off += n;
+	}
+	return 0;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	enum img_format fa = IMG_FMT_AUTO, fb = IMG_FMT_AUTO;
+	bool strict = false, quiet = false;
+	const size_t blen = 1u << 20;
+	uint8_t *ba = NULL, *bb = NULL;
+	struct img *a = NULL, *b = NULL;
+	uint64_t sa, sb, common, where = 0;
+	char err[512];
+	int c, ret = 2;
+
+	while ((c = getopt(argc, argv, "f:F:sq")) != -1) {
+		if (c == 'f' || c == 'F') {
+			if (cli_parse_format(optarg, c == 'f' ? &fa : &fb) < 0)
+				return 2;
+		} else if (c == 's') {
+			strict = true;
+		} else if (c == 'q') {
+			quiet = true;
+		} else {
+			return 2;
+		}
+	}
+	if (optind + 2 != argc) {
+		cli_error("Expecting two image file names");
+		return 2;
+	}
+	a = img_open(argv[optind], fa, IMG_OPEN_RDONLY, err, sizeof(err));
+	if (!a) {
+		cli_error("Could not open '%s': %s", argv[optind], err);
+		return 2;
+	}
+	b = img_open(argv[optind + 1], fb, IMG_OPEN_RDONLY, err, sizeof(err));
+	if (!b) {
+		cli_error("Could not open '%s': %s", argv[optind + 1], err);
+		goto out;
+	}
+	ba = malloc(blen);
+	bb = malloc(blen);
+	if (!ba || !bb)
+		goto out;
+	sa = img_get_size(a);
+	sb = img_get_size(b);
+	if (sa != sb && strict) {
+		if (!quiet)
+			printf("Strict mode: Image size mismatch!\n");
+		ret = 1;
+		goto out;
+	}
+	common = sa < sb ? sa : sb;
+	for (uint64_t off = 0; off < common;) {
+		size_t n = common - off < blen ? (size_t)(common - off) : blen;
+
+		if (img_pread(a, ba, n, off) || img_pread(b, bb, n, off)) {
+			cli_error("Error while reading offset %llu", (unsigned long long)off);
+			goto out;
+		}
+		if (memcmp(ba, bb, n)) {
+			size_t i = 0;
+
+			while (ba[i] == bb[i])
+				i++;
+			if (!quiet)
+				printf("Content mismatch at offset %llu!\n", (unsigned long long)(off + i));
+			ret = 1;
+			goto out;
+		}
+		off += n;
+	}
+	if (sa != sb) {
+		struct img *big = sa > sb ? a : b;
+		int z;
+
+		if (!quiet)
+			printf("Warning: Image size mismatch!\n");
+		z = tail_is_zero(big, common, sa > sb ? sa : sb, ba, blen, &where);
+		if (z < 0) {
+			cli_error("Error while reading offset %llu", (unsigned long long)common);
+			goto out;
+		}
+		if (z) {
+			if (!quiet)
+				printf("Content mismatch at offset %llu!\n", (unsigned long long)where);
+			ret = 1;
+			goto out;
+		}
+	}
+	if (!quiet)
+		printf("Images are identical.\n");
+	ret = 0;
+out:
+	free(ba);
+	free(bb);
+	img_close(a);
+	img_close(b);
+	return ret;
+}

@@ -1,0 +1,273 @@
+/* imgtool/cmd_pipeline.c: worker threads read and compress chunks; the caller's thread writes them in order. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "pipeline.h"
+
+enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_DONE };
+
+struct slot {
+	enum slot_state state;
+	uint64_t idx;
+	uint8_t *buf;
+	uint8_t *cbuf;
+	size_t len;		/* valid input bytes */
+	size_t clen;		/* compressed length, 0 if stored as is */
+	bool zero;
+	int err;
+};
+
+struct pipe {
+	struct pipe_opts *o;
+	struct slot *slots;
+	unsigned nslots;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_mutex_t read_lock;	/* serial_read: one reader at a time, in order */
+	uint64_t next_claim;
+	uint64_t next_write;
+	uint64_t end_idx;		/* first chunk past the input, once known */
+	bool stop;
+};
+
+struct worker {
+	struct pipe *p;
+	int id;
+	struct img_deflate *d;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pipe *p = w->p;
+	struct pipe_opts *o = p->o;
+
+	for (;;) {
+		struct slot *s;
+		uint64_t idx;
+		ssize_t n;
+
+		if (o->serial_read)
+			pthread_mutex_lock(&p->read_lock);
+		pthread_mutex_lock(&p->lock);
+		while (!p->stop && p->next_claim < p->end_idx &&
+		       p->next_claim >= p->next_write + p->nslots)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->stop || p->next_claim >= p->end_idx) {
+			pthread_mutex_unlock(&p->lock);
+			if (o->serial_read)
+				pthread_mutex_unlock(&p->read_lock);
+			return NULL;
+		}
+		idx = p->next_claim++;
+		s = &p->slots[idx % p->nslots];
+		s->state = SLOT_BUSY;
+		s->idx = idx;
+		pthread_mutex_unlock(&p->lock);
+
+		{
+			uint64_t off = idx * o->chunk;
+			size_t want = o->size != UINT64_MAX && o->size - off < o->chunk ?
+				      (size_t)(o->size - off) : o->chunk;
+
+			n = o->read(o->ctx, w->id, idx, s->buf, want);
+			if (n >= 0 && (size_t)n < want && o->size != UINT64_MAX)
+				n = -EIO;	/* a file of known size ended early */
+		}
+		if (o->serial_read) {
+			if (n >= 0 && (size_t)n < o->chunk) {
+				pthread_mutex_lock(&p->lock);
+				p->end_idx = n ? idx + 1 : idx;	/* the stream ends here */
+				pthread_cond_broadcast(&p->cond);
+				pthread_mutex_unlock(&p->lock);
+			}
+			pthread_mutex_unlock(&p->read_lock);
+		}
+		s->err = n < 0 ? (int)n : 0;
+		s->len = n < 0 ? 0 : (size_t)n;
+		s->clen = 0;
+		s->zero = false;
+		if (!s->err) {
+			memset(s->buf + s->len, 0, o->chunk - s->len);
+			s->zero = cli_is_zero(s->buf, o->chunk);
+			if (!s->zero && o->compress)
+				s->clen = img_deflate_cluster(w->d, s->buf, o->chunk, s->cbuf, o->chunk);
+		}
+		pthread_mutex_lock(&p->lock);
+		s->state = SLOT_DONE;
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+/* Raw output: write only the non-zero 4 KiB runs so the file stays sparse. */
+static int write_sparse(struct img *out, const uint8_t *buf, size_t len, uint64_t off)
+{
+	const size_t g = 4096;
+
+	for (size_t i = 0; i < len;) {
+		size_t j, n = len - i < g ? len - i : g;
+
+		if (cli_is_zero(buf + i, n)) {
+			i += n;
+			continue;
+		}
+		for (j = i + n; j < len; j += n) {
+			n = len - j < g ? len - j : g;
+			if (cli_is_zero(buf + j, n))
+				break;
+		}
+		if (j > len)
+			j = len;
+		int ret = img_pwrite(out, buf + i, j - i, off + i);
+
+		if (ret)
+			return ret;
+		i = j;
+	}
+	return 0;
+}
+
+static int write_slot(struct pipe *p, struct slot *s)
+{
+	struct pipe_opts *o = p->o;
+	uint64_t off = s->idx * o->chunk, vsize = img_get_size(o->out);
+	size_t len = s->len;
+	char err[256];
+
+	if (o->size == UINT64_MAX && off + len > vsize) {
+		/* Stream of unknown length: grow the output ahead of the data. */
+		uint64_t ns = vsize * 2 > off + len ? vsize * 2 : off + len;
+
+		if (ns < (64u << 20))
+			ns = 64u << 20;
+		if (img_resize(o->out, ns, false, err, sizeof(err)) < 0) {
+			cli_error("%s", err);
+			return -EIO;
+		}
+	}
+	if (s->zero || !len)
+		return 0;
+	if (s->clen)
+		return img_write_compressed(o->out, off, s->cbuf, s->clen);
+	if (img_get_format(o->out) == IMG_FMT_RAW)
+		return write_sparse(o->out, s->buf, len, off);
+	return img_pwrite(o->out, s->buf, len, off);
+}
+
+int pipe_run(struct pipe_opts *o)
+{
+	struct pipe p = { .o = o };
+	struct worker *ws;
+	pthread_t *tids;
+	int nt = o->threads < 1 ? 1 : o->threads, ret = 0, started = 0;
+	double last_pct = -1;
+
+	p.nslots = (unsigned)nt * 4;
+	p.end_idx = o->size == UINT64_MAX ? UINT64_MAX : (o->size + o->chunk - 1) / o->chunk;
+	p.slots = calloc(p.nslots, sizeof(*p.slots));
+	ws = calloc((size_t)nt, sizeof(*ws));
+	tids = calloc((size_t)nt, sizeof(*tids));
+	if (!p.slots || !ws || !tids) {
+		cli_error("out of memory");
+		ret = -1;
+		goto out_free;
+	}
+	for (unsigned i = 0; i < p.nslots; i++) {
+		p.slots[i].buf = malloc(o->chunk);
+		p.slots[i].cbuf = malloc(o->chunk);
+		if (!p.slots[i].buf || !p.slots[i].cbuf) {
+			cli_error("out of memory");
+			ret = -1;
+			goto out_free;
+		}
+	}
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_mutex_init(&p.read_lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+	for (int i = 0; i < nt; i++) {
+		ws[i].p = &p;
+		ws[i].id = i;
+		if (o->compress && !(ws[i].d = img_deflate_new())) {
+			cli_error("could not set up zlib");
+			ret = -1;
+			break;
+		}
+		if (pthread_create(&tids[i], NULL, worker_main, &ws[i])) {
+			cli_error("could not start a thread");
+			ret = -1;
+			break;
+		}
+		started++;
+	}
+	o->total = 0;
+	while (!ret) {
+		struct slot *s;
+
+		pthread_mutex_lock(&p.lock);
+		while (p.next_write < p.end_idx &&
+		       !(p.slots[p.next_write % p.nslots].state == SLOT_DONE &&
+			 p.slots[p.next_write % p.nslots].idx == p.next_write))
+			pthread_cond_wait(&p.cond, &p.lock);
+		if (p.next_write >= p.end_idx) {
+			pthread_mutex_unlock(&p.lock);
+			break;
+		}
+		s = &p.slots[p.next_write % p.nslots];
+		pthread_mutex_unlock(&p.lock);
+
+		if (s->err) {
+			cli_error("error while reading at byte %llu: %s",
+				  (unsigned long long)(s->idx * o->chunk), strerror(-s->err));
+			ret = -1;
+			break;
+		}
+		ret = write_slot(&p, s);
+		if (ret) {
+			cli_error("error while writing at byte %llu: %s",
+				  (unsigned long long)(s->idx * o->chunk), strerror(-ret));
+			ret = -1;
+			break;
+		}
+		o->total += s->len;
+		pthread_mutex_lock(&p.lock);
+		s->state = SLOT_FREE;
+		p.next_write++;
+		pthread_cond_broadcast(&p.cond);
+		pthread_mutex_unlock(&p.lock);
+		if (o->progress && o->size != UINT64_MAX && o->size) {
+			double pct = 100.0 * (double)o->total / (double)o->size;
+
+			if (pct - last_pct >= 1.0 || o->total == o->size) {
+				cli_progress(pct, 1);
+				last_pct = pct;
+			}
+		}
+	}
+	pthread_mutex_lock(&p.lock);
+	p.stop = true;
+	pthread_cond_broadcast(&p.cond);
+	pthread_mutex_unlock(&p.lock);
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (o->progress)
+		printf("\n");
+	pthread_cond_destroy(&p.cond);
+	pthread_mutex_destroy(&p.lock);
+	pthread_mutex_destroy(&p.read_lock);
+out_free:
+	for (int i = 0; ws && i < nt; i++)
+		img_deflate_free(ws[i].d);
+	for (unsigned i = 0; p.slots && i < p.nslots; i++) {
+		free(p.slots[i].buf);
+		free(p.slots[i].cbuf);
+	}
+	free(p.slots);
+	free(ws);
+	free(tids);
+	return ret;
+}

@@ -1,0 +1,34 @@
+/* imgtool/pipeline.h: ordered parallel copy (read, zero-detect, compress, write) used by convert and import. */
+#ifndef IMGTOOL_PIPELINE_H
+#define IMGTOOL_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "img.h"
+
+/*
+ * Fills buf with chunk idx (len bytes wanted) for worker w. Returns the
+ * number of bytes produced (less than len only at the end of the input) or
+ * a negative errno. With serial_read, calls come in chunk order, one at a
+ * time (a stream); otherwise concurrently and in any order.
+ */
+typedef ssize_t (*pipe_read_fn)(void *ctx, int w, uint64_t idx, void *buf, size_t len);
+
+struct pipe_opts {
+	struct img *out;
+	uint64_t size;		/* input length; UINT64_MAX when unknown (stream) */
+	size_t chunk;		/* bytes per chunk; the output cluster size for -c */
+	bool compress;
+	bool serial_read;
+	int threads;
+	bool progress;
+	pipe_read_fn read;
+	void *ctx;
+	uint64_t total;		/* out: bytes of input consumed */
+};
+
+/* 0 on success; on failure prints the reason and returns -1. */
+int pipe_run(struct pipe_opts *o);
+
+#endif

@@ -130,6 +130,8 @@ void pci_config_write(struct pci_bus *bus, unsigned int bus_nr,
 	}
 	if (f->written)
 		f->written(f, off, size);
+	if (off < PCI_BASE_ADDRESS_0 + 4 * PCI_NUM_BARS && off + size > PCI_COMMAND)
+		pci_bus_update_bars(bus, f);
 }
 
 /* Configuration mechanism 1: bit 31 enable, 23:16 bus, 15:8 devfn, 7:2 reg. */
@@ -193,29 +195,26 @@ const struct io_ops pci_data_ops = {
 	.write = pci_data_write,
 };
 
-bool pci_io_access(struct pci_bus *bus, uint16_t port, unsigned int size,
-		   bool write, uint32_t *val)
+/* Where BAR n decodes now: 0 when unassigned or the space is disabled. */
+static uint32_t pci_bar_decode(const struct pci_func *f, unsigned int n)
 {
-	for (unsigned int devfn = 0; devfn < PCI_NUM_DEVFN; devfn++) {
-		struct pci_func *f = bus->func[devfn];
+	uint16_t cmd = pci_cfg_get(f, PCI_COMMAND, 2);
+	const struct pci_bar *b = &f->bar[n];
 
-		if (!f || !(pci_cfg_get(f, PCI_COMMAND, 2) & PCI_COMMAND_IO))
+	if (!b->size || !(cmd & (b->io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)))
+		return 0;
+	return pci_func_bar_addr(f, n);
+}
+
+void pci_bus_update_bars(struct pci_bus *bus, struct pci_func *f)
+{
+	for (unsigned int n = 0; n < PCI_NUM_BARS; n++) {
+		uint32_t now = pci_bar_decode(f, n);
+
+		if (now == f->bar[n].mapped)
 			continue;
-		for (unsigned int n = 0; n < PCI_NUM_BARS; n++) {
-			const struct pci_bar *b = &f->bar[n];
-			uint32_t base = pci_func_bar_addr(f, n);
-
-			/* base 0 is "unassigned" by convention */
-			if (!b->size || !b->io || !b->ops || !base)
-				continue;
-			if (port < base || port + size > base + b->size)
-				continue;
-			if (write)
-				b->ops->write(b->dev, port - base, size, *val);
-			else
-				*val = b->ops->read(b->dev, port - base, size);
-			return true;
-		}
+		if (bus->bar_map)
+			bus->bar_map(bus->bar_ctx, f, n, f->bar[n].mapped, now);
+		f->bar[n].mapped = now;
 	}
-	return false;
 }

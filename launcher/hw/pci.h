@@ -48,6 +48,7 @@ struct pci_bar {
 	bool io;
 	const struct io_ops *ops;	/* accessors for an I/O BAR */
 	void *dev;
+	uint32_t mapped;		/* address the bus last announced, 0: none */
 };
 
 struct pci_func {
@@ -69,6 +70,13 @@ struct pci_bus {
 	void (*rcr_write)(void *ctx, uint8_t val);
 	void *rcr_ctx;
 	uint8_t rcr;
+	/*
+	 * An I/O BAR starts or stops decoding, or moves (old, new: port base,
+	 * 0 for "not decoding"): the VMM moves the port range. Optional.
+	 */
+	void (*bar_map)(void *ctx, struct pci_func *f, unsigned int n,
+			uint32_t old, uint32_t new_base);
+	void *bar_ctx;
 };
 
 void pci_bus_init(struct pci_bus *bus);
@@ -103,12 +111,12 @@ void pci_config_write(struct pci_bus *bus, unsigned int bus_nr,
 		      unsigned int devfn, unsigned int off, unsigned int size,
 		      uint32_t val);
 
+
 /*
- * Dispatch a port access to an enabled I/O BAR. Returns true when a BAR
- * decoded the port (then *val holds a read's result).
+ * Announce BAR changes of f through bus->bar_map (done by config writes;
+ * call it after adding a function with preset BARs, and after a reset).
  */
-bool pci_io_access(struct pci_bus *bus, uint16_t port, unsigned int size,
-		   bool write, uint32_t *val);
+void pci_bus_update_bars(struct pci_bus *bus, struct pci_func *f);
 
 /* Ports 0xcf8-0xcfb (address latch, reset control) and 0xcfc-0xcff (data). */
 extern const struct io_ops pci_addr_ops;

@@ -107,6 +107,18 @@ int piix3_pirq_route(const struct piix3_isa *isa, unsigned int n)
 	return v & 0x0f;
 }
 
+/* Bus-master DMA needs the function's bus master enable. */
+static void piix_ide_written(struct pci_func *f, unsigned int off,
+			     unsigned int size)
+{
+	struct piix_ide *ide = f->opaque;
+	bool master = pci_cfg_get(f, PCI_COMMAND, 2) & PCI_COMMAND_MASTER;
+
+	(void)off;
+	(void)size;
+	ide->ch[0].bus_master = ide->ch[1].bus_master = master;
+}
+
 void piix_ide_reset(struct piix_ide *ide)
 {
 	struct pci_func *f = &ide->pci;
@@ -117,6 +129,7 @@ void piix_ide_reset(struct piix_ide *ide)
 	 */
 	pci_cfg_set(f, PCI_COMMAND, 2, PCI_COMMAND_IO);
 	pci_cfg_set(f, PCI_STATUS, 2, 0x0280);
+	piix_ide_written(f, PCI_COMMAND, 2);
 	pci_cfg_set(f, PIIX_IDETIM, 2, PIIX_IDETIM_IDE);
 	pci_cfg_set(f, PIIX_IDETIM + 2, 2, PIIX_IDETIM_IDE);
 	f->cfg[0x44] = 0;
@@ -135,6 +148,7 @@ void piix_ide_init(struct piix_ide *ide, const struct irq_line irq[2],
 	/* mass storage / IDE, prog-if 0x80: bus master, both channels legacy */
 	pci_func_init(f, 0x8086, 0x7010, 0x01018000, 0x00);
 	f->opaque = ide;
+	f->written = piix_ide_written;
 	pci_func_set_wmask(f, PIIX_IDETIM, 4, 0xf3fff3ff);
 	f->wmask[0x44] = 0xff;
 	pci_func_set_bar(f, 4, 16, true, &piix_ide_bm_ops, ide);

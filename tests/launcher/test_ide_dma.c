@@ -1,0 +1,305 @@
+/* tests/launcher/test_ide_dma.c: PIIX bus-master DMA: registers, PRD walks and hostile PRD tables. */
+#include <stdio.h>
+
+#include "test_ide_util.h"
+
+#define DISK_SECTORS	4096u		/* 2 MiB */
+#define PRDT		0x1000u		/* PRD table in guest RAM */
+#define BUF		0x10000u	/* data buffers */
+
+static struct ide_channel ch;
+static struct memdisk disk;
+
+static void setup(bool readonly)
+{
+	struct ide_backend be;
+	char err[128];
+
+	ide_channel_destroy(&ch);
+	free(disk.data);
+	memdisk_init(&disk, DISK_SECTORS * 512ull, 512);
+	be = memdisk_backend(&disk, readonly);
+	ide_channel_init(&ch, 0, &test_irq, &test_mem);
+	if (ide_drive_attach(&ch, 0, IDE_MEDIA_DISK, &be, err, sizeof(err)))
+		tap_diag("attach: %s", err);
+	memset(ram, 0, RAM_SIZE);
+	irq_level = irq_edges = 0;
+}
+
+static void lba28(uint32_t lba, uint8_t count)
+{
+	outb(&ch, ATA_REG_SELECT, 0xe0 | ((lba >> 24) & 0x0f));
+	outb(&ch, ATA_REG_NSECTOR, count);
+	outb(&ch, ATA_REG_SECTOR, lba);
+	outb(&ch, ATA_REG_LCYL, lba >> 8);
+	outb(&ch, ATA_REG_HCYL, lba >> 16);
+}
+
+static bool mem_holds(uint32_t gpa, uint64_t lba, unsigned int sectors)
+{
+	for (unsigned int i = 0; i < sectors * 512; i++)
+		if (ram[gpa + i] != memdisk_pattern(lba * 512 + i, 512))
+			return false;
+	return true;
+}
+
+/* libata's order: table, direction, command, start. */
+static void dma_cmd(uint8_t cmd, bool to_memory, uint32_t prdt)
+{
+	bm_write(&ch, 4, 4, prdt);
+	bm_write(&ch, 0, 1, to_memory ? BM_CMD_READ : 0);
+	outb(&ch, ATA_REG_STATUS, cmd);
+	bm_write(&ch, 0, 1, BM_CMD_START | (to_memory ? BM_CMD_READ : 0));
+}
+
+static uint8_t bm_status(void)
+{
+	return bm_read(&ch, 2, 1);
+}
+
+static bool dma_failed(void)
+{
+	uint8_t st = bm_status();
+
+	return (st & (BM_ST_ERROR | BM_ST_INT | BM_ST_ACTIVE)) == (BM_ST_ERROR | BM_ST_INT) &&
+	       (altstatus(&ch) & (ATA_ERR | ATA_DRQ | ATA_BSY)) == ATA_ERR &&
+	       inb(&ch, ATA_REG_ERROR) == ATA_ABRT && irq_level;
+}
+
+static void bm_clear(void)
+{
+	bm_write(&ch, 0, 1, 0);
+	bm_write(&ch, 2, 1, BM_ST_ERROR | BM_ST_INT | BM_ST_DMA0);
+	inb(&ch, ATA_REG_STATUS);
+	irq_edges = 0;
+}
+
+static void test_registers(void)
+{
+	setup(false);
+	tap_ok(bm_status() == BM_ST_DMA0, "status: drive 0 DMA capable, idle");
+	bm_write(&ch, 4, 4, 0x12345677);
+	tap_ok(bm_read(&ch, 4, 4) == 0x12345674, "PRD pointer is dword aligned");
+	bm_write(&ch, 6, 2, 0xabcd);
+	tap_ok(bm_read(&ch, 4, 4) == 0xabcd5674, "PRD pointer word writes");
+	bm_write(&ch, 0, 1, 0xff);
+	tap_ok(bm_read(&ch, 0, 1) == (BM_CMD_START | BM_CMD_READ) &&
+	       (bm_status() & BM_ST_ACTIVE), "command: start and direction bits; start sets ACTIVE");
+	bm_write(&ch, 0, 1, 0);
+	tap_ok(!(bm_status() & BM_ST_ACTIVE), "stop clears ACTIVE");
+	bm_write(&ch, 2, 1, BM_ST_DMA1);
+	tap_ok(bm_status() == BM_ST_DMA1, "DMA capable bits are read/write");
+	ch.bm.status |= BM_ST_INT | BM_ST_ERROR;
+	bm_write(&ch, 2, 1, BM_ST_INT | BM_ST_DMA0);
+	tap_ok(bm_status() == (BM_ST_ERROR | BM_ST_DMA0), "INT is write-one-to-clear");
+	bm_write(&ch, 2, 1, BM_ST_ERROR | BM_ST_DMA0);
+	tap_ok(bm_status() == BM_ST_DMA0, "ERROR is write-one-to-clear");
+	tap_ok(bm_read(&ch, 1, 1) == 0 && bm_read(&ch, 3, 1) == 0, "reserved bytes read 0");
+}
+
+static void test_read_write(void)
+{
+	setup(false);
+	/* two regions: 3 sectors and 5 sectors */
+	prd_put(PRDT, BUF, 3 * 512, false);
+	prd_put(PRDT + 8, BUF + 0x8000, 5 * 512, true);
+	lba28(40, 8);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(mem_holds(BUF, 40, 3) && mem_holds(BUF + 0x8000, 43, 5), "READ DMA scatters into two regions");
+	tap_ok(bm_status() == (BM_ST_INT | BM_ST_DMA0), "bus master: INT, not ACTIVE (table used up exactly)");
+	tap_ok(altstatus(&ch) == (ATA_DRDY | ATA_DSC) && irq_edges == 1, "drive: ready, one interrupt");
+	tap_ok(inb(&ch, ATA_REG_SECTOR) == 47, "task file: last LBA 47");
+	bm_clear();
+
+	/* the engine started first, the command second */
+	prd_put(PRDT, BUF, 512, true);
+	bm_write(&ch, 4, 4, PRDT);
+	bm_write(&ch, 0, 1, BM_CMD_START | BM_CMD_READ);
+	tap_ok(bm_status() & BM_ST_ACTIVE && !irq_edges, "engine waits for a command");
+	lba28(77, 1);
+	outb(&ch, ATA_REG_STATUS, 0xc8);
+	tap_ok(mem_holds(BUF, 77, 1) && irq_edges == 1, "READ DMA issued after the start");
+	bm_clear();
+
+	/* write: memory to disk */
+	memset(ram + BUF, 0xc3, 4 * 512);
+	prd_put(PRDT, BUF, 4 * 512, true);
+	lba28(300, 4);
+	dma_cmd(0xca, false, PRDT);
+	tap_ok(disk.data[300 * 512] == 0xc3 && disk.data[304 * 512 - 1] == 0xc3 &&
+	       disk.data[304 * 512] == memdisk_pattern(304 * 512, 512), "WRITE DMA");
+	tap_ok(bm_status() == (BM_ST_INT | BM_ST_DMA0) && altstatus(&ch) == (ATA_DRDY | ATA_DSC),
+	       "WRITE DMA completes");
+	bm_clear();
+
+	/* EXT forms and a transfer larger than the drive buffer */
+	prd_put(PRDT, BUF, 0, true);		/* 0 = 64 KiB */
+	prd_put(PRDT, BUF, 0, false);
+	prd_put(PRDT + 8, BUF + 0x10000, 0, true);
+	/* LBA48: count 256 is hob 1, low 0 */
+	outb(&ch, ATA_REG_SELECT, 0x40);
+	for (unsigned int i = 0; i < 2; i++) {
+		outb(&ch, ATA_REG_NSECTOR, i ? 0 : 1);
+		outb(&ch, ATA_REG_SECTOR, 0);
+		outb(&ch, ATA_REG_LCYL, 0);
+		outb(&ch, ATA_REG_HCYL, 0);
+	}
+	dma_cmd(0x25, true, PRDT);
+	tap_ok(mem_holds(BUF, 0, 256) && bm_status() == (BM_ST_INT | BM_ST_DMA0),
+	       "READ DMA EXT of 256 sectors through two 64 KiB entries (count 0)");
+	bm_clear();
+	memset(ram + BUF, 0x3c, 0x20000);
+	outb(&ch, ATA_REG_SELECT, 0x40);
+	for (unsigned int i = 0; i < 2; i++) {
+		outb(&ch, ATA_REG_NSECTOR, i ? 0 : 1);
+		outb(&ch, ATA_REG_SECTOR, 0);
+		outb(&ch, ATA_REG_LCYL, 0);
+		outb(&ch, ATA_REG_HCYL, 0);
+	}
+	outb(&ch, ATA_REG_STATUS, 0x35);
+	bm_write(&ch, 0, 1, BM_CMD_START);
+	tap_ok(disk.data[0] == 0x3c && disk.data[256 * 512 - 1] == 0x3c &&
+	       bm_status() == (BM_ST_INT | BM_ST_DMA0), "WRITE DMA EXT of 256 sectors");
+	bm_clear();
+}
+
+static void test_generous_prd(void)
+{
+	setup(false);
+	prd_put(PRDT, BUF, 8 * 512, true);
+	lba28(1, 2);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(mem_holds(BUF, 1, 2) && ram[BUF + 1024] == 0, "table longer than the transfer: only the data moves");
+	tap_ok(bm_status() == (BM_ST_INT | BM_ST_ACTIVE | BM_ST_DMA0) &&
+	       altstatus(&ch) == (ATA_DRDY | ATA_DSC), "ACTIVE stays set, no error");
+	bm_clear();
+	/* odd byte counts and addresses: bit 0 is ignored */
+	prd_put(PRDT, BUF + 1, 513, false);
+	prd_put(PRDT + 8, BUF + 512, 512, true);
+	lba28(9, 2);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(mem_holds(BUF, 9, 2) && bm_status() == (BM_ST_INT | BM_ST_DMA0),
+	       "bit 0 of address and count ignored");
+	bm_clear();
+}
+
+static void test_hostile_prd(void)
+{
+	unsigned int writes;
+
+	setup(false);
+	/* too short: ends before the data does */
+	prd_put(PRDT, BUF, 512, true);
+	lba28(0, 2);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(dma_failed(), "PRD table shorter than the transfer: error + interrupt");
+	bm_clear();
+
+	/* "empty": the table pointer at zeroed RAM, entries of 64 KiB at 0 */
+	memset(ram + PRDT, 0, 64);
+	lba28(0, 1);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(mem_holds(0, 0, 1) && bm_status() == (BM_ST_INT | BM_ST_ACTIVE | BM_ST_DMA0),
+	       "all-zero table: one 64 KiB region at 0, no EOT, benign");
+	bm_clear();
+
+	/* unterminated and huge: 2-byte entries over the whole 64 KiB window */
+	for (unsigned int i = 0; i < 8192; i++)
+		prd_put(0x100000 + i * 8, BUF, 2, false);
+	lba28(0, 0);				/* 128 KiB would need 65536 entries */
+	dma_cmd(0xc8, true, 0x100000);
+	tap_ok(dma_failed(), "8192 entries without EOT, transfer not done: error");
+	bm_clear();
+
+	/* a table running off the end of RAM */
+	for (unsigned int i = 0; i < 4; i++)
+		prd_put(RAM_SIZE - 32 + i * 8, BUF, 2, false);
+	lba28(0, 1);
+	dma_cmd(0xc8, true, RAM_SIZE - 32);
+	tap_ok(dma_failed(), "table running off the end of RAM: error");
+	bm_clear();
+
+	/* the table pointer itself outside RAM */
+	lba28(0, 1);
+	dma_cmd(0xc8, true, 0xfffffff8u);
+	tap_ok(dma_failed(), "table pointer outside RAM: error");
+	bm_clear();
+
+	/* a buffer outside RAM, and one straddling its end */
+	prd_put(PRDT, 0xfee00000u, 512, true);
+	lba28(0, 1);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(dma_failed(), "buffer outside RAM: error");
+	bm_clear();
+	prd_put(PRDT, RAM_SIZE - 256, 512, true);
+	lba28(0, 1);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(dma_failed(), "buffer straddling the end of RAM: error");
+	bm_clear();
+	writes = disk.writes;
+	prd_put(PRDT, RAM_SIZE - 256, 512, true);
+	lba28(0, 1);
+	dma_cmd(0xca, false, PRDT);
+	tap_ok(dma_failed() && disk.writes == writes, "WRITE DMA from outside RAM: error, nothing written");
+	bm_clear();
+
+	/* bus mastering disabled in PCI */
+	ch.bus_master = false;
+	prd_put(PRDT, BUF, 512, true);
+	lba28(0, 1);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(dma_failed(), "bus master disabled: error");
+	ch.bus_master = true;
+	bm_clear();
+
+	/* backend failures */
+	disk.fail_read = true;
+	lba28(0, 1);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok((bm_status() & BM_ST_ERROR) && inb(&ch, ATA_REG_ERROR) == ATA_UNC,
+	       "READ DMA with a backend error: UNC");
+	disk.fail_read = false;
+	bm_clear();
+	disk.fail_write = true;
+	lba28(0, 1);
+	dma_cmd(0xca, false, PRDT);
+	tap_ok((bm_status() & BM_ST_ERROR) && inb(&ch, ATA_REG_ERROR) == ATA_ABRT,
+	       "WRITE DMA with a backend error: ABRT");
+	disk.fail_write = false;
+	bm_clear();
+
+	/* a DMA command abandoned by SRST never runs later */
+	lba28(5, 1);
+	bm_write(&ch, 4, 4, PRDT);
+	outb(&ch, ATA_REG_STATUS, 0xc8);
+	devctl(&ch, ATA_SRST);
+	devctl(&ch, 0);
+	memset(ram + BUF, 0, 512);
+	bm_write(&ch, 0, 1, BM_CMD_START | BM_CMD_READ);
+	tap_ok(ram[BUF] == 0 && !irq_edges && (bm_status() & BM_ST_ACTIVE),
+	       "DMA dropped by a reset does not run on start");
+	bm_clear();
+
+	/* read-only disk: DMA write refused before any transfer */
+	setup(true);
+	prd_put(PRDT, BUF, 512, true);
+	lba28(0, 1);
+	dma_cmd(0xca, false, PRDT);
+	tap_ok(inb(&ch, ATA_REG_ERROR) == ATA_ABRT && !disk.writes &&
+	       (bm_status() & BM_ST_ACTIVE), "read-only WRITE DMA: ABRT, nothing transferred");
+	bm_clear();
+}
+
+int main(void)
+{
+	ram = calloc(1, RAM_SIZE);
+	tap_plan(35);
+	test_registers();
+	test_read_write();
+	test_generous_prd();
+	test_hostile_prd();
+	ide_channel_destroy(&ch);
+	free(disk.data);
+	free(ram);
+	return tap_done();
+}

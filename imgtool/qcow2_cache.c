@@ -367,7 +367,7 @@ static uint64_t end_cluster(struct img *img)
 static int grow_reftable(struct img *img, uint64_t need);
 
 /* Give refcount block b a cluster of its own, past the end of the image. */
-static int ensure_refblock(struct img *img, uint64_t b)
+static int ensure_refblock(struct img *img, uint64_t b, uint64_t avoid)
 {
 	struct qcow2 *s = QS(img);
 	uint64_t cs = s->cluster_size, be;
@@ -385,12 +385,14 @@ static int ensure_refblock(struct img *img, uint64_t b)
 		if (s->rt[b])
 			return 0;
 		e = find_free_from(img, end_cluster(img), 1);
+		if (e >= 0 && (uint64_t)e == avoid)
+			e = find_free_from(img, avoid + 1, 1);	/* the cluster being counted */
 		if (e < 0)
 			return (int)e;
 		be = (uint64_t)e >> s->rb_bits;
 		if (be == b || (be < s->rt_entries && s->rt[be]))
 			break;
-		ret = ensure_refblock(img, be);
+		ret = ensure_refblock(img, be, avoid);
 		if (ret)
 			return ret;
 	}
@@ -548,7 +550,7 @@ int qcow2_refcount_add(struct img *img, uint64_t cluster, int64_t delta)
 	if (b >= s->rt_entries || !s->rt[b]) {
 		if (delta < 0)
 			return -EIO;	/* freeing a cluster that has no refcount */
-		ret = ensure_refblock(img, b);
+		ret = ensure_refblock(img, b, cluster);
 		if (ret)
 			return ret;
 	}
@@ -600,7 +602,7 @@ int64_t qcow2_alloc_clusters(struct img *img, uint64_t n)
 		b1 = ((uint64_t)start + n - 1) >> s->rb_bits;
 		for (uint64_t b = b0; b <= b1; b++) {
 			if (b >= s->rt_entries || !s->rt[b]) {
-				ret = ensure_refblock(img, b);
+				ret = ensure_refblock(img, b, UINT64_MAX);
 				if (ret)
 					return ret;
 				missing = true;
@@ -632,6 +634,16 @@ int64_t qcow2_alloc_bytes(struct img *img, uint64_t len)
 		uint64_t extra = len > remain ? (len - remain + cs - 1) / cs : 0;
 		bool ok = true;
 
+		/* Refcount blocks first: a new one must not land in the span. */
+		for (uint64_t i = 1; i <= extra; i++) {
+			uint64_t b = (cur + i) >> s->rb_bits;
+
+			if (b >= s->rt_entries || !s->rt[b]) {
+				ret = ensure_refblock(img, b, UINT64_MAX);
+				if (ret)
+					return ret;
+			}
+		}
 		for (uint64_t i = 1; i <= extra && ok; i++) {
 			ret = qcow2_refcount_get(img, cur + i, &rc);
 			if (ret)

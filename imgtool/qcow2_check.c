@@ -43,8 +43,8 @@ static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_of
 	for (uint64_t i = 0; i < s->l2_entries; i++) {
 		uint64_t e = be64toh(tbl[i]), vc = ((uint64_t)l1i << s->l2_bits) + i;
 
-		if (!e)
-			continue;
+		if (!(e & ~L2E_ZERO))
+			continue;	/* unallocated, or zero without a cluster */
 		if ((vc << s->cluster_bits) >= img->size) {
 			if (log)
 				fprintf(log, "ERROR L2 entry %llu of table 0x%llx is past the disk size\n",
@@ -400,7 +400,7 @@ int qcow2_resize(struct img *img, uint64_t size, bool shrink, char *err, size_t 
 			if (ret)
 				return img_seterr(err, errlen, "could not read an L2 table: %s",
 						  strerror(-ret)), ret;
-			if (e & (L2E_COMPRESSED | L2E_OFFSET_MASK | L2E_ZERO))
+			if (e & (L2E_COMPRESSED | L2E_OFFSET_MASK))
 				return img_seterr(err, errlen,
 						  "cannot shrink: data is allocated at offset %llu",
 						  (unsigned long long)(vc << s->cluster_bits)), -EBUSY;

@@ -184,6 +184,14 @@ static int write_cluster(struct img *img, uint64_t vc, uint64_t in, size_t n, co
 		memcpy(s->bounce + in, buf, n);
 		data = s->bounce;
 	}
+	{
+		/* The L2 table first, so tables come before the data they map. */
+		uint64_t *tbl, l2_off;
+
+		ret = qcow2_l2_writable(img, vc >> s->l2_bits, &tbl, &l2_off);
+		if (ret)
+			return ret;
+	}
 	nc = qcow2_alloc_clusters(img, 1);
 	if (nc < 0)
 		return (int)nc;

@@ -1,0 +1,241 @@
+/* tests/imgtool/test_malformed.c: a corpus of malformed qcow2 images, each refused with a reason, never a crash. */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "img.h"
+#include "tap.h"
+
+#define CS	65536u
+static char dir[] = "/tmp/imgtool-bad.XXXXXX";
+static uint8_t *base;		/* a valid image: header, reftable, refblock, L1, L2, data */
+static size_t base_len;
+
+static void p32(uint8_t *b, size_t off, uint32_t v) { v = htobe32(v); memcpy(b + off, &v, 4); }
+static void p64(uint8_t *b, size_t off, uint64_t v) { v = htobe64(v); memcpy(b + off, &v, 8); }
+
+static void write_file(const char *path, const uint8_t *b, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, b, n) != (ssize_t)n)
+		tap_diag("could not write %s", path);
+	close(fd);
+}
+
+/* Open a mutated copy; it must fail with a reason. */
+static void refused(const char *name, void (*mutate)(uint8_t *b, size_t *len), unsigned flags)
+{
+	uint8_t *b = malloc(base_len + 4 * CS);
+	size_t len = base_len;
+	char path[256], err[512] = "";
+	struct img *img;
+
+	memcpy(b, base, base_len);
+	memset(b + base_len, 0, 4 * CS);
+	mutate(b, &len);
+	snprintf(path, sizeof(path), "%s/bad.qcow2", dir);
+	write_file(path, b, len);
+	img = img_open(path, IMG_FMT_QCOW2, flags, err, sizeof(err));
+	tap_ok(!img && err[0], "%s: refused (%s)", name, err);
+	img_close(img);
+	free(b);
+}
+
+/* Opens (the damage is in a table read later) but reads fail with -EIO. */
+static void read_fails(const char *name, void (*mutate)(uint8_t *b, size_t *len), uint64_t off)
+{
+	uint8_t *b = malloc(base_len + 4 * CS), buf[4096];
+	size_t len = base_len;
+	char path[256], err[512] = "";
+	struct img *img;
+	int ret = 0;
+
+	memcpy(b, base, base_len);
+	memset(b + base_len, 0, 4 * CS);
+	mutate(b, &len);
+	snprintf(path, sizeof(path), "%s/bad.qcow2", dir);
+	write_file(path, b, len);
+	img = img_open(path, IMG_FMT_QCOW2, IMG_OPEN_RDONLY, err, sizeof(err));
+	if (img)
+		ret = img_pread(img, buf, sizeof(buf), off);
+	tap_ok(!img ? err[0] != 0 : ret == -EIO, "%s: %s", name,
+	       img ? (ret == -EIO ? "read gives -EIO" : "read did not fail") : err);
+	img_close(img);
+	free(b);
+}
+
+#define M(name, body) static void name(uint8_t *b, size_t *len) { (void)b; (void)len; body; }
+M(bad_magic, p32(b, 0, 0x514649fa))
+M(version1, p32(b, 4, 1))
+M(version4, p32(b, 4, 4))
+M(cbits8, p32(b, 20, 8))
+M(cbits22, p32(b, 20, 22))
+M(cbits_huge, p32(b, 20, 0xffffffffu))
+M(crypt_method, p32(b, 32, 1))
+M(hdrlen_short, p32(b, 100, 72))
+M(hdrlen_big, p32(b, 100, CS + 8))
+M(rorder7, p32(b, 96, 7))
+M(size_huge, p64(b, 24, 1ull << 63))
+M(size_vs_l1, p64(b, 24, 1ull << 40))
+M(l1_size_huge, p32(b, 36, 0x10000000))
+M(l1_unaligned, p64(b, 40, 3 * CS + 512))
+M(l1_past_eof, p64(b, 40, 100 * CS))
+M(l1_2_56, p64(b, 40, 1ull << 56))
+M(l1_zero, p64(b, 40, 0))
+M(l1_on_rt, p64(b, 40, CS))
+M(rt_unaligned, p64(b, 48, CS + 8))
+M(rt_past_eof, p64(b, 48, 1000 * CS))
+M(rt_2_56, p64(b, 48, 1ull << 57))
+M(rt_zero_off, p64(b, 48, 0))
+M(rt_zero_clusters, p32(b, 56, 0))
+M(rt_huge, p32(b, 56, 0x100000))
+M(rt_overlaps_l1, p64(b, 48, 3 * CS); p32(b, 56, 1))
+M(snap_many, p32(b, 60, 0x7fffffff))
+M(snap_past_eof, p32(b, 60, 2); p64(b, 64, 1000 * CS))
+M(incompat_unknown, p64(b, 72, 1ull << 5))
+M(incompat_top, p64(b, 72, 1ull << 63))
+M(incompat_datafile, p64(b, 72, 1ull << 2))
+M(incompat_extl2, p64(b, 72, 1ull << 4))
+M(zstd, p64(b, 72, 1ull << 3); b[104] = 1)
+M(ctype_no_bit, b[104] = 1)
+M(corrupt_rw, p64(b, 72, 1ull << 1))
+M(backing_long, p64(b, 8, 1024); p32(b, 16, 2000); memset(b + 1024, 'a', 2000))
+M(backing_past, p64(b, 8, CS - 10); p32(b, 16, 100))
+M(backing_in_hdr, p64(b, 8, 16); p32(b, 16, 8))
+M(backing_nul, p64(b, 8, 2048); p32(b, 16, 8); memcpy(b + 2048, "ab\0cdefg", 8))
+M(backing_missing, p64(b, 8, 2048); p32(b, 16, 7); memcpy(b + 2048, "nothere", 7))
+M(backing_self, p64(b, 8, 2048); p32(b, 16, 8); memcpy(b + 2048, "bad.qcow2", 9); p32(b, 16, 9))
+M(ext_overflow, p32(b, 112, 0x12345678); p32(b, 116, 0xfffffff0))
+M(ext_bfmt_long, p32(b, 112, 0xe2792aca); p32(b, 116, 200))
+M(l1e_past_eof, p64(b, 3 * CS, (500ull * CS) | (1ull << 63)))
+M(l1e_unaligned, p64(b, 3 * CS, (4ull * CS + 4096) | (1ull << 63)))
+M(l1e_on_rt, p64(b, 3 * CS, CS | (1ull << 63)))
+M(l1e_on_l1, p64(b, 3 * CS, (3ull * CS) | (1ull << 63)))
+M(l1e_reserved, p64(b, 3 * CS, (4ull * CS) | (1ull << 63) | 2))
+M(rte_past_eof, p64(b, CS, 700ull * CS))
+M(rte_on_l1, p64(b, CS, 3ull * CS))
+M(rte_unaligned, p64(b, CS, 2ull * CS + 24))
+M(rte_2_56, p64(b, CS, 1ull << 56))
+M(truncated_hdr, *len = 40)
+M(truncated_l1, *len = 3 * CS + 4)
+/* Damage found only when reading: L2 entries. */
+M(l2e_on_rt, p64(b, 4 * CS, CS | (1ull << 63)))
+M(l2e_unaligned, p64(b, 4 * CS, (5ull * CS + 512) | (1ull << 63)))
+M(l2e_on_hdr_compressed, p64(b, 4 * CS, (1ull << 62) | 100))
+
+/* A compressed cluster at 5*CS: whole, truncated by the file end, or oversized. */
+static void put_compressed(uint8_t *b, size_t *len, size_t plain, size_t keep)
+{
+	uint8_t *in = calloc(1, plain), out[8192];
+	z_stream z = { 0 };
+	size_t n;
+	uint64_t nsec;
+
+	for (size_t i = 0; i < plain; i += 7)
+		in[i] = (uint8_t)i;
+	deflateInit2(&z, 6, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY);
+	z.next_in = in;
+	z.avail_in = (uInt)plain;
+	z.next_out = out;
+	z.avail_out = sizeof(out);
+	deflate(&z, Z_FINISH);
+	n = sizeof(out) - z.avail_out;
+	deflateEnd(&z);
+	memcpy(b + 5 * CS, out, n);
+	nsec = (n + 511) / 512 - 1;
+	/* 64 KiB clusters: x = 62 - (16 - 8) = 54. */
+	p64(b, 4 * CS, (1ull << 62) | (nsec << 54) | (5ull * CS));
+	*len = 5 * CS + (keep < n ? keep : n);
+	free(in);
+}
+M(compressed_truncated, put_compressed(b, len, CS, 200))
+M(compressed_oversized, put_compressed(b, len, 3 * CS, 1 << 20))
+M(compressed_short, put_compressed(b, len, CS / 2, 1 << 20))
+
+static int make_base(void)
+{
+	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = 1 << 20 };
+	char path[256], err[512];
+	struct img *img;
+	uint8_t data[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/base.qcow2", dir);
+	if (img_create(path, &o, err, sizeof(err)) < 0)
+		return -1;
+	img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+	if (!img)
+		return -1;
+	memset(data, 0x5a, sizeof(data));
+	img_pwrite(img, data, sizeof(data), 0);		/* L2 at 4*CS, data at 5*CS */
+	img_close(img);
+	base = calloc(1, 8 * CS);
+	fd = open(path, O_RDONLY);
+	base_len = (size_t)read(fd, base, 8 * CS);
+	close(fd);
+	return base_len == 6 * CS ? 0 : -1;
+}
+
+int main(void)
+{
+	struct { const char *name; void (*fn)(uint8_t *, size_t *); } open_bad[] = {
+#define E(f) { #f, f }
+		E(bad_magic), E(version1), E(version4), E(cbits8), E(cbits22), E(cbits_huge),
+		E(crypt_method), E(hdrlen_short), E(hdrlen_big), E(rorder7), E(size_huge), E(size_vs_l1),
+		E(l1_size_huge), E(l1_unaligned), E(l1_past_eof), E(l1_2_56), E(l1_zero), E(l1_on_rt),
+		E(rt_unaligned), E(rt_past_eof), E(rt_2_56), E(rt_zero_off), E(rt_zero_clusters),
+		E(rt_huge), E(rt_overlaps_l1), E(snap_many), E(snap_past_eof), E(incompat_unknown),
+		E(incompat_top), E(incompat_datafile), E(incompat_extl2), E(zstd), E(ctype_no_bit),
+		E(backing_long), E(backing_past), E(backing_in_hdr), E(backing_nul), E(backing_missing),
+		E(backing_self), E(ext_overflow), E(ext_bfmt_long), E(l1e_past_eof), E(l1e_unaligned),
+		E(l1e_on_rt), E(l1e_on_l1), E(l1e_reserved), E(rte_past_eof), E(rte_on_l1),
+		E(rte_unaligned), E(rte_2_56), E(truncated_hdr), E(truncated_l1),
+	};
+	struct { const char *name; void (*fn)(uint8_t *, size_t *); } read_bad[] = {
+		E(l2e_on_rt), E(l2e_unaligned), E(l2e_on_hdr_compressed), E(compressed_truncated),
+		E(compressed_oversized), E(compressed_short),
+	};
+	size_t no = sizeof(open_bad) / sizeof(open_bad[0]), nr = sizeof(read_bad) / sizeof(read_bad[0]);
+	char cmd[300];
+	int i0;
+
+	if (!mkdtemp(dir))
+		tap_skip_all("no temporary directory");
+	tap_plan((int)(no + nr + 3));
+	i0 = make_base();
+	tap_ok(i0 == 0, "base image has the expected layout (%zu bytes)", base_len);
+	for (size_t i = 0; i < no; i++)
+		refused(open_bad[i].name, open_bad[i].fn, 0);
+	refused("corrupt bit, read-write", corrupt_rw, 0);
+	for (size_t i = 0; i < nr; i++)
+		read_fails(read_bad[i].name, read_bad[i].fn, 0);
+	{
+		/* The same compressed cluster, intact, reads back. */
+		uint8_t *b = malloc(8 * CS), buf[4096];
+		size_t len;
+		char path[256], err[512];
+		struct img *img;
+		int ok = 0;
+
+		memcpy(b, base, base_len);
+		put_compressed(b, &len, CS, 1 << 20);
+		snprintf(path, sizeof(path), "%s/good.qcow2", dir);
+		write_file(path, b, len);
+		img = img_open(path, IMG_FMT_QCOW2, IMG_OPEN_RDONLY, err, sizeof(err));
+		if (img && img_pread(img, buf, sizeof(buf), 0) == 0)
+			ok = buf[7] == 7 && buf[1] == 0 && buf[14] == 14;
+		tap_ok(ok, "control: the intact compressed cluster reads back");
+		img_close(img);
+		free(b);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		tap_diag("could not remove %s", dir);
+	free(base);
+	return tap_done();
+}

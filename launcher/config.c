@@ -12,6 +12,7 @@
 #include "arch/layout.h"
 #include "arch/linux.h"
 #include "config.h"
+#include "firmware.h"
 
 struct ctx {
 	const char *file;
@@ -308,9 +309,71 @@ static void parse_memory(struct ctx *c, config_t *cf, struct vm_config *cfg)
 		    (unsigned long long)(total / MiB), (unsigned long long)(host_ram() / MiB));
 }
 
-static void parse_boot(struct ctx *c, config_t *cf, struct vm_config *cfg)
+/* BIOS boot settings (firmware.h): the image's size, boot.order, boot.menu. */
+static void check_firmware(struct ctx *c, int line, const char *path)
 {
-	static const char *const keys[] = { "kernel", "initrd", "cmdline", "firmware", NULL };
+	struct stat st;
+	char err[256];
+
+	if (path && stat(path, &st) == 0 &&
+	    firmware_check_size((uint64_t)st.st_size, err, sizeof(err)))
+		bad(c, line, "boot.firmware", "%s: %s", path, err);
+}
+
+static void default_firmware(struct ctx *c, int line, struct vm_config *cfg)
+{
+	if (access(FIRMWARE_DEFAULT, R_OK) < 0) {
+		bad(c, line, "boot", "no kernel given and the default firmware %s is missing "
+		    "(install seabios, or give boot.kernel or boot.firmware)", FIRMWARE_DEFAULT);
+		return;
+	}
+	cfg->firmware = strdup(FIRMWARE_DEFAULT);
+	check_firmware(c, line, cfg->firmware);
+}
+
+static void parse_boot_bios(struct ctx *c, config_setting_t *b, struct vm_config *cfg)
+{
+	config_setting_t *s = config_setting_get_member(b, "order");
+	int i, n;
+
+	if (s) {
+		if (!cfg->firmware)
+			bad(c, line_of(s), "boot.order", "only for BIOS boot (not with boot.kernel)");
+		n = config_setting_length(s);
+		if (!config_setting_is_aggregate(s) || n < 1 || n > 2) {
+			bad(c, line_of(s), "boot.order", "expected a list of \"disk\" and \"cdrom\", "
+			    "for example [ \"cdrom\", \"disk\" ]");
+			n = 0;
+		}
+		for (i = 0; i < n; i++) {
+			const char *v = config_setting_get_string_elem(s, i);
+			enum boot_dev d = v ? firmware_boot_dev(v) : BOOT_DEV_NONE;
+
+			if (d == BOOT_DEV_NONE) {
+				bad(c, line_of(s), "boot.order", "entry %d: expected \"disk\" or \"cdrom\"", i);
+			} else if (cfg->nr_boot_order && cfg->boot_order[0] == d) {
+				bad(c, line_of(s), "boot.order", "\"%s\" given twice", v);
+			} else {
+				cfg->boot_order[cfg->nr_boot_order++] = (uint8_t)d;
+			}
+		}
+	}
+	s = config_setting_get_member(b, "menu");
+	if (s) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			bad(c, line_of(s), "boot.menu", "expected true or false");
+		else if (!cfg->firmware)
+			bad(c, line_of(s), "boot.menu", "only for BIOS boot (not with boot.kernel)");
+		else
+			cfg->boot_menu = config_setting_get_bool(s);
+	}
+}
+
+static void parse_boot(
+struct ctx *c, config_t *cf, struct vm_config *cfg)
+{
+	static const char *const keys[] = { "kernel", "initrd", "cmdline", "firmware",
+					    "order", "menu", NULL };
 	config_setting_t *b = config_lookup(cf, "boot"), *s;
 	struct linux_image li;
 	char err[512];
@@ -325,8 +388,10 @@ static void parse_boot(struct ctx *c, config_t *cf, struct vm_config *cfg)
 		return;
 	}
 	check_known(c, b, "boot.", keys);
-	if ((s = config_setting_get_member(b, "firmware")))
+	if ((s = config_setting_get_member(b, "firmware"))) {
 		cfg->firmware = get_file(c, s, "boot.firmware", false);
+		check_firmware(c, line_of(s), cfg->firmware);
+	}
 	if ((s = config_setting_get_member(b, "kernel"))) {
 		cfg->kernel = get_file(c, s, "boot.kernel", false);
 		if (cfg->kernel) {
@@ -336,7 +401,7 @@ static void parse_boot(struct ctx *c, config_t *cf, struct vm_config *cfg)
 				kernel_ok = true;
 		}
 	} else if (!config_setting_get_member(b, "firmware")) {
-		bad(c, line_of(b), "boot", "needs kernel (Linux direct boot) or firmware (BIOS boot)");
+		default_firmware(c, line_of(b), cfg);
 	}
 	if ((s = config_setting_get_member(b, "cmdline"))) {
 		const char *v = get_string(c, s, "boot.cmdline");
@@ -360,6 +425,7 @@ static void parse_boot(struct ctx *c, config_t *cf, struct vm_config *cfg)
 		if (cfg->initrd && stat(cfg->initrd, &st) == 0)
 			cfg->initrd_size = st.st_size;
 	}
+	parse_boot_bios(c, b, cfg);
 
 	/* With RAM known, check that kernel and initrd fit. */
 	if (kernel_ok && cfg->ram_size && !c->errors) {

@@ -35,6 +35,9 @@ struct vm_config {
 	unsigned int vcpus;
 	char *kernel, *initrd, *cmdline;	/* paths resolved */
 	char *firmware;			/* BIOS boot, or NULL */
+	unsigned int nr_boot_order;	/* boot.order: enum boot_dev codes (firmware.h) */
+	uint8_t boot_order[2];
+	bool boot_menu;			/* boot.menu: SeaBIOS shows its boot menu */
 	enum cfg_serial serial;
 	char *serial_path;		/* SERIAL_FILE */
 	unsigned int nr_disks;

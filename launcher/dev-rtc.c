@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "arch/layout.h"
+#include "firmware.h"
 #include "hw/mc146818.h"
 #include "vmm.h"
 
@@ -54,6 +55,8 @@ static int rtc_create(struct vm *vm, void **state)
 	const struct e820_entry *e820;
 	uint64_t below = 0, above = 0;
 	unsigned int i, n = vm_e820(vm, &e820);
+	struct cmos_field f[4];
+	unsigned int nf;
 
 	if (!d)
 		return -1;
@@ -68,6 +71,9 @@ static int rtc_create(struct vm *vm, void **state)
 			below = e820[i].addr + e820[i].size;
 	}
 	rtc_set_memory(&d->rtc, below, above);
+	/* BIOS boot: boot order and CPU count for SeaBIOS (firmware.c). */
+	for (i = 0, nf = firmware_cmos_fields(vm_config(vm), f, 4); i < nf; i++)
+		rtc_cmos_set(&d->rtc, f[i].index, f[i].value);
 	if (vm_register_pio(vm, 0x70, 2, &rtc_ops, d)) {
 		free(d);
 		return -1;

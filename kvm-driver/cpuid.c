@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvm-driver/cpuid.c: the CPUID the driver supports, the per-vCPU table and the CPUID exit. */
+#include <linux/kvm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/processor.h>
+
+#include "kvmdrv.h"
+
+#define B(n) (1U << (n))
+
+/*
+ * Feature bits that work in a guest here: no local APIC, no XSAVE state
+ * switching (so no AVX), no RDTSCP/TSC_AUX, no nested SVM.
+ */
+#define F1_EDX	(B(0) | B(1) | B(2) | B(3) | B(4) | B(5) | B(6) | B(7) | B(8) | \
+		 B(11) | B(12) | B(13) | B(14) | B(15) | B(16) | B(17) | B(19) | \
+		 B(23) | B(24) | B(25) | B(26))
+#define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(19) | B(20) | B(22) | B(23) | \
+		 B(25) | B(30) | B(31))
+#define F7_EBX	(B(0) | B(3) | B(7) | B(8) | B(9) | B(19) | B(20) | B(23) | B(29))
+#define FX1_EDX	((F1_EDX & 0x0183f3ff) | B(11) | B(20) | B(22) | B(26) | B(29))
+#define FX1_ECX	(B(0) | B(5) | B(6) | B(7) | B(8))
+
+static u32 kvmd_feature_mask(u32 function, u32 index, int reg)
+{
+	switch (function) {
+	case 1:
+		return reg == 2 ? F1_ECX : reg == 3 ? F1_EDX : ~0U;
+	case 7:
+		if (index)
+			return 0;
+		return reg == 1 ? F7_EBX : reg == 0 ? ~0U : 0;
+	case 0x80000001:
+		return reg == 2 ? FX1_ECX : reg == 3 ? FX1_EDX : ~0U;
+	default:
+		return ~0U;
+	}
+}
+
+static void kvmd_filter_entry(struct kvm_cpuid_entry2 *e)
+{
+	e->eax &= kvmd_feature_mask(e->function, e->index, 0);
+	e->ebx &= kvmd_feature_mask(e->function, e->index, 1);
+	e->ecx &= kvmd_feature_mask(e->function, e->index, 2);
+	e->edx &= kvmd_feature_mask(e->function, e->index, 3);
+}
+
+static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
+			  u32 function, u32 index, u32 flags)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	if (n >= max)
+		return -E2BIG;
+	e = &ents[n];
+	memset(e, 0, sizeof(*e));
+	e->function = function;
+	e->index = index;
+	e->flags = flags;
+	cpuid_count(function, index, &e->eax, &e->ebx, &e->ecx, &e->edx);
+	switch (function) {
+	case 0:
+		e->eax = min(e->eax, 7U);
+		break;
+	case 1:
+		e->ebx &= 0xff00;	/* CLFLUSH size only: APIC ID 0, one thread */
+		e->ecx |= B(31);	/* running under a hypervisor */
+		break;
+	case 7:
+		e->eax = 0;
+		break;
+	case 0x80000000:
+		e->eax = min(e->eax, 0x80000008U);
+		break;
+	case 0x80000008:
+		e->eax &= 0xffff;
+		e->ebx = e->ecx = e->edx = 0;
+		break;
+	}
+	kvmd_filter_entry(e);
+	return n + 1;
+}
+
+static int kvmd_build_supported(struct kvm_cpuid_entry2 *ents, int max)
+{
+	u32 basic = min(cpuid_eax(0), 7U);
+	u32 ext = min(cpuid_eax(0x80000000), 0x80000008U);
+	u32 f;
+	int n = 0;
+
+	n = kvmd_add_entry(ents, n, max, 0, 0, 0);
+	if (n >= 0 && basic >= 1)
+		n = kvmd_add_entry(ents, n, max, 1, 0, 0);
+	if (n >= 0 && basic >= 7)
+		n = kvmd_add_entry(ents, n, max, 7, 0,
+				   KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+	if (n >= 0)
+		n = kvmd_add_entry(ents, n, max, 0x80000000, 0, 0);
+	for (f = 0x80000001; n >= 0 && f <= ext; f++) {
+		if (f == 0x80000007)
+			continue;
+		n = kvmd_add_entry(ents, n, max, f, 0, 0);
+	}
+	return n;
+}
+
+int kvmd_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid)
+{
+	struct kvm_cpuid_entry2 *ents;
+	struct kvm_cpuid2 c;
+	int n, r;
+
+	if (copy_from_user(&c, ucpuid, sizeof(c)))
+		return -EFAULT;
+	if (c.nent < 1)
+		return -E2BIG;
+	if (c.nent > KVMD_MAX_CPUID)
+		c.nent = KVMD_MAX_CPUID;
+	ents = kcalloc(c.nent, sizeof(*ents), GFP_KERNEL);
+	if (!ents)
+		return -ENOMEM;
+	n = kvmd_build_supported(ents, c.nent);
+	r = n;
+	if (n < 0)
+		goto out;
+	r = -EFAULT;
+	c.nent = n;
+	if (copy_to_user(ucpuid->entries, ents, n * sizeof(*ents)) ||
+	    copy_to_user(ucpuid, &c, sizeof(c)))
+		goto out;
+	r = 0;
+out:
+	kfree(ents);
+	return r;
+}
+
+int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
+{
+	struct kvm_cpuid_entry2 *ents = NULL;
+	struct kvm_cpuid2 c;
+	int i;
+
+	if (copy_from_user(&c, ucpuid, sizeof(c)))
+		return -EFAULT;
+	if (c.nent > KVMD_MAX_CPUID)
+		return -E2BIG;
+	if (c.nent) {
+		ents = memdup_user(ucpuid->entries, c.nent * sizeof(*ents));
+		if (IS_ERR(ents))
+			return PTR_ERR(ents);
+	}
+	for (i = 0; i < c.nent; i++)
+		kvmd_filter_entry(&ents[i]);
+	/* Like KVM: after the first entry the table may not change. */
+	if (vcpu->exits && (c.nent != vcpu->cpuid_nent ||
+			    (c.nent && memcmp(ents, vcpu->cpuid, c.nent * sizeof(*ents))))) {
+		kfree(ents);
+		return -EINVAL;
+	}
+	kfree(vcpu->cpuid);
+	vcpu->cpuid = ents;
+	vcpu->cpuid_nent = c.nent;
+	return 0;
+}
+
+int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
+{
+	struct kvm_cpuid2 c;
+
+	if (copy_from_user(&c, ucpuid, sizeof(c)))
+		return -EFAULT;
+	if (c.nent < vcpu->cpuid_nent)
+		return -E2BIG;
+	c.nent = vcpu->cpuid_nent;
+	if (copy_to_user(ucpuid->entries, vcpu->cpuid,
+			 c.nent * sizeof(*vcpu->cpuid)) ||
+	    copy_to_user(ucpuid, &c, sizeof(c)))
+		return -EFAULT;
+	return 0;
+}
+
+static struct kvm_cpuid_entry2 *kvmd_find_cpuid(struct kvmd_vcpu *vcpu,
+						u32 function, u32 index)
+{
+	int i;
+
+	for (i = 0; i < vcpu->cpuid_nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vcpu->cpuid[i];
+
+		if (e->function != function)
+			continue;
+		if ((e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) &&
+		    e->index != index)
+			continue;
+		return e;
+	}
+	return NULL;
+}
+
+bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit)
+{
+	struct kvm_cpuid_entry2 *e = kvmd_find_cpuid(vcpu, leaf, 0);
+	u32 v;
+
+	if (!e)
+		return false;
+	v = reg == 0 ? e->eax : reg == 1 ? e->ebx : reg == 2 ? e->ecx : e->edx;
+	return v & B(bit);
+}
+
+/* Intel guests see the highest basic leaf for out-of-range leaves, AMD zeros. */
+static struct kvm_cpuid_entry2 *kvmd_out_of_range(struct kvmd_vcpu *vcpu,
+						  u32 function, u32 index)
+{
+	struct kvm_cpuid_entry2 *basic = kvmd_find_cpuid(vcpu, 0, 0);
+	struct kvm_cpuid_entry2 *max;
+
+	/* "GenuineIntel" in EBX, EDX, ECX order */
+	if (!basic || basic->ebx != 0x756e6547 || basic->edx != 0x49656e69 ||
+	    basic->ecx != 0x6c65746e)
+		return NULL;
+	max = kvmd_find_cpuid(vcpu, function & 0x80000000, 0);
+	if (!max || function <= max->eax)
+		return NULL;
+	return kvmd_find_cpuid(vcpu, basic->eax, index);
+}
+
+int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu)
+{
+	u32 function = vcpu->regs[R_AX], index = vcpu->regs[R_CX];
+	struct kvm_cpuid_entry2 *e = kvmd_find_cpuid(vcpu, function, index);
+
+	if (!e)
+		e = kvmd_out_of_range(vcpu, function, index);
+	if (e) {
+		vcpu->regs[R_AX] = e->eax;
+		vcpu->regs[R_BX] = e->ebx;
+		vcpu->regs[R_CX] = e->ecx;
+		vcpu->regs[R_DX] = e->edx;
+	} else {
+		vcpu->regs[R_AX] = vcpu->regs[R_BX] = 0;
+		vcpu->regs[R_CX] = vcpu->regs[R_DX] = 0;
+	}
+	kvmd_skip_insn(vcpu, 2);
+	return KVMD_RESUME;
+}

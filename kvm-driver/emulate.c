@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvm-driver/emulate.c: x86 decoder and emulator for the instructions that touch MMIO. */
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <asm/processor-flags.h>
+
+#include "kvmdrv.h"
+
+#define FLAGS_ARITH (X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
+		     X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_OF)
+
+enum { EMU_OK, EMU_EXIT, EMU_FAULT, EMU_FAIL };
+enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
+
+struct emu {
+	struct kvmd_vcpu *vcpu;
+	u8 b[15];
+	unsigned int avail, pos;
+	u8 opsize, adsize;
+	bool long64;
+	u8 rex;
+	int seg;		/* override, or -1 */
+	bool rep;
+	u8 op;
+	bool twobyte;
+	u8 modrm, mod, reg, rm;
+	int ea_seg;
+	u64 ea;
+	bool riprel;
+	s64 imm;
+};
+
+static int emu_byte(struct emu *e, u8 *v)
+{
+	if (e->pos >= e->avail)
+		return -1;
+	*v = e->b[e->pos++];
+	return 0;
+}
+
+static int emu_imm(struct emu *e, int size, s64 *v)
+{
+	u64 x = 0;
+	int i;
+
+	if (e->pos + size > e->avail)
+		return -1;
+	for (i = 0; i < size; i++)
+		x |= (u64)e->b[e->pos + i] << (8 * i);
+	e->pos += size;
+	switch (size) {
+	case 1:
+		*v = (s8)x;
+		break;
+	case 2:
+		*v = (s16)x;
+		break;
+	case 4:
+		*v = (s32)x;
+		break;
+	default:
+		*v = x;
+	}
+	return 0;
+}
+
+static u64 size_mask(int size)
+{
+	return size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+static u64 reg_read(struct emu *e, int r, int size)
+{
+	unsigned long *regs = e->vcpu->regs;
+
+	if (size == 1 && !e->rex && r >= 4 && r < 8)
+		return (regs[r - 4] >> 8) & 0xff;
+	return regs[r] & size_mask(size);
+}
+
+static void reg_write(struct emu *e, int r, int size, u64 v)
+{
+	unsigned long *regs = e->vcpu->regs;
+
+	switch (size) {
+	case 1:
+		if (!e->rex && r >= 4 && r < 8)
+			regs[r - 4] = (regs[r - 4] & ~0xff00UL) | ((v & 0xff) << 8);
+		else
+			regs[r] = (regs[r] & ~0xffUL) | (v & 0xff);
+		break;
+	case 2:
+		regs[r] = (regs[r] & ~0xffffUL) | (v & 0xffff);
+		break;
+	case 4:
+		regs[r] = (u32)v;
+		break;
+	default:
+		regs[r] = v;
+	}
+}
+
+static int decode_modrm(struct emu *e)
+{
+	s64 disp = 0;
+	u64 ea = 0;
+
+	if (emu_byte(e, &e->modrm))
+		return -1;
+	e->mod = e->modrm >> 6;
+	e->reg = ((e->modrm >> 3) & 7) | ((e->rex & 4) << 1);
+	e->rm = e->modrm & 7;
+	e->ea_seg = KVMD_SEG_DS;
+	if (e->mod == 3) {
+		e->rm |= (e->rex & 1) << 3;
+		return 0;
+	}
+	if (e->adsize == 2) {
+		static const int base16[8] = { R_BX, R_BX, R_BP, R_BP, R_SI, R_DI, R_BP, R_BX };
+		static const int index16[8] = { R_SI, R_DI, R_SI, R_DI, -1, -1, -1, -1 };
+
+		if (e->mod == 0 && e->rm == 6) {
+			if (emu_imm(e, 2, &disp))
+				return -1;
+		} else {
+			ea = e->vcpu->regs[base16[e->rm]];
+			if (index16[e->rm] >= 0)
+				ea += e->vcpu->regs[index16[e->rm]];
+			if (e->rm == 2 || e->rm == 3 || e->rm == 6)
+				e->ea_seg = KVMD_SEG_SS;
+			if (e->mod == 1 && emu_imm(e, 1, &disp))
+				return -1;
+			if (e->mod == 2 && emu_imm(e, 2, &disp))
+				return -1;
+		}
+		e->ea = (ea + disp) & 0xffff;
+		return 0;
+	}
+	if (e->rm == 4) {
+		u8 sib;
+		int base, index, scale;
+
+		if (emu_byte(e, &sib))
+			return -1;
+		scale = sib >> 6;
+		index = ((sib >> 3) & 7) | ((e->rex & 2) << 2);
+		base = (sib & 7) | ((e->rex & 1) << 3);
+		if (index != 4)
+			ea += e->vcpu->regs[index] << scale;
+		if ((sib & 7) == 5 && e->mod == 0) {
+			if (emu_imm(e, 4, &disp))
+				return -1;
+		} else {
+			ea += e->vcpu->regs[base];
+			if ((base & 7) == 4 || (base & 7) == 5)
+				e->ea_seg = KVMD_SEG_SS;
+		}
+	} else if (e->rm == 5 && e->mod == 0) {
+		if (emu_imm(e, 4, &disp))
+			return -1;
+		e->riprel = e->long64;
+	} else {
+		int base = e->rm | ((e->rex & 1) << 3);
+
+		ea = e->vcpu->regs[base];
+		if ((base & 7) == 5)
+			e->ea_seg = KVMD_SEG_SS;
+	}
+	if (e->mod == 1 && emu_imm(e, 1, &disp))
+		return -1;
+	if (e->mod == 2 && emu_imm(e, 4, &disp))
+		return -1;
+	e->ea = ea + disp;
+	return 0;
+}
+
+static u64 emu_seg_base(struct emu *e, int seg)
+{
+	struct kvm_segment s;
+
+	if (e->long64 && seg != KVMD_SEG_FS && seg != KVMD_SEG_GS)
+		return 0;
+	kvmd_ops->get_segment(e->vcpu, &s, seg);
+	return s.base;
+}
+
+static u64 emu_linear(struct emu *e, int seg, u64 ea)
+{
+	u64 la = emu_seg_base(e, seg) + (ea & size_mask(e->adsize));
+
+	return e->long64 ? la : (u32)la;
+}
+
+/* The memory operand of a ModRM instruction, after the whole decode. */
+static u64 emu_rm_linear(struct emu *e)
+{
+	u64 ea = e->ea;
+
+	if (e->riprel)
+		ea += e->vcpu->rip + e->pos;
+	return emu_linear(e, e->seg >= 0 ? e->seg : e->ea_seg, ea);
+}
+
+static int emu_translate(struct emu *e, u64 la, bool write, u64 *gpa)
+{
+	struct kvmd_walk_fault f;
+	unsigned int access = write ? KVMD_ACC_WRITE : 0;
+	int r;
+
+	if (kvmd_ops->get_cpl(e->vcpu) == 3)
+		access |= KVMD_ACC_USER;
+	r = kvmd_gva_to_gpa(e->vcpu, la, access, gpa, &f);
+	if (r == -EINVAL) {
+		kvmd_ops->set_cr2(e->vcpu, f.addr);
+		kvmd_queue_exception_e(e->vcpu, 14, f.error_code);
+		return EMU_FAULT;
+	}
+	return r ? EMU_FAIL : EMU_OK;
+}
+
+static int emu_read(struct emu *e, u64 la, u64 *val, int size)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	struct kvm_run *run = vcpu->run;
+	u64 gpa;
+	int r;
+
+	*val = 0;
+	r = emu_translate(e, la, false, &gpa);
+	if (r)
+		return r;
+	r = kvmd_read_guest(vcpu->vm, gpa, val, size);
+	if (!r)
+		return EMU_OK;
+	if (r != -ENOENT)
+		return EMU_FAIL;
+	/* MMIO: answered by userspace, remembered across the re-execution. */
+	if (vcpu->mmio_used < vcpu->mmio_cached) {
+		memcpy(val, &vcpu->mmio_cache[vcpu->mmio_used++].data, size);
+		return EMU_OK;
+	}
+	if (vcpu->mmio_cached >= KVMD_MMIO_CACHE)
+		return EMU_FAIL;
+	vcpu->mmio_cache[vcpu->mmio_cached].gpa = gpa;
+	vcpu->mmio_cache[vcpu->mmio_cached].len = size;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = size;
+	run->mmio.is_write = 0;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	vcpu->pending = KVMD_PENDING_MMIO;
+	return EMU_EXIT;
+}
+
+/* Writes come last: the instruction is already committed when they exit. */
+static int emu_write(struct emu *e, u64 gpa, u64 val, int size)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	r = kvmd_write_guest(vcpu->vm, gpa, &val, size);
+	if (!r)
+		return EMU_OK;
+	if (r != -ENOENT)
+		return EMU_FAIL;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = size;
+	run->mmio.is_write = 1;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	memcpy(run->mmio.data, &val, size);
+	vcpu->pending = KVMD_PENDING_MMIO;
+	return EMU_EXIT;
+}
+
+static void emu_set_flags(struct emu *e, u64 res, u64 a, u64 b, int size,
+			  int kind, bool cf, bool keep_cf)
+{
+	u64 sign = 1ULL << (size * 8 - 1);
+	u64 fl = 0;
+	u8 low;
+
+	res &= size_mask(size);
+	low = res;
+	if (!(hweight8(low) & 1))
+		fl |= X86_EFLAGS_PF;
+	if (!res)
+		fl |= X86_EFLAGS_ZF;
+	if (res & sign)
+		fl |= X86_EFLAGS_SF;
+	if (kind) {
+		if ((a ^ b ^ res) & 0x10)
+			fl |= X86_EFLAGS_AF;
+		if (kind == 1 && ((a ^ res) & (b ^ res) & sign))
+			fl |= X86_EFLAGS_OF;
+		if (kind == 2 && ((a ^ b) & (a ^ res) & sign))
+			fl |= X86_EFLAGS_OF;
+	}
+	if (keep_cf)
+		fl |= e->vcpu->rflags & X86_EFLAGS_CF;
+	else if (cf)
+		fl |= X86_EFLAGS_CF;
+	e->vcpu->rflags = (e->vcpu->rflags & ~FLAGS_ARITH) | fl;
+}
+
+/* One ALU operation with its flags; returns the result. */
+static u64 emu_alu(struct emu *e, int op, u64 a, u64 b, int size)
+{
+	u64 m = size_mask(size), res, c = e->vcpu->rflags & X86_EFLAGS_CF;
+
+	a &= m;
+	b &= m;
+	switch (op) {
+	case ALU_ADD:
+	case ALU_ADC:
+		if (op == ALU_ADD)
+			c = 0;
+		res = (a + b + c) & m;
+		emu_set_flags(e, res, a, b, size, 1,
+			      res < a || (c && res == a), false);
+		return res;
+	case ALU_SUB:
+	case ALU_CMP:
+	case ALU_SBB:
+		if (op != ALU_SBB)
+			c = 0;
+		res = (a - b - c) & m;
+		emu_set_flags(e, res, a, b, size, 2, a < b || (c && a == b),
+			      false);
+		return res;
+	case ALU_OR:
+		res = a | b;
+		break;
+	case ALU_AND:
+		res = a & b;
+		break;
+	default:
+		res = a ^ b;
+		break;
+	}
+	emu_set_flags(e, res, 0, 0, size, 0, false, false);
+	return res;
+}
+
+static void emu_commit(struct emu *e)
+{
+	kvmd_skip_insn(e->vcpu, e->pos);
+}
+
+/* Read-modify-write of the memory operand. */
+static int emu_rmw(struct emu *e, int size, u64 (*fn)(struct emu *, u64, int),
+		   bool store)
+{
+	u64 la = emu_rm_linear(e), gpa, v;
+	int r;
+
+	r = emu_read(e, la, &v, size);
+	if (r)
+		return r;
+	r = emu_translate(e, la, true, &gpa);
+	if (r)
+		return r;
+	v = fn(e, v, size);
+	emu_commit(e);
+	return store ? emu_write(e, gpa, v, size) : EMU_OK;
+}
+
+static u64 fn_alu_rm_reg(struct emu *e, u64 v, int size)
+{
+	return emu_alu(e, e->op >> 3, v, reg_read(e, e->reg, size), size);
+}
+
+static u64 fn_alu_imm(struct emu *e, u64 v, int size)
+{
+	return emu_alu(e, e->reg & 7, v, e->imm, size);
+}
+
+static u64 fn_incdec(struct emu *e, u64 v, int size)
+{
+	u64 cf = e->vcpu->rflags & X86_EFLAGS_CF;
+	u64 res = emu_alu(e, (e->reg & 7) ? ALU_SUB : ALU_ADD, v, 1, size);
+
+	e->vcpu->rflags = (e->vcpu->rflags & ~X86_EFLAGS_CF) | cf;
+	return res;
+}
+
+static u64 fn_not(struct emu *e, u64 v, int size)
+{
+	return ~v & size_mask(size);
+}
+
+static u64 fn_neg(struct emu *e, u64 v, int size)
+{
+	return emu_alu(e, ALU_SUB, 0, v, size);
+}
+
+static u64 fn_xchg(struct emu *e, u64 v, int size)
+{
+	u64 r = reg_read(e, e->reg, size);
+
+	reg_write(e, e->reg, size, v);
+	return r;
+}
+
+static u64 fn_bt(struct emu *e, u64 v, int size)
+{
+	int bit = e->imm & (size * 8 - 1);
+	u64 mask = 1ULL << bit;
+	int kind = e->reg & 3;	/* 0 bt, 1 bts, 2 btr, 3 btc */
+
+	e->vcpu->rflags &= ~X86_EFLAGS_CF;
+	if (v & mask)
+		e->vcpu->rflags |= X86_EFLAGS_CF;
+	if (kind == 1)
+		v |= mask;
+	else if (kind == 2)
+		v &= ~mask;
+	else if (kind == 3)
+		v ^= mask;
+	return v;
+}
+
+/* String forms: one element per emulation; a REP re-executes natively. */
+static int emu_string(struct emu *e, int size)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	u64 mask = size_mask(e->adsize), v = 0, gpa;
+	int seg = e->seg >= 0 ? e->seg : KVMD_SEG_DS;
+	s64 step = (vcpu->rflags & X86_EFLAGS_DF) ? -size : size;
+	int op = e->op & ~1, r;
+
+	if (e->rep && !(vcpu->regs[R_CX] & mask)) {
+		emu_commit(e);
+		return EMU_OK;
+	}
+	if (op == 0xa4 || op == 0xac) {		/* movs, lods */
+		r = emu_read(e, emu_linear(e, seg, vcpu->regs[R_SI]), &v, size);
+		if (r)
+			return r;
+	} else {				/* stos */
+		v = reg_read(e, R_AX, size);
+	}
+	if (op != 0xac) {
+		r = emu_translate(e, emu_linear(e, KVMD_SEG_ES, vcpu->regs[R_DI]),
+				  true, &gpa);
+		if (r)
+			return r;
+	}
+
+	if (op == 0xac)
+		reg_write(e, R_AX, size, v);
+	if (op != 0xaa)
+		reg_write(e, R_SI, e->adsize, vcpu->regs[R_SI] + step);
+	if (op != 0xac)
+		reg_write(e, R_DI, e->adsize, vcpu->regs[R_DI] + step);
+	if (e->rep)
+		reg_write(e, R_CX, e->adsize, vcpu->regs[R_CX] - 1);
+	if (!e->rep || !(vcpu->regs[R_CX] & mask))
+		emu_commit(e);
+	return op == 0xac ? EMU_OK : emu_write(e, gpa, v, size);
+}
+
+static int emu_decode_prefixes(struct emu *e)
+{
+	struct kvm_segment cs;
+	u8 c;
+
+	kvmd_ops->get_segment(e->vcpu, &cs, KVMD_SEG_CS);
+	e->long64 = kvmd_long_mode(e->vcpu) && cs.l;
+	if (e->long64) {
+		e->opsize = 4;
+		e->adsize = 8;
+	} else if (cs.db) {
+		e->opsize = e->adsize = 4;
+	} else {
+		e->opsize = e->adsize = 2;
+	}
+	e->seg = -1;
+	for (;;) {
+		if (emu_byte(e, &c))
+			return -1;
+		switch (c) {
+		case 0x66:
+			e->opsize = e->opsize == 2 ? 4 : 2;
+			continue;
+		case 0x67:
+			e->adsize = e->long64 ? 4 : (e->adsize == 2 ? 4 : 2);
+			continue;
+		case 0xf0:
+			continue;
+		case 0xf2:
+		case 0xf3:
+			e->rep = true;
+			continue;
+		case 0x26:
+			e->seg = KVMD_SEG_ES;
+			continue;
+		case 0x2e:
+			e->seg = KVMD_SEG_CS;
+			continue;
+		case 0x36:
+			e->seg = KVMD_SEG_SS;
+			continue;
+		case 0x3e:
+			e->seg = KVMD_SEG_DS;
+			continue;
+		case 0x64:
+			e->seg = KVMD_SEG_FS;
+			continue;
+		case 0x65:
+			e->seg = KVMD_SEG_GS;
+			continue;
+		}
+		break;
+	}
+	if (e->long64 && (c & 0xf0) == 0x40) {
+		e->rex = c;
+		if (c & 8)
+			e->opsize = 8;
+		if (emu_byte(e, &c))
+			return -1;
+	}
+	e->op = c;
+	if (c == 0x0f) {
+		e->twobyte = true;
+		if (emu_byte(e, &e->op))
+			return -1;
+	}
+	return 0;
+}
+
+static int emu_imm_size(struct emu *e)
+{
+	return e->opsize == 2 ? 2 : 4;
+}
+
+static int emu_exec_twobyte(struct emu *e)
+{
+	int size = e->opsize;
+	u64 v;
+	int r;
+
+	switch (e->op) {
+	case 0xb6: case 0xb7: case 0xbe: case 0xbf: {	/* movzx, movsx */
+		int src = (e->op & 1) ? 2 : 1;
+
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		r = emu_read(e, emu_rm_linear(e), &v, src);
+		if (r)
+			return r;
+		if (e->op & 8)
+			v = src == 1 ? (u64)(s8)v : (u64)(s16)v;
+		reg_write(e, e->reg, size, v);
+		emu_commit(e);
+		return EMU_OK;
+	}
+	case 0xc3:					/* movnti */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		goto store_reg;
+	case 0xa3: case 0xab: case 0xb3: case 0xbb: {	/* bt/bts/btr/btc r/m, reg */
+		s64 off;
+
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		off = reg_read(e, e->reg, size);
+		if (size == 2)
+			off = (s16)off;
+		else if (size == 4)
+			off = (s32)off;
+		/* The bit offset may reach outside the addressed operand. */
+		e->ea += (off >> (size == 2 ? 4 : size == 4 ? 5 : 6)) * size;
+		e->imm = off;
+		e->reg = (e->op >> 3) & 3;
+		return emu_rmw(e, size, fn_bt, e->op != 0xa3);
+	}
+	case 0xba:					/* bt* r/m, imm8 */
+		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7) < 4)
+			return EMU_FAIL;
+		if (emu_imm(e, 1, &e->imm))
+			return EMU_FAIL;
+		e->imm &= 0xff;
+		return emu_rmw(e, size, fn_bt, (e->reg & 3) != 0);
+	}
+	return EMU_FAIL;
+
+store_reg: {
+		u64 gpa;
+
+		r = emu_translate(e, emu_rm_linear(e), true, &gpa);
+		if (r)
+			return r;
+		v = reg_read(e, e->reg, size);
+		emu_commit(e);
+		return emu_write(e, gpa, v, size);
+	}
+}
+
+static int emu_exec(struct emu *e)
+{
+	u8 op = e->op;
+	int size = (op & 1) ? e->opsize : 1;
+	u64 v, gpa;
+	int r;
+
+	if (e->twobyte)
+		return emu_exec_twobyte(e);
+
+	/* add/or/adc/sbb/and/sub/xor/cmp in their ModRM forms */
+	if (op < 0x40 && (op & 7) < 4) {
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		if (op & 2) {			/* reg op= r/m */
+			r = emu_read(e, emu_rm_linear(e), &v, size);
+			if (r)
+				return r;
+			v = emu_alu(e, op >> 3, reg_read(e, e->reg, size), v, size);
+			if ((op >> 3) != ALU_CMP)
+				reg_write(e, e->reg, size, v);
+			emu_commit(e);
+			return EMU_OK;
+		}
+		return emu_rmw(e, size, fn_alu_rm_reg, (op >> 3) != ALU_CMP);
+	}
+
+	switch (op) {
+	case 0x80: case 0x81: case 0x83:
+		size = op == 0x80 ? 1 : e->opsize;
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		if (emu_imm(e, op == 0x81 ? emu_imm_size(e) : 1, &e->imm))
+			return EMU_FAIL;
+		return emu_rmw(e, size, fn_alu_imm, (e->reg & 7) != ALU_CMP);
+	case 0x84: case 0x85:			/* test r/m, reg */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		r = emu_read(e, emu_rm_linear(e), &v, size);
+		if (r)
+			return r;
+		emu_alu(e, ALU_AND, v, reg_read(e, e->reg, size), size);
+		emu_commit(e);
+		return EMU_OK;
+	case 0x86: case 0x87:			/* xchg */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		return emu_rmw(e, size, fn_xchg, true);
+	case 0x88: case 0x89:			/* mov r/m, reg */
+	case 0xc6: case 0xc7:			/* mov r/m, imm */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		if (op >= 0xc6) {
+			if ((e->reg & 7) || emu_imm(e, size == 1 ? 1 : emu_imm_size(e), &e->imm))
+				return EMU_FAIL;
+			v = e->imm;
+		} else {
+			v = reg_read(e, e->reg, size);
+		}
+		r = emu_translate(e, emu_rm_linear(e), true, &gpa);
+		if (r)
+			return r;
+		emu_commit(e);
+		return emu_write(e, gpa, v, size);
+	case 0x8a: case 0x8b:			/* mov reg, r/m */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		r = emu_read(e, emu_rm_linear(e), &v, size);
+		if (r)
+			return r;
+		reg_write(e, e->reg, size, v);
+		emu_commit(e);
+		return EMU_OK;
+	case 0x63:				/* movsxd */
+		if (!e->long64 || decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		r = emu_read(e, emu_rm_linear(e), &v, 4);
+		if (r)
+			return r;
+		reg_write(e, e->reg, e->opsize, e->opsize == 8 ? (u64)(s32)v : v);
+		emu_commit(e);
+		return EMU_OK;
+	case 0xa0: case 0xa1: case 0xa2: case 0xa3: {	/* mov acc, moffs */
+		int seg = e->seg >= 0 ? e->seg : KVMD_SEG_DS;
+		s64 off;
+
+		if (emu_imm(e, e->adsize, &off))
+			return EMU_FAIL;
+		if (op < 0xa2) {
+			r = emu_read(e, emu_linear(e, seg, off), &v, size);
+			if (r)
+				return r;
+			reg_write(e, R_AX, size, v);
+			emu_commit(e);
+			return EMU_OK;
+		}
+		r = emu_translate(e, emu_linear(e, seg, off), true, &gpa);
+		if (r)
+			return r;
+		v = reg_read(e, R_AX, size);
+		emu_commit(e);
+		return emu_write(e, gpa, v, size);
+	}
+	case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac: case 0xad:
+		return emu_string(e, size);
+	case 0xf6: case 0xf7:
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		switch (e->reg & 7) {
+		case 0:				/* test r/m, imm */
+			if (emu_imm(e, size == 1 ? 1 : emu_imm_size(e), &e->imm))
+				return EMU_FAIL;
+			r = emu_read(e, emu_rm_linear(e), &v, size);
+			if (r)
+				return r;
+			emu_alu(e, ALU_AND, v, e->imm, size);
+			emu_commit(e);
+			return EMU_OK;
+		case 2:
+			return emu_rmw(e, size, fn_not, true);
+		case 3:
+			return emu_rmw(e, size, fn_neg, true);
+		}
+		return EMU_FAIL;
+	case 0xfe: case 0xff:			/* inc, dec */
+		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7) > 1)
+			return EMU_FAIL;
+		return emu_rmw(e, size, fn_incdec, true);
+	}
+	return EMU_FAIL;
+}
+
+/* Up to 15 instruction bytes at CS:RIP; fewer at the end of readable memory. */
+int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len)
+{
+	struct kvm_segment cs;
+	u64 la;
+	unsigned int first;
+
+	kvmd_ops->get_segment(vcpu, &cs, KVMD_SEG_CS);
+	la = (kvmd_long_mode(vcpu) && cs.l) ? vcpu->rip : (u32)(cs.base + vcpu->rip);
+	*len = 0;
+	first = min_t(unsigned int, 15, PAGE_SIZE - offset_in_page(la));
+	if (kvmd_read_guest_virt(vcpu, la, buf, first, KVMD_ACC_FETCH, NULL))
+		return -EFAULT;
+	*len = first;
+	if (first < 15 &&
+	    !kvmd_read_guest_virt(vcpu, la + first, buf + first, 15 - first,
+				  KVMD_ACC_FETCH, NULL))
+		*len = 15;
+	return 0;
+}
+
+/* Emulate the instruction at RIP after a guest access outside guest RAM. */
+int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu)
+{
+	struct emu e = { .vcpu = vcpu };
+	int r;
+
+	vcpu->mmio_used = 0;
+	if (kvmd_fetch_insn(vcpu, e.b, &e.avail) || emu_decode_prefixes(&e)) {
+		vcpu->mmio_cached = 0;
+		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);
+	}
+	r = emu_exec(&e);
+	switch (r) {
+	case EMU_EXIT:
+		return KVMD_EXIT_USER;
+	case EMU_OK:
+	case EMU_FAULT:
+		vcpu->mmio_cached = 0;
+		return KVMD_RESUME;
+	default:
+		vcpu->mmio_cached = 0;
+		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);
+	}
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* kvm-driver/kvmdrv.h: the generic VM, vCPU and memory slot structures and helpers. */
+#ifndef KVMDRV_H
+#define KVMDRV_H
+
+#include <linux/kvm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/signal.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <asm/fpu/types.h>
+
+#include "vendor.h"
+
+#define KVMD_MAX_VCPUS		8
+#define KVMD_MAX_VCPU_ID	1024
+#define KVMD_MEM_SLOTS		32
+#define KVMD_MAX_SLOT_PAGES	(1UL << 31)
+#define KVMD_MAX_CPUID		256
+#define KVMD_MAX_IO_MSRS	256
+#define KVMD_PIO_PAGE		1	/* PIO data lives in the second run page */
+#define KVMD_RUN_PAGES		2
+
+/* General purpose register indices, in the hardware's ModRM order. */
+enum {
+	R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI,
+	R_8, R_9, R_10, R_11, R_12, R_13, R_14, R_15,
+	KVMD_NR_GPRS
+};
+
+/* vCPU requests, serviced before each entry. */
+enum {
+	KVMD_REQ_TLB_FLUSH,
+};
+
+enum kvmd_vcpu_mode {
+	KVMD_OUTSIDE_GUEST,
+	KVMD_IN_GUEST,
+};
+
+struct kvmd_memslot {
+	u64 base_gfn;
+	u64 npages;
+	unsigned long hva;
+	u32 flags;
+	unsigned long *dirty_bitmap;
+};
+
+struct kvmd_vm {
+	refcount_t refs;
+	struct mm_struct *mm;
+	struct mutex lock;		/* vCPU creation, VM-wide settings */
+
+	/* Slots: written under slots_sem (write) + mmu_lock, read under either. */
+	struct rw_semaphore slots_sem;
+	struct kvmd_memslot slots[KVMD_MEM_SLOTS];
+
+	/* Second-level page tables, guarded by mmu_lock. */
+	spinlock_t mmu_lock;
+	u64 *tdp_root;
+	unsigned long mmu_seq;
+	long mmu_invalidating;
+	unsigned long tdp_pages;	/* table pages, for leak accounting */
+	struct mmu_notifier mn;
+	bool mn_registered;
+
+	struct kvmd_vcpu *vcpus[KVMD_MAX_VCPUS];
+	int nr_vcpus;
+	u64 tss_addr;
+	u64 identity_map_addr;
+};
+
+/* Work left half-done when KVM_RUN returned to userspace for I/O. */
+enum kvmd_pending {
+	KVMD_PENDING_NONE,
+	KVMD_PENDING_PIO,
+	KVMD_PENDING_MMIO,
+};
+
+#define KVMD_MMIO_CACHE 2
+
+struct kvmd_vcpu {
+	struct kvmd_vm *vm;
+	u32 id;
+	struct kvm_run *run;
+	struct mutex mutex;		/* one ioctl at a time */
+	void *priv;			/* the backend's per-vCPU state */
+
+	unsigned long regs[KVMD_NR_GPRS];
+	u64 rip;
+	u64 rflags;
+	struct fxregs_state *fpu;	/* guest x87/SSE, 16-byte aligned */
+
+	int cpu;			/* CPU of the last entry */
+	int mode;
+	unsigned long requests;
+
+	struct {
+		bool pending;
+		bool injected;
+		bool has_error;
+		u8 nr;
+		u32 error;
+	} exception;
+	struct {
+		bool injected;
+		bool soft;
+		u8 nr;
+	} interrupt;
+	struct {
+		bool pending;
+		bool injected;
+		bool masked;
+		u64 iret_rip;		/* unmask once RIP leaves the IRET */
+		bool iret_seen;
+	} nmi;
+
+	u64 apic_base;
+	u64 tsc_offset;
+	u64 misc_enable;
+	u64 mtrr_deftype;
+	u64 mtrr_fixed[11];
+	u64 mtrr_var[16];
+	u64 dr[4];
+	u32 guest_debug;
+	u32 mp_state;
+
+	struct kvm_cpuid_entry2 *cpuid;
+	int cpuid_nent;
+
+	sigset_t sigset;
+	bool sigset_active;
+
+	/* Userspace I/O completion. */
+	enum kvmd_pending pending;
+	struct {
+		u16 port;
+		u8 size;
+		u32 count;
+		bool string;
+		bool rep;
+		u8 addr_size;
+		u64 next_rip;
+	} pio;
+	struct {
+		u64 gpa;
+		u32 len;
+		u64 data;
+	} mmio_cache[KVMD_MMIO_CACHE];
+	int mmio_cached;		/* completed reads available */
+	int mmio_used;			/* reads consumed by this pass */
+
+	/* Statistics for tests and the benchmark. */
+	u64 exits;
+};
+
+static inline void kvmd_make_request(struct kvmd_vcpu *vcpu, int req)
+{
+	set_bit(req, &vcpu->requests);
+}
+
+static inline bool kvmd_check_request(struct kvmd_vcpu *vcpu, int req)
+{
+	return test_and_clear_bit(req, &vcpu->requests);
+}
+
+/* main.c */
+int kvmd_hardware_get(void);
+void kvmd_hardware_put(void);
+extern struct mutex kvmd_lock;
+
+/* vm.c */
+int kvmd_create_vm(unsigned long type);
+void kvmd_vm_get(struct kvmd_vm *vm);
+void kvmd_vm_put(struct kvmd_vm *vm);
+long kvmd_check_extension(struct kvmd_vm *vm, long ext);
+void kvmd_flush_remote_tlbs(struct kvmd_vm *vm);
+void kvmd_kick_vcpu(struct kvmd_vcpu *vcpu);
+
+/* vcpu.c */
+int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id);
+void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu);
+void kvmd_queue_exception(struct kvmd_vcpu *vcpu, u8 nr);
+void kvmd_queue_exception_e(struct kvmd_vcpu *vcpu, u8 nr, u32 error);
+void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len);
+int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
+		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip);
+int kvmd_handle_hlt(struct kvmd_vcpu *vcpu);
+int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
+int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6,
+		      u64 dr7);
+int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
+			u64 info2);
+bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
+
+/* memslot.c */
+int kvmd_set_memory_region(struct kvmd_vm *vm,
+			   const struct kvm_userspace_memory_region *mem);
+int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log);
+void kvmd_free_memslots(struct kvmd_vm *vm);
+struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, u64 gfn);
+int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len);
+int kvmd_write_guest(struct kvmd_vm *vm, u64 gpa, const void *buf,
+		     unsigned int len);
+void kvmd_mark_dirty(struct kvmd_memslot *slot, u64 gfn);
+
+/* mmu/npt.c */
+int kvmd_tdp_init(struct kvmd_vm *vm);
+void kvmd_tdp_destroy(struct kvmd_vm *vm);
+u64 kvmd_tdp_root_pa(struct kvmd_vm *vm);
+bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
+bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
+int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch);
+
+/* mmu/notifier.c */
+int kvmd_mmu_notifier_register(struct kvmd_vm *vm);
+void kvmd_mmu_notifier_unregister(struct kvmd_vm *vm);
+
+/* mmu/walk.c: guest virtual to guest physical, guest memory by address. */
+#define KVMD_ACC_WRITE	1
+#define KVMD_ACC_USER	2
+#define KVMD_ACC_FETCH	4
+struct kvmd_walk_fault {
+	u32 error_code;
+	u64 addr;
+};
+int kvmd_gva_to_gpa(struct kvmd_vcpu *vcpu, u64 gva, unsigned int access,
+		    u64 *gpa, struct kvmd_walk_fault *fault);
+int kvmd_translate(struct kvmd_vcpu *vcpu, struct kvm_translation *tr);
+int kvmd_read_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
+			 unsigned int len, unsigned int access,
+			 struct kvmd_walk_fault *fault);
+int kvmd_write_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, const void *buf,
+			  unsigned int len, struct kvmd_walk_fault *fault);
+bool kvmd_long_mode(struct kvmd_vcpu *vcpu);
+
+/* emulate.c */
+int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu);
+int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len);
+
+/* cpuid.c */
+int kvmd_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);
+int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
+int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
+int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu);
+bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit);
+
+/* msr.c */
+int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist);
+int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
+int kvmd_handle_rdmsr(struct kvmd_vcpu *vcpu);
+int kvmd_handle_wrmsr(struct kvmd_vcpu *vcpu);
+long kvmd_msrs_ioctl(struct kvmd_vcpu *vcpu, struct kvm_msrs __user *user,
+		     bool set);
+void kvmd_msr_reset(struct kvmd_vcpu *vcpu);
+
+#endif

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvm-driver/msr.c: model-specific registers a guest OS touches; everything else is #GP. */
+#include <linux/kvm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/msr-index.h>
+#include <asm/msr.h>
+#include <asm/processor-flags.h>
+
+#include "kvmdrv.h"
+
+#define KVMD_MTRR_VARS		8
+#define KVMD_MTRR_CAP		(0x500 | KVMD_MTRR_VARS)	/* WC, fixed, 8 pairs */
+#define KVMD_EFER_OK		(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_FFXSR)
+
+/* What KVM_GET_MSR_INDEX_LIST reports: state a VMM saves and restores. */
+static const u32 kvmd_msrs_to_save[] = {
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
+	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE, MSR_MTRRdefType,
+	MSR_IA32_APICBASE,
+};
+
+int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
+{
+	struct kvm_msr_list l;
+	u32 n = ARRAY_SIZE(kvmd_msrs_to_save);
+
+	if (copy_from_user(&l, ulist, sizeof(l)))
+		return -EFAULT;
+	if (put_user(n, &ulist->nmsrs))
+		return -EFAULT;
+	if (l.nmsrs < n)
+		return -E2BIG;
+	if (copy_to_user(ulist->indices, kvmd_msrs_to_save, sizeof(kvmd_msrs_to_save)))
+		return -EFAULT;
+	return 0;
+}
+
+void kvmd_msr_reset(struct kvmd_vcpu *vcpu)
+{
+	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
+			  MSR_IA32_APICBASE_BSP;
+	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
+			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+	vcpu->mtrr_deftype = 0;
+	memset(vcpu->mtrr_fixed, 0, sizeof(vcpu->mtrr_fixed));
+	memset(vcpu->mtrr_var, 0, sizeof(vcpu->mtrr_var));
+}
+
+static int kvmd_mtrr_fixed_index(u32 index)
+{
+	switch (index) {
+	case MSR_MTRRfix64K_00000:
+		return 0;
+	case MSR_MTRRfix16K_80000:
+		return 1;
+	case MSR_MTRRfix16K_A0000:
+		return 2;
+	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
+		return 3 + index - MSR_MTRRfix4K_C0000;
+	default:
+		return -1;
+	}
+}
+
+static bool kvmd_mem_type_ok(u8 t)
+{
+	return t == 0 || t == 1 || (t >= 4 && t <= 6);
+}
+
+static bool kvmd_pat_ok(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t != 7 && !kvmd_mem_type_ok(t))
+			return false;
+	}
+	return true;
+}
+
+static bool kvmd_canonical(u64 v)
+{
+	return (s64)(v << 16) >> 16 == (s64)v;
+}
+
+/* Returns 0 or 1 (the guest gets #GP / the ioctl stops). */
+int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
+{
+	int i;
+
+	switch (index) {
+	case MSR_EFER:
+		*data = kvmd_ops->get_efer(vcpu);
+		return 0;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vcpu->tsc_offset;
+		return 0;
+	case MSR_IA32_APICBASE:
+		*data = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->misc_enable;
+		return 0;
+	case MSR_MTRRcap:
+		*data = KVMD_MTRR_CAP;
+		return 0;
+	case MSR_MTRRdefType:
+		*data = vcpu->mtrr_deftype;
+		return 0;
+	case 0x200 ... 0x200 + 2 * KVMD_MTRR_VARS - 1:
+		*data = vcpu->mtrr_var[index - 0x200];
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_IA32_MCG_CAP:
+	case MSR_IA32_MCG_STATUS:
+	case MSR_IA32_DEBUGCTLMSR:
+	case MSR_K7_HWCR:
+	case MSR_AMD64_SYSCFG:
+	case MSR_AMD64_DE_CFG:
+		*data = 0;
+		return 0;
+	default:
+		i = kvmd_mtrr_fixed_index(index);
+		if (i >= 0) {
+			*data = vcpu->mtrr_fixed[i];
+			return 0;
+		}
+		return kvmd_ops->get_msr(vcpu, index, data);
+	}
+}
+
+int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	u64 efer;
+	int i;
+
+	switch (index) {
+	case MSR_EFER:
+		if (data & ~KVMD_EFER_OK)
+			return 1;
+		if ((data & EFER_NX) && !kvmd_guest_has(vcpu, 0x80000001, 3, 20) && !host)
+			return 1;
+		if ((data & EFER_LME) && !kvmd_guest_has(vcpu, 0x80000001, 3, 29) && !host)
+			return 1;
+		efer = kvmd_ops->get_efer(vcpu);
+		if (!host) {
+			/* LMA is the processor's; LME is frozen while paging. */
+			if ((kvmd_ops->get_cr(vcpu, 0) & X86_CR0_PG) &&
+			    ((efer ^ data) & EFER_LME))
+				return 1;
+			data = (data & ~EFER_LMA) | (efer & EFER_LMA);
+		}
+		kvmd_ops->set_efer(vcpu, data);
+		return 0;
+	case MSR_IA32_TSC:
+		vcpu->tsc_offset = data - rdtsc();
+		kvmd_ops->set_tsc_offset(vcpu, vcpu->tsc_offset);
+		return 0;
+	case MSR_IA32_APICBASE:
+		vcpu->apic_base = data;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		vcpu->misc_enable = data;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		if (!kvmd_pat_ok(data))
+			return 1;
+		return kvmd_ops->set_msr(vcpu, index, data);
+	case MSR_MTRRdefType:
+		if ((data & ~0xcffULL) || !kvmd_mem_type_ok(data & 0xff))
+			return 1;
+		vcpu->mtrr_deftype = data;
+		return 0;
+	case 0x200 ... 0x200 + 2 * KVMD_MTRR_VARS - 1:
+		if (!(index & 1) && !kvmd_mem_type_ok(data & 0xff))
+			return 1;
+		vcpu->mtrr_var[index - 0x200] = data;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_AMD64_DE_CFG:
+		return 0;
+	case MSR_IA32_MCG_STATUS:
+	case MSR_IA32_DEBUGCTLMSR:
+	case MSR_AMD64_SYSCFG:
+		return data ? 1 : 0;
+	case MSR_K7_HWCR:
+		/* Bits that only tune real hardware are accepted and ignored. */
+		return (data & ~(0x8ULL | 0x40 | 0x100 | BIT_ULL(18) | BIT_ULL(24))) ? 1 : 0;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		if (!kvmd_canonical(data))
+			return 1;
+		return kvmd_ops->set_msr(vcpu, index, data);
+	default:
+		i = kvmd_mtrr_fixed_index(index);
+		if (i >= 0) {
+			vcpu->mtrr_fixed[i] = data;
+			return 0;
+		}
+		return kvmd_ops->set_msr(vcpu, index, data);
+	}
+}
+
+int kvmd_handle_rdmsr(struct kvmd_vcpu *vcpu)
+{
+	u64 data;
+
+	if (kvmd_msr_read(vcpu, vcpu->regs[R_CX], &data, false)) {
+		kvmd_queue_exception_e(vcpu, 13, 0);
+		return KVMD_RESUME;
+	}
+	vcpu->regs[R_AX] = (u32)data;
+	vcpu->regs[R_DX] = data >> 32;
+	kvmd_skip_insn(vcpu, 2);
+	return KVMD_RESUME;
+}
+
+int kvmd_handle_wrmsr(struct kvmd_vcpu *vcpu)
+{
+	u64 data = (u32)vcpu->regs[R_AX] | ((u64)(u32)vcpu->regs[R_DX] << 32);
+
+	if (kvmd_msr_write(vcpu, vcpu->regs[R_CX], data, false)) {
+		kvmd_queue_exception_e(vcpu, 13, 0);
+		return KVMD_RESUME;
+	}
+	kvmd_skip_insn(vcpu, 2);
+	return KVMD_RESUME;
+}
+
+/* KVM_GET_MSRS / KVM_SET_MSRS: the number of entries done, stopping at a failure. */
+long kvmd_msrs_ioctl(struct kvmd_vcpu *vcpu, struct kvm_msrs __user *user,
+		     bool set)
+{
+	struct kvm_msr_entry *ents;
+	struct kvm_msrs hdr;
+	u32 i;
+	long r;
+
+	if (copy_from_user(&hdr, user, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nmsrs >= KVMD_MAX_IO_MSRS)
+		return -E2BIG;
+	ents = memdup_user(user->entries, hdr.nmsrs * sizeof(*ents));
+	if (IS_ERR(ents))
+		return PTR_ERR(ents);
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (set ? kvmd_msr_write(vcpu, ents[i].index, ents[i].data, true) :
+			  kvmd_msr_read(vcpu, ents[i].index, &ents[i].data, true))
+			break;
+	}
+	r = i;
+	if (!set && copy_to_user(user->entries, ents, i * sizeof(*ents)))
+		r = -EFAULT;
+	kfree(ents);
+	return r;
+}

@@ -1,0 +1,967 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvm-driver/vcpu.c: the vCPU file descriptor: state ioctls, the run loop, event queues. */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/api.h>
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+
+#include "kvmdrv.h"
+
+#define KVMD_GUESTDBG_OK (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
+			  KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_DB | \
+			  KVM_GUESTDBG_INJECT_BP)
+
+static inline void *kvmd_pio_data(struct kvmd_vcpu *vcpu)
+{
+	return (void *)vcpu->run + KVMD_PIO_PAGE * PAGE_SIZE;
+}
+
+void kvmd_queue_exception(struct kvmd_vcpu *vcpu, u8 nr)
+{
+	vcpu->exception.pending = true;
+	vcpu->exception.nr = nr;
+	vcpu->exception.has_error = false;
+	vcpu->exception.error = 0;
+}
+
+void kvmd_queue_exception_e(struct kvmd_vcpu *vcpu, u8 nr, u32 error)
+{
+	kvmd_queue_exception(vcpu, nr);
+	vcpu->exception.has_error = true;
+	vcpu->exception.error = error;
+}
+
+void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len)
+{
+	vcpu->rip += len;
+	if (!kvmd_long_mode(vcpu))
+		vcpu->rip = (u32)vcpu->rip;
+	/* Completing an instruction ends an STI/MOV SS shadow. */
+	kvmd_ops->set_interrupt_shadow(vcpu, 0);
+}
+
+/* The guest could take an external interrupt right now. */
+bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu)
+{
+	return (vcpu->rflags & X86_EFLAGS_IF) &&
+	       !kvmd_ops->get_interrupt_shadow(vcpu);
+}
+
+static bool kvmd_ready_for_interrupt(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_interrupt_allowed(vcpu) && !vcpu->interrupt.injected &&
+	       !vcpu->exception.pending && !vcpu->exception.injected;
+}
+
+/* ---- exits shared by every backend ---- */
+
+int kvmd_handle_hlt(struct kvmd_vcpu *vcpu)
+{
+	kvmd_skip_insn(vcpu, 1);
+	vcpu->run->exit_reason = KVM_EXIT_HLT;
+	return KVMD_EXIT_USER;
+}
+
+int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu)
+{
+	/* The hardware leaves the guest state undefined: start from reset. */
+	kvmd_ops->vcpu_reset(vcpu);
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return KVMD_EXIT_USER;
+}
+
+int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6, u64 dr7)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_segment cs;
+
+	kvmd_ops->get_segment(vcpu, &cs, KVMD_SEG_CS);
+	run->exit_reason = KVM_EXIT_DEBUG;
+	run->debug.arch.exception = exception;
+	run->debug.arch.pc = cs.base + vcpu->rip;
+	run->debug.arch.dr6 = dr6;
+	run->debug.arch.dr7 = dr7;
+	return KVMD_EXIT_USER;
+}
+
+int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
+			u64 info2)
+{
+	struct kvm_run *run = vcpu->run;
+	u8 insn[16] = { 0 };
+	unsigned int len = 0;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 0;
+	if (suberror == KVM_INTERNAL_ERROR_EMULATION) {
+		/* Layout of KVM: flags, length, 16 instruction bytes, then info. */
+		kvmd_fetch_insn(vcpu, insn, &len);
+		run->internal.data[0] = KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+		run->internal.data[1] = len;
+		memcpy(&run->internal.data[2], insn, 16);
+		run->internal.ndata = 4;
+	}
+	run->internal.data[run->internal.ndata++] = info1;
+	run->internal.data[run->internal.ndata++] = info2;
+	return KVMD_EXIT_USER;
+}
+
+static u64 kvmd_seg_base(struct kvmd_vcpu *vcpu, int seg)
+{
+	struct kvm_segment s;
+
+	if (kvmd_long_mode(vcpu) && seg != KVMD_SEG_FS && seg != KVMD_SEG_GS)
+		return 0;
+	kvmd_ops->get_segment(vcpu, &s, seg);
+	return s.base;
+}
+
+static u64 kvmd_addr_mask(u8 addr_size)
+{
+	return addr_size == 8 ? ~0ULL : (1ULL << (addr_size * 8)) - 1;
+}
+
+static void kvmd_reg_write_masked(struct kvmd_vcpu *vcpu, int reg, u64 val,
+				  u8 addr_size)
+{
+	u64 mask = kvmd_addr_mask(addr_size);
+
+	if (addr_size == 4)
+		vcpu->regs[reg] = (u32)val;
+	else
+		vcpu->regs[reg] = (vcpu->regs[reg] & ~mask) | (val & mask);
+}
+
+/* Elements of a string I/O that stay in one guest page and the data page. */
+static u32 kvmd_string_count(struct kvmd_vcpu *vcpu, u64 addr, u8 size,
+			     bool rep, u8 addr_size)
+{
+	u64 count = rep ? vcpu->regs[R_CX] & kvmd_addr_mask(addr_size) : 1;
+	u64 room;
+
+	if (vcpu->rflags & X86_EFLAGS_DF)
+		return count ? 1 : 0;
+	room = (PAGE_SIZE - offset_in_page(addr)) / size;
+	if (!room)
+		room = 1;
+	count = min_t(u64, count, room);
+	return min_t(u64, count, PAGE_SIZE / size);
+}
+
+static void kvmd_string_advance(struct kvmd_vcpu *vcpu, int reg, u32 count)
+{
+	u64 delta = (u64)count * vcpu->pio.size;
+	u64 v = vcpu->regs[reg];
+
+	v = (vcpu->rflags & X86_EFLAGS_DF) ? v - delta : v + delta;
+	kvmd_reg_write_masked(vcpu, reg, v, vcpu->pio.addr_size);
+	if (vcpu->pio.rep)
+		kvmd_reg_write_masked(vcpu, R_CX, vcpu->regs[R_CX] - count,
+				      vcpu->pio.addr_size);
+}
+
+static bool kvmd_string_done(struct kvmd_vcpu *vcpu)
+{
+	return !vcpu->pio.rep ||
+	       !(vcpu->regs[R_CX] & kvmd_addr_mask(vcpu->pio.addr_size));
+}
+
+static int kvmd_inject_walk_fault(struct kvmd_vcpu *vcpu, int r,
+				  struct kvmd_walk_fault *f)
+{
+	if (r == -EINVAL) {
+		kvmd_ops->set_cr2(vcpu, f->addr);
+		kvmd_queue_exception_e(vcpu, 14, f->error_code);
+		return KVMD_RESUME;
+	}
+	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);
+}
+
+/* An I/O port access: fill kvm_run, finish it on the next KVM_RUN. */
+int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
+		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip)
+{
+	struct kvm_run *run = vcpu->run;
+	u32 count = 1;
+
+	vcpu->pio.port = port;
+	vcpu->pio.size = size;
+	vcpu->pio.string = string;
+	vcpu->pio.rep = rep;
+	vcpu->pio.addr_size = addr_size;
+	vcpu->pio.next_rip = next_rip;
+
+	if (string) {
+		u64 addr;
+		int r;
+
+		if (in)
+			addr = kvmd_seg_base(vcpu, KVMD_SEG_ES) +
+			       (vcpu->regs[R_DI] & kvmd_addr_mask(addr_size));
+		else
+			addr = kvmd_seg_base(vcpu, seg) +
+			       (vcpu->regs[R_SI] & kvmd_addr_mask(addr_size));
+		count = kvmd_string_count(vcpu, addr, size, rep, addr_size);
+		if (!count) {
+			vcpu->rip = next_rip;
+			return KVMD_RESUME;
+		}
+		if (!in) {
+			struct kvmd_walk_fault f;
+
+			r = kvmd_read_guest_virt(vcpu, addr, kvmd_pio_data(vcpu),
+						 count * size, 0, &f);
+			if (r)
+				return kvmd_inject_walk_fault(vcpu, r, &f);
+			vcpu->pio.count = count;
+			kvmd_string_advance(vcpu, R_SI, count);
+		}
+	} else if (!in) {
+		memcpy(kvmd_pio_data(vcpu), &vcpu->regs[R_AX], size);
+	}
+	vcpu->pio.count = count;
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = port;
+	run->io.count = count;
+	run->io.data_offset = KVMD_PIO_PAGE * PAGE_SIZE;
+	vcpu->pending = KVMD_PENDING_PIO;
+	if (!in)
+		vcpu->pio.count = 0;	/* nothing to copy back */
+	return KVMD_EXIT_USER;
+}
+
+static int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
+{
+	void *data = kvmd_pio_data(vcpu);
+	u64 v = 0;
+
+	if (!vcpu->pio.count) {
+		/* OUT (or an OUTS chunk) */
+		if (!vcpu->pio.string || kvmd_string_done(vcpu))
+			vcpu->rip = vcpu->pio.next_rip;
+		return KVMD_RESUME;
+	}
+	if (vcpu->pio.string) {
+		struct kvmd_walk_fault f;
+		u64 addr = kvmd_seg_base(vcpu, KVMD_SEG_ES) +
+			   (vcpu->regs[R_DI] & kvmd_addr_mask(vcpu->pio.addr_size));
+		int r;
+
+		r = kvmd_write_guest_virt(vcpu, addr, data,
+					  vcpu->pio.count * vcpu->pio.size, &f);
+		if (r)
+			return kvmd_inject_walk_fault(vcpu, r, &f);
+		kvmd_string_advance(vcpu, R_DI, vcpu->pio.count);
+		if (kvmd_string_done(vcpu))
+			vcpu->rip = vcpu->pio.next_rip;
+		return KVMD_RESUME;
+	}
+	memcpy(&v, data, vcpu->pio.size);
+	switch (vcpu->pio.size) {
+	case 1:
+		vcpu->regs[R_AX] = (vcpu->regs[R_AX] & ~0xffUL) | v;
+		break;
+	case 2:
+		vcpu->regs[R_AX] = (vcpu->regs[R_AX] & ~0xffffUL) | v;
+		break;
+	default:
+		vcpu->regs[R_AX] = (u32)v;
+		break;
+	}
+	vcpu->rip = vcpu->pio.next_rip;
+	return KVMD_RESUME;
+}
+
+/* Finish what the last exit left to userspace; <= 0 stops KVM_RUN. */
+static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
+{
+	enum kvmd_pending p = vcpu->pending;
+
+	vcpu->pending = KVMD_PENDING_NONE;
+	switch (p) {
+	case KVMD_PENDING_PIO:
+		return kvmd_complete_pio(vcpu);
+	case KVMD_PENDING_MMIO:
+		if (!vcpu->run->mmio.is_write &&
+		    vcpu->mmio_cached < KVMD_MMIO_CACHE) {
+			memcpy(&vcpu->mmio_cache[vcpu->mmio_cached].data,
+			       vcpu->run->mmio.data, 8);
+			vcpu->mmio_cached++;
+			return kvmd_emulate_mmio(vcpu);
+		}
+		vcpu->mmio_cached = 0;
+		return KVMD_RESUME;
+	default:
+		return KVMD_RESUME;
+	}
+}
+
+/* ---- event injection ---- */
+
+static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
+{
+	bool busy = true;
+
+	if (vcpu->nmi.iret_seen && vcpu->rip != vcpu->nmi.iret_rip) {
+		vcpu->nmi.masked = false;
+		vcpu->nmi.iret_seen = false;
+	}
+
+	if (vcpu->exception.pending || vcpu->exception.injected) {
+		vcpu->exception.pending = false;
+		vcpu->exception.injected = true;
+		kvmd_ops->inject_exception(vcpu, vcpu->exception.nr,
+					   vcpu->exception.has_error,
+					   vcpu->exception.error);
+	} else if (vcpu->nmi.injected) {
+		kvmd_ops->inject_nmi(vcpu);
+	} else if (vcpu->interrupt.injected) {
+		kvmd_ops->inject_irq(vcpu, vcpu->interrupt.nr);
+	} else if (vcpu->nmi.pending && !vcpu->nmi.masked &&
+		   !kvmd_ops->get_interrupt_shadow(vcpu)) {
+		vcpu->nmi.pending = false;
+		vcpu->nmi.injected = true;
+		vcpu->nmi.masked = true;
+		kvmd_ops->inject_nmi(vcpu);
+	} else {
+		busy = false;
+	}
+
+	if (vcpu->nmi.pending)
+		kvmd_ops->enable_nmi_window(vcpu);
+	/* Something still queued behind this event: exit as soon as possible. */
+	if (vcpu->run->request_interrupt_window ||
+	    (busy && (vcpu->interrupt.injected || vcpu->nmi.pending) &&
+	     !(vcpu->interrupt.injected && !vcpu->exception.injected &&
+	       !vcpu->nmi.injected)))
+		kvmd_ops->enable_irq_window(vcpu);
+}
+
+static void kvmd_fpu_load(struct kvmd_vcpu *vcpu)
+{
+	asm volatile("fxrstorq %0" : : "m" (*vcpu->fpu));
+}
+
+static void kvmd_fpu_save(struct kvmd_vcpu *vcpu)
+{
+	asm volatile("fxsaveq %0" : "=m" (*vcpu->fpu));
+}
+
+/* One entry into the guest; returns KVMD_RESUME, KVMD_EXIT_USER or -errno. */
+static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
+{
+	if (kvmd_check_request(vcpu, KVMD_REQ_TLB_FLUSH))
+		kvmd_ops->flush_tlb(vcpu);
+	kvmd_inject_events(vcpu);
+
+	kernel_fpu_begin();
+	local_irq_disable();
+	vcpu->cpu = smp_processor_id();
+	WRITE_ONCE(vcpu->mode, KVMD_IN_GUEST);
+	smp_mb();
+	if (READ_ONCE(vcpu->requests) || need_resched() ||
+	    signal_pending(current)) {
+		WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
+		local_irq_enable();
+		kernel_fpu_end();
+		return KVMD_RESUME;
+	}
+	kvmd_fpu_load(vcpu);
+	kvmd_ops->run(vcpu);
+	kvmd_fpu_save(vcpu);
+	WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
+	local_irq_enable();
+	kernel_fpu_end();
+
+	vcpu->exits++;
+	kvmd_ops->complete_events(vcpu);
+	return kvmd_ops->handle_exit(vcpu);
+}
+
+static void kvmd_post_run(struct kvmd_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(vcpu->rflags & X86_EFLAGS_IF);
+	run->cr8 = kvmd_ops->get_cr(vcpu, 8);
+	run->apic_base = vcpu->apic_base;
+	run->ready_for_interrupt_injection = kvmd_ready_for_interrupt(vcpu);
+	run->flags = 0;
+}
+
+static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	sigset_t saved;
+	int r;
+
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
+
+	r = kvmd_complete_userspace(vcpu);
+	if (r <= 0)
+		goto out;
+	if (READ_ONCE(run->immediate_exit)) {
+		run->exit_reason = KVM_EXIT_INTR;
+		r = -EINTR;
+		goto out;
+	}
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		cond_resched();
+		r = kvmd_enter_guest(vcpu);
+		if (r <= 0)
+			break;
+		if (run->request_interrupt_window &&
+		    kvmd_ready_for_interrupt(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
+	}
+out:
+	kvmd_post_run(vcpu);
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+	return r;
+}
+
+/* ---- state ioctls ---- */
+
+static void kvmd_get_regs(struct kvmd_vcpu *vcpu, struct kvm_regs *r)
+{
+	r->rax = vcpu->regs[R_AX];
+	r->rbx = vcpu->regs[R_BX];
+	r->rcx = vcpu->regs[R_CX];
+	r->rdx = vcpu->regs[R_DX];
+	r->rsi = vcpu->regs[R_SI];
+	r->rdi = vcpu->regs[R_DI];
+	r->rsp = vcpu->regs[R_SP];
+	r->rbp = vcpu->regs[R_BP];
+	r->r8 = vcpu->regs[R_8];
+	r->r9 = vcpu->regs[R_9];
+	r->r10 = vcpu->regs[R_10];
+	r->r11 = vcpu->regs[R_11];
+	r->r12 = vcpu->regs[R_12];
+	r->r13 = vcpu->regs[R_13];
+	r->r14 = vcpu->regs[R_14];
+	r->r15 = vcpu->regs[R_15];
+	r->rip = vcpu->rip;
+	r->rflags = vcpu->rflags;
+}
+
+static void kvmd_set_regs(struct kvmd_vcpu *vcpu, const struct kvm_regs *r)
+{
+	vcpu->regs[R_AX] = r->rax;
+	vcpu->regs[R_BX] = r->rbx;
+	vcpu->regs[R_CX] = r->rcx;
+	vcpu->regs[R_DX] = r->rdx;
+	vcpu->regs[R_SI] = r->rsi;
+	vcpu->regs[R_DI] = r->rdi;
+	vcpu->regs[R_SP] = r->rsp;
+	vcpu->regs[R_BP] = r->rbp;
+	vcpu->regs[R_8] = r->r8;
+	vcpu->regs[R_9] = r->r9;
+	vcpu->regs[R_10] = r->r10;
+	vcpu->regs[R_11] = r->r11;
+	vcpu->regs[R_12] = r->r12;
+	vcpu->regs[R_13] = r->r13;
+	vcpu->regs[R_14] = r->r14;
+	vcpu->regs[R_15] = r->r15;
+	vcpu->rip = r->rip;
+	vcpu->rflags = r->rflags | X86_EFLAGS_FIXED;
+	vcpu->exception.pending = false;
+}
+
+static const enum kvmd_seg kvmd_sreg_order[] = {
+	KVMD_SEG_CS, KVMD_SEG_DS, KVMD_SEG_ES, KVMD_SEG_FS,
+	KVMD_SEG_GS, KVMD_SEG_SS, KVMD_SEG_TR, KVMD_SEG_LDTR,
+};
+
+static void kvmd_get_sregs(struct kvmd_vcpu *vcpu, struct kvm_sregs *s)
+{
+	struct kvm_segment *segs[] = { &s->cs, &s->ds, &s->es, &s->fs,
+				       &s->gs, &s->ss, &s->tr, &s->ldt };
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < ARRAY_SIZE(segs); i++)
+		kvmd_ops->get_segment(vcpu, segs[i], kvmd_sreg_order[i]);
+	kvmd_ops->get_dtable(vcpu, &s->gdt, false);
+	kvmd_ops->get_dtable(vcpu, &s->idt, true);
+	s->cr0 = kvmd_ops->get_cr(vcpu, 0);
+	s->cr2 = kvmd_ops->get_cr(vcpu, 2);
+	s->cr3 = kvmd_ops->get_cr(vcpu, 3);
+	s->cr4 = kvmd_ops->get_cr(vcpu, 4);
+	s->cr8 = kvmd_ops->get_cr(vcpu, 8);
+	s->efer = kvmd_ops->get_efer(vcpu);
+	s->apic_base = vcpu->apic_base;
+	if (vcpu->interrupt.injected && !vcpu->interrupt.soft)
+		set_bit(vcpu->interrupt.nr, (unsigned long *)s->interrupt_bitmap);
+}
+
+static bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4)
+{
+	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
+		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
+		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+
+	if (kvmd_guest_has(vcpu, 7, 1, 0))	/* EBX.FSGSBASE */
+		ok |= X86_CR4_FSGSBASE;
+	if (kvmd_guest_has(vcpu, 7, 1, 7))
+		ok |= X86_CR4_SMEP;
+	if (kvmd_guest_has(vcpu, 7, 1, 20))
+		ok |= X86_CR4_SMAP;
+	if (kvmd_guest_has(vcpu, 1, 2, 17))
+		ok |= X86_CR4_PCIDE;
+	return !(cr4 & ~ok);
+}
+
+static int kvmd_set_sregs(struct kvmd_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	const struct kvm_segment *segs[] = { &s->cs, &s->ds, &s->es, &s->fs,
+					     &s->gs, &s->ss, &s->tr, &s->ldt };
+	int i, vec;
+
+	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return -EINVAL;
+		if (s->cr3 >> 52)
+			return -EINVAL;
+	} else if ((s->efer & EFER_LMA) || s->cs.l) {
+		return -EINVAL;
+	}
+	if ((s->cr0 >> 32) || ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD)) ||
+	    ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE)))
+		return -EINVAL;
+	if (!kvmd_valid_cr4(vcpu, s->cr4))
+		return -EINVAL;
+
+	for (i = 0; i < ARRAY_SIZE(segs); i++)
+		kvmd_ops->set_segment(vcpu, segs[i], kvmd_sreg_order[i]);
+	kvmd_ops->set_dtable(vcpu, &s->gdt, false);
+	kvmd_ops->set_dtable(vcpu, &s->idt, true);
+	kvmd_ops->set_efer(vcpu, s->efer);
+	kvmd_ops->set_cr0(vcpu, s->cr0);
+	kvmd_ops->set_cr2(vcpu, s->cr2);
+	kvmd_ops->set_cr3(vcpu, s->cr3);
+	kvmd_ops->set_cr4(vcpu, s->cr4);
+	kvmd_ops->set_cr8(vcpu, s->cr8);
+	vcpu->apic_base = s->apic_base;
+
+	vec = find_first_bit((const unsigned long *)s->interrupt_bitmap, 256);
+	if (vec < 256) {
+		vcpu->interrupt.injected = true;
+		vcpu->interrupt.soft = false;
+		vcpu->interrupt.nr = vec;
+	}
+	kvmd_make_request(vcpu, KVMD_REQ_TLB_FLUSH);
+	return 0;
+}
+
+static void kvmd_get_fpu(struct kvmd_vcpu *vcpu, struct kvm_fpu *f)
+{
+	struct fxregs_state *fx = vcpu->fpu;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(f->fpr, fx->st_space, 128);
+	f->fcw = fx->cwd;
+	f->fsw = fx->swd;
+	f->ftwx = fx->twd;
+	f->last_opcode = fx->fop;
+	f->last_ip = fx->rip;
+	f->last_dp = fx->rdp;
+	memcpy(f->xmm, fx->xmm_space, sizeof(f->xmm));
+	f->mxcsr = fx->mxcsr;
+}
+
+static void kvmd_set_fpu(struct kvmd_vcpu *vcpu, const struct kvm_fpu *f)
+{
+	struct fxregs_state *fx = vcpu->fpu;
+
+	memcpy(fx->st_space, f->fpr, 128);
+	fx->cwd = f->fcw;
+	fx->swd = f->fsw;
+	fx->twd = f->ftwx;
+	fx->fop = f->last_opcode;
+	fx->rip = f->last_ip;
+	fx->rdp = f->last_dp;
+	memcpy(fx->xmm_space, f->xmm, sizeof(f->xmm));
+	/* Reserved MXCSR bits would fault in FXRSTOR: drop them. */
+	fx->mxcsr = f->mxcsr & 0xffff;
+}
+
+static void kvmd_get_events(struct kvmd_vcpu *vcpu, struct kvm_vcpu_events *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->exception.injected = vcpu->exception.injected ||
+				vcpu->exception.pending;
+	e->exception.nr = vcpu->exception.nr;
+	e->exception.has_error_code = vcpu->exception.has_error;
+	e->exception.error_code = vcpu->exception.error;
+	e->interrupt.injected = vcpu->interrupt.injected && !vcpu->interrupt.soft;
+	e->interrupt.nr = vcpu->interrupt.nr;
+	e->interrupt.shadow = kvmd_ops->get_interrupt_shadow(vcpu);
+	e->nmi.injected = vcpu->nmi.injected;
+	e->nmi.pending = vcpu->nmi.pending;
+	e->nmi.masked = vcpu->nmi.masked;
+	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+		   KVM_VCPUEVENT_VALID_SMM;
+}
+
+static int kvmd_set_events(struct kvmd_vcpu *vcpu,
+			   const struct kvm_vcpu_events *e)
+{
+	if (e->flags & ~(KVM_VCPUEVENT_VALID_NMI_PENDING |
+			 KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+			 KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM))
+		return -EINVAL;
+	if (e->exception.injected && (e->exception.nr > 31 || e->exception.nr == 2))
+		return -EINVAL;
+	/* No system management mode here. */
+	if ((e->flags & KVM_VCPUEVENT_VALID_SMM) &&
+	    (e->smi.smm || e->smi.pending))
+		return -EINVAL;
+
+	vcpu->exception.pending = false;
+	vcpu->exception.injected = e->exception.injected;
+	vcpu->exception.nr = e->exception.nr;
+	vcpu->exception.has_error = e->exception.has_error_code;
+	vcpu->exception.error = e->exception.error_code;
+	vcpu->interrupt.injected = e->interrupt.injected;
+	vcpu->interrupt.nr = e->interrupt.nr;
+	vcpu->interrupt.soft = e->interrupt.soft;
+	if (e->flags & KVM_VCPUEVENT_VALID_SHADOW)
+		kvmd_ops->set_interrupt_shadow(vcpu, e->interrupt.shadow);
+	vcpu->nmi.injected = e->nmi.injected;
+	if (e->flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
+		vcpu->nmi.pending = e->nmi.pending;
+	vcpu->nmi.masked = e->nmi.masked;
+	vcpu->nmi.iret_seen = false;
+	return 0;
+}
+
+static int kvmd_set_guest_debug(struct kvmd_vcpu *vcpu,
+				const struct kvm_guest_debug *dbg)
+{
+	u32 control = dbg->control;
+
+	if (control & ~KVMD_GUESTDBG_OK)
+		return -EINVAL;
+	if (control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) {
+		if (vcpu->exception.pending || vcpu->exception.injected)
+			return -EBUSY;
+		kvmd_queue_exception(vcpu, (control & KVM_GUESTDBG_INJECT_DB) ?
+				     1 : 3);
+	}
+	if (!(control & KVM_GUESTDBG_ENABLE))
+		control = 0;
+	vcpu->guest_debug = control & ~(KVM_GUESTDBG_INJECT_DB |
+					KVM_GUESTDBG_INJECT_BP);
+	kvmd_ops->update_debug(vcpu);
+	return 0;
+}
+
+static int kvmd_set_sigmask(struct kvmd_vcpu *vcpu,
+			    struct kvm_signal_mask __user *umask)
+{
+	struct kvm_signal_mask kmask;
+	sigset_t set;
+
+	if (!umask) {
+		vcpu->sigset_active = false;
+		return 0;
+	}
+	if (copy_from_user(&kmask, umask, sizeof(kmask)))
+		return -EFAULT;
+	if (kmask.len != sizeof(sigset_t))
+		return -EINVAL;
+	if (copy_from_user(&set, umask->sigset, sizeof(set)))
+		return -EFAULT;
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigset = set;
+	vcpu->sigset_active = true;
+	return 0;
+}
+
+static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
+				   unsigned long arg)
+{
+	void __user *argp = (void __user *)arg;
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_fpu fpu;
+		struct kvm_vcpu_events events;
+		struct kvm_mp_state mp;
+		struct kvm_translation tr;
+		struct kvm_guest_debug dbg;
+		struct kvm_interrupt irq;
+	} *u;
+	long r;
+
+	if (ioctl == KVM_RUN) {
+		if (arg)
+			return -EINVAL;
+		return kvmd_vcpu_run(vcpu);
+	}
+
+	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	if (!u)
+		return -ENOMEM;
+	r = -EFAULT;
+	switch (ioctl) {
+	case KVM_GET_REGS:
+		kvmd_get_regs(vcpu, &u->regs);
+		if (!copy_to_user(argp, &u->regs, sizeof(u->regs)))
+			r = 0;
+		break;
+	case KVM_SET_REGS:
+		if (copy_from_user(&u->regs, argp, sizeof(u->regs)))
+			break;
+		kvmd_set_regs(vcpu, &u->regs);
+		r = 0;
+		break;
+	case KVM_GET_SREGS:
+		kvmd_get_sregs(vcpu, &u->sregs);
+		if (!copy_to_user(argp, &u->sregs, sizeof(u->sregs)))
+			r = 0;
+		break;
+	case KVM_SET_SREGS:
+		if (copy_from_user(&u->sregs, argp, sizeof(u->sregs)))
+			break;
+		r = kvmd_set_sregs(vcpu, &u->sregs);
+		break;
+	case KVM_GET_FPU:
+		kvmd_get_fpu(vcpu, &u->fpu);
+		if (!copy_to_user(argp, &u->fpu, sizeof(u->fpu)))
+			r = 0;
+		break;
+	case KVM_SET_FPU:
+		if (copy_from_user(&u->fpu, argp, sizeof(u->fpu)))
+			break;
+		kvmd_set_fpu(vcpu, &u->fpu);
+		r = 0;
+		break;
+	case KVM_GET_MSRS:
+		r = kvmd_msrs_ioctl(vcpu, argp, false);
+		break;
+	case KVM_SET_MSRS:
+		r = kvmd_msrs_ioctl(vcpu, argp, true);
+		break;
+	case KVM_SET_CPUID2:
+		r = kvmd_set_cpuid2(vcpu, argp);
+		break;
+	case KVM_GET_CPUID2:
+		r = kvmd_get_cpuid2(vcpu, argp);
+		break;
+	case KVM_INTERRUPT:
+		if (copy_from_user(&u->irq, argp, sizeof(u->irq)))
+			break;
+		r = -EINVAL;
+		if (u->irq.irq >= 256)
+			break;
+		vcpu->interrupt.injected = true;
+		vcpu->interrupt.soft = false;
+		vcpu->interrupt.nr = u->irq.irq;
+		r = 0;
+		break;
+	case KVM_NMI:
+		vcpu->nmi.pending = true;
+		r = 0;
+		break;
+	case KVM_GET_MP_STATE:
+		u->mp.mp_state = vcpu->mp_state;
+		if (!copy_to_user(argp, &u->mp, sizeof(u->mp)))
+			r = 0;
+		break;
+	case KVM_SET_MP_STATE:
+		if (copy_from_user(&u->mp, argp, sizeof(u->mp)))
+			break;
+		/* Without an in-kernel local APIC only RUNNABLE exists. */
+		r = -EINVAL;
+		if (u->mp.mp_state != KVM_MP_STATE_RUNNABLE)
+			break;
+		vcpu->mp_state = u->mp.mp_state;
+		r = 0;
+		break;
+	case KVM_GET_VCPU_EVENTS:
+		kvmd_get_events(vcpu, &u->events);
+		if (!copy_to_user(argp, &u->events, sizeof(u->events)))
+			r = 0;
+		break;
+	case KVM_SET_VCPU_EVENTS:
+		if (copy_from_user(&u->events, argp, sizeof(u->events)))
+			break;
+		r = kvmd_set_events(vcpu, &u->events);
+		break;
+	case KVM_SET_SIGNAL_MASK:
+		r = kvmd_set_sigmask(vcpu, argp);
+		break;
+	case KVM_TRANSLATE:
+		if (copy_from_user(&u->tr, argp, sizeof(u->tr)))
+			break;
+		kvmd_translate(vcpu, &u->tr);
+		if (!copy_to_user(argp, &u->tr, sizeof(u->tr)))
+			r = 0;
+		break;
+	case KVM_SET_GUEST_DEBUG:
+		if (copy_from_user(&u->dbg, argp, sizeof(u->dbg)))
+			break;
+		r = kvmd_set_guest_debug(vcpu, &u->dbg);
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	kfree(u);
+	return r;
+}
+
+static long kvmd_vcpu_ioctl(struct file *filp, unsigned int ioctl,
+			    unsigned long arg)
+{
+	struct kvmd_vcpu *vcpu = filp->private_data;
+	long r;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	r = kvmd_vcpu_ioctl_locked(vcpu, ioctl, arg);
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+static vm_fault_t kvmd_vcpu_fault(struct vm_fault *vmf)
+{
+	struct kvmd_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	if (vmf->pgoff >= KVMD_RUN_PAGES)
+		return VM_FAULT_SIGBUS;
+	page = virt_to_page((void *)vcpu->run + vmf->pgoff * PAGE_SIZE);
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct kvmd_vcpu_vm_ops = {
+	.fault = kvmd_vcpu_fault,
+};
+
+static int kvmd_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &kvmd_vcpu_vm_ops;
+	return 0;
+}
+
+static int kvmd_vcpu_release(struct inode *inode, struct file *filp)
+{
+	struct kvmd_vcpu *vcpu = filp->private_data;
+
+	kvmd_vm_put(vcpu->vm);
+	return 0;
+}
+
+static const struct file_operations kvmd_vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.release	= kvmd_vcpu_release,
+	.unlocked_ioctl	= kvmd_vcpu_ioctl,
+	.compat_ioctl	= kvmd_vcpu_ioctl,
+	.mmap		= kvmd_vcpu_mmap,
+	.llseek		= noop_llseek,
+};
+
+void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
+{
+	kvmd_ops->vcpu_free(vcpu);
+	free_pages((unsigned long)vcpu->run, get_order(KVMD_RUN_PAGES * PAGE_SIZE));
+	kfree(vcpu->cpuid);
+	kfree(vcpu->fpu);
+	kfree(vcpu);
+}
+
+int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
+{
+	struct kvmd_vcpu *vcpu;
+	struct page *pages;
+	int r, i;
+
+	if (id >= KVMD_MAX_VCPU_ID)
+		return -EINVAL;
+
+	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu)
+		return -ENOMEM;
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->cpu = -1;
+	mutex_init(&vcpu->mutex);
+	r = -ENOMEM;
+	/* Compound so that each page of the mapping can be referenced alone. */
+	pages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_COMP,
+			    get_order(KVMD_RUN_PAGES * PAGE_SIZE));
+	if (!pages)
+		goto err_free;
+	vcpu->run = page_address(pages);
+	vcpu->fpu = kzalloc(sizeof(*vcpu->fpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu->fpu)
+		goto err_run;
+	vcpu->fpu->cwd = 0x37f;
+	vcpu->fpu->mxcsr = 0x1f80;
+
+	r = kvmd_ops->vcpu_create(vcpu);
+	if (r)
+		goto err_fpu;
+	kvmd_ops->vcpu_reset(vcpu);
+	kvmd_msr_reset(vcpu);
+
+	mutex_lock(&vm->lock);
+	r = -EINVAL;
+	if (vm->nr_vcpus >= KVMD_MAX_VCPUS)
+		goto err_unlock;
+	r = -EEXIST;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->id == id)
+			goto err_unlock;
+
+	kvmd_vm_get(vm);
+	r = anon_inode_getfd("kvm-vcpu", &kvmd_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
+	if (r < 0) {
+		kvmd_vm_put(vm);
+		goto err_unlock;
+	}
+	vm->vcpus[vm->nr_vcpus] = vcpu;
+	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
+	mutex_unlock(&vm->lock);
+	return r;
+
+err_unlock:
+	mutex_unlock(&vm->lock);
+	kvmd_ops->vcpu_free(vcpu);
+err_fpu:
+	kfree(vcpu->fpu);
+err_run:
+	free_pages((unsigned long)vcpu->run, get_order(KVMD_RUN_PAGES * PAGE_SIZE));
+err_free:
+	kfree(vcpu);
+	return r;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* kvm-driver/vendor.h: the operations table a CPU vendor backend (SVM, VMX) fills. */
+#ifndef KVMDRV_VENDOR_H
+#define KVMDRV_VENDOR_H
+
+#include <linux/kvm.h>
+#include <linux/types.h>
+
+struct kvmd_vm;
+struct kvmd_vcpu;
+
+/* What a handler tells the run loop. */
+enum {
+	KVMD_EXIT_USER = 0,	/* kvm_run is filled: return to userspace */
+	KVMD_RESUME = 1,	/* handled in the kernel: enter the guest again */
+};
+
+/* Segment indices shared by the generic code and every backend. */
+enum kvmd_seg {
+	KVMD_SEG_ES, KVMD_SEG_CS, KVMD_SEG_SS, KVMD_SEG_DS,
+	KVMD_SEG_FS, KVMD_SEG_GS, KVMD_SEG_TR, KVMD_SEG_LDTR,
+	KVMD_NR_SEGS
+};
+
+/*
+ * Every vendor-specific operation. Generic code (vm.c, vcpu.c, the MMU, the
+ * emulator) only calls through this table; a backend never calls generic
+ * code except through the helpers declared in kvmdrv.h.
+ */
+struct kvmd_vendor_ops {
+	const char *name;
+
+	/* Module lifetime: probe support, allocate per-CPU areas. */
+	int (*hardware_setup)(void);
+	void (*hardware_unsetup)(void);
+	/* Per CPU, with preemption disabled; enable returns -EBUSY if taken. */
+	int (*hardware_enable)(void);
+	void (*hardware_disable)(void);
+
+	/* Nested page table entry format (second-level translation). */
+	u64 (*tdp_pte)(u64 pfn, bool writable, bool large);
+	u64 tdp_present_mask;
+	u64 tdp_write_mask;
+
+	int (*vcpu_create)(struct kvmd_vcpu *vcpu);
+	void (*vcpu_free)(struct kvmd_vcpu *vcpu);
+	void (*vcpu_reset)(struct kvmd_vcpu *vcpu);
+
+	/*
+	 * Enter the guest once. Called with interrupts and preemption
+	 * disabled and the guest FPU loaded; returns with the exit recorded.
+	 */
+	void (*run)(struct kvmd_vcpu *vcpu);
+	/* Dispatch the recorded exit: KVMD_RESUME, KVMD_EXIT_USER or -errno. */
+	int (*handle_exit)(struct kvmd_vcpu *vcpu);
+
+	/* Architectural state not kept in struct kvmd_vcpu. */
+	void (*get_segment)(struct kvmd_vcpu *vcpu, struct kvm_segment *s,
+			    enum kvmd_seg seg);
+	void (*set_segment)(struct kvmd_vcpu *vcpu,
+			    const struct kvm_segment *s, enum kvmd_seg seg);
+	void (*get_dtable)(struct kvmd_vcpu *vcpu, struct kvm_dtable *d,
+			   bool idt);
+	void (*set_dtable)(struct kvmd_vcpu *vcpu,
+			   const struct kvm_dtable *d, bool idt);
+	int (*get_cpl)(struct kvmd_vcpu *vcpu);
+	u64 (*get_cr)(struct kvmd_vcpu *vcpu, int cr);
+	u64 (*get_efer)(struct kvmd_vcpu *vcpu);
+	void (*set_cr0)(struct kvmd_vcpu *vcpu, u64 cr0);
+	void (*set_cr2)(struct kvmd_vcpu *vcpu, u64 cr2);
+	void (*set_cr3)(struct kvmd_vcpu *vcpu, u64 cr3);
+	void (*set_cr4)(struct kvmd_vcpu *vcpu, u64 cr4);
+	void (*set_cr8)(struct kvmd_vcpu *vcpu, u64 cr8);
+	void (*set_efer)(struct kvmd_vcpu *vcpu, u64 efer);
+	u64 (*get_dr6)(struct kvmd_vcpu *vcpu);
+	u64 (*get_dr7)(struct kvmd_vcpu *vcpu);
+	void (*set_dr7)(struct kvmd_vcpu *vcpu, u64 dr7);
+
+	/* MSRs the hardware keeps in its control block (bases, SYSCALL...). */
+	int (*get_msr)(struct kvmd_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct kvmd_vcpu *vcpu, u32 index, u64 data);
+
+	/* Events. */
+	u32 (*get_interrupt_shadow)(struct kvmd_vcpu *vcpu);
+	void (*set_interrupt_shadow)(struct kvmd_vcpu *vcpu, u32 shadow);
+	void (*inject_irq)(struct kvmd_vcpu *vcpu, u8 vector);
+	void (*inject_nmi)(struct kvmd_vcpu *vcpu);
+	void (*inject_exception)(struct kvmd_vcpu *vcpu, u8 vector,
+				 bool has_error, u32 error_code);
+	void (*enable_irq_window)(struct kvmd_vcpu *vcpu);
+	void (*enable_nmi_window)(struct kvmd_vcpu *vcpu);
+	/* After each exit: move half-delivered events back to the queues. */
+	void (*complete_events)(struct kvmd_vcpu *vcpu);
+
+	void (*update_debug)(struct kvmd_vcpu *vcpu);
+	/* TLB: forget every translation of this vCPU before the next entry. */
+	void (*flush_tlb)(struct kvmd_vcpu *vcpu);
+	void (*set_tsc_offset)(struct kvmd_vcpu *vcpu, u64 offset);
+};
+
+extern const struct kvmd_vendor_ops *kvmd_ops;
+extern const struct kvmd_vendor_ops kvmd_svm_ops;
+
+#endif

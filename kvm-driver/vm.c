@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvm-driver/vm.c: the VM file descriptor: lifetime, VM ioctls, capabilities, remote TLB flushes. */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+
+#include "kvmdrv.h"
+
+long kvmd_check_extension(struct kvmd_vm *vm, long ext)
+{
+	switch (ext) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_MP_STATE:
+	case KVM_CAP_SYNC_MMU:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_USER_NMI:
+	case KVM_CAP_SET_GUEST_DEBUG:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_INTR_SHADOW:
+	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_IMMEDIATE_EXIT:
+		return 1;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+		return KVMD_MAX_VCPUS;
+	case KVM_CAP_MAX_VCPU_ID:
+		return KVMD_MAX_VCPU_ID;
+	case KVM_CAP_NR_MEMSLOTS:
+		return KVMD_MEM_SLOTS;
+	default:
+		return 0;
+	}
+}
+
+void kvmd_vm_get(struct kvmd_vm *vm)
+{
+	refcount_inc(&vm->refs);
+}
+
+static void kvmd_destroy_vm(struct kvmd_vm *vm)
+{
+	int i;
+
+	if (vm->mn_registered)
+		kvmd_mmu_notifier_unregister(vm);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		kvmd_vcpu_destroy(vm->vcpus[i]);
+	kvmd_tdp_destroy(vm);
+	kvmd_free_memslots(vm);
+	mmdrop(vm->mm);
+	kfree(vm);
+	kvmd_hardware_put();
+	module_put(THIS_MODULE);
+}
+
+void kvmd_vm_put(struct kvmd_vm *vm)
+{
+	if (refcount_dec_and_test(&vm->refs))
+		kvmd_destroy_vm(vm);
+}
+
+static void kvmd_ipi_nop(void *unused)
+{
+}
+
+/* Make sure the vCPU leaves guest mode once and sees its requests. */
+void kvmd_kick_vcpu(struct kvmd_vcpu *vcpu)
+{
+	int cpu;
+
+	smp_mb();
+	if (READ_ONCE(vcpu->mode) != KVMD_IN_GUEST)
+		return;
+	cpu = READ_ONCE(vcpu->cpu);
+	if (cpu >= 0)
+		smp_call_function_single(cpu, kvmd_ipi_nop, NULL, 1);
+}
+
+/*
+ * Called after second-level entries were removed or made read-only: no
+ * vCPU may use a stale translation once this returns.
+ */
+void kvmd_flush_remote_tlbs(struct kvmd_vm *vm)
+{
+	int i, n = smp_load_acquire(&vm->nr_vcpus);
+
+	for (i = 0; i < n; i++) {
+		kvmd_make_request(vm->vcpus[i], KVMD_REQ_TLB_FLUSH);
+		kvmd_kick_vcpu(vm->vcpus[i]);
+	}
+}
+
+static long kvmd_vm_ioctl(struct file *filp, unsigned int ioctl,
+			  unsigned long arg)
+{
+	struct kvmd_vm *vm = filp->private_data;
+	void __user *argp = (void __user *)arg;
+
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	switch (ioctl) {
+	case KVM_CREATE_VCPU:
+		return kvmd_create_vcpu(vm, arg);
+	case KVM_SET_USER_MEMORY_REGION: {
+		struct kvm_userspace_memory_region mem;
+
+		if (copy_from_user(&mem, argp, sizeof(mem)))
+			return -EFAULT;
+		return kvmd_set_memory_region(vm, &mem);
+	}
+	case KVM_GET_DIRTY_LOG: {
+		struct kvm_dirty_log log;
+
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return kvmd_get_dirty_log(vm, &log);
+	}
+	case KVM_SET_TSS_ADDR:
+		/* SVM needs no real-mode TSS; the range is still checked. */
+		if (arg > (unsigned int)(-3 * PAGE_SIZE))
+			return -EINVAL;
+		vm->tss_addr = arg;
+		return 0;
+	case KVM_SET_IDENTITY_MAP_ADDR: {
+		u64 addr;
+		long r = -EINVAL;
+
+		mutex_lock(&vm->lock);
+		if (vm->nr_vcpus)
+			goto unlock;
+		r = -EFAULT;
+		if (copy_from_user(&addr, argp, sizeof(addr)))
+			goto unlock;
+		vm->identity_map_addr = addr;
+		r = 0;
+unlock:
+		mutex_unlock(&vm->lock);
+		return r;
+	}
+	case KVM_CHECK_EXTENSION:
+		return kvmd_check_extension(vm, arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int kvmd_vm_release(struct inode *inode, struct file *filp)
+{
+	kvmd_vm_put(filp->private_data);
+	return 0;
+}
+
+static const struct file_operations kvmd_vm_fops = {
+	.owner		= THIS_MODULE,
+	.release	= kvmd_vm_release,
+	.unlocked_ioctl	= kvmd_vm_ioctl,
+	.compat_ioctl	= kvmd_vm_ioctl,
+	.llseek		= noop_llseek,
+};
+
+int kvmd_create_vm(unsigned long type)
+{
+	struct kvmd_vm *vm;
+	struct file *file;
+	int r, fd;
+
+	if (type)
+		return -EINVAL;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+	refcount_set(&vm->refs, 1);
+	mutex_init(&vm->lock);
+	init_rwsem(&vm->slots_sem);
+	spin_lock_init(&vm->mmu_lock);
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
+
+	r = kvmd_hardware_get();
+	if (r)
+		goto err_mm;
+	r = kvmd_tdp_init(vm);
+	if (r)
+		goto err_hw;
+	r = kvmd_mmu_notifier_register(vm);
+	if (r)
+		goto err_tdp;
+	vm->mn_registered = true;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
+		goto err_mn;
+	}
+	/* The file owns the module through fops.owner; destroy drops ours. */
+	__module_get(THIS_MODULE);
+	file = anon_inode_getfile("kvm-vm", &kvmd_vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		module_put(THIS_MODULE);
+		put_unused_fd(fd);
+		r = PTR_ERR(file);
+		goto err_mn;
+	}
+	fd_install(fd, file);
+	return fd;
+
+err_mn:
+	kvmd_mmu_notifier_unregister(vm);
+err_tdp:
+	kvmd_tdp_destroy(vm);
+err_hw:
+	kvmd_hardware_put();
+err_mm:
+	mmdrop(vm->mm);
+	kfree(vm);
+	return r;
+}

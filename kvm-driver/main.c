@@ -121,7 +121,8 @@ static int __init kvmd_init(void)
 		return -EBUSY;
 	}
 
-	kvmd_ops = &kvmd_svm_ops;
+	/* The extension the CPU has; SVM's setup explains a CPU with neither. */
+	kvmd_ops = (cpuid_ecx(1) & BIT(5)) ? &kvmd_vmx_ops : &kvmd_svm_ops;
 	r = kvmd_ops->hardware_setup();
 	if (r)
 		return r;

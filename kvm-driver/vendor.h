@@ -100,5 +100,6 @@ struct kvmd_vendor_ops {
 
 extern const struct kvmd_vendor_ops *kvmd_ops;
 extern const struct kvmd_vendor_ops kvmd_svm_ops;
+extern const struct kvmd_vendor_ops kvmd_vmx_ops;
 
 #endif

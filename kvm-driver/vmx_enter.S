@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* kvm-driver/vmx_enter.S: the VMX world switch: guest GPRs in, VMLAUNCH/VMRESUME, guest GPRs out. */
+#include <linux/linkage.h>
+#include <asm/asm.h>
+#include <asm/nospec-branch.h>
+
+#define REG(n)		((n) * 8)
+#define HOST_RSP	0x00006c14
+
+	.text
+/*
+ * int kvmd_vmx_enter(unsigned long *regs, unsigned long launched)
+ *
+ * Called with interrupts off and the vCPU's VMCS current. RSP and RIP of
+ * the guest live in the VMCS; every other GPR comes from and goes back to
+ * regs[]. Returns 0 after a VM exit, 1 if VMLAUNCH/VMRESUME failed (the
+ * VM-instruction error field then says why).
+ */
+SYM_FUNC_START(kvmd_vmx_enter)
+	push	%rbp
+	mov	%rsp, %rbp
+	push	%r15
+	push	%r14
+	push	%r13
+	push	%r12
+	push	%rbx
+	push	%rdi			/* 8(%rsp): regs */
+	push	%rsi			/* 0(%rsp): launched */
+
+	/* The exit lands here with this very stack. */
+	mov	$HOST_RSP, %eax
+	vmwrite	%rsp, %rax
+
+	mov	8(%rsp), %rax
+	mov	REG(1)(%rax), %rcx
+	mov	REG(2)(%rax), %rdx
+	mov	REG(3)(%rax), %rbx
+	mov	REG(5)(%rax), %rbp
+	mov	REG(6)(%rax), %rsi
+	mov	REG(7)(%rax), %rdi
+	mov	REG(8)(%rax), %r8
+	mov	REG(9)(%rax), %r9
+	mov	REG(10)(%rax), %r10
+	mov	REG(11)(%rax), %r11
+	mov	REG(12)(%rax), %r12
+	mov	REG(13)(%rax), %r13
+	mov	REG(14)(%rax), %r14
+	mov	REG(15)(%rax), %r15
+	/* MOV leaves the flags alone: test first, then load RAX. */
+	cmpq	$0, (%rsp)
+	mov	REG(0)(%rax), %rax
+	jne	1f
+	vmlaunch
+	jmp	.Lvmx_fail
+1:	vmresume
+.Lvmx_fail:
+	mov	$1, %eax
+	jmp	.Lvmx_out
+
+SYM_INNER_LABEL(kvmd_vmx_exit_point, SYM_L_GLOBAL)
+	ENDBR
+	push	%rax			/* guest RAX; regs now at 16(%rsp) */
+	mov	16(%rsp), %rax
+	mov	%rcx, REG(1)(%rax)
+	mov	%rdx, REG(2)(%rax)
+	mov	%rbx, REG(3)(%rax)
+	mov	%rbp, REG(5)(%rax)
+	mov	%rsi, REG(6)(%rax)
+	mov	%rdi, REG(7)(%rax)
+	mov	%r8, REG(8)(%rax)
+	mov	%r9, REG(9)(%rax)
+	mov	%r10, REG(10)(%rax)
+	mov	%r11, REG(11)(%rax)
+	mov	%r12, REG(12)(%rax)
+	mov	%r13, REG(13)(%rax)
+	mov	%r14, REG(14)(%rax)
+	mov	%r15, REG(15)(%rax)
+	popq	REG(0)(%rax)
+	xor	%eax, %eax
+
+.Lvmx_out:
+	/* Leave no guest values behind in scratch registers. */
+	xor	%ecx, %ecx
+	xor	%edx, %edx
+	xor	%esi, %esi
+	xor	%edi, %edi
+	xor	%r8d, %r8d
+	xor	%r9d, %r9d
+	xor	%r10d, %r10d
+	xor	%r11d, %r11d
+
+	add	$16, %rsp
+	pop	%rbx
+	pop	%r12
+	pop	%r13
+	pop	%r14
+	pop	%r15
+	pop	%rbp
+	RET
+SYM_FUNC_END(kvmd_vmx_enter)

@@ -475,7 +475,7 @@ static void parse_serial(struct ctx *c, config_t *cf, struct vm_config *cfg)
 
 static void parse_disks(struct ctx *c, config_t *cf, struct vm_config *cfg)
 {
-	static const char *const keys[] = { "file", "format", "readonly", NULL };
+	static const char *const keys[] = { "file", "format", "readonly", "media", NULL };
 	config_setting_t *l = config_lookup(cf, "disks");
 	int i, n;
 
@@ -519,13 +519,23 @@ static void parse_disks(struct ctx *c, config_t *cf, struct vm_config *cfg)
 			if (v && (img_parse_format(v, &disk->format) || disk->format == IMG_FMT_AUTO))
 				bad(c, line_of(s), name, "'%s' is not an image format (raw or qcow2)", v);
 		}
+		if ((s = config_setting_get_member(d, "media"))) {
+			const char *v;
+
+			snprintf(name, sizeof(name), "disks[%d].media", i);
+			v = get_string(c, s, name);
+			if (v && !strcmp(v, "cdrom"))
+				disk->cdrom = true;
+			else if (v && strcmp(v, "disk"))
+				bad(c, line_of(s), name, "'%s' is not a media type (disk or cdrom)", v);
+		}
 		snprintf(name, sizeof(name), "disks[%d].file", i);
 		s = config_setting_get_member(d, "file");
 		if (!s) {
 			bad(c, line_of(d), name, "missing");
 			continue;
 		}
-		disk->file = get_file(c, s, name, !disk->readonly);
+		disk->file = get_file(c, s, name, !disk->readonly && !disk->cdrom);
 		if (!disk->file)
 			continue;
 		img = img_open(disk->file, disk->format, IMG_OPEN_RDONLY, err, sizeof(err));

@@ -22,6 +22,7 @@ struct cfg_disk {
 	char *file;			/* absolute or relative to the cwd */
 	enum img_format format;		/* IMG_FMT_AUTO when not given */
 	bool readonly;
+	bool cdrom;			/* media = "cdrom": an ATAPI CD-ROM drive */
 	int line;			/* for later messages */
 };
 

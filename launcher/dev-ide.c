@@ -148,7 +148,7 @@ static int pc_ide_create(struct vm *vm, void **state)
 		const struct cfg_disk *d = &cfg->disks[i];
 		struct ide_disk_spec spec = {
 			.file = d->file, .format = d->format,
-			.readonly = d->readonly, .cdrom = false,
+			.readonly = d->readonly, .cdrom = d->cdrom,
 		};
 
 		if (ide_attach(&pi->ide, &pi->image[i], i, &spec, err, sizeof(err))) {

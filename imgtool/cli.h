@@ -23,6 +23,7 @@ int cli_parse_format(const char *s, enum img_format *fmt);
 void cli_size_str(uint64_t v, char *buf, size_t len);
 void cli_json_string(FILE *f, const char *s);
 int cli_nproc(void);
+int cli_default_threads(void);
 /* Is the buffer all zero bytes? */
 int cli_is_zero(const void *buf, size_t len);
 void cli_progress(double pct, int enabled);

@@ -48,7 +48,7 @@ int cmd_convert(int argc, char **argv)
 	struct img_create_opts co = { .format = IMG_FMT_RAW };
 	struct pipe_opts po = { 0 };
 	struct conv_src src = { 0 };
-	int threads = cli_nproc(), c, ret = 1;
+	int threads = cli_default_threads(), c, ret = 1;
 	bool compress = false, progress = false, quiet = false;
 	char err[512], *tmp = NULL, *end;
 	struct img *out = NULL;

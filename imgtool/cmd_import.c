@@ -101,7 +101,7 @@ int cmd_import(int argc, char **argv)
 	struct archive_entry *ent;
 	struct img *out = NULL;
 	bool compress = false, progress = false, quiet = false, raw_stream, found = false;
-	int threads = cli_nproc(), c, ret = 1, r;
+	int threads = cli_default_threads(), c, ret = 1, r;
 	char *tmp = NULL, *end, err[256];
 	uint64_t size = UINT64_MAX;
 

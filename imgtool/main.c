@@ -86,6 +86,14 @@ int cli_nproc(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
+/* Two workers per CPU: a worker blocked on a read leaves its CPU to another. */
+int cli_default_threads(void)
+{
+	int n = 2 * cli_nproc();
+
+	return n > 32 ? 32 : n;
+}
+
 int cli_is_zero(const void *buf, size_t len)
 {
 	const unsigned char *p = buf;

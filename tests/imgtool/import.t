@@ -39,7 +39,7 @@ refused() {	# refused NAME ARCHIVE PATTERN
 	"$I" import "$2" "$T/r.raw" 2>"$T/err"
 	r=$?
 	[ $r -ne 0 ] && grep -q "$3" "$T/err" && [ ! -e "$T/r.raw" ]
-	ok $? "$1 refused: $(head -c 100 "$T/err")"
+	ok $? "$1 refused: $(head -c 100 "$T/err" | tr "\n" " ")"
 }
 
 mkdir -p "$T/deep/a"

@@ -116,14 +116,29 @@ void vcpu_run(struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
 	char msg[128];
+	bool stats = getenv("KVM_LAUNCH_STATS") != NULL;
+	unsigned long cnt[64] = { 0 }, nintr = 0;
+	uint64_t last = hw_clock_now(&vm->clock);
 
 	while (!vm->stop) {
 		vm_run_timers(vm);
 		if (vm->stop)
 			break;
 		inject(vm);
+		if (stats && hw_clock_now(&vm->clock) - last > 2000000000ULL) {
+			struct kvm_regs r;
+
+			ioctl(vm->vcpu_fd, KVM_GET_REGS, &r);
+			fprintf(stderr, "stats: io %lu mmio %lu hlt %lu win %lu eintr %lu rip %llx if %u\n",
+				cnt[KVM_EXIT_IO], cnt[KVM_EXIT_MMIO], cnt[KVM_EXIT_HLT],
+				cnt[KVM_EXIT_IRQ_WINDOW_OPEN], nintr, r.rip, run->if_flag);
+			memset(cnt, 0, sizeof(cnt));
+			nintr = 0;
+			last = hw_clock_now(&vm->clock);
+		}
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
 			run->immediate_exit = 0;
+			nintr++;
 			if (errno == EINTR || errno == EAGAIN) {
 				vm_poll_fds(vm, 0);
 				continue;
@@ -132,6 +147,8 @@ void vcpu_run(struct vm *vm)
 			fatal(vm, msg);
 			break;
 		}
+		if (run->exit_reason < 64)
+			cnt[run->exit_reason]++;
 		run->immediate_exit = 0;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:

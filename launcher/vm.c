@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +453,7 @@ static void timer_signal(int sig, siginfo_t *si, void *uc)
 static int setup_host_timer(struct vm *vm)
 {
 	struct sigaction sa = { 0 };
+	sigset_t set;
 	struct sigevent sev = { 0 };
 
 	sa.sa_sigaction = timer_signal;
@@ -459,6 +461,10 @@ static int setup_host_timer(struct vm *vm)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(TIMER_SIGNAL, &sa, NULL) < 0)
 		return -1;
+	/* Whoever started us may have blocked it (init systems do). */
+	sigemptyset(&set);
+	sigaddset(&set, TIMER_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = TIMER_SIGNAL;
 	sev._sigev_un._tid = syscall(SYS_gettid);

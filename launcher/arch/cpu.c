@@ -9,6 +9,8 @@
 #include "arch/layout.h"
 
 /* CPUID bits for features the launcher does not emulate. */
+#define CPUID1_ECX_XSAVE	(1u << 26)
+#define CPUID1_ECX_OSXSAVE	(1u << 27)
 #define CPUID1_ECX_X2APIC	(1u << 21)
 #define CPUID1_ECX_TSC_DEADLINE	(1u << 24)
 #define CPUID1_EDX_APIC		(1u << 9)
@@ -35,6 +37,24 @@ static struct kvm_cpuid2 *get_supported(int kvm_fd)
 	}
 }
 
+/*
+ * KVM reports CPUID.1:EDX.APIC from the APIC base MSR, which starts
+ * enabled even without an in-kernel LAPIC: clear it, there is no APIC.
+ */
+static int disable_apic(int vcpu_fd)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return -1;
+	s.apic_base = 0;
+	if (ioctl(vcpu_fd, KVM_SET_SREGS, &s) < 0) {
+		fprintf(stderr, "kvm-launch: disabling the APIC: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
 {
 	struct kvm_cpuid2 *c = get_supported(kvm_fd);
@@ -51,9 +71,17 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
 		/* No paravirtual interface: hide the hypervisor leaves. */
 		if (e->function >= 0x40000000 && e->function <= 0x4fffffff)
 			continue;
+		/*
+		 * No XSAVE: nested set-ups report XSAVE sizes that disagree
+		 * with the features they enable (Linux warns, then stalls);
+		 * FXSAVE covers x87 and SSE, and Linux drops AVX and PKU with it.
+		 */
+		if (e->function == 0xd)
+			continue;
 		switch (e->function) {
 		case 1:
-			e->ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
+			e->ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE |
+				    CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE);
 			e->edx &= ~CPUID1_EDX_APIC;
 			e->ebx &= 0x0000ffff;	/* APIC id 0, one logical CPU */
 			break;
@@ -69,6 +97,8 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
 	if (ret < 0)
 		fprintf(stderr, "kvm-launch: KVM_SET_CPUID2: %s\n", strerror(errno));
 	free(c);
+	if (ret == 0)
+		ret = disable_apic(vcpu_fd);
 	return ret < 0 ? -1 : 0;
 }
 

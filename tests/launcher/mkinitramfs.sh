@@ -1,0 +1,103 @@
+#!/bin/sh
+# tests/launcher/mkinitramfs.sh: build the test-suite initramfs (busybox + the
+# Debian modules an IDE disk needs) whose /init runs the command found after
+# " -- " on the kernel command line and reports "KL-EXIT: <status>" on the
+# serial console, then resets the machine (i8042), which ends kvm-launch.
+#
+#   mkinitramfs.sh OUTPUT.cpio.gz [KERNEL_VERSION]
+set -eu
+
+out=${1:?usage: mkinitramfs.sh OUTPUT.cpio.gz [KERNEL_VERSION]}
+kver=${2:-6.1.0-56-amd64}
+moddir=/lib/modules/$kver
+busybox=/bin/busybox
+# Load order for a PIIX IDE disk with ext4 on it; dependencies are added.
+want="ata_piix sd_mod crc32c_generic ext4"
+
+[ -x "$busybox" ] && "$busybox" --list | grep -qx sh ||
+	{ echo "mkinitramfs: need busybox-static ($busybox)" >&2; exit 1; }
+[ -f "$moddir/modules.dep" ] ||
+	{ echo "mkinitramfs: no $moddir/modules.dep" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+root=$tmp/root
+mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" \
+	"$root/tmp" "$root/mnt" "$root/lib/modules" "$root/etc"
+cp "$busybox" "$root/bin/busybox"
+for app in $("$busybox" --list); do
+	[ "$app" = busybox ] || ln -s busybox "$root/bin/$app"
+done
+
+# Modules in dependency order (a module's dependencies before it).
+order=$tmp/order
+: > "$order"
+add_module() {	# $1: path relative to $moddir
+	grep -qx "$1" "$order" && return 0
+	deps=$(grep "^$1:" "$moddir/modules.dep" | cut -d: -f2)
+	for d in $deps; do
+		add_module "$d"
+	done
+	echo "$1" >> "$order"
+}
+for m in $want; do
+	path=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | cut -d: -f1 | head -n1)
+	if [ -z "$path" ]; then
+		grep -qE "/$m\.ko" "$moddir/modules.builtin" && continue
+		echo "mkinitramfs: module $m not found for $kver" >&2
+		exit 1
+	fi
+	add_module "$path"
+done
+: > "$root/etc/modules"
+while read -r path; do
+	name=$(basename "$path")
+	case $name in
+	*.ko) cp "$moddir/$path" "$root/lib/modules/$name" ;;
+	*.ko.xz) xz -dc "$moddir/$path" > "$root/lib/modules/${name%.xz}"; name=${name%.xz} ;;
+	*.ko.zst) zstd -qdc "$moddir/$path" > "$root/lib/modules/${name%.zst}"; name=${name%.zst} ;;
+	esac
+	echo "$name" >> "$root/etc/modules"
+done < "$order"
+
+cat > "$root/bin/loadmods" <<'EOS'
+#!/bin/sh
+# Insert the IDE/SCSI/ext4 modules, in dependency order.
+while read -r m; do
+	insmod "/lib/modules/$m" 2>/dev/null || { grep -q "^${m%.ko} " /proc/modules || echo "loadmods: $m failed"; }
+done < /etc/modules
+# Wait for the disks the IDE probe finds to show up.
+i=0
+while [ $i -lt 50 ] && ! ls /sys/block 2>/dev/null | grep -q '^sd'; do
+	sleep 0.1; i=$((i + 1))
+done
+mdev -s
+EOS
+chmod 755 "$root/bin/loadmods"
+
+cat > "$root/init" <<'EOS'
+#!/bin/sh
+# Test initramfs init: run the command after " -- " on the kernel command line.
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "KL-USERSPACE"
+cmdline=$(cat /proc/cmdline)
+case $cmdline in
+*" -- "*) cmd=${cmdline#* -- } ;;
+*) cmd="" ;;
+esac
+if [ -n "$cmd" ]; then
+	sh -c "$cmd"
+	status=$?
+	echo "KL-EXIT: $status"
+	sync
+	reboot -f
+else
+	exec sh
+fi
+EOS
+chmod 755 "$root/init"
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -6 > "$out.tmp"
+mv "$out.tmp" "$out"

@@ -68,8 +68,9 @@ void pci_func_set_bar(struct pci_func *f, unsigned int n, uint32_t size,
 	f->bar[n] = (struct pci_bar){ .size = size, .io = io, .ops = ops,
 				      .dev = dev };
 	mask = ~(size - 1);
+	/* I/O BARs too: all 32 bits writable, or firmware sizes them as huge. */
 	if (io)
-		mask &= 0xfffc & ~(size - 1);
+		mask &= ~3u;
 	else
 		mask &= ~0xfu;
 	pci_func_set_wmask(f, off, 4, size ? mask : 0);

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 
 #include "arch/layout.h"
+#include "dev-pci.h"
 #include "firmware.h"
 #include "hw/fw_cfg.h"
 #include "hw/piix.h"
@@ -74,6 +75,7 @@ struct firmware {
 	uint8_t *window_hva;		/* host RAM at LEGACY_WINDOW_START */
 	uint32_t region_slot;		/* first of I440FX_PAM_REGIONS slots */
 	int8_t region_ro[I440FX_PAM_REGIONS];	/* mapped state, -1 unmapped */
+	FILE *debugcon;			/* SeaBIOS debug log, or NULL */
 };
 
 static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
@@ -258,10 +260,51 @@ static int fill_fw_cfg(struct firmware *fw)
 	return 0;
 }
 
+/*
+ * SeaBIOS prints its debug log to port 0x402 (QEMU's debugcon). With
+ * KVM_LAUNCH_DEBUGCON=FILE in the environment it goes to FILE; without,
+ * the port is left unclaimed.
+ */
+static void debugcon_write(void *dev, uint64_t offset, unsigned int size,
+			   uint64_t val)
+{
+	(void)offset;
+	(void)size;
+	fputc((int)(val & 0xff), dev);
+	if ((val & 0xff) == '\n')
+		fflush(dev);
+}
+
+static uint64_t debugcon_read(void *dev, uint64_t offset, unsigned int size)
+{
+	(void)dev;
+	(void)offset;
+	(void)size;
+	return 0xe9;	/* what QEMU answers: "a debug console is here" */
+}
+
+static const struct io_ops debugcon_ops = { debugcon_read, debugcon_write };
+
+static int debugcon_setup(struct firmware *fw)
+{
+	const char *path = getenv("KVM_LAUNCH_DEBUGCON");
+
+	if (!path || !*path)
+		return 0;
+	fw->debugcon = fopen(path, "w");
+	if (!fw->debugcon) {
+		fprintf(stderr, "kvm-launch: KVM_LAUNCH_DEBUGCON=%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return vm_register_pio(fw->vm, 0x402, 1, &debugcon_ops, fw->debugcon);
+}
+
 static void firmware_destroy(void *state)
 {
 	struct firmware *fw = state;
 
+	if (fw->debugcon)
+		fclose(fw->debugcon);
 	fw_cfg_destroy(fw->cfg);
 	free(fw);
 }
@@ -269,6 +312,7 @@ static void firmware_destroy(void *state)
 static int firmware_create(struct vm *vm, void **state)
 {
 	struct firmware *fw;
+	struct pc_pci *pc;
 
 	if (!vm_config(vm)->firmware)
 		return 0;
@@ -284,8 +328,16 @@ static int firmware_create(struct vm *vm, void **state)
 	if (vm_register_pio(vm, FW_CFG_PORT_BASE, FW_CFG_PORT_COUNT,
 			    &fw_cfg_io_ops, fw->cfg))
 		goto fail;
+	if (debugcon_setup(fw))
+		goto fail;
 	if (shadow_setup(fw))
 		goto fail;
+	/* The i440FX (dev-pci.c, created before us) reports PAM writes here. */
+	pc = vm_device(vm, "pci");
+	if (pc) {
+		pc->host.pam_changed = firmware_pam_changed;
+		pc->host.pam_ctx = fw;
+	}
 	*state = fw;
 	return 0;
 fail:

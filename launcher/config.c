@@ -289,6 +289,7 @@ static void parse_memory(struct ctx *c, config_t *cf, struct vm_config *cfg)
 			bad(c, line_of(z), name, "slot ends beyond the guest's 64 TiB address space");
 			continue;
 		}
+		snprintf(name, sizeof(name), "memory[%d]", i);
 		for (j = 0; j < i; j++) {
 			const struct cfg_slot *o = &cfg->slots[j];
 

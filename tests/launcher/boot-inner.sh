@@ -1,0 +1,37 @@
+#!/bin/bash
+# tests/launcher/boot-inner.sh: runs inside the test host for boot.t: boots
+# each prepared VM file and prints tagged results for the .t to check.
+#   boot-inner.sh KVM_LAUNCH DIR
+KL=$1
+dir=$2
+limit=${KL_BOOT_TIMEOUT:-600}
+
+# Guest prints a line and resets through the i8042: kvm-launch exits 0.
+timeout "$limit" "$KL" "$dir/hello.cfg" > /tmp/hello.out 2>&1
+echo "HELLO-STATUS $?"
+sed 's/^/hello| /' /tmp/hello.out
+
+# IDE disks (raw, compressed qcow2, read-only raw), then a triple-fault reset.
+if [ -f "$dir/disks.cfg" ]; then
+	timeout "$limit" "$KL" "$dir/disks.cfg" > /tmp/disks.out 2>&1
+	echo "DISKS-STATUS $?"
+	sed 's/^/disks| /' /tmp/disks.out
+fi
+
+# on_reset = "restart": the machine boots again after the guest's reset.
+"$KL" "$dir/restart.cfg" > /tmp/restart.out 2>&1 &
+pid=$!
+for _ in $(seq "$limit"); do
+	[ "$(grep -c KL-EXIT /tmp/restart.out)" -ge 2 ] && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 1
+done
+if kill -0 "$pid" 2>/dev/null; then
+	echo "RESTART-RUNNING yes"
+	kill "$pid"
+else
+	echo "RESTART-RUNNING no"
+fi
+wait "$pid" 2>/dev/null
+echo "RESTART-BOOTS $(grep -c KL-USERSPACE /tmp/restart.out)"
+sed 's/^/restart| /' /tmp/restart.out

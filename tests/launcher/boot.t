@@ -1,0 +1,100 @@
+#!/bin/bash
+# tests/launcher/boot.t: end to end in the test host: the Debian kernel and
+# the test initramfs boot to userspace and print a line; the guest's i8042
+# reset ends kvm-launch with 0; a triple fault (reboot=t) too; IDE disks
+# (raw, qcow2 compressed by qemu-img, read-only) are read and written by
+# the guest and checked on the host; on_reset = "restart" boots again.
+# Lanes: KL_LANES (default "stock"; "stock ours" adds our driver).
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+KL=$BUILD/bin/kvm-launch
+KERNEL=/boot/vmlinuz-6.1.0-56-amd64
+LANES=${KL_LANES:-stock}
+
+if [ ! -x "$KL" ]; then echo "1..0 # SKIP $KL not built"; exit 0; fi
+if [ ! -r "$KERNEL" ]; then echo "1..0 # SKIP no $KERNEL"; exit 0; fi
+if [ ! -x "$TOP/tests/testhost" ]; then echo "1..0 # SKIP no tests/testhost"; exit 0; fi
+
+initrd=$BUILD/tests/launcher/initramfs.cpio.gz
+mkdir -p "$BUILD/tests/launcher"
+if [ ! -s "$initrd" ] || [ "$TOP/tests/launcher/mkinitramfs.sh" -nt "$initrd" ]; then
+	"$TOP/tests/launcher/mkinitramfs.sh" "$initrd" || { echo "1..0 # SKIP cannot build the initramfs"; exit 0; }
+fi
+
+per_lane=13
+echo "1..$((per_lane * $(echo $LANES | wc -w)))"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+nok() { n=$((n + 1)); echo "not ok $n - $*"; }
+check() { if eval "$1"; then ok "$2"; else nok "$2"; fi; }
+
+for lane in $LANES; do
+	dir=$(mktemp -d "$BUILD/tests/launcher/e2e.XXXXXX")
+	cp "$initrd" "$dir/initrd.img"
+	cat > "$dir/hello.cfg" <<EOF2
+name = "hello";
+memory = "128M";
+boot = {
+  kernel = "$KERNEL";
+  initrd = "initrd.img";
+  cmdline = "console=ttyS0 quiet reboot=k -- echo KL-HELLO-\$((6 * 7))";
+};
+serial = { output = "stdio"; };
+EOF2
+	sed -e "s/name = \"hello\"/name = \"restart\"/" "$dir/hello.cfg" > "$dir/restart.cfg"
+	echo "on_reset = \"restart\";" >> "$dir/restart.cfg"
+
+	# Disks: a pattern, as raw (writable), as compressed qcow2, and read-only.
+	have_disks=0
+	if command -v qemu-img >/dev/null; then
+		have_disks=1
+		( i=0; while [ $i -lt 4096 ]; do printf 'kvm-launch block %08d\n' $i; i=$((i + 1)); done ) |
+			head -c 4194304 > "$dir/pattern"
+		truncate -s 4M "$dir/pattern"
+		cp "$dir/pattern" "$dir/a.raw"
+		qemu-img convert -q -c -f raw -O qcow2 "$dir/pattern" "$dir/b.qcow2"
+		cp "$dir/pattern" "$dir/c.raw"
+		sum=$(md5sum < "$dir/pattern" | cut -d' ' -f1)
+		cat > "$dir/disks.cfg" <<EOF2
+name = "disks";
+memory = "128M";
+boot = {
+  kernel = "$KERNEL";
+  initrd = "initrd.img";
+  cmdline = "console=ttyS0 quiet reboot=t -- loadmods; for d in sda sdb sdc; do echo KL-SUM-\$d \$(dd if=/dev/\$d bs=1M count=4 2>/dev/null | md5sum); done; echo KL-WRITE-A | dd of=/dev/sda bs=512 seek=2 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sda; echo KL-WRITE-B | dd of=/dev/sdb bs=512 seek=3000 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sdb; echo KL-WRITE-C | dd of=/dev/sdc bs=512 seek=1 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sdc; sync";
+};
+serial = { output = "stdio"; };
+disks = ( { file = "a.raw"; },
+          { file = "b.qcow2"; format = "qcow2"; },
+          { file = "c.raw"; format = "raw"; readonly = true; } );
+EOF2
+	fi
+	[ "$have_disks" = 1 ] || rm -f "$dir/disks.cfg"
+
+	out=$("$TOP/tests/testhost" --lane "$lane" --timeout 2400 --rw "$dir" -- \
+		"$TOP/tests/launcher/boot-inner.sh" "$KL" "$dir" 2>&1)
+	st=$?
+	printf '%s\n' "$out" | grep -E '^(hello|disks|restart)\| ' | grep -vE 'KL-|^[a-z]+\| $' | head -40 | sed 's/^/# /'
+	check '[ $st -eq 0 ]' "$lane: test host ran (status $st)"
+	check 'printf "%s\n" "$out" | grep -q "^hello| KL-USERSPACE"' "$lane: guest reached userspace"
+	check 'printf "%s\n" "$out" | grep -q "^hello| KL-HELLO-42"' "$lane: guest printed a line on the serial console"
+	check 'printf "%s\n" "$out" | grep -q "^HELLO-STATUS 0"' "$lane: i8042 reset ends kvm-launch with status 0"
+	if [ "$have_disks" = 1 ]; then
+		check 'printf "%s\n" "$out" | grep -q "^DISKS-STATUS 0"' "$lane: triple fault (reboot=t) ends kvm-launch with status 0"
+		for d in sda sdb sdc; do
+			check "printf '%s\n' \"\$out\" | grep -q \"^disks| KL-SUM-$d $sum\"" "$lane: guest reads $d with the right contents"
+		done
+		check '[ "$(dd if="$dir/a.raw" bs=512 skip=2 count=1 2>/dev/null | head -c 10)" = KL-WRITE-A ]' \
+			"$lane: guest write reached the raw image"
+		check '[ "$(qemu-img convert -f qcow2 -O raw "$dir/b.qcow2" "$dir/b.out" && dd if="$dir/b.out" bs=512 skip=3000 count=1 2>/dev/null | head -c 10)" = KL-WRITE-B ] && qemu-img check -q "$dir/b.qcow2"' \
+			"$lane: guest write to a compressed cluster allocated; qemu-img check passes"
+		check '! printf "%s\n" "$out" | grep -q "^disks| KL-WROTE-sdc" && cmp -s "$dir/c.raw" "$dir/pattern"' \
+			"$lane: read-only disk refused the write; image unchanged"
+	else
+		for i in 1 2 3 4 5 6 7; do nok "$lane: disk test $i (no qemu-img)"; done
+	fi
+	check 'printf "%s\n" "$out" | grep -Eq "^RESTART-BOOTS ([2-9]|[1-9][0-9])"' "$lane: on_reset = restart boots the guest again"
+	check 'printf "%s\n" "$out" | grep -q "^RESTART-RUNNING yes"' "$lane: and kvm-launch keeps running"
+	rm -rf "$dir"
+done

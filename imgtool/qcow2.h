@@ -122,6 +122,8 @@ struct qcow2 {
 	bool inflate_ready;
 	uint8_t *cbuf;			/* compressed read buffer, 2 clusters */
 	uint8_t *bounce;		/* one cluster for read-modify-write */
+	uint8_t *dcbuf;			/* last decompressed cluster ... */
+	uint64_t dc_entry;		/* ... and its L2 entry; 0 = none */
 };
 
 static inline struct qcow2 *QS(struct img *img)

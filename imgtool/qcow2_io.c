@@ -92,11 +92,15 @@ static int read_cluster(struct img *img, uint64_t vc, uint64_t in, size_t n, uin
 	if (ret)
 		return ret;
 	if (entry & L2E_COMPRESSED) {
-		ret = read_compressed(img, entry, s->bounce);
-		if (ret)
-			return ret;
-		if (buf != s->bounce)
-			memcpy(buf, s->bounce + in, n);
+		/* Guests read a compressed cluster a sector at a time: keep it. */
+		if (s->dc_entry != entry) {
+			s->dc_entry = 0;
+			ret = read_compressed(img, entry, s->dcbuf);
+			if (ret)
+				return ret;
+			s->dc_entry = entry;
+		}
+		memcpy(buf, s->dcbuf + in, n);
 		return 0;
 	}
 	if (entry & L2E_ZERO) {
@@ -207,6 +211,8 @@ static int qcow2_pwrite(struct img *img, const void *buf, size_t len, uint64_t o
 	const uint8_t *p = buf;
 	int ret = qcow2_clear_autoclear(img);
 
+	s->dc_entry = 0;	/* its host bytes may be freed and reused */
+
 	while (!ret && len) {
 		uint64_t vc = off >> s->cluster_bits, in = off & (s->cluster_size - 1);
 		size_t n = s->cluster_size - in < len ? (size_t)(s->cluster_size - in) : len;
@@ -228,6 +234,7 @@ static int qcow2_write_compressed(struct img *img, uint64_t off, const void *cda
 
 	if (off & (s->cluster_size - 1) || !clen || clen > s->cluster_size)
 		return -EINVAL;
+	s->dc_entry = 0;
 	ret = qcow2_clear_autoclear(img);
 	if (ret)
 		return ret;
@@ -249,6 +256,8 @@ static int qcow2_discard(struct img *img, uint64_t off, uint64_t len)
 	struct qcow2 *s = QS(img);
 	uint8_t *zeros = calloc(1, s->cluster_size);
 	int ret = zeros ? qcow2_clear_autoclear(img) : -ENOMEM;
+
+	s->dc_entry = 0;
 
 	while (!ret && len) {
 		uint64_t vc = off >> s->cluster_bits, in = off & (s->cluster_size - 1);
@@ -277,6 +286,7 @@ static int qcow2_discard(struct img *img, uint64_t off, uint64_t len)
 
 static int qcow2_flush(struct img *img)
 {
+	QS(img)->dc_entry = 0;	/* queued frees are applied below */
 	return qcow2_flush_metadata(img);
 }
 

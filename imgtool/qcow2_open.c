@@ -347,6 +347,7 @@ static void qcow2_free_state(struct img *img)
 	free(s->pending_free);
 	free(s->cbuf);
 	free(s->bounce);
+	free(s->dcbuf);
 	free(s);
 	img->priv = NULL;
 }
@@ -406,7 +407,8 @@ int qcow2_open(struct img *img, unsigned flags, int depth, char *err, size_t err
 		goto fail;
 	s->cbuf = malloc(2 * s->cluster_size + 512);
 	s->bounce = malloc(s->cluster_size);
-	if (!s->cbuf || !s->bounce || inflateInit2(&s->inflate, -15) != Z_OK) {
+	s->dcbuf = malloc(s->cluster_size);
+	if (!s->cbuf || !s->bounce || !s->dcbuf || inflateInit2(&s->inflate, -15) != Z_OK) {
 		ret = ERR("out of memory");
 		goto fail;
 	}

@@ -80,4 +80,7 @@ run "convert result compares identical" "$I" compare "$T/u.qcow2" "$T/p.raw"
 run "resize +1G" "$I" resize -q "$T/u.qcow2" +1G
 "$I" info --output=json "$T/u.qcow2" | grep -q '"virtual-size": 1077936128'; ok $? "size grew by 1 GiB"
 run "resize raw" "$I" resize -q "$T/a.raw" 2M
+if command -v mandoc >/dev/null; then
+	mandoc -Tlint -W warning "$TOP/man/imgtool.1" >"$T/lint" 2>&1; ok $? "man/imgtool.1 is mandoc -Tlint clean"
+fi
 done_testing

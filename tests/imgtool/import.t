@@ -17,9 +17,13 @@ run "compressed import compares identical" "$I" compare "$T/o1.qcow2" "$T/src/di
 run "import tar.xz" "$I" import -O qcow2 "$T/img.tar.xz" "$T/o2.qcow2"
 run "tar.xz import compares identical" qemu-img compare -q "$T/o2.qcow2" "$T/src/disk.raw"
 
-(cd "$T/src" && zip -q "$T/img.zip" manifest.json disk.raw)
-run "import zip" "$I" import "$T/img.zip" "$T/o3.raw"
-run "zip import is bit-identical" cmp "$T/src/disk.raw" "$T/o3.raw"
+if command -v zip >/dev/null; then
+	(cd "$T/src" && zip -q "$T/img.zip" manifest.json disk.raw)
+	run "import zip" "$I" import "$T/img.zip" "$T/o3.raw"
+	run "zip import is bit-identical" cmp "$T/src/disk.raw" "$T/o3.raw"
+else
+	for k in 1 2; do echo "ok $((n += 1)) # SKIP zip not installed"; done
+fi
 
 for c in "gzip gz" "xz xz" "zstd zst" "bzip2 bz2"; do
 	set -- $c

@@ -3,6 +3,7 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
 
 #define REG(n)		((n) * 8)
 #define HOST_RSP	0x00006c14
@@ -48,6 +49,7 @@ SYM_FUNC_START(kvmd_vmx_enter)
 	mov	REG(15)(%rax), %r15
 	/* MOV leaves the flags alone: test first, then load RAX. */
 	cmpq	$0, (%rsp)
+	UNWIND_HINT_SAVE
 	mov	REG(0)(%rax), %rax
 	jne	1f
 	vmlaunch
@@ -58,6 +60,8 @@ SYM_FUNC_START(kvmd_vmx_enter)
 	jmp	.Lvmx_out
 
 SYM_INNER_LABEL(kvmd_vmx_exit_point, SYM_L_GLOBAL)
+	/* Reached from the VM exit, not by a jump: same stack as at entry. */
+	UNWIND_HINT_RESTORE
 	ENDBR
 	push	%rax			/* guest RAX; regs now at 16(%rsp) */
 	mov	16(%rsp), %rax

@@ -22,6 +22,7 @@ struct serial_dev {
 	bool escape;		/* Ctrl-A seen */
 	uint8_t inbuf[64];	/* host bytes the FIFO had no room for */
 	size_t inlen;
+	bool paused;		/* stdin unwatched until the guest drains inbuf */
 };
 
 static void serial_tx(void *ctx, uint8_t byte)
@@ -52,8 +53,12 @@ static void stdin_ready(void *opaque)
 
 	if (d->inlen == sizeof(d->inbuf)) {
 		flush_input(d);
-		if (d->inlen == sizeof(d->inbuf))
-			return;		/* guest not reading: keep it on the fd */
+		if (d->inlen == sizeof(d->inbuf)) {
+			/* Guest not reading: leave the rest on the fd, stop polling it. */
+			vm_unwatch_fd(d->vm, d->in_fd);
+			d->paused = true;
+			return;
+		}
 	}
 	n = read(d->in_fd, buf, sizeof(d->inbuf) - d->inlen);
 	if (n <= 0) {
@@ -94,6 +99,9 @@ static uint64_t serial_read(void *opaque, uint64_t off, unsigned int size)
 	v = uart_read(&d->uart, off);
 	if (off == 0 && d->inlen)
 		flush_input(d);
+	if (d->paused && d->inlen < sizeof(d->inbuf) &&
+	    vm_watch_fd(d->vm, d->in_fd, stdin_ready, d) == 0)
+		d->paused = false;
 	return v;
 }
 
@@ -162,7 +170,7 @@ static void serial_destroy(void *state)
 {
 	struct serial_dev *d = state;
 
-	if (d->in_fd >= 0)
+	if (d->in_fd >= 0 && !d->paused)
 		vm_unwatch_fd(d->vm, d->in_fd);
 	restore_terminal(d);
 	if (d->out_fd > STDERR_FILENO)

@@ -81,13 +81,13 @@ static void handle_mmio(struct vm *vm)
 }
 
 /* Hand the PIC's interrupt to KVM, or ask for an exit when it can take one. */
-static void inject(struct vm *vm)
+static bool inject(struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
 
 	if (!vm->irqchip || !vm->irqchip->pending(vm->irqchip_opaque)) {
 		run->request_interrupt_window = 0;
-		return;
+		return false;
 	}
 	if (run->ready_for_interrupt_injection) {
 		struct kvm_interrupt irq;
@@ -96,13 +96,14 @@ static void inject(struct vm *vm)
 		if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0) {
 			fprintf(stderr, "kvm-launch: KVM_INTERRUPT: %s\n", strerror(errno));
 			vm_request_exit(vm, 1);
-			return;
+			return false;
 		}
 		run->request_interrupt_window =
 			vm->irqchip->pending(vm->irqchip_opaque);
-	} else {
-		run->request_interrupt_window = 1;
+		return true;
 	}
+	run->request_interrupt_window = 1;
+	return false;
 }
 
 static void fatal(struct vm *vm, const char *what)
@@ -112,33 +113,61 @@ static void fatal(struct vm *vm, const char *what)
 	vm_request_exit(vm, 1);
 }
 
+/* KVM_LAUNCH_STATS: exits by kind and the busiest ports, every 2 s. */
+struct exit_stats {
+	unsigned long reason[64], eintr, injected;
+	uint32_t *port;			/* 65536 counters */
+	uint64_t last;
+};
+
+static void stats_print(struct vm *vm, struct exit_stats *st)
+{
+	unsigned int top[4] = { 0 }, i, j;
+	struct kvm_regs r;
+
+	for (i = 0; i < 65536; i++)
+		for (j = 0; j < 4; j++)
+			if (st->port[i] > st->port[top[j]]) {
+				memmove(&top[j + 1], &top[j], (3 - j) * sizeof(top[0]));
+				top[j] = i;
+				break;
+			}
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0)
+		r.rip = 0;
+	fprintf(stderr, "stats: io %lu mmio %lu hlt %lu win %lu eintr %lu inj %lu rip %llx"
+		" ports %x:%u %x:%u %x:%u %x:%u\n",
+		st->reason[KVM_EXIT_IO], st->reason[KVM_EXIT_MMIO], st->reason[KVM_EXIT_HLT],
+		st->reason[KVM_EXIT_IRQ_WINDOW_OPEN], st->eintr, st->injected, r.rip,
+		top[0], st->port[top[0]], top[1], st->port[top[1]],
+		top[2], st->port[top[2]], top[3], st->port[top[3]]);
+	memset(st->reason, 0, sizeof(st->reason));
+	memset(st->port, 0, 65536 * sizeof(st->port[0]));
+	st->eintr = st->injected = 0;
+	st->last = hw_clock_now(&vm->clock);
+}
+
 void vcpu_run(struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
+	struct exit_stats st = { 0 };
 	char msg[128];
-	bool stats = getenv("KVM_LAUNCH_STATS") != NULL;
-	unsigned long cnt[64] = { 0 }, nintr = 0;
-	uint64_t last = hw_clock_now(&vm->clock);
+
+	if (getenv("KVM_LAUNCH_STATS")) {
+		st.port = calloc(65536, sizeof(st.port[0]));
+		st.last = hw_clock_now(&vm->clock);
+	}
 
 	while (!vm->stop) {
 		vm_run_timers(vm);
 		if (vm->stop)
 			break;
-		inject(vm);
-		if (stats && hw_clock_now(&vm->clock) - last > 2000000000ULL) {
-			struct kvm_regs r;
-
-			ioctl(vm->vcpu_fd, KVM_GET_REGS, &r);
-			fprintf(stderr, "stats: io %lu mmio %lu hlt %lu win %lu eintr %lu rip %llx if %u\n",
-				cnt[KVM_EXIT_IO], cnt[KVM_EXIT_MMIO], cnt[KVM_EXIT_HLT],
-				cnt[KVM_EXIT_IRQ_WINDOW_OPEN], nintr, r.rip, run->if_flag);
-			memset(cnt, 0, sizeof(cnt));
-			nintr = 0;
-			last = hw_clock_now(&vm->clock);
-		}
+		if (inject(vm))
+			st.injected++;
+		if (st.port && hw_clock_now(&vm->clock) - st.last > 2000000000ULL)
+			stats_print(vm, &st);
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
 			run->immediate_exit = 0;
-			nintr++;
+			st.eintr++;
 			if (errno == EINTR || errno == EAGAIN) {
 				vm_poll_fds(vm, 0);
 				continue;
@@ -147,8 +176,11 @@ void vcpu_run(struct vm *vm)
 			fatal(vm, msg);
 			break;
 		}
-		if (run->exit_reason < 64)
-			cnt[run->exit_reason]++;
+		if (st.port && run->exit_reason < 64) {
+			st.reason[run->exit_reason]++;
+			if (run->exit_reason == KVM_EXIT_IO)
+				st.port[run->io.port]++;
+		}
 		run->immediate_exit = 0;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
@@ -183,4 +215,5 @@ void vcpu_run(struct vm *vm)
 			break;
 		}
 	}
+	free(st.port);
 }

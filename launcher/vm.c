@@ -404,6 +404,8 @@ static int load_firmware(struct vm *vm)
 		fprintf(stderr, "kvm-launch: %s: %s\n", vm->cfg->firmware, strerror(errno));
 		return -1;
 	}
+	vm->rom = rom;
+	vm->rom_size = size;
 	r.slot = vm->nr_ram;
 	r.flags = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0 ?
 		  KVM_MEM_READONLY : 0;
@@ -420,6 +422,7 @@ static int load_firmware(struct vm *vm)
 		memcpy(copy, rom, size);
 		munmap(rom, size);
 		rom = copy;
+		vm->rom = rom;
 		r.userspace_addr = (uintptr_t)rom;
 	}
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
@@ -548,6 +551,8 @@ void vm_destroy(struct vm *vm)
 	for (i = 0; i < vm->nr_ram; i++)
 		if (vm->ram_hva[i])
 			munmap(vm->ram_hva[i], vm->ram[i].size);
+	if (vm->rom)
+		munmap(vm->rom, vm->rom_size);
 	iobus_free(&vm->pio);
 	iobus_free(&vm->mmio);
 	free(vm);

@@ -34,6 +34,8 @@ struct vm {
 	struct cfg_slot ram[CFG_MAX_SLOTS];
 	void *ram_hva[CFG_MAX_SLOTS];
 	unsigned int nr_ram;
+	void *rom;			/* firmware image mapping (BIOS boot) */
+	size_t rom_size;
 	struct e820_entry e820[E820_MAX];
 	unsigned int nr_e820;
 	struct guest_mem gmem;

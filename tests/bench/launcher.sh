@@ -1,0 +1,102 @@
+#!/bin/bash
+# tests/bench/launcher.sh: kvm-launch against qemu-system-x86_64 -accel kvm in
+# one test-host run, same kernel, initramfs and disk: time from start to the
+# guest's first userspace line, resident memory beyond guest RAM, and a
+# sequential read of an IDE disk (bus-master DMA). Prints markdown rows
+# `| metric | ours | qemu | ratio | target |`. Lanes: KL_LANES (default stock).
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+KERNEL=/boot/vmlinuz-6.1.0-56-amd64
+RAM_MB=128
+DISK_MB=64
+
+# ---- inside the test host ----
+if [ "${1:-}" = --inner ]; then
+	KL=$2
+	initrd=$3
+	dir=/tmp/klbench
+	mkdir -p "$dir"
+	dd if=/dev/urandom of="$dir/disk.raw" bs=1M count=$DISK_MB status=none
+	cmd="loadmods; echo KL-DD-START; dd if=/dev/sda of=/dev/null bs=1M; echo KL-DD-END; sleep 2"
+	cat > "$dir/vm.cfg" <<EOF2
+memory = "${RAM_MB}M";
+boot = { kernel = "$KERNEL"; initrd = "$initrd";
+         cmdline = "console=ttyS0 quiet -- $cmd"; };
+serial = { output = "stdio"; };
+disks = ( { file = "$dir/disk.raw"; format = "raw"; } );
+EOF2
+
+	# Timestamp serial lines as they arrive; sample RSS at the DD-END line.
+	# RSS beyond guest RAM: every mapping's Rss except those of RAM size.
+	rss_beyond() {
+		awk -v ram=$((RAM_MB * 1024)) '
+			/^[0-9a-f]+-[0-9a-f]+ / { skip = 0; next }
+			/^Size:/ { skip = ($2 >= ram) }
+			/^Rss:/ && !skip { sum += $2 }
+			END { print sum }' "/proc/$1/smaps"
+	}
+	measure() {	# name pid-file: reads the guest's serial lines on stdin
+		local name=$1 pidf=$2 t0=$3 line now dd0=""
+		while IFS= read -r line; do
+			now=${EPOCHREALTIME/./}
+			case $line in
+			*KL-USERSPACE*) echo "$name userspace_us $((now - t0))" ;;
+			*KL-DD-START*) dd0=$now ;;
+			*KL-DD-END*)
+				[ -n "$dd0" ] && echo "$name dd_us $((now - dd0))"
+				echo "$name rss_kb $(rss_beyond "$(cat "$pidf")")" ;;
+			esac
+		done
+	}
+	t0=${EPOCHREALTIME/./}
+	{ "$KL" "$dir/vm.cfg" & echo $! > "$dir/kl.pid"; wait; } < /dev/null 2>&1 |
+		measure ours "$dir/kl.pid" "$t0"
+	t0=${EPOCHREALTIME/./}
+	{ qemu-system-x86_64 -accel kvm -m $RAM_MB -nodefaults -display none \
+		-no-reboot -serial stdio -kernel "$KERNEL" -initrd "$initrd" \
+		-append "console=ttyS0 quiet -- $cmd" \
+		-drive file="$dir/disk.raw",format=raw,if=ide & echo $! > "$dir/q.pid"; wait; } \
+		< /dev/null 2>&1 | measure qemu "$dir/q.pid" "$t0"
+	exit 0
+fi
+
+# ---- on the build host ----
+initrd=$BUILD/tests/launcher/initramfs.cpio.gz
+mkdir -p "$BUILD/tests/launcher"
+[ -s "$initrd" ] || "$TOP/tests/launcher/mkinitramfs.sh" "$initrd" || exit 1
+row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+status=0
+for lane in ${KL_LANES:-stock}; do
+	out=$("$TOP/tests/testhost" --lane "$lane" --timeout 1800 -- \
+		bash "$TOP/tests/bench/launcher.sh" --inner "$BUILD/bin/kvm-launch" "$initrd" 2>&1)
+	get() { printf '%s\n' "$out" | awk -v k="$1 $2" '$1 " " $2 == k { print $3 }' | tail -n1; }
+	ou=$(get ours userspace_us); qu=$(get qemu userspace_us)
+	or=$(get ours rss_kb); qr=$(get qemu rss_kb)
+	od=$(get ours dd_us); qd=$(get qemu dd_us)
+	if [ -z "$ou" ] || [ -z "$qu" ]; then
+		echo "bench launcher ($lane): a boot did not reach userspace" >&2
+		printf '%s\n' "$out" | tail -n 30 >&2
+		status=1
+		continue
+	fi
+	row "kvm-launch ($lane): start to first userspace line, s" \
+		"$(awk -v v="$ou" 'BEGIN { printf "%.2f", v / 1e6 }')" \
+		"$(awk -v v="$qu" 'BEGIN { printf "%.2f", v / 1e6 }')" "$(ratio "$ou" "$qu")" "<= 0.5"
+	row "kvm-launch ($lane): RSS beyond guest RAM, MiB" \
+		"$(awk -v v="${or:-0}" 'BEGIN { printf "%.1f", v / 1024 }')" \
+		"$(awk -v v="${qr:-0}" 'BEGIN { printf "%.1f", v / 1024 }')" "$(ratio "${or:-0}" "${qr:-0}")" "<= 5 MiB"
+	if [ -n "$od" ] && [ -n "$qd" ]; then
+		# Throughput ratio: ours over QEMU's (higher is better).
+		row "kvm-launch ($lane): IDE sequential read ${DISK_MB} MiB, MiB/s" \
+			"$(awk -v v="$od" -v m=$DISK_MB 'BEGIN { printf "%.1f", m / (v / 1e6) }')" \
+			"$(awk -v v="$qd" -v m=$DISK_MB 'BEGIN { printf "%.1f", m / (v / 1e6) }')" \
+			"$(ratio "$qd" "$od")" ">= 1.0"
+	else
+		echo "bench launcher ($lane): disk read not measured" >&2
+		status=1
+	fi
+done
+exit $status

@@ -80,6 +80,18 @@ run "convert result compares identical" "$I" compare "$T/u.qcow2" "$T/p.raw"
 run "resize +1G" "$I" resize -q "$T/u.qcow2" +1G
 "$I" info --output=json "$T/u.qcow2" | grep -q '"virtual-size": 1077936128'; ok $? "size grew by 1 GiB"
 run "resize raw" "$I" resize -q "$T/a.raw" 2M
+# The dirty bit: read-only opens leave it, a read-write open repairs and clears it.
+"$I" create -q -o cluster_size=4K "$T/d.qcow2" 1M
+"$I" convert -O qcow2 -o cluster_size=4K "$T/p.raw" "$T/d.qcow2"
+printf "\000\001" | dd of="$T/d.qcow2" bs=1 seek=$((2 * 4096 + 600)) conv=notrunc status=none
+printf "\001" | dd of="$T/d.qcow2" bs=1 seek=79 conv=notrunc status=none
+"$I" info --output=json "$T/d.qcow2" | grep -q '"dirty-flag": true'; ok $? "info shows the dirty flag"
+run "read-write open of a dirty image succeeds" "$I" resize -q "$T/d.qcow2" +0
+"$I" info --output=json "$T/d.qcow2" | grep -q '"dirty-flag": false'; ok $? "the dirty flag is cleared"
+run "the dirty image was repaired (leak gone)" "$I" check "$T/d.qcow2"
+run "and passes qemu-img check" qemu-img check -q "$T/d.qcow2"
+run "and still holds its data" "$I" compare "$T/d.qcow2" "$T/p.raw"
+
 if command -v mandoc >/dev/null; then
 	mandoc -Tlint -W warning "$TOP/man/imgtool.1" >"$T/lint" 2>&1; ok $? "man/imgtool.1 is mandoc -Tlint clean"
 fi

@@ -64,6 +64,7 @@ struct kvmd_vm {
 	unsigned long mmu_seq;
 	long mmu_invalidating;
 	unsigned long tdp_pages;	/* table pages, for leak accounting */
+	int tdp_levels;			/* 4, or 5 when the host pages with LA57 */
 	struct mmu_notifier mn;
 	bool mn_registered;
 

@@ -6,6 +6,7 @@
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <asm/debugreg.h>
@@ -40,6 +41,10 @@ struct svm_vcpu {
 	u32 asid_gen;
 	int asid_cpu;
 };
+
+static int trace_exits;
+module_param(trace_exits, int, 0644);
+MODULE_PARM_DESC(trace_exits, "log this many guest exits to the kernel log (debugging)");
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpus);
 static struct page *svm_iopm, *svm_msrpm;
@@ -185,6 +190,12 @@ static void svm_hardware_disable(void)
 	rdmsrl(MSR_EFER, efer);
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
 	sd->enabled = false;
+}
+
+/* NPT walks with the host's paging mode: five levels under LA57. */
+static int svm_tdp_levels(void)
+{
+	return (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
 }
 
 static u64 svm_tdp_pte(u64 pfn, bool writable, bool large)
@@ -978,6 +989,13 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 		   ((u64)vmcb->control.exit_code_hi << 32);
 	struct kvm_run *run = vcpu->run;
 
+	if (trace_exits > 0) {
+		trace_exits--;
+		pr_info("exit %#llx rip %#llx info1 %#llx info2 %#llx intinfo %#x ncr3 %#llx nctl %#llx asid %u cr0 %#llx efer %#llx\n",
+			code, vcpu->rip, vmcb->control.exit_info_1,
+			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
+	}
+
 	if (code == SVM_EXIT_ERR) {
 		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 		run->fail_entry.hardware_entry_failure_reason = code;
@@ -1004,6 +1022,7 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.tdp_pte		= svm_tdp_pte,
 	.tdp_present_mask	= NPT_P,
 	.tdp_write_mask		= NPT_RW,
+	.tdp_levels		= svm_tdp_levels,
 	.vcpu_create		= svm_vcpu_create,
 	.vcpu_free		= svm_vcpu_free,
 	.vcpu_reset		= svm_vcpu_reset,

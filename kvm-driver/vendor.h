@@ -41,6 +41,8 @@ struct kvmd_vendor_ops {
 	u64 (*tdp_pte)(u64 pfn, bool writable, bool large);
 	u64 tdp_present_mask;
 	u64 tdp_write_mask;
+	/* Depth of the tables (default 4 when NULL). */
+	int (*tdp_levels)(void);
 
 	int (*vcpu_create)(struct kvmd_vcpu *vcpu);
 	void (*vcpu_free)(struct kvmd_vcpu *vcpu);

@@ -8,11 +8,11 @@
 
 #include "../kvmdrv.h"
 
-#define TDP_LEVELS	4
+#define TDP_MAX_LEVELS	5
 #define TDP_ENTRIES	512
 #define TDP_PS		(1ULL << 7)	/* large page, same bit in NPT and EPT */
 #define TDP_PFN_MASK	0x000ffffffffff000ULL
-#define TDP_CACHE	(TDP_LEVELS - 1)
+#define TDP_CACHE	(TDP_MAX_LEVELS - 1)
 
 static inline unsigned int tdp_index(u64 gfn, int level)
 {
@@ -35,6 +35,7 @@ int kvmd_tdp_init(struct kvmd_vm *vm)
 	if (!vm->tdp_root)
 		return -ENOMEM;
 	vm->tdp_pages = 1;
+	vm->tdp_levels = kvmd_ops->tdp_levels ? kvmd_ops->tdp_levels() : 4;
 	return 0;
 }
 
@@ -64,7 +65,7 @@ void kvmd_tdp_destroy(struct kvmd_vm *vm)
 {
 	if (!vm->tdp_root)
 		return;
-	tdp_free_table(vm, vm->tdp_root, TDP_LEVELS);
+	tdp_free_table(vm, vm->tdp_root, vm->tdp_levels);
 	vm->tdp_root = NULL;
 	WARN_ON(vm->tdp_pages);
 }
@@ -108,13 +109,13 @@ static bool tdp_walk_clear(u64 *table, int level, u64 base, u64 gfn, u64 end,
 /* Callers hold mmu_lock. */
 bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn)
 {
-	return tdp_walk_clear(vm->tdp_root, TDP_LEVELS, 0, gfn, end_gfn,
+	return tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
 			      kvmd_ops->tdp_present_mask);
 }
 
 bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn)
 {
-	return tdp_walk_clear(vm->tdp_root, TDP_LEVELS, 0, gfn, end_gfn,
+	return tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
 			      kvmd_ops->tdp_write_mask);
 }
 
@@ -153,7 +154,7 @@ static void tdp_map(struct kvmd_vm *vm, struct tdp_cache *c, u64 gfn, u64 pfn,
 	if (target_level == 2) {
 		u64 *t = vm->tdp_root;
 
-		for (level = TDP_LEVELS; level > 2; level--) {
+		for (level = vm->tdp_levels; level > 2; level--) {
 			u64 pte = t[tdp_index(gfn, level)];
 
 			if (!(pte & kvmd_ops->tdp_present_mask) || tdp_leaf(pte, level))
@@ -168,7 +169,7 @@ static void tdp_map(struct kvmd_vm *vm, struct tdp_cache *c, u64 gfn, u64 pfn,
 		}
 	}
 
-	for (level = TDP_LEVELS; level > target_level; level--) {
+	for (level = vm->tdp_levels; level > target_level; level--) {
 		u64 *slot = &table[tdp_index(gfn, level)];
 		u64 pte = *slot;
 
@@ -235,7 +236,7 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	down_read(&vm->slots_sem);
 	slot = kvmd_gfn_to_slot(vm, gfn);
 	/* Four levels reach 48 bits; frames above can only be emulated. */
-	if (!slot || (gfn >> (9 * TDP_LEVELS)) || (write && (slot->flags & KVM_MEM_READONLY))) {
+	if (!slot || (gfn >> (9 * vm->tdp_levels)) || (write && (slot->flags & KVM_MEM_READONLY))) {
 		up_read(&vm->slots_sem);
 		return kvmd_emulate_mmio(vcpu);
 	}

@@ -1,0 +1,215 @@
+/* tests/driver/kvmtest.h: helpers for the driver tests: VM setup, guest modes, run loop, TAP checks. */
+#ifndef KVMTEST_H
+#define KVMTEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../lib/tap.h"
+
+struct tvm {
+	int kvm;
+	int vm;
+	int vcpu;
+	struct kvm_run *run;
+	int run_size;
+	uint8_t *mem;
+	size_t mem_size;
+};
+
+static inline const char *kvm_dev(void)
+{
+	const char *d = getenv("KVM_DEV");
+
+	return d ? d : "/dev/kvm";
+}
+
+static inline bool lane_is(const char *l)
+{
+	const char *e = getenv("TESTHOST_LANE");
+
+	return e && !strcmp(e, l);
+}
+
+static inline int open_kvm(void)
+{
+	int fd = open(kvm_dev(), O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("Bail out! cannot open %s: %s\n", kvm_dev(), strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+/* ioctl that returns -errno on failure, for errno comparisons. */
+static inline long xioctl(int fd, unsigned long req, void *arg)
+{
+	long r = ioctl(fd, req, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+static inline void *guest_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		printf("Bail out! mmap %zu: %s\n", size, strerror(errno));
+		exit(1);
+	}
+	return p;
+}
+
+static inline int set_slot(int vm, uint32_t slot, uint64_t gpa, void *hva,
+			   uint64_t size, uint32_t flags)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+
+	return xioctl(vm, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+/* A VM with @mem_size bytes of RAM at guest physical 0 and one vCPU. */
+static inline void tvm_create(struct tvm *t, size_t mem_size)
+{
+	memset(t, 0, sizeof(*t));
+	t->kvm = open_kvm();
+	t->vm = ioctl(t->kvm, KVM_CREATE_VM, 0);
+	if (t->vm < 0) {
+		printf("Bail out! KVM_CREATE_VM: %s\n", strerror(errno));
+		exit(1);
+	}
+	t->mem_size = mem_size;
+	t->mem = guest_alloc(mem_size);
+	if (set_slot(t->vm, 0, 0, t->mem, mem_size, 0)) {
+		printf("Bail out! memory slot: %s\n", strerror(errno));
+		exit(1);
+	}
+	t->vcpu = ioctl(t->vm, KVM_CREATE_VCPU, 0);
+	if (t->vcpu < 0) {
+		printf("Bail out! KVM_CREATE_VCPU: %s\n", strerror(errno));
+		exit(1);
+	}
+	t->run_size = ioctl(t->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	t->run = mmap(NULL, t->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      t->vcpu, 0);
+	if (t->run == MAP_FAILED) {
+		printf("Bail out! mmap kvm_run: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+static inline void tvm_destroy(struct tvm *t)
+{
+	munmap(t->run, t->run_size);
+	close(t->vcpu);
+	close(t->vm);
+	close(t->kvm);
+	munmap(t->mem, t->mem_size);
+}
+
+/* Give the vCPU the CPUID the driver supports (what a VMM does). */
+static inline void tvm_cpuid(struct tvm *t)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[100];
+	} c = { .c.nent = 100 };
+
+	if (ioctl(t->kvm, KVM_GET_SUPPORTED_CPUID, &c) < 0 ||
+	    ioctl(t->vcpu, KVM_SET_CPUID2, &c) < 0) {
+		printf("Bail out! cpuid setup: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+/* Real mode at 0:ip (flat segments, base 0). */
+static inline void tvm_real_mode(struct tvm *t, uint16_t ip)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	ioctl(t->vcpu, KVM_GET_SREGS, &s);
+	s.cs.base = 0;
+	s.cs.selector = 0;
+	ioctl(t->vcpu, KVM_SET_SREGS, &s);
+	memset(&r, 0, sizeof(r));
+	r.rip = ip;
+	r.rflags = 2;
+	r.rsp = 0x8000;
+	ioctl(t->vcpu, KVM_SET_REGS, &r);
+}
+
+static inline void tvm_load(struct tvm *t, uint64_t gpa, const void *code,
+			    size_t len)
+{
+	memcpy(t->mem + gpa, code, len);
+}
+
+static inline int tvm_run(struct tvm *t)
+{
+	if (ioctl(t->vcpu, KVM_RUN, 0) < 0)
+		return -errno;
+	return t->run->exit_reason;
+}
+
+/* Run until an exit that is not port I/O to @port; collects OUT bytes. */
+static inline uint8_t tvm_io_byte(struct tvm *t)
+{
+	return *((uint8_t *)t->run + t->run->io.data_offset);
+}
+
+static inline uint32_t tvm_io_val(struct tvm *t)
+{
+	uint32_t v = 0;
+
+	memcpy(&v, (uint8_t *)t->run + t->run->io.data_offset, t->run->io.size);
+	return v;
+}
+
+static inline void tvm_io_set(struct tvm *t, uint32_t v)
+{
+	memcpy((uint8_t *)t->run + t->run->io.data_offset, &v, t->run->io.size);
+}
+
+static inline uint64_t tvm_rip(struct tvm *t)
+{
+	struct kvm_regs r;
+
+	ioctl(t->vcpu, KVM_GET_REGS, &r);
+	return r.rip;
+}
+
+static inline const char *exit_name(int r)
+{
+	static char buf[32];
+
+	switch (r) {
+	case KVM_EXIT_IO: return "IO";
+	case KVM_EXIT_HLT: return "HLT";
+	case KVM_EXIT_MMIO: return "MMIO";
+	case KVM_EXIT_SHUTDOWN: return "SHUTDOWN";
+	case KVM_EXIT_FAIL_ENTRY: return "FAIL_ENTRY";
+	case KVM_EXIT_INTERNAL_ERROR: return "INTERNAL_ERROR";
+	case KVM_EXIT_IRQ_WINDOW_OPEN: return "IRQ_WINDOW_OPEN";
+	case KVM_EXIT_INTR: return "INTR";
+	case KVM_EXIT_DEBUG: return "DEBUG";
+	}
+	snprintf(buf, sizeof(buf), "%d", r);
+	return buf;
+}
+
+#endif

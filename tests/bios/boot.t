@@ -1,0 +1,105 @@
+#!/bin/bash
+# tests/bios/boot.t: BIOS boot end to end in the test host, stock kvm_amd and
+# our driver: SeaBIOS + syslinux from a compressed qcow2 disk (ata_piix finds
+# it, the root mounts from it), isolinux from an ISO on the ATAPI CD-ROM, and
+# ACPI power-off (status 0) after both BIOS and direct Linux boot. Also the
+# VM-file checks of BIOS boot (firmware size, boot.order, boot.menu).
+set -u
+top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${BUILD:-$top/build}
+kl=$build/bin/kvm-launch
+imgtool=$build/bin/imgtool
+work=$build/bios-test
+limit=${BIOS_BOOT_TIMEOUT:-300}
+
+n=0
+ok() {	# ok COND-STATUS NAME
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+skip() {
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+
+[ -x "$kl" ] && [ -x "$imgtool" ] || { echo "1..0 # SKIP build first (make)"; exit 0; }
+[ -r /usr/share/seabios/bios.bin ] || { echo "1..0 # SKIP seabios not installed"; exit 0; }
+for t in syslinux xorriso mcopy mkfs.vfat sfdisk mke2fs cpio; do
+	command -v $t >/dev/null || [ -x /sbin/$t ] || [ -x /usr/sbin/$t ] ||
+		{ echo "1..0 # SKIP $t missing (make deps)"; exit 0; }
+done
+
+echo "1..10"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+
+# ---- VM file checks, no hypervisor needed ----
+head -c 100000 /usr/share/seabios/bios.bin > short.bin
+printf 'memory = "128M";\nboot = {\n  firmware = "short.bin";\n};\n' > short.cfg
+out=$("$kl" --check short.cfg 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q '^short.cfg:3: boot.firmware: .*100000 bytes'
+ok $? "firmware of the wrong size refused at file:line"
+
+printf 'memory = "128M";\nboot = { order = [ "cdrom" ]; menu = true; };\n' > default.cfg
+"$kl" --check default.cfg
+ok $? "no kernel: SeaBIOS is the default firmware; boot.order and boot.menu accepted"
+
+printf 'memory = "128M";\nboot = { order = [ "disk", "tape" ]; };\n' > badorder.cfg
+out=$("$kl" --check badorder.cfg 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q 'badorder.cfg:2: boot.order: entry 1'
+ok $? "boot.order with an unknown device refused"
+
+# ---- media ----
+kver=$("$top/mk/kdir.sh" --version 2>/dev/null || ls /boot/vmlinuz-* | sed 's|.*/vmlinuz-||' | sort -V | tail -1)
+"$top/tests/bios/mkmedia" disk disk.img &&
+	"$imgtool" convert -q -c -O qcow2 disk.img disk.qcow2 &&
+	"$top/tests/bios/mkmedia" iso cd.iso &&
+	"$top/tests/bios/mkmedia" initramfs direct.cpio.gz
+ok $? "media built: MBR/FAT/syslinux disk as compressed qcow2, isolinux ISO, initramfs"
+rm -f disk.img
+
+cat > disk.cfg <<EOF
+memory = "256M";
+boot = { order = [ "disk", "cdrom" ]; };
+disks = ( { file = "disk.qcow2"; readonly = true; } );
+EOF
+cat > cd.cfg <<EOF
+memory = "256M";
+boot = { order = [ "cdrom" ]; };
+disks = ( { file = "cd.iso"; media = "cdrom"; } );
+EOF
+cat > direct.cfg <<EOF
+memory = "256M";
+boot = { kernel = "/boot/vmlinuz-$kver"; initrd = "direct.cpio.gz"; cmdline = "console=ttyS0 quiet"; };
+EOF
+
+# check LANE NAME PATTERN...: status 0 and every pattern in the log.
+check() {
+	local lane=$1 name=$2 st
+	shift 2
+	st=$(cat "$lane-$name.status" 2>/dev/null || echo none)
+	[ "$st" = 0 ] || { echo "# $lane $name: exit status $st; log tail:"; tail -15 "$lane-$name.log" 2>/dev/null | sed 's/^/#   /'; return 1; }
+	for p in "$@"; do
+		grep -q "$p" "$lane-$name.log" || { echo "# $lane $name: no '$p' in the log"; return 1; }
+	done
+}
+
+for lane in stock ours; do
+	if [ $lane = ours ] && [ ! -f "$top/kvm-driver/kvmdrv.ko" ]; then
+		for t in disk cdrom direct; do skip "$lane: $t boot" "kvm-driver/kvmdrv.ko not built"; done
+		continue
+	fi
+	for c in disk cd direct; do cp $c.cfg $lane-$c.cfg; done
+	"$top/tests/testhost" --lane $lane --rw "$work" --timeout $((limit * 3 + 120)) -- \
+		"$top/tests/bios/boot-inner.sh" "$kl" "$work" "$limit" \
+		$lane-disk.cfg $lane-cd.cfg $lane-direct.cfg > $lane-testhost.log 2>&1
+	check $lane disk 'SeaBIOS (version' 'Booting from Hard Disk' 'SYSLINUX' \
+		'kvm-guest: PASS disk sda via ata_piix root /dev/sda2'
+	ok $? "$lane: SeaBIOS + syslinux boot from the qcow2 disk, root over ata_piix, ACPI power-off (status 0)"
+	check $lane cd 'Booting from DVD/CD' 'ISOLINUX' 'kvm-guest: PASS cdrom sr0 via ata_piix'
+	ok $? "$lane: El Torito boot from the ATAPI CD-ROM, ACPI power-off (status 0)"
+	check $lane direct 'kvm-guest: PASS direct boot, ACPI DSDT FACP FACS'
+	ok $? "$lane: direct Linux boot finds the ACPI tables and powers off (status 0)"
+done
+exit 0

@@ -337,6 +337,11 @@ static void parse_boot_bios(struct ctx *c, config_setting_t *b, struct vm_config
 	config_setting_t *s = config_setting_get_member(b, "order");
 	int i, n;
 
+	/* Loading a kernel through the firmware (QEMU's linuxboot ROM) is not done. */
+	if (cfg->firmware && config_setting_get_member(b, "kernel") &&
+	    config_setting_get_member(b, "firmware"))
+		bad(c, line_of(config_setting_get_member(b, "firmware")), "boot.firmware",
+		    "give boot.kernel (direct Linux boot) or boot.firmware (BIOS boot), not both");
 	if (s) {
 		if (!cfg->firmware)
 			bad(c, line_of(s), "boot.order", "only for BIOS boot (not with boot.kernel)");

@@ -596,24 +596,12 @@ static void atapi_packet(struct ide_channel *ch, struct ide_drive *d)
 
 static void atapi_identify(struct ide_drive *d, uint16_t *id)
 {
-	static const char model[] = "KVM-LAUNCH DVD-ROM";
-
 	memset(id, 0, 512);
 	/* ATAPI, CD-ROM class, removable, DRQ within 50 us, 12-byte packets */
 	id[0] = 0x85c0;
-	for (unsigned int i = 0; i < 20; i += 2) {
-		id[10 + i / 2] = (uint16_t)((uint8_t)(d->serial[i] ? d->serial[i] : ' ') << 8 |
-			(uint8_t)(d->serial[i] && d->serial[i + 1] ? d->serial[i + 1] : ' '));
-	}
-	id[23] = '1' << 8 | '.';
-	id[24] = '0' << 8 | ' ';
-	id[25] = id[26] = ' ' << 8 | ' ';
-	for (unsigned int i = 0; i < 40; i += 2) {
-		char a = i < sizeof(model) - 1 ? model[i] : ' ';
-		char c = i + 1 < sizeof(model) - 1 ? model[i + 1] : ' ';
-
-		id[27 + i / 2] = (uint16_t)((uint8_t)a << 8 | (uint8_t)c);
-	}
+	ide_put_string(id, 10, 20, d->serial);
+	ide_put_string(id, 23, 8, "1.0");
+	ide_put_string(id, 27, 40, "KVM-LAUNCH DVD-ROM");
 	id[49] = 0x0b00;		/* IORDY, LBA, DMA */
 	id[53] = 0x0006;		/* words 64-70 and 88 valid */
 	id[63] = 0x0007 | (d->mwdma_mode ? 1u << (7 + d->mwdma_mode) : 0);

@@ -449,3 +449,16 @@ const struct io_ops ide_ctl_ops = {
 	.read = ide_ctl_read,
 	.write = ide_ctl_write,
 };
+
+/* An ATA string: two characters per word, the first in the high byte. */
+void ide_put_string(uint16_t *id, unsigned int word, unsigned int len,
+		    const char *s)
+{
+	size_t n = strlen(s);
+
+	for (unsigned int i = 0; i < len; i += 2) {
+		char a = i < n ? s[i] : ' ', b = i + 1 < n ? s[i + 1] : ' ';
+
+		id[word + i / 2] = (uint16_t)((uint8_t)a << 8 | (uint8_t)b);
+	}
+}

@@ -55,19 +55,6 @@ void ata_cmd_error(struct ide_channel *ch, struct ide_drive *d, uint8_t err)
 	ide_raise_irq(ch);
 }
 
-/* An ATA string: two characters per word, the first in the high byte. */
-static void ata_put_string(uint16_t *id, unsigned int word, unsigned int len,
-			   const char *s)
-{
-	size_t n = strlen(s);
-
-	for (unsigned int i = 0; i < len; i += 2) {
-		char a = i < n ? s[i] : ' ', b = i + 1 < n ? s[i + 1] : ' ';
-
-		id[word + i / 2] = (uint16_t)((uint8_t)a << 8 | (uint8_t)b);
-	}
-}
-
 static void ata_identify(struct ide_drive *d, uint16_t *id)
 {
 	uint64_t chs = (uint64_t)d->cur_cyls * d->cur_heads * d->cur_sects;
@@ -78,9 +65,9 @@ static void ata_identify(struct ide_drive *d, uint16_t *id)
 	id[1] = d->cyls;
 	id[3] = d->heads;
 	id[6] = d->sects;
-	ata_put_string(id, 10, 20, d->serial);
-	ata_put_string(id, 23, 8, "1.0");
-	ata_put_string(id, 27, 40, "KVM-LAUNCH HARDDISK");
+	ide_put_string(id, 10, 20, d->serial);
+	ide_put_string(id, 23, 8, "1.0");
+	ide_put_string(id, 27, 40, "KVM-LAUNCH HARDDISK");
 	id[47] = 0x8000 | IDE_MAX_MULTIPLE;
 	id[49] = 0x0b00;		/* IORDY, LBA, DMA */
 	id[50] = 0x4000;

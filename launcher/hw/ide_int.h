@@ -19,6 +19,9 @@ void ide_update_irq(struct ide_channel *ch);
 void ide_raise_irq(struct ide_channel *ch);
 void ide_set_signature(struct ide_drive *d);
 uint32_t ide_sector_size(const struct ide_drive *d);
+/* Space-padded ATA string of len characters at IDENTIFY word `word`. */
+void ide_put_string(uint16_t *id, unsigned int word, unsigned int len,
+		    const char *s);
 
 /* Start a PIO data block of buf[pos, end). */
 void ide_pio_start(struct ide_channel *ch, struct ide_drive *d, uint32_t pos,

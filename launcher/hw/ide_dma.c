@@ -53,18 +53,65 @@ static uint8_t *prd_piece(struct ide_channel *ch, struct prd_walk *w,
 	return p;
 }
 
+/*
+ * Move the whole sectors that fit the current PRD region straight between
+ * the image and guest memory, skipping the bounce buffer. Returns the
+ * sectors moved (0: the region holds less than one), or -1 with *r set.
+ */
+static int dma_direct(struct ide_channel *ch, struct ide_drive *d,
+		      struct prd_walk *w, enum ide_dma_result *r)
+{
+	uint32_t ssize = ide_sector_size(d), n;
+	uint64_t bytes;
+	uint8_t *p;
+	int e;
+
+	if (!w->len && !prd_next(ch, w)) {
+		*r = IDE_DMA_BADPRD;
+		return -1;
+	}
+	n = w->len / ssize < d->left ? w->len / ssize : d->left;
+	if (!n)
+		return 0;
+	bytes = (uint64_t)n * ssize;
+	p = guest_mem_map(&ch->mem, w->addr, bytes);
+	if (!p) {
+		*r = IDE_DMA_BADPRD;
+		return -1;
+	}
+	e = d->write ? d->be.pwrite(d->be.ctx, p, bytes, d->lba * ssize)
+		     : d->be.pread(d->be.ctx, p, bytes, d->lba * ssize);
+	if (e < 0) {
+		*r = IDE_DMA_EIO;
+		return -1;
+	}
+	w->addr += bytes;
+	w->len -= bytes;
+	d->lba += n;
+	d->left -= n;
+	return n;
+}
+
 /* Device to memory: what is left in buf, then the rest of the stream. */
 static enum ide_dma_result dma_to_memory(struct ide_channel *ch,
 					 struct ide_drive *d,
 					 struct prd_walk *w)
 {
+	enum ide_dma_result r;
+
 	for (;;) {
 		uint32_t n;
 		uint8_t *p;
+		int moved;
 
 		if (d->pos == d->len) {
 			if (!d->left)
 				return IDE_DMA_OK;
+			moved = dma_direct(ch, d, w, &r);
+			if (moved < 0)
+				return r;
+			if (moved)
+				continue;
 			if (ide_fill(d) < 0)
 				return IDE_DMA_EIO;
 		}
@@ -82,12 +129,18 @@ static enum ide_dma_result dma_from_memory(struct ide_channel *ch,
 					   struct prd_walk *w)
 {
 	uint32_t ssize = ide_sector_size(d);
+	enum ide_dma_result r;
 
 	while (d->left) {
 		uint32_t sectors = d->left < IDE_BUF_SIZE / ssize ?
 				   d->left : IDE_BUF_SIZE / ssize;
 		uint32_t bytes = sectors * ssize, got = 0;
+		int moved = dma_direct(ch, d, w, &r);
 
+		if (moved < 0)
+			return r;
+		if (moved)
+			continue;
 		while (got < bytes) {
 			uint32_t n;
 			uint8_t *p = prd_piece(ch, w, bytes - got, &n);

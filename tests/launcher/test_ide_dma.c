@@ -173,6 +173,29 @@ static void test_generous_prd(void)
 	tap_ok(bm_status() == (BM_ST_INT | BM_ST_ACTIVE | BM_ST_DMA0) &&
 	       altstatus(&ch) == (ATA_DRDY | ATA_DSC), "ACTIVE stays set, no error");
 	bm_clear();
+	/* regions cut mid-sector: direct and buffered moves mixed */
+	prd_put(PRDT, BUF, 700, false);
+	prd_put(PRDT + 8, BUF + 700, 300, false);
+	prd_put(PRDT + 16, BUF + 1000, 536, true);
+	lba28(60, 3);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(mem_holds(BUF, 60, 3) && bm_status() == (BM_ST_INT | BM_ST_DMA0),
+	       "READ DMA over regions of 700, 300 and 536 bytes");
+	bm_clear();
+	for (unsigned int i = 0; i < 1536; i++)
+		ram[BUF + i] = i * 13;
+	lba28(70, 3);
+	dma_cmd(0xca, false, PRDT);
+	{
+		bool same = true;
+
+		for (unsigned int i = 0; i < 1536; i++)
+			same &= disk.data[70 * 512 + i] == (uint8_t)(i * 13);
+		tap_ok(same && bm_status() == (BM_ST_INT | BM_ST_DMA0) &&
+		       disk.data[73 * 512] == memdisk_pattern(73 * 512, 512),
+		       "WRITE DMA over the same regions");
+	}
+	bm_clear();
 	/* odd byte counts and addresses: bit 0 is ignored */
 	prd_put(PRDT, BUF + 1, 513, false);
 	prd_put(PRDT + 8, BUF + 512, 512, true);
@@ -293,7 +316,7 @@ static void test_hostile_prd(void)
 int main(void)
 {
 	ram = calloc(1, RAM_SIZE);
-	tap_plan(35);
+	tap_plan(37);
 	test_registers();
 	test_read_write();
 	test_generous_prd();

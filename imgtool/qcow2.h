@@ -60,6 +60,11 @@
 #define L2_CACHE_BYTES		(4u << 20)	/* 32 GiB of a 64 KiB-cluster image */
 #define L2_CACHE_MIN		16
 #define RB_CACHE_ENTRIES	16
+/*
+ * Caches are set-associative: a table can only live in the CACHE_WAYS slots
+ * of its set, so a lookup costs a few compares even with thousands of tables.
+ */
+#define CACHE_WAYS		8
 
 struct qcow2_cached {
 	uint64_t off;		/* host offset of the table; 0 = empty slot */

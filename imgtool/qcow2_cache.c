@@ -51,6 +51,7 @@ int qcow2_caches_init(struct img *img)
 
 	if (n < L2_CACHE_MIN)
 		n = L2_CACHE_MIN;
+	n = (n + CACHE_WAYS - 1) / CACHE_WAYS * CACHE_WAYS;
 	if (cache_init(&s->l2c, n, s->cluster_size) || cache_init(&s->rbc, RB_CACHE_ENTRIES, s->cluster_size))
 		return -ENOMEM;
 	return 0;
@@ -62,26 +63,36 @@ void qcow2_caches_free(struct qcow2 *s)
 	cache_free(&s->rbc);
 }
 
+static struct qcow2_cached *cache_set(struct qcow2_cache *c, uint64_t off)
+{
+	unsigned sets = c->n / CACHE_WAYS;
+	uint64_t h = (off >> 9) * 0x9e3779b97f4a7c15ull;
+
+	return &c->e[(unsigned)((h >> 32) % sets) * CACHE_WAYS];
+}
+
 static struct qcow2_cached *cache_find(struct qcow2_cache *c, uint64_t off)
 {
-	for (unsigned i = 0; i < c->n; i++) {
-		if (c->e[i].off == off) {
-			c->e[i].lru = ++c->tick;
-			return &c->e[i];
+	struct qcow2_cached *set = cache_set(c, off);
+
+	for (unsigned i = 0; i < CACHE_WAYS; i++) {
+		if (set[i].off == off) {
+			set[i].lru = ++c->tick;
+			return &set[i];
 		}
 	}
 	return NULL;
 }
 
-static struct qcow2_cached *cache_victim(struct qcow2_cache *c)
+static struct qcow2_cached *cache_victim(struct qcow2_cache *c, uint64_t off)
 {
-	struct qcow2_cached *v = &c->e[0];
+	struct qcow2_cached *set = cache_set(c, off), *v = &set[0];
 
-	for (unsigned i = 0; i < c->n; i++) {
-		if (!c->e[i].off)
-			return &c->e[i];
-		if (c->e[i].lru < v->lru)
-			v = &c->e[i];
+	for (unsigned i = 0; i < CACHE_WAYS; i++) {
+		if (!set[i].off)
+			return &set[i];
+		if (set[i].lru < v->lru)
+			v = &set[i];
 	}
 	return v;
 }
@@ -133,7 +144,7 @@ int qcow2_l2_get(struct img *img, uint64_t l2_off, uint64_t **tbl)
 	int ret;
 
 	if (!e) {
-		e = cache_victim(&s->l2c);
+		e = cache_victim(&s->l2c, l2_off);
 		if (e->off && e->dirty) {
 			ret = l2_writeback_one(img, e);
 			if (ret)
@@ -159,7 +170,7 @@ static int l2_new(struct img *img, uint64_t l2_off, const uint64_t *src, uint64_
 	int ret;
 
 	if (!e) {
-		e = cache_victim(&s->l2c);
+		e = cache_victim(&s->l2c, l2_off);
 		if (e->off && e->dirty) {
 			ret = l2_writeback_one(img, e);
 			if (ret)
@@ -242,7 +253,7 @@ static int rb_get(struct img *img, uint64_t rb_off, uint8_t **tbl)
 	int ret;
 
 	if (!e) {
-		e = cache_victim(&s->rbc);
+		e = cache_victim(&s->rbc, rb_off);
 		if (e->off && e->dirty) {
 			ret = img_file_pwrite(img->fd, e->tbl, s->cluster_size, e->off);
 			if (ret)

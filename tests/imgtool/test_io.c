@@ -173,6 +173,53 @@ static void threads(void)
 	img_close(img);
 }
 
+/* More L2 tables than the cache holds: evictions write dirty tables in order. */
+static void eviction(void)
+{
+	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = 200ull << 30 };
+	struct img_check_result res;
+	enum { N = 400 };
+	static uint64_t offs[N];
+	uint8_t buf[4096], chk[4096];
+	char path[256];
+	struct img *img;
+	int ok = 1;
+
+	snprintf(path, sizeof(path), "%s/evict.qcow2", dir);
+	img_create(path, &o, err, sizeof(err));
+	img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+	if (!tap_ok(img != NULL, "open a 200 GiB image: %s", err))
+		return;
+	for (int i = 0; i < N && ok; i++) {
+		offs[i] = (rnd() % (o.size / 4096)) * 4096;
+		for (int j = 0; j < i; j++)
+			if (offs[j] / 65536 == offs[i] / 65536)
+				offs[i] = 0;	/* keep one block per cluster */
+		memset(buf, i & 0xff, sizeof(buf));
+		memcpy(buf, &offs[i], 8);
+		ok = img_pwrite(img, buf, sizeof(buf), offs[i]) == 0;
+		if (i % 97 == 0)
+			ok &= img_flush(img) == 0;
+	}
+	img_close(img);
+	img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+	for (int i = N - 1; i >= 0 && img && ok; i--) {
+		int last = i;
+
+		for (int j = i + 1; j < N; j++)
+			if (offs[j] == offs[i])
+				last = j;
+		memset(buf, last & 0xff, sizeof(buf));
+		memcpy(buf, &offs[i], 8);
+		ok = img_pread(img, chk, sizeof(chk), offs[i]) == 0 && !memcmp(buf, chk, sizeof(buf));
+	}
+	tap_ok(img && ok, "%d scattered writes over 200 GiB read back after reopen", N);
+	tap_ok(img && img_check(img, 0, &res, stdout) == 0 && !res.corruptions && !res.leaks,
+	       "scattered image checks clean");
+	img_close(img);
+	unlink(path);
+}
+
 static void api_edges(void)
 {
 	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = 1 << 20 };
@@ -210,13 +257,14 @@ int main(void)
 {
 	static const uint32_t sizes[] = { 512, 4096, 65536, 2u << 20 };
 
-	tap_plan(5 + 4 * 7 + 3 + 10);
+	tap_plan(5 + 4 * 7 + 3 + 3 + 10);
 	if (!mkdtemp(dir))
 		tap_skip_all("no temporary directory");
 	random_io(IMG_FMT_RAW, 0, 8 << 20, 300);
 	for (unsigned i = 0; i < 4; i++)
 		random_io(IMG_FMT_QCOW2, sizes[i], sizes[i] == 512 ? 6 << 20 : 12 << 20, 300);
 	threads();
+	eviction();
 	api_edges();
 	{
 		char cmd[300];

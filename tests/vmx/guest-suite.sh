@@ -7,9 +7,28 @@ mkdir -p "$out"
 for t in "$@"; do
 	name=$(basename "$t")
 	echo "# vmx: $name" >&2
-	timeout -k 5 "${VMX_TEST_TIMEOUT:-600}" "$t" > "$out/$name.tap" 2> "$out/$name.err"
+	timeout -k 5 "${VMX_TEST_TIMEOUT:-3000}" "$t" > "$out/$name.tap" 2> "$out/$name.err"
 	echo $? > "$out/$name.status"
 	sync
 done
+# Our module must leave after any sequence of VMs, with nothing leaked.
+if [ "$TESTHOST_LANE" = ours ]; then
+	{
+		echo "1..2"
+		if rmmod kvmdrv 2> "$out/module_unload.err"; then
+			echo "ok 1 - rmmod kvmdrv after the suite"
+		else
+			echo "not ok 1 - rmmod kvmdrv: $(cat "$out/module_unload.err")"
+		fi
+		if dmesg | grep -E -q 'BUG|WARNING|leak|Oops'; then
+			echo "not ok 2 - kernel log is clean"
+			dmesg | grep -E 'BUG|WARNING|leak|Oops' | head -20 | sed 's/^/# /'
+		else
+			echo "ok 2 - kernel log is clean"
+		fi
+	} > "$out/module_unload.tap"
+	grep -q '^not ok' "$out/module_unload.tap"
+	[ $? = 0 ] && echo 1 > "$out/module_unload.status" || echo 0 > "$out/module_unload.status"
+fi
 dmesg > "$out/dmesg.log" 2>/dev/null
 sync

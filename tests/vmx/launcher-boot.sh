@@ -1,6 +1,6 @@
 #!/bin/sh
-# tests/vmx/launcher-boot.t: inside the vmxhost guest: kvm-launch boots the Debian kernel and the test initramfs to userspace (TAP).
-#   launcher-boot.t KVM_LAUNCH DIR   (DIR holds hello.cfg and initrd.img)
+# tests/vmx/launcher-boot.sh: inside the vmxhost guest: kvm-launch boots the Debian kernel and the test initramfs to userspace (TAP).
+#   launcher-boot.sh KVM_LAUNCH DIR   (DIR holds hello.cfg and initrd.img)
 kl=$1
 dir=$2
 echo "1..2"

@@ -996,9 +996,10 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
 	}
 
-	if (code == SVM_EXIT_ERR) {
+	/* Some implementations leave the upper half of the code zero. */
+	if (vmcb->control.exit_code == (u32)SVM_EXIT_ERR) {
 		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
-		run->fail_entry.hardware_entry_failure_reason = code;
+		run->fail_entry.hardware_entry_failure_reason = vmcb->control.exit_code;
 		run->fail_entry.cpu = vcpu->cpu;
 		return KVMD_EXIT_USER;
 	}

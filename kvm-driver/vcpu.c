@@ -663,8 +663,10 @@ static int kvmd_set_guest_debug(struct kvmd_vcpu *vcpu,
 {
 	u32 control = dbg->control;
 
-	if (control & ~KVMD_GUESTDBG_OK)
+	/* Like KVM, unknown bits are ignored; hardware breakpoints are refused. */
+	if (control & (KVM_GUESTDBG_USE_HW_BP | KVM_GUESTDBG_BLOCKIRQ))
 		return -EINVAL;
+	control &= KVMD_GUESTDBG_OK;
 	if (control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) {
 		if (vcpu->exception.pending || vcpu->exception.injected)
 			return -EBUSY;

@@ -153,6 +153,67 @@ static inline void tvm_real_mode(struct tvm *t, uint16_t ip)
 	ioctl(t->vcpu, KVM_SET_REGS, &r);
 }
 
+/*
+ * 64-bit mode at : identity map of the first 4 GiB with 2 MiB pages
+ * (PML4 0x9000, PDPT 0xa000, PDs 0xb000-0xe000), GDT at 0x8000 (code 0x08,
+ * data 0x10), IDT at 0x8800 (256 empty gates), stack below 0x8000.
+ */
+#define T_GDT	0x8000
+#define T_IDT	0x8800
+static inline void tvm_long_mode(struct tvm *t, uint64_t rip)
+{
+	uint64_t *pml4 = (uint64_t *)(t->mem + 0x9000);
+	uint64_t *pdpt = (uint64_t *)(t->mem + 0xa000);
+	uint64_t *gdt = (uint64_t *)(t->mem + T_GDT);
+	struct kvm_segment cs = { .base = 0, .limit = 0xffffffff, .selector = 8,
+		.type = 11, .present = 1, .s = 1, .l = 1, .g = 1 };
+	struct kvm_segment ds = { .base = 0, .limit = 0xffffffff, .selector = 0x10,
+		.type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	int i;
+
+	pml4[0] = 0xa000 | 3;
+	for (i = 0; i < 4; i++) {
+		uint64_t *pd = (uint64_t *)(t->mem + 0xb000 + i * 0x1000);
+		int j;
+
+		pdpt[i] = (0xb000 + i * 0x1000) | 3;
+		for (j = 0; j < 512; j++)
+			pd[j] = ((uint64_t)i << 30) + ((uint64_t)j << 21) + 0x83;
+	}
+	gdt[0] = 0;
+	gdt[1] = 0x00af9a000000ffffULL;
+	gdt[2] = 0x00cf92000000ffffULL;
+	ioctl(t->vcpu, KVM_GET_SREGS, &s);
+	s.cs = cs;
+	s.ds = s.es = s.fs = s.gs = s.ss = ds;
+	s.gdt.base = T_GDT;
+	s.gdt.limit = 23;
+	s.idt.base = T_IDT;
+	s.idt.limit = 256 * 16 - 1;
+	s.cr0 = 0x80050033;
+	s.cr3 = 0x9000;
+	s.cr4 = 0x20;
+	s.efer = 0x500;
+	ioctl(t->vcpu, KVM_SET_SREGS, &s);
+	memset(&r, 0, sizeof(r));
+	r.rip = rip;
+	r.rflags = 2;
+	r.rsp = 0x7ff0;
+	ioctl(t->vcpu, KVM_SET_REGS, &r);
+}
+
+/* An interrupt gate in the 64-bit IDT for , to . */
+static inline void tvm_idt_set(struct tvm *t, int vec, uint64_t handler)
+{
+	uint64_t *g = (uint64_t *)(t->mem + T_IDT + vec * 16);
+
+	g[0] = (handler & 0xffff) | (8ULL << 16) | (0x8eULL << 40) |
+	       ((handler >> 16) & 0xffff) << 48;
+	g[1] = handler >> 32;
+}
+
 static inline void tvm_load(struct tvm *t, uint64_t gpa, const void *code,
 			    size_t len)
 {

@@ -1,0 +1,159 @@
+/* tests/driver/t_exits.S: 64-bit guest routines, one per exit kind; each reports on ports and ends in HLT. */
+#define BASE	0x2000
+#define A(x)	(BASE + (x) - exits_guest)
+#define MMIO	0xc0000000
+
+	.section .rodata
+	.globl	exits_guest, exits_guest_end
+	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
+	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
+	.globl	g_ro_write, g_loop
+	.code64
+exits_guest:
+
+/* String I/O: rep outsb of "hello" to port 0x20, rep insw of 3 words from 0x21. */
+g_io_string:
+	lea	A(msg), %rsi
+	mov	$5, %ecx
+	mov	$0x20, %dx
+	rep outsb
+	mov	$0x7000, %edi
+	mov	$3, %ecx
+	mov	$0x21, %dx
+	rep insw
+	mov	%ecx, %eax
+	out	%eax, $0x22		/* rcx left: 0 */
+	hlt
+msg:	.ascii	"hello"
+
+/* MMIO in many instruction forms; results of reads go out on port 0x11. */
+g_mmio:
+	mov	$MMIO, %rbx
+	movl	$0x11223344, (%rbx)		/* W4 */
+	movl	(%rbx), %eax			/* R4 */
+	out	%eax, $0x11
+	movzbl	4(%rbx), %eax			/* R1 */
+	out	%eax, $0x11
+	movsbl	5(%rbx), %eax			/* R1 */
+	out	%eax, $0x11
+	movzwl	6(%rbx), %eax			/* R2 */
+	out	%eax, $0x11
+	movabs	$0x0102030405060708, %rcx
+	mov	%rcx, 8(%rbx)			/* W8 */
+	mov	$0x600df00d, %eax
+	lea	16(%rbx), %rdi
+	stosl					/* W4 */
+	lea	32(%rbx), %rsi
+	mov	$0x7100, %rdi
+	movsb					/* R1 then RAM */
+	movzbl	0x7100, %eax
+	out	%eax, $0x11
+	andl	$0xff00, (%rbx)			/* R4 W4 */
+	orb	$1, 1(%rbx)			/* R1 W1 */
+	xor	%eax, %eax
+	addl	$5, (%rbx)			/* R4 W4 */
+	cmpl	$7, (%rbx)			/* R4, flags */
+	pushf
+	pop	%rax
+	and	$0x8d5, %eax
+	out	%eax, $0x11
+	testl	$1, (%rbx)			/* R4, flags */
+	pushf
+	pop	%rax
+	and	$0x8c5, %eax
+	out	%eax, $0x11
+	mov	$0x55, %eax
+	xchg	%eax, 40(%rbx)			/* R4 W4 */
+	out	%eax, $0x11
+	btl	$3, (%rbx)			/* R4 */
+	setc	%al
+	movzbl	%al, %eax
+	out	%eax, $0x11
+	subq	$1, 48(%rbx)			/* R8 W8 */
+	movslq	36(%rbx), %rax			/* R4 */
+	shr	$32, %rax
+	out	%eax, $0x11
+	hlt
+
+/* CPUID in the kernel, MSRs: a round trip and an unknown one (#GP caught). */
+g_cpuid_msr:
+	xor	%eax, %eax
+	cpuid
+	mov	%ebx, %eax
+	out	%eax, $0x11			/* vendor, first 4 bytes */
+	mov	$0xc0000081, %ecx		/* STAR */
+	mov	$0x12345678, %eax
+	mov	$0x00230010, %edx
+	wrmsr
+	xor	%eax, %eax
+	xor	%edx, %edx
+	rdmsr
+	out	%eax, $0x11
+	mov	%edx, %eax
+	out	%eax, $0x11
+	mov	$0x4b564d99, %ecx		/* unknown MSR */
+	rdmsr
+	mov	$0xaa, %eax
+	out	%eax, $0x11			/* after the #GP handler */
+	hlt
+g_gp_handler:
+	mov	$0x0d, %eax
+	out	%eax, $0x12
+	add	$8, %rsp			/* error code */
+	addq	$2, (%rsp)			/* skip the rdmsr */
+	iretq
+
+/* Triple fault: no IDT at all, then an exception. */
+g_triple:
+	lidt	A(null_idt)
+	ud2
+null_idt:
+	.word	0
+	.quad	0
+
+/* Execute from MMIO: the instruction cannot be fetched. */
+g_fetch_mmio:
+	mov	$MMIO, %rax
+	jmp	*%rax
+
+/* Debugging: a few instructions and a breakpoint. */
+g_debug:
+	nop
+	mov	$1, %eax
+	int3
+	out	%eax, $0x11
+	hlt
+
+/* Interrupts: handlers report on 0x30 (IRQ) and 0x31 (NMI). */
+g_irq:
+	sti
+	nop				/* the STI shadow ends here */
+1:	hlt
+	jmp	1b
+g_irq_handler:
+	push	%rax
+	mov	$0x20, %eax
+	out	%eax, $0x30
+	pop	%rax
+	iretq
+g_nmi_handler:
+	push	%rax
+	mov	$0x02, %eax
+	out	%eax, $0x31
+	pop	%rax
+	iretq
+
+/* A write to a read-only slot at 2 MiB, a read from it. */
+g_ro_write:
+	mov	$0x40000000, %rbx
+	mov	(%rbx), %eax
+	out	%eax, $0x11
+	movl	$0xfeedface, (%rbx)
+	hlt
+
+/* A busy loop, for signals and teardown. */
+g_loop:
+	inc	%rax
+	jmp	g_loop
+exits_guest_end:
+	.section .note.GNU-stack,"",@progbits

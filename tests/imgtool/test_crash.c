@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,8 +12,11 @@
 #include "img.h"
 #include "tap.h"
 
-#define BLK		4096u		/* = cluster size: every op allocates or frees */
-#define NBLK		1024u
+#define BLK		65536u		/* = cluster size: every op allocates or frees */
+#define NBLK		256u
+/* One block per L2 table (64 KiB clusters map 512 MiB each): four times the
+ * 64 tables the cache holds, so dirty tables get evicted mid-batch too. */
+#define STRIDE		((512ull << 20) + BLK)
 #define OPS_PER_BATCH	6
 #define ROUNDS		12
 
@@ -55,6 +59,20 @@ static void stamp(uint8_t *p, uint64_t b, uint32_t blk, unsigned kind)
 		memset(p + BLK / 2, 0xee, BLK / 2);
 }
 
+/*
+ * Crash injection: this pwrite() takes the place of libc's for the library
+ * linked into this test, and ends the writer just before its Nth write, so a
+ * crash lands exactly between two writes instead of wherever a timer falls.
+ */
+static long crash_before = -1, nwrites;
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	if (crash_before >= 0 && ++nwrites >= crash_before)
+		_exit(9);
+	return syscall(SYS_pwrite64, fd, buf, n, off);
+}
+
 static void writer(const char *path, uint64_t seed, volatile uint64_t *flushed)
 {
 	struct img_deflate *d = img_deflate_new();
@@ -68,7 +86,7 @@ static void writer(const char *path, uint64_t seed, volatile uint64_t *flushed)
 	for (uint64_t b = *flushed + 1;; b++) {
 		batch_ops(seed, b, ops);
 		for (int i = 0; i < OPS_PER_BATCH; i++) {
-			uint64_t off = (uint64_t)ops[i].blk * BLK;
+			uint64_t off = (uint64_t)ops[i].blk * STRIDE;
 			size_t cl;
 			int ret = 0;
 
@@ -133,7 +151,7 @@ int main(void)
 	tap_plan(ROUNDS * 4);
 	srand((unsigned)time(NULL));
 	for (int round = 0; round < ROUNDS; round++) {
-		struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = NBLK * BLK,
+		struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = (uint64_t)NBLK * STRIDE,
 					     .cluster_size = BLK };
 		struct img_check_result res, res2;
 		uint64_t seed = (uint64_t)rand() + 1, f;
@@ -145,15 +163,26 @@ int main(void)
 		snprintf(path, sizeof(path), "%s/c%d.qcow2", dir, round);
 		img_create(path, &o, err, sizeof(err));
 		*flushed = 0;
-		/* Two kills per image: the second writer starts from a crashed image. */
+		/*
+		 * Two crashes per image: one injected before a random write, then a
+		 * kill at a random time of a writer that starts from the crashed image.
+		 */
 		for (int k = 0; k < 2; k++) {
+			long before = 1 + rand() % 300;
+
 			pid = fork();
-			if (pid == 0)
+			if (pid == 0) {
+				crash_before = k == 0 ? before : -1;
 				writer(path, seed, flushed);
-			usleep((useconds_t)(2000 + rand() % 40000));
-			kill(pid, SIGKILL);
+			}
+			if (k == 1) {
+				usleep((useconds_t)(20000 + rand() % 250000));
+				kill(pid, SIGKILL);
+			}
 			waitpid(pid, &status, 0);
-			if (!WIFSIGNALED(status))
+			if (k == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 9))
+				tap_diag("injected crash: writer ended with status 0x%x", status);
+			if (k == 1 && !WIFSIGNALED(status))
 				tap_diag("writer exited early with status %d", WEXITSTATUS(status));
 		}
 		f = *flushed;
@@ -178,8 +207,9 @@ int main(void)
 			apply(model, seed, b);
 		memcpy(partial, model, NBLK * BLK);
 		apply(partial, seed, f + 1);
-		if (img_pread(img, got, NBLK * BLK, 0))
-			bad = -1;
+		for (uint32_t i = 0; i < NBLK && !bad; i++)
+			if (img_pread(img, got + (uint64_t)i * BLK, BLK, (uint64_t)i * STRIDE))
+				bad = -1;
 		for (uint32_t i = 0; i < NBLK && bad >= 0; i++) {
 			const uint8_t *g = got + (uint64_t)i * BLK;
 

@@ -1,11 +1,9 @@
 /* launcher/dev-ide.c: the PIIX3 IDE function at 01.1 with the VM file's disks on images (legacy ports, BAR4 bus master). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "dev-pci.h"
-#include "img.h"
+#include "hw/ide_image.h"
 #include "vmm.h"
 
 #define IDE_MAX_DRIVES		4	/* primary master, slave, secondary master, slave */
@@ -19,17 +17,6 @@ struct ide_disk_spec {
 	bool cdrom;
 };
 
-/* The image behind one drive. */
-struct ide_image {
-	struct img *img;
-	/*
-	 * A raw image whose format was probed must never become something the
-	 * next probe reads as another format: refuse writes of a qcow2 magic
-	 * to its first bytes (the guest sees an ATA error).
-	 */
-	bool guard_probe;
-};
-
 struct pc_ide {
 	struct piix_ide ide;
 	struct ide_image image[IDE_MAX_DRIVES];
@@ -38,56 +25,20 @@ struct pc_ide {
 	bool ports, on_bus;
 };
 
-static int image_pread(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct ide_image *im = ctx;
-
-	return img_pread(im->img, buf, len, off);
-}
-
-static int image_pwrite(void *ctx, const void *buf, size_t len, uint64_t off)
-{
-	struct ide_image *im = ctx;
-
-	/* the IDE writes whole sectors: a magic can only arrive at offset 0 */
-	if (im->guard_probe && off == 0 && len >= 4 && !memcmp(buf, "QFI\xfb", 4))
-		return -EPERM;
-	return img_pwrite(im->img, buf, len, off);
-}
-
-static int image_flush(void *ctx)
-{
-	struct ide_image *im = ctx;
-
-	return img_flush(im->img);
-}
-
 /* Open the image of drive index (0..3) and attach it; -1 with err on failure. */
 static int ide_attach(struct piix_ide *ide, struct ide_image *im, unsigned int index,
 		      const struct ide_disk_spec *spec, char *err, size_t errlen)
 {
 	struct ide_backend be = { 0 };
-	unsigned int flags = spec->readonly || spec->cdrom ? IMG_OPEN_RDONLY : 0;
-	char why[256];
 
 	if (index >= IDE_MAX_DRIVES) {
 		snprintf(err, errlen, "IDE has %d drive positions", IDE_MAX_DRIVES);
 		return -1;
 	}
 	if (spec->file) {
-		im->img = img_open(spec->file, spec->format, flags, why, sizeof(why));
-		if (!im->img) {
-			snprintf(err, errlen, "%s", why);
+		if (ide_image_open(im, spec->file, spec->format,
+				   spec->readonly || spec->cdrom, &be, err, errlen))
 			return -1;
-		}
-		im->guard_probe = spec->format == IMG_FMT_AUTO &&
-				  img_get_format(im->img) == IMG_FMT_RAW;
-		be = (struct ide_backend){
-			.pread = image_pread, .pwrite = image_pwrite,
-			.flush = image_flush, .ctx = im,
-			.size = img_get_size(im->img),
-			.readonly = flags & IMG_OPEN_RDONLY,
-		};
 	} else if (!spec->cdrom) {
 		snprintf(err, errlen, "a disk needs a file");
 		return -1;
@@ -95,9 +46,7 @@ static int ide_attach(struct piix_ide *ide, struct ide_image *im, unsigned int i
 	if (ide_drive_attach(&ide->ch[index / 2], index % 2,
 			     spec->cdrom ? IDE_MEDIA_CDROM : IDE_MEDIA_DISK,
 			     spec->file ? &be : NULL, err, errlen)) {
-		if (im->img)
-			img_close(im->img);
-		im->img = NULL;
+		ide_image_close(im);
 		return -1;
 	}
 	return 0;
@@ -120,8 +69,7 @@ static void pc_ide_destroy(void *state)
 		pc_pci_remove(pi->pci, PIIX3_IDE_DEVFN);
 	piix_ide_destroy(&pi->ide);
 	for (unsigned int i = 0; i < IDE_MAX_DRIVES; i++)
-		if (pi->image[i].img)
-			img_close(pi->image[i].img);
+		ide_image_close(&pi->image[i]);
 	free(pi);
 }
 

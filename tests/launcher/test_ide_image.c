@@ -1,0 +1,138 @@
+/* tests/launcher/test_ide_image.c: IDE disks on real raw and qcow2 images through libimg, incl. the raw-probe guard. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "hw/ide_image.h"
+#include "test_ide_util.h"
+
+static struct ide_channel ch;
+static struct ide_image im;
+static char dir[] = "/tmp/test_ide_image.XXXXXX";
+
+static int attach(const char *file, enum img_format fmt, bool readonly)
+{
+	struct ide_backend be;
+	char err[256];
+
+	ide_channel_destroy(&ch);
+	ide_image_close(&im);
+	ide_channel_init(&ch, 0, &test_irq, &test_mem);
+	if (ide_image_open(&im, file, fmt, readonly, &be, err, sizeof(err))) {
+		tap_diag("open %s: %s", file, err);
+		return -1;
+	}
+	if (ide_drive_attach(&ch, 0, IDE_MEDIA_DISK, &be, err, sizeof(err))) {
+		tap_diag("attach: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void write_sector(uint32_t lba, const uint8_t *buf)
+{
+	outb(&ch, ATA_REG_SELECT, 0xe0);
+	outb(&ch, ATA_REG_NSECTOR, 1);
+	outb(&ch, ATA_REG_SECTOR, lba);
+	outb(&ch, ATA_REG_LCYL, lba >> 8);
+	outb(&ch, ATA_REG_HCYL, lba >> 16);
+	outb(&ch, ATA_REG_STATUS, 0x30);
+	for (unsigned int i = 0; i < 512 && (altstatus(&ch) & ATA_DRQ); i += 2)
+		outw(&ch, buf[i] | buf[i + 1] << 8);
+}
+
+static void read_sector(uint32_t lba, uint8_t *buf)
+{
+	outb(&ch, ATA_REG_SELECT, 0xe0);
+	outb(&ch, ATA_REG_NSECTOR, 1);
+	outb(&ch, ATA_REG_SECTOR, lba);
+	outb(&ch, ATA_REG_LCYL, lba >> 8);
+	outb(&ch, ATA_REG_HCYL, lba >> 16);
+	outb(&ch, ATA_REG_STATUS, 0x20);
+	pio_in(&ch, buf, 512);
+}
+
+static bool ok_status(void)
+{
+	return altstatus(&ch) == (ATA_DRDY | ATA_DSC);
+}
+
+static bool file_has(const char *path, uint64_t off, const uint8_t *want, size_t n)
+{
+	uint8_t buf[512];
+	int fd = open(path, O_RDONLY);
+	bool same;
+
+	if (fd < 0)
+		return false;
+	same = pread(fd, buf, n, off) == (ssize_t)n && !memcmp(buf, want, n);
+	close(fd);
+	return same;
+}
+
+int main(void)
+{
+	char raw[64], qcow[64], err[256];
+	uint8_t sec[512], magic[512], back[512];
+	struct img_create_opts opts = { .format = IMG_FMT_QCOW2, .size = 1 << 20 };
+	int fd;
+
+	ram = calloc(1, RAM_SIZE);
+	if (!mkdtemp(dir))
+		tap_skip_all("no temporary directory");
+	snprintf(raw, sizeof(raw), "%s/disk.raw", dir);
+	snprintf(qcow, sizeof(qcow), "%s/disk.qcow2", dir);
+	fd = open(raw, O_CREAT | O_RDWR, 0644);
+	if (fd < 0 || ftruncate(fd, 1 << 20))
+		tap_skip_all("cannot create a raw image");
+	close(fd);
+	tap_plan(14);
+
+	memset(sec, 0x5a, sizeof(sec));
+	memset(magic, 0, sizeof(magic));
+	memcpy(magic, "QFI\xfb", 4);
+
+	tap_ok(!attach(raw, IMG_FMT_AUTO, false), "raw image (probed) attached");
+	tap_ok(ch.drive[0].nsectors == 2048, "2048 sectors");
+	write_sector(5, sec);
+	tap_ok(ok_status() && file_has(raw, 5 * 512, sec, 512), "WRITE SECTORS reaches the file");
+	read_sector(5, back);
+	tap_ok(!memcmp(back, sec, 512), "and reads back");
+	write_sector(0, magic);
+	tap_ok((altstatus(&ch) & ATA_ERR) && inb(&ch, ATA_REG_ERROR) == ATA_ABRT,
+	       "probed raw: writing a qcow2 magic to sector 0 aborts");
+	tap_ok(!file_has(raw, 0, magic, 4), "the magic never reached the file");
+	write_sector(0, sec);
+	tap_ok(ok_status() && file_has(raw, 0, sec, 512), "other data in sector 0 is fine");
+	outb(&ch, ATA_REG_STATUS, 0xe7);
+	tap_ok(ok_status(), "FLUSH CACHE through img_flush");
+
+	tap_ok(!attach(raw, IMG_FMT_RAW, false), "raw image with format = raw");
+	write_sector(0, magic);
+	tap_ok(ok_status() && file_has(raw, 0, magic, 4), "explicit raw: the guest may write any bytes");
+
+	tap_ok(!attach(raw, IMG_FMT_RAW, true), "read-only attach");
+	write_sector(7, sec);
+	tap_ok((altstatus(&ch) & ATA_ERR) && !file_has(raw, 7 * 512, sec, 512),
+	       "read-only: WRITE SECTORS aborts, file untouched");
+
+	if (img_create(qcow, &opts, err, sizeof(err)) || attach(qcow, IMG_FMT_AUTO, false)) {
+		tap_diag("qcow2: %s", err);
+		tap_ok(0, "qcow2 image attached");
+		tap_ok(0, "qcow2 write/read");
+	} else {
+		tap_ok(1, "qcow2 image attached");
+		write_sector(0, magic);
+		write_sector(100, sec);
+		read_sector(100, back);
+		tap_ok(ok_status() && !memcmp(back, sec, 512), "qcow2: writes allocate and read back (no guard)");
+	}
+
+	ide_channel_destroy(&ch);
+	ide_image_close(&im);
+	unlink(raw);
+	unlink(qcow);
+	rmdir(dir);
+	free(ram);
+	return tap_done();
+}

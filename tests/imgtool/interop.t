@@ -53,6 +53,16 @@ info=$("$IMGTOOL" info --output=json "$T/ov.qcow2")
 case $info in *'"backing-filename": "mid.qcow2"'*'"backing-filename-format": "qcow2"'*) r=0 ;; *) r=1 ;; esac
 ok $r "info --output=json names the backing file and format"
 
+# Internal snapshots: the active layer reads identical; writing is refused.
+qemu-img create -q -f qcow2 "$T/snap.qcow2" 8M
+qemu-io -f qcow2 -c "write -P 0x71 0 1M" "$T/snap.qcow2" >/dev/null
+qemu-img snapshot -c s1 "$T/snap.qcow2"
+qemu-io -f qcow2 -c "write -P 0x72 512k 1M" "$T/snap.qcow2" >/dev/null
+qemu-img convert -O raw "$T/snap.qcow2" "$T/ref.raw"
+run "image with an internal snapshot reads identical" same_as "$T/snap.qcow2" "$T/ref.raw"
+"$IMGTOOL" resize -q "$T/snap.qcow2" 16M 2>"$T/err"; r=$?
+[ $r -ne 0 ] && grep -q snapshot "$T/err"; ok $? "writing an image with internal snapshots is refused"
+
 mkpayload "$T/p.raw" 24
 for cs in 512 65536 2M; do
 	for c in "" -c; do

@@ -152,6 +152,14 @@ static inline uint32_t get_be32(const void *p)
 	return be32toh(v);
 }
 
+static inline uint16_t get_be16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return be16toh(v);
+}
+
 static inline void put_be64(void *p, uint64_t v)
 {
 	v = htobe64(v);

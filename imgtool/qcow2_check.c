@@ -68,6 +68,7 @@ static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_of
 			}
 			res->allocated_clusters++;
 			res->compressed_clusters++;
+			res->fragmented_clusters++;	/* as qemu counts them: re-read sectors */
 			ref_range(s, r, coff & ~511ull, len + (coff & 511), res, log);
 			continue;
 		}
@@ -149,6 +150,70 @@ static int check_copied(struct img *img, unsigned fix, struct img_check_result *
 	return 0;
 }
 
+/* Count what one internal snapshot references: its L1 table, L2 tables, data. */
+static int ref_snapshot_l1(struct img *img, struct refs *r, uint64_t l1_off, uint32_t l1_size,
+			   struct img_check_result *res, FILE *log)
+{
+	struct qcow2 *s = QS(img);
+	struct img_check_result scratch = { 0 };
+	uint64_t *l1, prev = 0;
+	int ret;
+
+	if (!l1_size)
+		return 0;
+	if (l1_size > QCOW2_MAX_L1_BYTES / 8 || (l1_off & (s->cluster_size - 1))) {
+		if (log)
+			fprintf(log, "ERROR snapshot L1 table at 0x%llx (%u entries) is invalid\n",
+				(unsigned long long)l1_off, l1_size);
+		res->corruptions++;
+		return 0;
+	}
+	l1 = malloc((size_t)l1_size * 8);
+	if (!l1)
+		return -ENOMEM;
+	ret = img_file_pread(img->fd, l1, (size_t)l1_size * 8, l1_off);
+	ref_range(s, r, l1_off, (uint64_t)l1_size * 8, res, log);
+	for (uint32_t i = 0; i < l1_size && !ret; i++) {
+		uint64_t l2_off = be64toh(l1[i]) & L1E_OFFSET_MASK;
+
+		if (!l2_off)
+			continue;
+		if (l2_off & (s->cluster_size - 1)) {
+			res->corruptions++;
+			continue;
+		}
+		ref_range(s, r, l2_off, s->cluster_size, res, log);
+		/* Statistics describe the active image only. */
+		ret = walk_l2(img, r, i, l2_off, 0, &scratch, log, &prev);
+	}
+	res->corruptions += scratch.corruptions;
+	free(l1);
+	return ret;
+}
+
+static int ref_snapshots(struct img *img, struct refs *r, struct img_check_result *res, FILE *log)
+{
+	struct qcow2 *s = QS(img);
+	uint64_t off = s->snapshots_off;
+	uint8_t h[40];
+	int ret = 0;
+
+	for (uint32_t i = 0; i < s->nb_snapshots && !ret; i++) {
+		uint64_t len;
+
+		ret = img_file_pread(img->fd, h, sizeof(h), off);
+		if (ret)
+			break;
+		len = 40 + (uint64_t)get_be32(h + 36) + get_be16(h + 12) + get_be16(h + 14);
+		len = (len + 7) & ~7ull;
+		ret = ref_snapshot_l1(img, r, get_be64(h), get_be32(h + 8), res, log);
+		off += len;
+	}
+	if (s->nb_snapshots)
+		ref_range(s, r, s->snapshots_off, off - s->snapshots_off, res, log);
+	return ret;
+}
+
 static int check_once(struct img *img, unsigned fix, struct img_check_result *res, FILE *log,
 		      bool *changed)
 {
@@ -173,6 +238,9 @@ static int check_once(struct img *img, unsigned fix, struct img_check_result *re
 	if (s->l1_size)
 		ref_range(s, &r, s->l1_off, (uint64_t)s->l1_size * 8, res, log);
 	ref_range(s, &r, s->rt_off, (uint64_t)s->rt_clusters << s->cluster_bits, res, log);
+	ret = ref_snapshots(img, &r, res, log);
+	if (ret)
+		goto out;
 	for (uint64_t b = 0; b < s->rt_entries; b++)
 		if (s->rt[b])
 			ref_range(s, &r, s->rt[b], s->cluster_size, res, log);
@@ -281,8 +349,8 @@ int qcow2_check(struct img *img, unsigned fix, struct img_check_result *res, FIL
 	bool changed = false;
 	int ret;
 
-	if (s->nb_snapshots)
-		return -ENOTSUP;
+	if (s->nb_snapshots && fix)
+		return -ENOTSUP;	/* such images are only opened read-only */
 	if (!img->ro) {
 		ret = qcow2_flush_metadata(img);
 		if (ret)

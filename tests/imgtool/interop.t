@@ -62,6 +62,9 @@ qemu-img convert -O raw "$T/snap.qcow2" "$T/ref.raw"
 run "image with an internal snapshot reads identical" same_as "$T/snap.qcow2" "$T/ref.raw"
 "$IMGTOOL" resize -q "$T/snap.qcow2" 16M 2>"$T/err"; r=$?
 [ $r -ne 0 ] && grep -q snapshot "$T/err"; ok $? "writing an image with internal snapshots is refused"
+qemu-io -f qcow2 -c "write -c -P 0x74 4M 64k" "$T/snap.qcow2" >/dev/null
+qemu-img snapshot -c s2 "$T/snap.qcow2"
+run "check counts the references of every snapshot" "$IMGTOOL" check "$T/snap.qcow2"
 
 mkpayload "$T/p.raw" 24
 for cs in 512 65536 2M; do

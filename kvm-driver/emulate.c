@@ -249,6 +249,7 @@ static int emu_read(struct emu *e, u64 la, u64 *val, int size)
 	run->mmio.is_write = 0;
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	vcpu->pending = KVMD_PENDING_MMIO;
+	vcpu->pending_rip = vcpu->rip;
 	return EMU_EXIT;
 }
 
@@ -271,6 +272,7 @@ static int emu_write(struct emu *e, u64 gpa, u64 val, int size)
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	memcpy(run->mmio.data, &val, size);
 	vcpu->pending = KVMD_PENDING_MMIO;
+	vcpu->pending_rip = vcpu->rip;
 	return EMU_EXIT;
 }
 

@@ -137,6 +137,7 @@ struct kvmd_vcpu {
 
 	/* Userspace I/O completion. */
 	enum kvmd_pending pending;
+	u64 pending_rip;		/* RIP of the exit; SET_REGS elsewhere cancels */
 	struct {
 		u16 port;
 		u8 size;

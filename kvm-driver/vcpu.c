@@ -238,6 +238,7 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 	run->io.count = count;
 	run->io.data_offset = KVMD_PIO_PAGE * PAGE_SIZE;
 	vcpu->pending = KVMD_PENDING_PIO;
+	vcpu->pending_rip = vcpu->rip;
 	if (!in)
 		vcpu->pio.count = 0;	/* nothing to copy back */
 	return KVMD_EXIT_USER;
@@ -291,6 +292,11 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 	enum kvmd_pending p = vcpu->pending;
 
 	vcpu->pending = KVMD_PENDING_NONE;
+	/* Like KVM: userspace moved RIP, so the instruction is abandoned. */
+	if (p != KVMD_PENDING_NONE && vcpu->rip != vcpu->pending_rip) {
+		vcpu->mmio_cached = 0;
+		return KVMD_RESUME;
+	}
 	switch (p) {
 	case KVMD_PENDING_PIO:
 		return kvmd_complete_pio(vcpu);

@@ -4,7 +4,7 @@
 #   boot-inner.sh KVM_LAUNCH DIR
 KL=$1
 dir=$2
-limit=${KL_BOOT_TIMEOUT:-600}
+limit=${KL_BOOT_TIMEOUT:-1500}
 
 # Guest prints a line and resets through the i8042: kvm-launch exits 0.
 timeout "$limit" "$KL" "$dir/hello.cfg" > /tmp/hello.out 2>&1
@@ -22,7 +22,7 @@ fi
 "$KL" "$dir/restart.cfg" > /tmp/restart.out 2>&1 &
 pid=$!
 for _ in $(seq "$limit"); do
-	[ "$(grep -c KL-EXIT /tmp/restart.out)" -ge 2 ] && break
+	[ "$(grep -c KL-USERSPACE /tmp/restart.out)" -ge 2 ] && break
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 1
 done

@@ -62,7 +62,7 @@ memory = "128M";
 boot = {
   kernel = "$KERNEL";
   initrd = "initrd.img";
-  cmdline = "console=ttyS0 quiet reboot=t -- loadmods; for d in sda sdb sdc; do echo KL-SUM-\$d \$(dd if=/dev/\$d bs=1M count=4 2>/dev/null | md5sum); done; echo KL-WRITE-A | dd of=/dev/sda bs=512 seek=2 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sda; echo KL-WRITE-B | dd of=/dev/sdb bs=512 seek=3000 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sdb; echo KL-WRITE-C | dd of=/dev/sdc bs=512 seek=1 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sdc; sync";
+  cmdline = "console=ttyS0 quiet reboot=t -- kl-disktest";
 };
 serial = { output = "stdio"; };
 disks = ( { file = "a.raw"; },
@@ -72,7 +72,7 @@ EOF2
 	fi
 	[ "$have_disks" = 1 ] || rm -f "$dir/disks.cfg"
 
-	out=$("$TOP/tests/testhost" --lane "$lane" --timeout 2400 --rw "$dir" -- \
+	out=$("$TOP/tests/testhost" --lane "$lane" --timeout 5400 --rw "$dir" -- \
 		"$TOP/tests/launcher/boot-inner.sh" "$KL" "$dir" 2>&1)
 	st=$?
 	printf '%s\n' "$out" | grep -E '^(hello|disks|restart)\| ' | grep -vE 'KL-|^[a-z]+\| $' | head -40 | sed 's/^/# /'
@@ -85,9 +85,9 @@ EOF2
 		for d in sda sdb sdc; do
 			check "printf '%s\n' \"\$out\" | grep -q \"^disks| KL-SUM-$d $sum\"" "$lane: guest reads $d with the right contents"
 		done
-		check '[ "$(dd if="$dir/a.raw" bs=512 skip=2 count=1 2>/dev/null | head -c 10)" = KL-WRITE-A ]' \
+		check '[ "$(dd if="$dir/a.raw" bs=512 skip=2 count=1 2>/dev/null | head -c 10 | tr -d "\\0")" = KL-WRITE-A ]' \
 			"$lane: guest write reached the raw image"
-		check '[ "$(qemu-img convert -f qcow2 -O raw "$dir/b.qcow2" "$dir/b.out" && dd if="$dir/b.out" bs=512 skip=3000 count=1 2>/dev/null | head -c 10)" = KL-WRITE-B ] && qemu-img check -q "$dir/b.qcow2"' \
+		check '[ "$(qemu-img convert -f qcow2 -O raw "$dir/b.qcow2" "$dir/b.out" && dd if="$dir/b.out" bs=512 skip=3000 count=1 2>/dev/null | head -c 10 | tr -d "\\0")" = KL-WRITE-B ] && qemu-img check -q "$dir/b.qcow2"' \
 			"$lane: guest write to a compressed cluster allocated; qemu-img check passes"
 		check '! printf "%s\n" "$out" | grep -q "^disks| KL-WROTE-sdc" && cmp -s "$dir/c.raw" "$dir/pattern"' \
 			"$lane: read-only disk refused the write; image unchanged"

@@ -75,6 +75,21 @@ mdev -s
 EOS
 chmod 755 "$root/bin/loadmods"
 
+# The disk test of boot.t (the kernel passes at most 32 words to init).
+cat > "$root/bin/kl-disktest" <<'EOS'
+#!/bin/sh
+# Print each IDE disk's checksum, then write a marker to each.
+loadmods
+for d in sda sdb sdc; do
+	echo "KL-SUM-$d $(dd if=/dev/$d bs=1M count=4 2>/dev/null | md5sum)"
+done
+echo KL-WRITE-A | dd of=/dev/sda bs=512 seek=2 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sda
+echo KL-WRITE-B | dd of=/dev/sdb bs=512 seek=3000 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sdb
+echo KL-WRITE-C | dd of=/dev/sdc bs=512 seek=1 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sdc
+sync
+EOS
+chmod 755 "$root/bin/kl-disktest"
+
 cat > "$root/init" <<'EOS'
 #!/bin/sh
 # Test initramfs init: run the command after " -- " on the kernel command line.

@@ -30,5 +30,24 @@ if [ "$TESTHOST_LANE" = ours ]; then
 	grep -q '^not ok' "$out/module_unload.tap"
 	[ $? = 0 ] && echo 1 > "$out/module_unload.status" || echo 0 > "$out/module_unload.status"
 fi
+# With kvm_intel holding the hardware our module must refuse to load, saying why.
+if [ "$TESTHOST_LANE" = stock ] && [ -n "${VMX_KO:-}" ] && [ -f "$VMX_KO" ]; then
+	{
+		echo "1..2"
+		if insmod "$VMX_KO" 2> "$out/module_refused.err"; then
+			echo "not ok 1 - insmod kvmdrv next to kvm_intel fails"
+			rmmod kvmdrv
+		else
+			echo "ok 1 - insmod kvmdrv next to kvm_intel fails"
+		fi
+		if dmesg | grep -q "kvmdrv: .*kvm.*loaded"; then
+			echo "ok 2 - the refusal is explained in the kernel log"
+		else
+			echo "not ok 2 - the refusal is explained in the kernel log"
+		fi
+	} > "$out/module_refused.tap"
+	grep -q "^not ok" "$out/module_refused.tap"
+	[ $? = 0 ] && echo 1 > "$out/module_refused.status" || echo 0 > "$out/module_refused.status"
+fi
 dmesg > "$out/dmesg.log" 2>/dev/null
 sync

@@ -22,6 +22,9 @@ extern const struct device_type *const __stop_vm_device_types[];
 
 #define TIMER_SIGNAL	(SIGRTMIN + 1)
 
+/* Set by on_quit() when SIGINT, SIGTERM or SIGHUP arrives. */
+static volatile sig_atomic_t quit_signal;
+
 /* ---- services for devices (vm.h) ---- */
 
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
@@ -189,6 +192,10 @@ void vm_run_timers(struct vm *vm)
 	struct vm_timer *t;
 	int fired;
 
+	if (quit_signal && !vm->stop) {
+		fprintf(stderr, "kvm-launch: %s: ended by signal %d\n", vm->cfg->name, quit_signal);
+		vm_request_exit(vm, 128 + quit_signal);
+	}
 	do {
 		fired = 0;
 		for (t = vm->timers; t; t = t->next) {
@@ -453,6 +460,19 @@ static void timer_signal(int sig, siginfo_t *si, void *uc)
 		signal_run->immediate_exit = 1;
 }
 
+/*
+ * SIGINT, SIGTERM, SIGHUP end the VM cleanly (the terminal leaves raw
+ * mode). A handler reaches nothing but statics: this flag is the one
+ * piece of process-wide state (declared at the top).
+ */
+
+static void on_quit(int sig)
+{
+	quit_signal = sig;
+	if (signal_run)
+		signal_run->immediate_exit = 1;
+}
+
 static int setup_host_timer(struct vm *vm)
 {
 	struct sigaction sa = { 0 };
@@ -468,6 +488,11 @@ static int setup_host_timer(struct vm *vm)
 	sigemptyset(&set);
 	sigaddset(&set, TIMER_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	sa.sa_handler = on_quit;
+	sa.sa_flags = 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = TIMER_SIGNAL;
 	sev._sigev_un._tid = syscall(SYS_gettid);

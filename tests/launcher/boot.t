@@ -22,7 +22,7 @@ if [ ! -s "$initrd" ] || [ "$TOP/tests/launcher/mkinitramfs.sh" -nt "$initrd" ];
 	"$TOP/tests/launcher/mkinitramfs.sh" "$initrd" || { echo "1..0 # SKIP cannot build the initramfs"; exit 0; }
 fi
 
-per_lane=13
+per_lane=14
 echo "1..$((per_lane * $(echo $LANES | wc -w)))"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -96,5 +96,6 @@ EOF2
 	fi
 	check 'printf "%s\n" "$out" | grep -Eq "^RESTART-BOOTS ([2-9]|[1-9][0-9])"' "$lane: on_reset = restart boots the guest again"
 	check 'printf "%s\n" "$out" | grep -q "^RESTART-RUNNING yes"' "$lane: and kvm-launch keeps running"
+	check 'printf "%s\n" "$out" | grep -q "^restart| kvm-launch: restart: ended by signal 15"' "$lane: SIGTERM ends kvm-launch cleanly"
 	rm -rf "$dir"
 done

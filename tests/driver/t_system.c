@@ -1,0 +1,112 @@
+/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors, register state round trips. */
+#include "kvmtest.h"
+
+int main(void)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[256];
+	} c;
+	struct {
+		struct kvm_msr_list l;
+		uint32_t idx[512];
+	} ml;
+	struct {
+		struct kvm_msrs m;
+		struct kvm_msr_entry e[4];
+	} msrs;
+	struct kvm_regs r, r2;
+	struct kvm_sregs s;
+	struct kvm_fpu f, f2;
+	int kvm, vm, vcpu, n, i, has0 = 0, has1 = 0;
+	long e;
+
+	tap_plan(31);
+	kvm = open_kvm();
+	tap_ok(ioctl(kvm, KVM_GET_API_VERSION, 0) == 12, "KVM_GET_API_VERSION 12");
+	tap_ok(xioctl(kvm, KVM_GET_API_VERSION, (void *)1) == -EINVAL, "API version with an argument: EINVAL");
+	tap_ok(xioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, (void *)1) == -EINVAL, "mmap size with an argument: EINVAL");
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) == 1, "CAP_USER_MEMORY");
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) == 1, "CAP_IMMEDIATE_EXIT");
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) == 1, "CAP_READONLY_MEM");
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) == 1, "CAP_SET_GUEST_DEBUG");
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS) >= 1, "CAP_NR_VCPUS");
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, 100000) == 0, "unknown capability: 0");
+	tap_ok(xioctl(kvm, KVM_CREATE_VM, (void *)7) == -EINVAL, "CREATE_VM type 7: EINVAL");
+	tap_ok(xioctl(kvm, _IO(KVMIO, 0xfe), NULL) == -EINVAL, "unknown /dev/kvm ioctl: EINVAL");
+
+	c.c.nent = 0;
+	tap_ok(xioctl(kvm, KVM_GET_SUPPORTED_CPUID, &c) == -E2BIG, "SUPPORTED_CPUID nent 0: E2BIG");
+	c.c.nent = 1;
+	tap_ok(xioctl(kvm, KVM_GET_SUPPORTED_CPUID, &c) == -E2BIG, "SUPPORTED_CPUID nent 1: E2BIG");
+	c.c.nent = 256;
+	e = xioctl(kvm, KVM_GET_SUPPORTED_CPUID, &c);
+	for (i = 0; e == 0 && i < (int)c.c.nent; i++) {
+		has0 |= c.e[i].function == 0;
+		has1 |= c.e[i].function == 1;
+	}
+	tap_ok(e == 0 && has0 && has1, "SUPPORTED_CPUID: %u entries with leaves 0 and 1", c.c.nent);
+	tap_ok(xioctl(kvm, KVM_GET_SUPPORTED_CPUID, NULL) == -EFAULT, "SUPPORTED_CPUID NULL: EFAULT");
+
+	ml.l.nmsrs = 0;
+	tap_ok(xioctl(kvm, KVM_GET_MSR_INDEX_LIST, &ml) == -E2BIG && ml.l.nmsrs > 0,
+	       "MSR_INDEX_LIST nmsrs 0: E2BIG, count %u", ml.l.nmsrs);
+	n = ml.l.nmsrs;
+	ml.l.nmsrs = 512;
+	tap_ok(ioctl(kvm, KVM_GET_MSR_INDEX_LIST, &ml) == 0 && (int)ml.l.nmsrs == n,
+	       "MSR_INDEX_LIST returns %d indices", n);
+
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	tap_ok(vm >= 0, "CREATE_VM");
+	tap_ok(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) == 1, "CHECK_EXTENSION on the VM fd");
+	tap_ok(ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000) == 0, "SET_TSS_ADDR");
+	{
+		uint64_t ident = 0xfffbc000;
+
+		tap_ok(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &ident) == 0, "SET_IDENTITY_MAP_ADDR");
+	}
+	tap_ok(xioctl(vm, KVM_CREATE_VCPU, (void *)100000) == -EINVAL, "CREATE_VCPU id 100000: EINVAL");
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	tap_ok(vcpu >= 0, "CREATE_VCPU 0");
+	tap_ok(xioctl(vm, KVM_CREATE_VCPU, 0) == -EEXIST, "CREATE_VCPU 0 again: EEXIST");
+	{
+		uint64_t ident = 0xfffbc000;
+
+		tap_ok(xioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &ident) == -EINVAL,
+		       "SET_IDENTITY_MAP_ADDR after a vCPU: EINVAL");
+	}
+
+	ioctl(vcpu, KVM_GET_SREGS, &s);
+	tap_ok(s.cs.selector == 0xf000 && s.cs.base == 0xffff0000 && s.cr0 == 0x60000010,
+	       "reset state: CS f000:ffff0000, CR0 0x60000010");
+	ioctl(vcpu, KVM_GET_REGS, &r);
+	tap_ok(r.rip == 0xfff0 && r.rflags == 2, "reset RIP fff0, RFLAGS 2");
+	r.rax = 0x1122334455667788ULL;
+	r.r15 = 42;
+	ioctl(vcpu, KVM_SET_REGS, &r);
+	ioctl(vcpu, KVM_GET_REGS, &r2);
+	tap_ok(!memcmp(&r, &r2, sizeof(r)), "REGS round trip");
+	ioctl(vcpu, KVM_GET_FPU, &f);
+	f.xmm[3][5] = 0x77;
+	f.fcw = 0x27f;
+	ioctl(vcpu, KVM_SET_FPU, &f);
+	ioctl(vcpu, KVM_GET_FPU, &f2);
+	tap_ok(f2.xmm[3][5] == 0x77 && f2.fcw == 0x27f, "FPU round trip");
+
+	memset(&msrs, 0, sizeof(msrs));
+	msrs.m.nmsrs = 3;
+	msrs.e[0].index = 0xc0000081;		/* STAR */
+	msrs.e[0].data = 0x0023001000000000ULL;
+	msrs.e[1].index = 0x277;		/* PAT */
+	msrs.e[1].data = 0x0007040600070406ULL;
+	msrs.e[2].index = 0x4b564dff;		/* nothing */
+	tap_ok(ioctl(vcpu, KVM_SET_MSRS, &msrs) == 2, "SET_MSRS stops at the unknown MSR (2 done)");
+	msrs.e[0].data = msrs.e[1].data = 0;
+	msrs.m.nmsrs = 2;
+	tap_ok(ioctl(vcpu, KVM_GET_MSRS, &msrs) == 2 && msrs.e[0].data == 0x0023001000000000ULL &&
+	       msrs.e[1].data == 0x0007040600070406ULL, "GET_MSRS reads them back");
+	close(vcpu);
+	close(vm);
+	close(kvm);
+	return tap_done();
+}

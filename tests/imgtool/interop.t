@@ -31,6 +31,19 @@ for rb in 1 2 4 8 32 64; do
 	run "refcount_bits=$rb checks clean" "$IMGTOOL" check -q "$img"
 done
 
+# Features qemu can turn on: lazy refcounts read fine; extended L2 and external
+# data files are refused with a reason.
+qemu-img create -q -f qcow2 -o lazy_refcounts=on "$T/lazy.qcow2" 4M
+qemu-io -f qcow2 -c "write -P 0x61 0 100k" "$T/lazy.qcow2" >/dev/null
+qemu-img convert -O raw "$T/lazy.qcow2" "$T/ref.raw"
+run "lazy_refcounts=on image reads identical" same_as "$T/lazy.qcow2" "$T/ref.raw"
+qemu-img create -q -f qcow2 -o extended_l2=on "$T/ext.qcow2" 4M
+"$IMGTOOL" info "$T/ext.qcow2" 2>"$T/err"; r=$?
+[ $r -ne 0 ] && grep -q "extended L2" "$T/err"; ok $? "extended_l2=on refused: $(cat "$T/err")"
+qemu-img create -q -f qcow2 -o data_file="$T/ext.data" "$T/df.qcow2" 4M
+"$IMGTOOL" info "$T/df.qcow2" 2>"$T/err"; r=$?
+[ $r -ne 0 ] && grep -q "external data file" "$T/err"; ok $? "data_file image refused: $(cat "$T/err")"
+
 # A backing chain raw <- qcow2 (v2) <- qcow2 (v3), written at each level.
 mkpayload "$T/base.raw" 8
 qemu-img create -q -f qcow2 -o compat=0.10 -b base.raw -F raw "$T/mid.qcow2"

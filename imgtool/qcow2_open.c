@@ -354,11 +354,8 @@ static void qcow2_free_state(struct img *img)
 
 void qcow2_close(struct img *img)
 {
-	struct qcow2 *s = QS(img);
-
 	if (!img->ro)
 		qcow2_flush_metadata(img);
-	(void)s;
 	qcow2_free_state(img);
 }
 

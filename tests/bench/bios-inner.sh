@@ -13,9 +13,15 @@ run() {
 	shift
 	rm -f first.$name
 	t0=$(now)
-	{ "$@" < /dev/null 2>&1; echo $? > status.$name; } | awk -v f="first.$name" '
-		/kvm-guest: init/ && !seen { seen = 1; system("date +%s.%N > " f) }
-		{ print > "/dev/null" }'
+	# A shell loop, not awk: mawk reads a pipe in blocks and would see
+	# the line only at exit.
+	{ "$@" < /dev/null 2>&1; echo $? > status.$name; } | {
+		while IFS= read -r line; do
+			case $line in
+			*"kvm-guest: init"*) [ -e first.$name ] || now > first.$name ;;
+			esac
+		done
+	}
 	st=$(cat status.$name)
 	t1=$(now)
 	first=$(cat first.$name 2>/dev/null || echo "$t1")

@@ -38,7 +38,7 @@ row() {	# row METRIC OURS QEMU
 		echo "| $1 | ${2:-failed} | ${3:-failed} | - | <= 1.00x |"
 		return
 	fi
-	echo "| $1 | $2 s | $3 s | $(echo "scale=2; $2 / $3" | bc)x | <= 1.00x |"
+	printf '| %s | %.1f s | %.1f s | %.2fx | <= 1.00x |\n' "$1" "$2" "$3" "$(echo "$2 / $3" | bc -l)"
 }
 row "BIOS boot to first userspace line ($lane lane)" "$(best ours 2)" "$(best qemu 2)"
 row "BIOS boot to ACPI power-off ($lane lane)" "$(best ours 3)" "$(best qemu 3)"

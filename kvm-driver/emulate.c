@@ -21,6 +21,7 @@ struct emu {
 	u8 rex;
 	int seg;		/* override, or -1 */
 	bool rep;
+	bool string;		/* two memory operands: no fault-address shortcut */
 	u8 op;
 	bool twobyte;
 	u8 modrm, mod, reg, rm;
@@ -207,6 +208,15 @@ static int emu_translate(struct emu *e, u64 la, bool write, u64 *gpa)
 	unsigned int access = write ? KVMD_ACC_WRITE : 0;
 	int r;
 
+	/*
+	 * The faulting access of a one-operand instruction is the NPT fault
+	 * itself: its guest-physical address is known, no walk needed.
+	 */
+	if (e->vcpu->fault_gpa_valid && !e->string &&
+	    ((la ^ e->vcpu->fault_gpa) & ~PAGE_MASK) == 0) {
+		*gpa = e->vcpu->fault_gpa;
+		return EMU_OK;
+	}
 	if (kvmd_ops->get_cpl(e->vcpu) == 3)
 		access |= KVMD_ACC_USER;
 	r = kvmd_gva_to_gpa(e->vcpu, la, access, gpa, &f);
@@ -432,6 +442,7 @@ static int emu_string(struct emu *e, int size)
 	s64 step = (vcpu->rflags & X86_EFLAGS_DF) ? -size : size;
 	int op = e->op & ~1, r;
 
+	e->string = true;
 	if (e->rep && !(vcpu->regs[R_CX] & mask)) {
 		emu_commit(e);
 		return EMU_OK;

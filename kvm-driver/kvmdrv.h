@@ -138,6 +138,8 @@ struct kvmd_vcpu {
 	/* Userspace I/O completion. */
 	enum kvmd_pending pending;
 	u64 pending_rip;		/* RIP of the exit; SET_REGS elsewhere cancels */
+	u64 fault_gpa;			/* guest-physical address of the last NPT fault */
+	bool fault_gpa_valid;
 	struct {
 		u16 port;
 		u8 size;

@@ -393,6 +393,7 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	kernel_fpu_end();
 
 	vcpu->exits++;
+	vcpu->fault_gpa_valid = false;
 	kvmd_ops->complete_events(vcpu);
 	return kvmd_ops->handle_exit(vcpu);
 }

@@ -604,6 +604,7 @@ static void vmx_read_exit(struct vmx_vcpu *vmx)
 	e->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 	e->insn_info = vmcs_read(VMX_INSTRUCTION_INFO);
 	e->gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	e->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 }
 
 static void vmx_run(struct kvmd_vcpu *vcpu)

@@ -41,6 +41,7 @@ struct vmx_exit {
 	u32 insn_len;
 	u32 insn_info;
 	u32 insn_error;		/* VM-instruction error after a VMfail */
+	u32 interruptibility;
 	u64 qual;
 	u64 gpa;
 	bool failed;		/* VMLAUNCH/VMRESUME fell through */

@@ -29,12 +29,16 @@ void vmx_complete_events(struct kvmd_vcpu *vcpu)
 	vcpu->exception.injected = false;
 	vcpu->nmi.injected = false;
 	vcpu->interrupt.injected = false;
+	/* With virtual NMIs the CPU tracks the block and lifts it at IRET. */
+	if (!e->failed && (vmx_caps.pin & PIN_BASED_VIRTUAL_NMIS))
+		vcpu->nmi.masked = !!(e->interruptibility & GUEST_INTR_STATE_NMI);
 	if (e->failed || !(info & VECTORING_INFO_VALID_MASK))
 		return;
 	/* Delivery was cut short by this exit: deliver it again. */
 	switch (info & VECTORING_INFO_TYPE_MASK) {
 	case INTR_TYPE_NMI_INTR:
 		vcpu->nmi.injected = true;
+		vcpu->nmi.masked = true;
 		break;
 	case INTR_TYPE_HARD_EXCEPTION:
 		vcpu->exception.injected = true;

@@ -238,6 +238,8 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	/* Four levels reach 48 bits; frames above can only be emulated. */
 	if (!slot || (gfn >> (9 * vm->tdp_levels)) || (write && (slot->flags & KVM_MEM_READONLY))) {
 		up_read(&vm->slots_sem);
+		vcpu->fault_gpa = gpa;
+		vcpu->fault_gpa_valid = true;
 		return kvmd_emulate_mmio(vcpu);
 	}
 	hva = slot->hva + ((gfn - slot->base_gfn) << PAGE_SHIFT);

@@ -1,0 +1,32 @@
+#!/bin/bash
+# tests/bench/driver.sh: our driver against stock kvm_amd, one test-host run
+# per lane: an in-kernel CPUID exit, a PIO exit to userspace and back, an
+# MMIO exit to userspace and back (microseconds per iteration; TCG dominates,
+# so only the ratio in one run means anything).
+#   DRIVER_BENCH_ITERS=N (default 5000)
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+export BUILD=${BUILD:-$TOP/build}
+cd "$TOP"
+iters=${DRIVER_BENCH_ITERS:-5000}
+make -s -C tests/driver >&2 || { echo "driver bench: build failed" >&2; exit 1; }
+[ -f kvm-driver/kvmdrv.ko ] || { echo "driver bench: kvm-driver/kvmdrv.ko not built" >&2; exit 1; }
+
+declare -A res
+for lane in stock ours; do
+	out=$(tests/testhost --lane "$lane" --timeout 900 -- "$BUILD/tests/bench/driver_bench" "$iters" 2>/dev/null) ||
+		{ echo "driver bench: lane $lane failed" >&2; exit 1; }
+	for m in cpuid_us pio_us mmio_us; do
+		res[$lane.$m]=$(printf '%s\n' "$out" | sed -n "s/^$m //p")
+	done
+done
+
+row() {
+	local name=$1 m=$2 o=${res[ours.$2]} s=${res[stock.$2]}
+	local ratio
+	ratio=$(awk -v o="$o" -v s="$s" 'BEGIN { if (s > 0 && o > 0) printf "%.2fx", o / s; else print "n/a" }')
+	echo "| driver: $name (us/iter) | $o | $s (kvm_amd) | $ratio | <= 1.0x (aim 0.8x) |"
+}
+row "in-kernel CPUID exit" cpuid_us
+row "PIO exit to userspace and back" pio_us
+row "MMIO exit to userspace and back" mmio_us

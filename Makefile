@@ -15,7 +15,7 @@ export TOP KDIR
 
 MANPAGES := $(wildcard man/*.[1-9])
 
-all: tools module
+all: tools module driver-tests
 
 tools:
 	$(MAKE) -C imgtool
@@ -24,6 +24,10 @@ tools:
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make deps'" >&2; exit 1; }
 	$(MAKE) -C kvm-driver KDIR=$(KDIR)
+
+# The driver test programs (run in the test host by tests/driver/driver.t).
+driver-tests:
+	$(MAKE) -C tests/driver
 
 # The same userspace, built with ASan and UBSan, for the tests.
 tools-san:
@@ -73,5 +77,5 @@ clean:
 	rm -rf build build-san
 	-$(MAKE) -C kvm-driver KDIR=$(KDIR) clean >/dev/null 2>&1
 
-.PHONY: all tools module tools-san deps deps-check sparse check check-vmx \
+.PHONY: all tools module driver-tests tools-san deps deps-check sparse check check-vmx \
 	demo bench fuzz install clean

@@ -13,10 +13,19 @@ struct conv_src {
 	size_t chunk;
 };
 
-static ssize_t conv_read(void *ctx, int w, uint64_t idx, void *buf, size_t len)
+static ssize_t conv_read(void *ctx, int w, uint64_t idx, void *buf, size_t len, bool *zero)
 {
 	struct conv_src *src = ctx;
-	int ret = img_pread(src->h[w], buf, len, idx * src->chunk);
+	struct img_extent e;
+	int ret;
+
+	/* Holes and zero clusters need neither reading nor scanning. */
+	if (img_block_status(src->h[w], idx * src->chunk, len, &e) == 0 &&
+	    e.flags == IMG_EXT_ZERO && e.len >= len) {
+		*zero = true;
+		return (ssize_t)len;
+	}
+	ret = img_pread(src->h[w], buf, len, idx * src->chunk);
 
 	return ret < 0 ? ret : (ssize_t)len;
 }
@@ -114,7 +123,7 @@ int cmd_convert(int argc, char **argv)
 		goto out;
 	po.out = out;
 	po.size = co.size;
-	po.chunk = co.format == IMG_FMT_QCOW2 ? img_get_cluster_size(out) : 1u << 16;
+	po.chunk = cli_chunk_size(out, compress);
 	po.compress = compress;
 	po.threads = threads;
 	po.progress = progress && !quiet && isatty(STDOUT_FILENO);
@@ -207,7 +216,14 @@ int cmd_compare(int argc, char **argv)
 	common = sa < sb ? sa : sb;
 	for (uint64_t off = 0; off < common;) {
 		size_t n = common - off < blen ? (size_t)(common - off) : blen;
+		struct img_extent ea, eb;
 
+		/* Ranges that read as zeros in both need no reading: sparse disks. */
+		if (img_block_status(a, off, common - off, &ea) == 0 && img_block_status(b, off, common - off, &eb) == 0 &&
+		    ea.flags == IMG_EXT_ZERO && eb.flags == IMG_EXT_ZERO) {
+			off += ea.len < eb.len ? ea.len : eb.len;
+			continue;
+		}
 		if (img_pread(a, ba, n, off) || img_pread(b, bb, n, off)) {
 			cli_error("Error while reading offset %llu", (unsigned long long)off);
 			goto out;

@@ -20,13 +20,14 @@ struct import_src {
 	const char *name;
 };
 
-static ssize_t import_read(void *ctx, int w, uint64_t idx, void *buf, size_t len)
+static ssize_t import_read(void *ctx, int w, uint64_t idx, void *buf, size_t len, bool *zero)
 {
 	struct import_src *src = ctx;
 	size_t got = 0;
 
 	(void)w;
 	(void)idx;
+	(void)zero;
 	while (got < len) {
 		la_ssize_t n = archive_read_data(src->a, (char *)buf + got, len - got);
 
@@ -194,7 +195,7 @@ int cmd_import(int argc, char **argv)
 		goto out;
 	po.out = out;
 	po.size = size;
-	po.chunk = co.format == IMG_FMT_QCOW2 ? img_get_cluster_size(out) : 1u << 16;
+	po.chunk = cli_chunk_size(out, compress);
 	po.compress = compress;
 	po.serial_read = true;
 	po.threads = threads;

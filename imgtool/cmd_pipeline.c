@@ -50,6 +50,7 @@ static void *worker_main(void *arg)
 		struct slot *s;
 		uint64_t idx;
 		ssize_t n;
+		bool known_zero;
 
 		if (o->serial_read)
 			pthread_mutex_lock(&p->read_lock);
@@ -74,7 +75,8 @@ static void *worker_main(void *arg)
 			size_t want = o->size != UINT64_MAX && o->size - off < o->chunk ?
 				      (size_t)(o->size - off) : o->chunk;
 
-			n = o->read(o->ctx, w->id, idx, s->buf, want);
+			known_zero = false;
+			n = o->read(o->ctx, w->id, idx, s->buf, want, &known_zero);
 			if (n >= 0 && (size_t)n < want && o->size != UINT64_MAX)
 				n = -EIO;	/* a file of known size ended early */
 		}
@@ -91,7 +93,9 @@ static void *worker_main(void *arg)
 		s->len = n < 0 ? 0 : (size_t)n;
 		s->clen = 0;
 		s->zero = false;
-		if (!s->err) {
+		if (!s->err && known_zero) {
+			s->zero = true;
+		} else if (!s->err) {
 			memset(s->buf + s->len, 0, o->chunk - s->len);
 			s->zero = cli_is_zero(s->buf, o->chunk);
 			if (!s->zero && o->compress)
@@ -104,10 +108,12 @@ static void *worker_main(void *arg)
 	}
 }
 
-/* Raw output: write only the non-zero 4 KiB runs so the file stays sparse. */
-static int write_sparse(struct img *out, const uint8_t *buf, size_t len, uint64_t off)
+/*
+ * Write only the non-zero runs of g-byte blocks: raw output keeps holes at
+ * 4 KiB grain, qcow2 output leaves zero clusters unallocated.
+ */
+static int write_sparse(struct img *out, const uint8_t *buf, size_t len, uint64_t off, size_t g)
 {
-	const size_t g = 4096;
 
 	for (size_t i = 0; i < len;) {
 		size_t j, n = len - i < g ? len - i : g;
@@ -155,8 +161,8 @@ static int write_slot(struct pipe *p, struct slot *s)
 	if (s->clen)
 		return img_write_compressed(o->out, off, s->cbuf, s->clen);
 	if (img_get_format(o->out) == IMG_FMT_RAW)
-		return write_sparse(o->out, s->buf, len, off);
-	return img_pwrite(o->out, s->buf, len, off);
+		return write_sparse(o->out, s->buf, len, off, 4096);
+	return write_sparse(o->out, s->buf, len, off, img_get_cluster_size(o->out));
 }
 
 int pipe_run(struct pipe_opts *o)

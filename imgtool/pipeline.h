@@ -10,10 +10,11 @@
 /*
  * Fills buf with chunk idx (len bytes wanted) for worker w. Returns the
  * number of bytes produced (less than len only at the end of the input) or
- * a negative errno. With serial_read, calls come in chunk order, one at a
+ * a negative errno; may set *zero when the chunk is known to read as zeros
+ * (buf is then left untouched). With serial_read, calls come in chunk order, one at a
  * time (a stream); otherwise concurrently and in any order.
  */
-typedef ssize_t (*pipe_read_fn)(void *ctx, int w, uint64_t idx, void *buf, size_t len);
+typedef ssize_t (*pipe_read_fn)(void *ctx, int w, uint64_t idx, void *buf, size_t len, bool *zero);
 
 struct pipe_opts {
 	struct img *out;

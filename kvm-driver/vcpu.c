@@ -319,21 +319,24 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 
 static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 {
-	bool busy = true;
+	bool irq_waits = false;
 
 	if (vcpu->nmi.iret_seen && vcpu->rip != vcpu->nmi.iret_rip) {
 		vcpu->nmi.masked = false;
 		vcpu->nmi.iret_seen = false;
 	}
 
+	/* One event per entry, exceptions first; a queued IRQ waits behind it. */
 	if (vcpu->exception.pending || vcpu->exception.injected) {
 		vcpu->exception.pending = false;
 		vcpu->exception.injected = true;
 		kvmd_ops->inject_exception(vcpu, vcpu->exception.nr,
 					   vcpu->exception.has_error,
 					   vcpu->exception.error);
+		irq_waits = vcpu->interrupt.injected;
 	} else if (vcpu->nmi.injected) {
 		kvmd_ops->inject_nmi(vcpu);
+		irq_waits = vcpu->interrupt.injected;
 	} else if (vcpu->interrupt.injected) {
 		kvmd_ops->inject_irq(vcpu, vcpu->interrupt.nr);
 	} else if (vcpu->nmi.pending && !vcpu->nmi.masked &&
@@ -342,17 +345,12 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 		vcpu->nmi.injected = true;
 		vcpu->nmi.masked = true;
 		kvmd_ops->inject_nmi(vcpu);
-	} else {
-		busy = false;
 	}
 
 	if (vcpu->nmi.pending)
 		kvmd_ops->enable_nmi_window(vcpu);
-	/* Something still queued behind this event: exit as soon as possible. */
-	if (vcpu->run->request_interrupt_window ||
-	    (busy && (vcpu->interrupt.injected || vcpu->nmi.pending) &&
-	     !(vcpu->interrupt.injected && !vcpu->exception.injected &&
-	       !vcpu->nmi.injected)))
+	/* Exit as soon as the guest can take the waiting or requested IRQ. */
+	if (vcpu->run->request_interrupt_window || irq_waits)
 		kvmd_ops->enable_irq_window(vcpu);
 }
 

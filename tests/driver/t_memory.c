@@ -168,11 +168,40 @@ static void test_vmm_changes(void)
 	munmap(m, 0x4000);
 }
 
+/* Guest RAM on a 2 MiB-aligned, huge-page-advised range: large mappings when the host has them. */
+static void test_huge(void)
+{
+	uint8_t *raw = guest_alloc(6 << 20), *m;
+	struct tvm t;
+	int ok = 1, i;
+
+	m = (uint8_t *)(((uintptr_t)raw + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1));
+	madvise(m, 4 << 20, MADV_HUGEPAGE);
+	for (i = 0; i < 1024; i++)
+		*(uint32_t *)(m + i * 4096) = 0xa0000000 + i;
+	tvm_create(&t, 1 << 20);
+	tvm_long_mode(&t, 0x2000);
+	tvm_load(&t, 0x2000, read_rbx, sizeof(read_rbx));
+	tap_ok(set_slot(t.vm, 1, 0x400000, m, 4 << 20, 0) == 0, "4 MiB slot at 4 MiB on huge-page-advised memory");
+	for (i = 0; i < 1024; i += 97)
+		if (guest_read(&t, 0x2000, 0x400000 + i * 4096, NULL) != 0xa0000000 + i)
+			ok = 0;
+	tap_ok(ok, "guest reads every sampled page");
+	madvise(m + 5 * 4096, 4096, MADV_DONTNEED);
+	tap_ok(guest_read(&t, 0x2000, 0x400000 + 5 * 4096, NULL) == 0 &&
+	       guest_read(&t, 0x2000, 0x400000 + 6 * 4096, NULL) == 0xa0000006 &&
+	       guest_read(&t, 0x2000, 0x400000 + 4 * 4096, NULL) == 0xa0000004,
+	       "DONTNEED of one 4 KiB page inside: zero there, neighbours intact");
+	tvm_destroy(&t);
+	munmap(raw, 6 << 20);
+}
+
 int main(void)
 {
-	tap_plan(20 + 12 + 8);
+	tap_plan(20 + 12 + 8 + 3);
 	test_errors();
 	test_move_and_dirty();
 	test_vmm_changes();
+	test_huge();
 	return tap_done();
 }

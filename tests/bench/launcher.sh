@@ -3,7 +3,7 @@
 # one test-host run, same kernel, initramfs and disk: time from start to the
 # guest's first userspace line, resident memory beyond guest RAM, and a
 # sequential read of an IDE disk (bus-master DMA). Prints markdown rows
-# `| metric | ours | qemu | ratio | target |`. Lanes: KL_LANES (default stock).
+# `| metric | ours | qemu | ratio | target |`. Lanes: KL_LANES (default "stock ours" when kvm-driver/kvmdrv.ko exists).
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$TOP/build}
@@ -69,7 +69,8 @@ row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 status=0
-for lane in ${KL_LANES:-stock}; do
+if [ -f "$TOP/kvm-driver/kvmdrv.ko" ]; then lanes=${KL_LANES:-stock ours}; else lanes=${KL_LANES:-stock}; fi
+for lane in $lanes; do
 	out=$("$TOP/tests/testhost" --lane "$lane" --timeout 1800 -- \
 		bash "$TOP/tests/bench/launcher.sh" --inner "$BUILD/bin/kvm-launch" "$initrd" 2>&1)
 	get() { printf '%s\n' "$out" | awk -v k="$1 $2" '$1 " " $2 == k { print $3 }' | tail -n1; }

@@ -4,13 +4,14 @@
 # reset ends kvm-launch with 0; a triple fault (reboot=t) too; IDE disks
 # (raw, qcow2 compressed by qemu-img, read-only) are read and written by
 # the guest and checked on the host; on_reset = "restart" boots again.
-# Lanes: KL_LANES (default "stock"; "stock ours" adds our driver).
+# Lanes: KL_LANES (default "stock ours" when kvm-driver/kvmdrv.ko exists).
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$TOP/build}
 KL=$BUILD/bin/kvm-launch
 KERNEL=/boot/vmlinuz-6.1.0-56-amd64
-LANES=${KL_LANES:-stock}
+# Both lanes when our driver is built.
+if [ -f "$TOP/kvm-driver/kvmdrv.ko" ]; then LANES=${KL_LANES:-stock ours}; else LANES=${KL_LANES:-stock}; fi
 
 if [ ! -x "$KL" ]; then echo "1..0 # SKIP $KL not built"; exit 0; fi
 if [ ! -r "$KERNEL" ]; then echo "1..0 # SKIP no $KERNEL"; exit 0; fi

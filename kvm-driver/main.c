@@ -116,7 +116,7 @@ static int __init kvmd_init(void)
 	/* The kernel's KVM and this module cannot share the hardware. */
 	other_kvm = __symbol_get("kvm_rebooting");
 	if (other_kvm) {
-		symbol_put_addr(other_kvm);
+		__symbol_put("kvm_rebooting");
 		pr_err("the kernel's kvm module is loaded: unload kvm_amd/kvm_intel and kvm first\n");
 		return -EBUSY;
 	}

@@ -31,8 +31,8 @@ run() {
 printf '\370\003' > sercon-port
 i=0
 while [ $i -lt "$runs" ]; do
-	run ours timeout 600 "$kl" bench.cfg
-	run qemu timeout 600 qemu-system-x86_64 -accel kvm -machine pc -m 256 \
+	run ours timeout 1500 "$kl" bench.cfg
+	run qemu timeout 1500 qemu-system-x86_64 -accel kvm -machine pc -m 256 \
 		-bios /usr/share/seabios/bios.bin -display none -vga none \
 		-net none -serial stdio -monitor none -no-reboot \
 		-fw_cfg name=etc/sercon-port,file=sercon-port \

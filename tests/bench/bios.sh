@@ -25,7 +25,7 @@ boot = { order = [ "disk" ]; };
 disks = ( { file = "disk.qcow2"; readonly = true; } );
 CFG
 
-"$top/tests/testhost" --lane "$lane" --rw "$work" --timeout $((runs * 1300 + 120)) -- \
+"$top/tests/testhost" --lane "$lane" --rw "$work" --timeout $((runs * 3100 + 120)) -- \
 	"$top/tests/bench/bios-inner.sh" "$kl" "$work" "$runs" > "$work/results" 2> "$work/testhost.log" ||
 	{ echo "bench bios: test host failed (see $work/testhost.log)" >&2; exit 1; }
 

@@ -41,7 +41,7 @@ bad() {
 	fi
 }
 
-echo "1..26"
+echo "1..27"
 
 good minimal <<EOF2
 memory = "256M";
@@ -168,3 +168,17 @@ memory = "256M";
 boot = { kernel = "$KERNEL"; };
 serial = { output = ""; };
 EOF2
+
+# Not a --check matter: a missing hypervisor device fails at run time, status 1.
+cat > "$dir/nokvm.cfg" <<EOF2
+memory = "64M";
+boot = { kernel = "$KERNEL"; };
+serial = { output = "none"; };
+hypervisor = "$dir/no-such-kvm";
+EOF2
+out=$("$KL" "$dir/nokvm.cfg" 2>&1); st=$?
+if [ $st -eq 1 ] && printf '%s\n' "$out" | grep -q "no-such-kvm: No such file"; then
+	ok "missing hypervisor device: status 1 with a reason"
+else
+	nok "missing hypervisor device (status $st: $out)"
+fi

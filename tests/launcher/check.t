@@ -171,7 +171,7 @@ EOF2
 
 # Not a --check matter: a missing hypervisor device fails at run time, status 1.
 cat > "$dir/nokvm.cfg" <<EOF2
-memory = "64M";
+memory = "128M";
 boot = { kernel = "$KERNEL"; };
 serial = { output = "none"; };
 hypervisor = "$dir/no-such-kvm";

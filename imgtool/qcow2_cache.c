@@ -457,7 +457,7 @@ static int grow_reftable(struct img *img, uint64_t need)
 		uint64_t cnt = 0, lastb;
 
 		nrt = (entries * 8 + cs - 1) / cs;
-		if (nrt * cs > QCOW2_MAX_REFTABLE_BYTES * 4ull)
+		if (nrt * cs > QCOW2_MAX_REFTABLE_BYTES)	/* what open accepts */
 			return -EFBIG;
 		{
 			int64_t f = find_free_from(img, end_cluster(img), k + nrt);

@@ -19,16 +19,23 @@ else
 	metrics="cpuid_exit_ns pio_roundtrip_ns mmio_roundtrip_ns" unit=ns
 fi
 declare -A val
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+# Both lanes at once (Bochs uses one CPU each); ratios come from one run.
 for lane in stock ours; do
-	out=$(tests/vmxhost --lane "$lane" --timeout "${VMX_TIMEOUT:-3600}" \
-		--stage "$bench" -- "$bench" "$n") || {
+	tests/vmxhost --lane "$lane" --timeout "${VMX_TIMEOUT:-3600}" \
+		--stage "$bench" -- "$bench" "$n" > "$out/$lane" 2> "$out/$lane.err" &
+	echo $! > "$out/$lane.pid"
+done
+for lane in stock ours; do
+	if ! wait "$(cat "$out/$lane.pid")"; then
 		echo "vmx bench: lane $lane failed" >&2
-		echo "$out" >&2
+		cat "$out/$lane" "$out/$lane.err" >&2
 		exit 1
-	}
+	fi
 	while read -r k v; do
 		val[$lane.$k]=$v
-	done <<< "$out"
+	done < "$out/$lane"
 done
 status=0
 for m in $metrics; do

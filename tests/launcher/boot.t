@@ -83,14 +83,14 @@ EOF2
 	check 'printf "%s\n" "$out" | grep -q "^HELLO-STATUS 0"' "$lane: i8042 reset ends kvm-launch with status 0"
 	if [ "$have_disks" = 1 ]; then
 		check 'printf "%s\n" "$out" | grep -q "^DISKS-STATUS 0"' "$lane: triple fault (reboot=t) ends kvm-launch with status 0"
-		for d in sda sdb sdc; do
-			check "printf '%s\n' \"\$out\" | grep -q \"^disks| KL-SUM-$d $sum\"" "$lane: guest reads $d with the right contents"
+		for d in a b c; do
+			check "printf '%s\n' \"\$out\" | grep -q \"^disks| KL-SUM-$d $sum\"" "$lane: guest reads disk $d (raw, qcow2, read-only raw) with the right contents"
 		done
 		check '[ "$(dd if="$dir/a.raw" bs=512 skip=2 count=1 2>/dev/null | head -c 10 | tr -d "\\0")" = KL-WRITE-A ]' \
 			"$lane: guest write reached the raw image"
 		check '[ "$(qemu-img convert -f qcow2 -O raw "$dir/b.qcow2" "$dir/b.out" && dd if="$dir/b.out" bs=512 skip=3000 count=1 2>/dev/null | head -c 10 | tr -d "\\0")" = KL-WRITE-B ] && qemu-img check -q "$dir/b.qcow2"' \
 			"$lane: guest write to a compressed cluster allocated; qemu-img check passes"
-		check '! printf "%s\n" "$out" | grep -q "^disks| KL-WROTE-sdc" && cmp -s "$dir/c.raw" "$dir/pattern"' \
+		check '! printf "%s\n" "$out" | grep -q "^disks| KL-WROTE-c" && cmp -s "$dir/c.raw" "$dir/pattern"' \
 			"$lane: read-only disk refused the write; image unchanged"
 	else
 		for i in 1 2 3 4 5 6 7; do nok "$lane: disk test $i (no qemu-img)"; done

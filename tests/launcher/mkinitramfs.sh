@@ -78,14 +78,19 @@ chmod 755 "$root/bin/loadmods"
 # The disk test of boot.t (the kernel passes at most 32 words to init).
 cat > "$root/bin/kl-disktest" <<'EOS'
 #!/bin/sh
-# Print each IDE disk's checksum, then write a marker to each.
+# Print each IDE disk's checksum, then write a marker to each. Disks are
+# found by position (sdX names follow probe order, which varies): a = primary
+# master (SCSI 0:0:0:0), b = primary slave (0:0:1:0), c = secondary master.
 loadmods
-for d in sda sdb sdc; do
-	echo "KL-SUM-$d $(dd if=/dev/$d bs=1M count=4 2>/dev/null | md5sum)"
+disk() { ls "/sys/class/scsi_disk/$1/device/block/" 2>/dev/null; }
+a=$(disk 0:0:0:0); b=$(disk 0:0:1:0); c=$(disk 1:0:0:0)
+for x in a b c; do
+	eval d=\$$x
+	echo "KL-SUM-$x $(dd if=/dev/$d bs=1M count=4 2>/dev/null | md5sum)"
 done
-echo KL-WRITE-A | dd of=/dev/sda bs=512 seek=2 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sda
-echo KL-WRITE-B | dd of=/dev/sdb bs=512 seek=3000 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sdb
-echo KL-WRITE-C | dd of=/dev/sdc bs=512 seek=1 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-sdc
+echo KL-WRITE-A | dd of=/dev/$a bs=512 seek=2 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-a
+echo KL-WRITE-B | dd of=/dev/$b bs=512 seek=3000 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-b
+echo KL-WRITE-C | dd of=/dev/$c bs=512 seek=1 conv=notrunc,fsync 2>/dev/null && echo KL-WROTE-c
 sync
 EOS
 chmod 755 "$root/bin/kl-disktest"

@@ -193,7 +193,7 @@ void vm_run_timers(struct vm *vm)
 	int fired;
 
 	if (quit_signal && !vm->stop) {
-		fprintf(stderr, "kvm-launch: %s: ended by signal %d\n", vm->cfg->name, quit_signal);
+		fprintf(stderr, "\r\nkvm-launch: %s: ended by signal %d\r\n", vm->cfg->name, quit_signal);
 		vm_request_exit(vm, 128 + quit_signal);
 	}
 	do {

@@ -36,10 +36,12 @@ EOF2
 			/^Rss:/ && !skip { sum += $2 }
 			END { print sum }' "/proc/$1/smaps"
 	}
+	# Monotonic (the test host's wall clock can jump), in us, 10 ms resolution.
+	uptime_us() { local up _; read -r up _ < /proc/uptime; echo $((${up%.*} * 1000000 + 10#${up#*.} * 10000)); }
 	measure() {	# name pid-file: reads the guest's serial lines on stdin
 		local name=$1 pidf=$2 t0=$3 line now dd0=""
 		while IFS= read -r line; do
-			now=${EPOCHREALTIME/./}
+			now=$(uptime_us)
 			case $line in
 			*KL-USERSPACE*) echo "$name userspace_us $((now - t0))" ;;
 			*KL-DD-START*) dd0=$now ;;
@@ -49,10 +51,10 @@ EOF2
 			esac
 		done
 	}
-	t0=${EPOCHREALTIME/./}
+	t0=$(uptime_us)
 	{ "$KL" "$dir/vm.cfg" & echo $! > "$dir/kl.pid"; wait; } < /dev/null 2>&1 |
 		measure ours "$dir/kl.pid" "$t0"
-	t0=${EPOCHREALTIME/./}
+	t0=$(uptime_us)
 	{ qemu-system-x86_64 -accel kvm -m $RAM_MB -nodefaults -display none \
 		-no-reboot -serial stdio -kernel "$KERNEL" -initrd "$initrd" \
 		-append "console=ttyS0 quiet -- $cmd" \

@@ -80,7 +80,9 @@ for lane in $lanes; do
 	or=$(get ours rss_kb); qr=$(get qemu rss_kb)
 	od=$(get ours dd_us); qd=$(get qemu dd_us)
 	if [ -z "$ou" ] || [ -z "$qu" ]; then
-		echo "bench launcher ($lane): a boot did not reach userspace" >&2
+		echo "bench launcher ($lane): a boot did not reach userspace (ours: ${ou:-no}, qemu: ${qu:-no})" >&2
+		[ -n "$ou" ] && row "kvm-launch ($lane): start to first userspace line, s" \
+			"$(awk -v v="$ou" 'BEGIN { printf "%.2f", v / 1e6 }')" "-" "-" "<= 0.5"
 		printf '%s\n' "$out" | tail -n 30 >&2
 		status=1
 		continue

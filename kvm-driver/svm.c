@@ -204,6 +204,11 @@ static u64 svm_tdp_pte(u64 pfn, bool writable, bool large)
 	       (writable ? NPT_RW | NPT_D : 0) | (large ? NPT_PS : 0);
 }
 
+static u64 svm_tdp_table_pte(u64 pfn)
+{
+	return svm_tdp_pte(pfn, true, false);
+}
+
 /* ---- vCPU ---- */
 
 static void svm_init_seg(struct vmcb_seg *s, u16 attrib)
@@ -281,19 +286,6 @@ static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 	s->rip = 0xfff0;
 
 	to_svm(vcpu)->asid_gen = 0;	/* take a fresh ASID on the next entry */
-	memset(vcpu->regs, 0, sizeof(vcpu->regs));
-	vcpu->regs[R_DX] = 0x600;
-	vcpu->rip = 0xfff0;
-	vcpu->rflags = X86_EFLAGS_FIXED;
-	memset(&vcpu->exception, 0, sizeof(vcpu->exception));
-	memset(&vcpu->interrupt, 0, sizeof(vcpu->interrupt));
-	memset(&vcpu->nmi, 0, sizeof(vcpu->nmi));
-	memset(vcpu->dr, 0, sizeof(vcpu->dr));
-	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
-	vcpu->pending = KVMD_PENDING_NONE;
-	vcpu->mmio_cached = 0;
-	if (vcpu->guest_debug)
-		kvmd_ops->update_debug(vcpu);
 }
 
 static int svm_vcpu_create(struct kvmd_vcpu *vcpu)
@@ -1021,6 +1013,7 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.hardware_enable	= svm_hardware_enable,
 	.hardware_disable	= svm_hardware_disable,
 	.tdp_pte		= svm_tdp_pte,
+	.tdp_table_pte		= svm_tdp_table_pte,
 	.tdp_present_mask	= NPT_P,
 	.tdp_write_mask		= NPT_RW,
 	.tdp_levels		= svm_tdp_levels,

@@ -71,10 +71,29 @@ int kvmd_handle_hlt(struct kvmd_vcpu *vcpu)
 	return KVMD_EXIT_USER;
 }
 
+/* Power-on state: the vendor's registers, then what every vendor shares. */
+static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
+{
+	kvmd_ops->vcpu_reset(vcpu);
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	vcpu->regs[R_DX] = 0x600;
+	vcpu->rip = 0xfff0;
+	vcpu->rflags = X86_EFLAGS_FIXED;
+	memset(&vcpu->exception, 0, sizeof(vcpu->exception));
+	memset(&vcpu->interrupt, 0, sizeof(vcpu->interrupt));
+	memset(&vcpu->nmi, 0, sizeof(vcpu->nmi));
+	memset(vcpu->dr, 0, sizeof(vcpu->dr));
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	vcpu->pending = KVMD_PENDING_NONE;
+	vcpu->mmio_cached = 0;
+	if (vcpu->guest_debug)
+		kvmd_ops->update_debug(vcpu);
+}
+
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu)
 {
 	/* The hardware leaves the guest state undefined: start from reset. */
-	kvmd_ops->vcpu_reset(vcpu);
+	kvmd_vcpu_reset(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	return KVMD_EXIT_USER;
 }
@@ -938,7 +957,7 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 	r = kvmd_ops->vcpu_create(vcpu);
 	if (r)
 		goto err_fpu;
-	kvmd_ops->vcpu_reset(vcpu);
+	kvmd_vcpu_reset(vcpu);
 	kvmd_msr_reset(vcpu);
 
 	mutex_lock(&vm->lock);

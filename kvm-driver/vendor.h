@@ -37,8 +37,10 @@ struct kvmd_vendor_ops {
 	int (*hardware_enable)(void);
 	void (*hardware_disable)(void);
 
-	/* Nested page table entry format (second-level translation). */
+	/* Nested page table entry format (second-level translation): a leaf
+	 * mapping guest memory, and an entry pointing to the next table. */
 	u64 (*tdp_pte)(u64 pfn, bool writable, bool large);
+	u64 (*tdp_table_pte)(u64 pfn);
 	u64 tdp_present_mask;
 	u64 tdp_write_mask;
 	/* Depth of the tables (default 4 when NULL). */
@@ -46,6 +48,7 @@ struct kvmd_vendor_ops {
 
 	int (*vcpu_create)(struct kvmd_vcpu *vcpu);
 	void (*vcpu_free)(struct kvmd_vcpu *vcpu);
+	/* Vendor state at power-on; the generic registers are reset after. */
 	void (*vcpu_reset)(struct kvmd_vcpu *vcpu);
 
 	/*

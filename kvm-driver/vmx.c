@@ -315,9 +315,8 @@ static void vmx_hardware_disable(void)
 }
 
 /*
- * EPT entries. Tables and 4 KiB leaves come through the same call, and
- * bits 3-7 of a table entry must be zero, so writable 4 KiB leaves carry
- * memory type 0 and the guest PAT decides; 2 MiB leaves are write-back.
+ * EPT entries. Leaves map guest RAM write-back (the guest PAT still
+ * combines with it); table entries must keep bits 3-7 zero.
  */
 #define EPT_R		VMX_EPT_READABLE_MASK
 #define EPT_W		VMX_EPT_WRITABLE_MASK
@@ -327,15 +326,18 @@ static void vmx_hardware_disable(void)
 
 static u64 vmx_tdp_pte(u64 pfn, bool writable, bool large)
 {
-	u64 pte = (pfn << PAGE_SHIFT) | EPT_R | EPT_X;
+	u64 pte = (pfn << PAGE_SHIFT) | EPT_R | EPT_X | EPT_MT_WB;
 
 	if (writable)
 		pte |= EPT_W;
 	if (large)
-		pte |= EPT_PS | EPT_MT_WB;
-	else if (!writable)
-		pte |= EPT_MT_WB;
+		pte |= EPT_PS;
 	return pte;
+}
+
+static u64 vmx_tdp_table_pte(u64 pfn)
+{
+	return (pfn << PAGE_SHIFT) | EPT_R | EPT_W | EPT_X;
 }
 
 /* ---- VMCS loading ---- */
@@ -569,19 +571,6 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmx_set_cr0(vcpu, X86_CR0_NW | X86_CR0_CD | X86_CR0_ET);
 	vmx_set_cr4(vcpu, 0);
 
-	memset(vcpu->regs, 0, sizeof(vcpu->regs));
-	vcpu->regs[R_DX] = 0x600;
-	vcpu->rip = 0xfff0;
-	vcpu->rflags = X86_EFLAGS_FIXED;
-	memset(&vcpu->exception, 0, sizeof(vcpu->exception));
-	memset(&vcpu->interrupt, 0, sizeof(vcpu->interrupt));
-	memset(&vcpu->nmi, 0, sizeof(vcpu->nmi));
-	memset(vcpu->dr, 0, sizeof(vcpu->dr));
-	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
-	vcpu->pending = KVMD_PENDING_NONE;
-	vcpu->mmio_cached = 0;
-	if (vcpu->guest_debug)
-		kvmd_ops->update_debug(vcpu);
 }
 
 /* ---- the world switch ---- */
@@ -898,6 +887,7 @@ const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.hardware_enable	= vmx_hardware_enable,
 	.hardware_disable	= vmx_hardware_disable,
 	.tdp_pte		= vmx_tdp_pte,
+	.tdp_table_pte		= vmx_tdp_table_pte,
 	.tdp_present_mask	= EPT_R,
 	.tdp_write_mask		= EPT_W,
 	.vcpu_create		= vmx_vcpu_create,

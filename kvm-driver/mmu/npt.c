@@ -178,8 +178,7 @@ static void tdp_map(struct kvmd_vm *vm, struct tdp_cache *c, u64 gfn, u64 pfn,
 			u64 *next = c->pages[--c->n];
 
 			vm->tdp_pages++;
-			pte = kvmd_ops->tdp_pte(__pa(next) >> PAGE_SHIFT, true,
-						false);
+			pte = kvmd_ops->tdp_table_pte(__pa(next) >> PAGE_SHIFT);
 			WRITE_ONCE(*slot, pte);
 		}
 		table = tdp_table(pte);

@@ -3,7 +3,7 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 
-#define REG(n)	((n) * 8)
+#include "enter_regs.h"
 
 	.text
 /*
@@ -32,20 +32,7 @@ SYM_FUNC_START(kvmd_svm_vmrun)
 	vmload	%rax
 
 	mov	%rsi, %rax
-	mov	REG(1)(%rax), %rcx
-	mov	REG(2)(%rax), %rdx
-	mov	REG(3)(%rax), %rbx
-	mov	REG(5)(%rax), %rbp
-	mov	REG(6)(%rax), %rsi
-	mov	REG(7)(%rax), %rdi
-	mov	REG(8)(%rax), %r8
-	mov	REG(9)(%rax), %r9
-	mov	REG(10)(%rax), %r10
-	mov	REG(11)(%rax), %r11
-	mov	REG(12)(%rax), %r12
-	mov	REG(13)(%rax), %r13
-	mov	REG(14)(%rax), %r14
-	mov	REG(15)(%rax), %r15
+	LOAD_GUEST_GPRS %rax
 	mov	(%rsp), %rax
 
 	/* IF=1 so that host interrupts make the guest exit (GIF still holds them). */
@@ -55,20 +42,7 @@ SYM_FUNC_START(kvmd_svm_vmrun)
 
 	/* VMRUN gave back the host's RAX and RSP. */
 	mov	16(%rsp), %rax
-	mov	%rcx, REG(1)(%rax)
-	mov	%rdx, REG(2)(%rax)
-	mov	%rbx, REG(3)(%rax)
-	mov	%rbp, REG(5)(%rax)
-	mov	%rsi, REG(6)(%rax)
-	mov	%rdi, REG(7)(%rax)
-	mov	%r8, REG(8)(%rax)
-	mov	%r9, REG(9)(%rax)
-	mov	%r10, REG(10)(%rax)
-	mov	%r11, REG(11)(%rax)
-	mov	%r12, REG(12)(%rax)
-	mov	%r13, REG(13)(%rax)
-	mov	%r14, REG(14)(%rax)
-	mov	%r15, REG(15)(%rax)
+	STORE_GUEST_GPRS %rax
 
 	mov	(%rsp), %rax
 	vmsave	%rax

@@ -5,7 +5,7 @@
 #include <asm/nospec-branch.h>
 #include <asm/unwind_hints.h>
 
-#define REG(n)		((n) * 8)
+#include "enter_regs.h"
 #define HOST_RSP	0x00006c14
 
 	.text
@@ -33,20 +33,7 @@ SYM_FUNC_START(kvmd_vmx_enter)
 	vmwrite	%rsp, %rax
 
 	mov	8(%rsp), %rax
-	mov	REG(1)(%rax), %rcx
-	mov	REG(2)(%rax), %rdx
-	mov	REG(3)(%rax), %rbx
-	mov	REG(5)(%rax), %rbp
-	mov	REG(6)(%rax), %rsi
-	mov	REG(7)(%rax), %rdi
-	mov	REG(8)(%rax), %r8
-	mov	REG(9)(%rax), %r9
-	mov	REG(10)(%rax), %r10
-	mov	REG(11)(%rax), %r11
-	mov	REG(12)(%rax), %r12
-	mov	REG(13)(%rax), %r13
-	mov	REG(14)(%rax), %r14
-	mov	REG(15)(%rax), %r15
+	LOAD_GUEST_GPRS %rax
 	/* MOV leaves the flags alone: test first, then load RAX. */
 	cmpq	$0, (%rsp)
 	UNWIND_HINT_SAVE
@@ -65,20 +52,7 @@ SYM_INNER_LABEL(kvmd_vmx_exit_point, SYM_L_GLOBAL)
 	ENDBR
 	push	%rax			/* guest RAX; regs now at 16(%rsp) */
 	mov	16(%rsp), %rax
-	mov	%rcx, REG(1)(%rax)
-	mov	%rdx, REG(2)(%rax)
-	mov	%rbx, REG(3)(%rax)
-	mov	%rbp, REG(5)(%rax)
-	mov	%rsi, REG(6)(%rax)
-	mov	%rdi, REG(7)(%rax)
-	mov	%r8, REG(8)(%rax)
-	mov	%r9, REG(9)(%rax)
-	mov	%r10, REG(10)(%rax)
-	mov	%r11, REG(11)(%rax)
-	mov	%r12, REG(12)(%rax)
-	mov	%r13, REG(13)(%rax)
-	mov	%r14, REG(14)(%rax)
-	mov	%r15, REG(15)(%rax)
+	STORE_GUEST_GPRS %rax
 	popq	REG(0)(%rax)
 	xor	%eax, %eax
 

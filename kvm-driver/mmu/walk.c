@@ -152,9 +152,9 @@ int kvmd_translate(struct kvmd_vcpu *vcpu, struct kvm_translation *tr)
  * Copies through guest virtual addresses. Return 0, -EINVAL with @fault
  * filled (a guest #PF is due), -ENOENT (not RAM) or -EFAULT.
  */
-int kvmd_read_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
-			 unsigned int len, unsigned int access,
-			 struct kvmd_walk_fault *fault)
+static int copy_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
+			   unsigned int len, unsigned int access, bool write,
+			   struct kvmd_walk_fault *fault)
 {
 	while (len) {
 		unsigned int n = min_t(unsigned int, len,
@@ -165,7 +165,10 @@ int kvmd_read_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
 		r = kvmd_gva_to_gpa(vcpu, gva, access, &gpa, fault);
 		if (r)
 			return r;
-		r = kvmd_read_guest(vcpu->vm, gpa, buf, n);
+		if (write)
+			r = kvmd_write_guest(vcpu->vm, gpa, buf, n);
+		else
+			r = kvmd_read_guest(vcpu->vm, gpa, buf, n);
 		if (r)
 			return r;
 		gva += n;
@@ -175,6 +178,13 @@ int kvmd_read_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
 	return 0;
 }
 
+int kvmd_read_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
+			 unsigned int len, unsigned int access,
+			 struct kvmd_walk_fault *fault)
+{
+	return copy_guest_virt(vcpu, gva, buf, len, access, false, fault);
+}
+
 int kvmd_write_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, const void *buf,
 			  unsigned int len, struct kvmd_walk_fault *fault)
 {
@@ -182,21 +192,6 @@ int kvmd_write_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, const void *buf,
 
 	if (kvmd_ops->get_cpl(vcpu) == 3)
 		access |= KVMD_ACC_USER;
-	while (len) {
-		unsigned int n = min_t(unsigned int, len,
-				       PAGE_SIZE - offset_in_page(gva));
-		u64 gpa;
-		int r;
-
-		r = kvmd_gva_to_gpa(vcpu, gva, access, &gpa, fault);
-		if (r)
-			return r;
-		r = kvmd_write_guest(vcpu->vm, gpa, buf, n);
-		if (r)
-			return r;
-		gva += n;
-		buf += n;
-		len -= n;
-	}
-	return 0;
+	/* The copy only reads @buf; the cast keeps one loop for both ways. */
+	return copy_guest_virt(vcpu, gva, (void *)buf, len, access, true, fault);
 }

@@ -64,6 +64,39 @@ unsigned int firmware_cmos_fields(const struct vm_config *cfg,
 	return n;
 }
 
+/*
+ * SeaBIOS matches each IDE drive it finds against the lines of "bootorder"
+ * with the pattern /pci@i0cf8/<any>@<dev>,<fn>/drive@<channel>/disk@<unit>;
+ * a matching drive gets the line number as its priority, every other one
+ * the CMOS order's (after all listed ones). VM file disk i sits on channel
+ * i / 2, unit i % 2 (dev-ide.c).
+ */
+int firmware_bootorder(const struct vm_config *cfg, char *buf, size_t size)
+{
+	static const uint8_t default_order[] = { BOOT_DEV_DISK, BOOT_DEV_CDROM };
+	const uint8_t *order = cfg->nr_boot_order ? cfg->boot_order : default_order;
+	unsigned int nr = cfg->nr_boot_order ? cfg->nr_boot_order : 2;
+	size_t len = 0;
+
+	if (!cfg->firmware)
+		return 0;
+	for (unsigned int k = 0; k < nr; k++)
+		for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+			uint8_t dev = cfg->disks[i].cdrom ? BOOT_DEV_CDROM : BOOT_DEV_DISK;
+			int n;
+
+			if (dev != order[k])
+				continue;
+			n = snprintf(buf + len, size - len, "%s/pci@i0cf8/ide@%x,%x/drive@%x/disk@%x",
+				     len ? "\n" : "", PIIX3_IDE_DEVFN >> 3, PIIX3_IDE_DEVFN & 7,
+				     i / 2, i % 2);
+			if (n < 0 || (size_t)n >= size - len)
+				return -1;
+			len += (size_t)n;
+		}
+	return len ? (int)len + 1 : 0;
+}
+
 /* ---- the fw_cfg device and the legacy window ---- */
 
 struct firmware {
@@ -238,6 +271,8 @@ static int fill_fw_cfg(struct firmware *fw)
 	const struct vm_config *cfg = vm_config(fw->vm);
 	struct fw_cfg *c = fw->cfg;
 	uint16_t cpus = (uint16_t)(cfg->vcpus ? cfg->vcpus : 1);
+	char order[256];
+	int order_len = firmware_bootorder(cfg, order, sizeof(order));
 
 	if (fw_cfg_add_u64(c, FW_CFG_RAM_SIZE, cfg->ram_size) ||
 	    fw_cfg_add_u16(c, FW_CFG_NB_CPUS, cpus) ||
@@ -248,6 +283,10 @@ static int fill_fw_cfg(struct firmware *fw)
 	    add_file_int(c, "etc/boot-fail-wait", BOOT_FAIL_WAIT_MS, 4))
 		return -1;
 	if (cfg->boot_menu && add_file_int(c, "etc/boot-menu-wait", BOOT_MENU_WAIT_MS, 2))
+		return -1;
+	/* The CMOS order (firmware_cmos_fields) stays for firmware that ignores it. */
+	if (order_len < 0 ||
+	    (order_len > 0 && fw_cfg_add_file(c, "bootorder", order, (size_t)order_len) < 0))
 		return -1;
 	/*
 	 * There is no VGA: SeaBIOS's serial console makes the BIOS screen,

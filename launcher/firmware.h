@@ -42,6 +42,16 @@ struct cmos_field {
 unsigned int firmware_cmos_fields(const struct vm_config *cfg,
 				  struct cmos_field *out, unsigned int max);
 
+/*
+ * The "bootorder" fw_cfg file SeaBIOS reads (QEMU's format): one
+ * OpenFirmware device path per line, first boot device first, for every
+ * drive of the VM file in boot.order (default: disks, then CD-ROMs), e.g.
+ * /pci@i0cf8/ide@1,1/drive@0/disk@1 for the primary slave. Writes the text
+ * and its terminating NUL to buf; returns the length with the NUL, 0 when
+ * no drive is listed (or for a direct Linux boot), -1 when buf is too small.
+ */
+int firmware_bootorder(const struct vm_config *cfg, char *buf, size_t size);
+
 struct vm;
 struct i440fx;
 struct fw_cfg;

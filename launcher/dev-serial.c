@@ -69,6 +69,10 @@ static void stdin_ready(void *opaque)
 		}
 		return;
 	}
+	/*
+	 * Ctrl-A x quits whether stdin is a terminal or a pipe or file: a
+	 * script typing at the guest (a boot menu answer) ends it the same way.
+	 */
 	for (i = 0; i < n; i++) {
 		uint8_t c = buf[i];
 
@@ -81,7 +85,7 @@ static void stdin_ready(void *opaque)
 			}
 			if (c != ESCAPE_CHAR)
 				continue;	/* unknown escape: dropped */
-		} else if (c == ESCAPE_CHAR && d->raw) {
+		} else if (c == ESCAPE_CHAR) {
 			d->escape = true;
 			continue;
 		}

@@ -3,6 +3,7 @@
 #include <linux/kvm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/msr-index.h>
 #include <asm/processor.h>
 
 #include "kvmdrv.h"
@@ -10,11 +11,15 @@
 #define B(n) (1U << (n))
 
 /*
- * Feature bits that work in a guest here: no local APIC, no XSAVE state
- * switching (so no AVX), no RDTSCP/TSC_AUX, no nested SVM.
+ * Feature bits that work in a guest here: no XSAVE state switching (so no
+ * AVX), no RDTSCP/TSC_AUX, no nested SVM. The APIC bit is reported like
+ * KVM does: there is no in-kernel local APIC, but a VMM may emulate one in
+ * userspace (its MMIO page exits like any address outside the slots), and
+ * the guest sees the bit only while MSR_IA32_APICBASE enables the APIC.
+ * x2APIC and the TSC deadline timer need an in-kernel APIC: not reported.
  */
 #define F1_EDX	(B(0) | B(1) | B(2) | B(3) | B(4) | B(5) | B(6) | B(7) | B(8) | \
-		 B(11) | B(12) | B(13) | B(14) | B(15) | B(16) | B(17) | B(19) | \
+		 B(9) | B(11) | B(12) | B(13) | B(14) | B(15) | B(16) | B(17) | B(19) | \
 		 B(23) | B(24) | B(25) | B(26))
 #define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(19) | B(20) | B(22) | B(23) | \
 		 B(25) | B(30) | B(31))
@@ -135,6 +140,24 @@ out:
 	return r;
 }
 
+/*
+ * Like KVM: CPUID.1:EDX.APIC follows the enable bit of MSR_IA32_APICBASE,
+ * so a guest (or VMM) that disables the APIC sees it gone. Applied to a new
+ * table before it is compared with the one in use.
+ */
+static void kvmd_apic_bit(struct kvm_cpuid_entry2 *ents, int n, u64 apic_base)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (ents[i].function != 1)
+			continue;
+		ents[i].edx &= ~B(9);
+		if (apic_base & MSR_IA32_APICBASE_ENABLE)
+			ents[i].edx |= B(9);
+	}
+}
+
 int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 {
 	struct kvm_cpuid_entry2 *ents = NULL;
@@ -152,6 +175,7 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 	}
 	for (i = 0; i < c.nent; i++)
 		kvmd_filter_entry(&ents[i]);
+	kvmd_apic_bit(ents, c.nent, vcpu->apic_base);
 	/* Like KVM: after the first entry the table may not change. */
 	if (vcpu->exits && (c.nent != vcpu->cpuid_nent ||
 			    (c.nent && memcmp(ents, vcpu->cpuid, c.nent * sizeof(*ents))))) {
@@ -207,6 +231,12 @@ bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit)
 		return false;
 	v = reg == 0 ? e->eax : reg == 1 ? e->ebx : reg == 2 ? e->ecx : e->edx;
 	return v & B(bit);
+}
+
+/* After MSR_IA32_APICBASE changed. */
+void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu)
+{
+	kvmd_apic_bit(vcpu->cpuid, vcpu->cpuid_nent, vcpu->apic_base);
 }
 
 /* Intel guests see the highest basic leaf for out-of-range leaves, AMD zeros. */

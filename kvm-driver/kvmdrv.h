@@ -23,6 +23,8 @@
 #define KVMD_MAX_IO_MSRS	256
 #define KVMD_PIO_PAGE		1	/* PIO data lives in the second run page */
 #define KVMD_RUN_PAGES		2
+#define KVMD_MCE_BANKS		32	/* machine-check banks, as many as KVM */
+#define KVMD_MAX_IRQ_ROUTES	4096	/* what KVM_CAP_IRQ_ROUTING reports, as KVM */
 
 /* General purpose register indices, in the hardware's ModRM order. */
 enum {
@@ -34,6 +36,7 @@ enum {
 /* vCPU requests, serviced before each entry. */
 enum {
 	KVMD_REQ_TLB_FLUSH,
+	KVMD_REQ_TRIPLE_FAULT,		/* a machine check could not be delivered */
 };
 
 enum kvmd_vcpu_mode {
@@ -120,6 +123,12 @@ struct kvmd_vcpu {
 	} nmi;
 
 	u64 apic_base;
+	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME, kept disabled */
+	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK */
+	u64 mcg_cap;
+	u64 mcg_ctl;
+	u64 mcg_status;
+	u64 mce_banks[KVMD_MCE_BANKS * 4];	/* CTL, STATUS, ADDR, MISC per bank */
 	u64 tsc_offset;
 	u64 misc_enable;
 	u64 mtrr_deftype;
@@ -251,6 +260,7 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
 int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
 int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu);
 bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit);
+void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu);
 
 /* msr.c */
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist);
@@ -261,5 +271,13 @@ int kvmd_handle_wrmsr(struct kvmd_vcpu *vcpu);
 long kvmd_msrs_ioctl(struct kvmd_vcpu *vcpu, struct kvm_msrs __user *user,
 		     bool set);
 void kvmd_msr_reset(struct kvmd_vcpu *vcpu);
+
+/* mce.c */
+void kvmd_mce_reset(struct kvmd_vcpu *vcpu);
+int kvmd_get_mce_cap_supported(u64 __user *ucap);
+int kvmd_setup_mce(struct kvmd_vcpu *vcpu, u64 __user *ucap);
+int kvmd_set_mce(struct kvmd_vcpu *vcpu, struct kvm_x86_mce __user *umce);
+int kvmd_mce_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmd_mce_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
 
 #endif

@@ -5,6 +5,7 @@
 #include <linux/uaccess.h>
 #include <asm/msr-index.h>
 #include <asm/msr.h>
+#include <asm/kvm_para.h>
 #include <asm/processor-flags.h>
 
 #include "kvmdrv.h"
@@ -43,6 +44,9 @@ void kvmd_msr_reset(struct kvmd_vcpu *vcpu)
 			  MSR_IA32_APICBASE_BSP;
 	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+	vcpu->kvmclock_system_time = 0;
+	vcpu->kvmclock_wall_clock = 0;
+	kvmd_mce_reset(vcpu);
 	vcpu->mtrr_deftype = 0;
 	memset(vcpu->mtrr_fixed, 0, sizeof(vcpu->mtrr_fixed));
 	memset(vcpu->mtrr_var, 0, sizeof(vcpu->mtrr_var));
@@ -92,6 +96,10 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	int i;
 
+	i = kvmd_mce_msr_read(vcpu, index, data, host);
+	if (i >= 0)
+		return i;
+
 	switch (index) {
 	case MSR_EFER:
 		*data = kvmd_ops->get_efer(vcpu);
@@ -105,6 +113,16 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->misc_enable;
 		return 0;
+	case MSR_KVM_SYSTEM_TIME:
+		if (!host)
+			return 1;
+		*data = vcpu->kvmclock_system_time;
+		return 0;
+	case MSR_KVM_WALL_CLOCK:
+		if (!host)
+			return 1;
+		*data = vcpu->kvmclock_wall_clock;
+		return 0;
 	case MSR_MTRRcap:
 		*data = KVMD_MTRR_CAP;
 		return 0;
@@ -115,8 +133,6 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = vcpu->mtrr_var[index - 0x200];
 		return 0;
 	case MSR_IA32_UCODE_REV:
-	case MSR_IA32_MCG_CAP:
-	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_DEBUGCTLMSR:
 	case MSR_K7_HWCR:
 	case MSR_AMD64_SYSCFG:
@@ -137,6 +153,10 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	u64 efer;
 	int i;
+
+	i = kvmd_mce_msr_write(vcpu, index, data, host);
+	if (i >= 0)
+		return i;
 
 	switch (index) {
 	case MSR_EFER:
@@ -162,9 +182,26 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_IA32_APICBASE:
 		vcpu->apic_base = data;
+		kvmd_cpuid_update_runtime(vcpu);
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		vcpu->misc_enable = data;
+		return 0;
+	case MSR_KVM_SYSTEM_TIME:
+		/*
+		 * kvmclock is not provided (CPUID 0x40000001 is not reported),
+		 * so the guest gets #GP. VMMs such as QEMU still save and
+		 * restore the MSRs: the host may set them to "disabled" only.
+		 */
+		if (!host || (data & 1))
+			return 1;
+		vcpu->kvmclock_system_time = data;
+		return 0;
+	case MSR_KVM_WALL_CLOCK:
+		/* KVM would write the wall clock at this address: only 0 is kept. */
+		if (!host || data)
+			return 1;
+		vcpu->kvmclock_wall_clock = data;
 		return 0;
 	case MSR_IA32_CR_PAT:
 		if (!kvmd_pat_ok(data))
@@ -183,7 +220,6 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_UCODE_REV:
 	case MSR_AMD64_DE_CFG:
 		return 0;
-	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_DEBUGCTLMSR:
 	case MSR_AMD64_SYSCFG:
 		return data ? 1 : 0;

@@ -386,6 +386,11 @@ static void kvmd_fpu_save(struct kvmd_vcpu *vcpu)
 /* One entry into the guest; returns KVMD_RESUME, KVMD_EXIT_USER or -errno. */
 static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 {
+	/* Like KVM, a requested shutdown leaves the registers as they are. */
+	if (kvmd_check_request(vcpu, KVMD_REQ_TRIPLE_FAULT)) {
+		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+		return KVMD_EXIT_USER;
+	}
 	if (kvmd_check_request(vcpu, KVMD_REQ_TLB_FLUSH))
 		kvmd_ops->flush_tlb(vcpu);
 	kvmd_inject_events(vcpu);
@@ -434,6 +439,15 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
+
+	/*
+	 * Without an in-kernel local APIC the VMM owns the task priority: like
+	 * KVM, take it from kvm_run->cr8 on every entry.
+	 */
+	r = -EINVAL;
+	if (READ_ONCE(run->cr8) & ~0xfULL)
+		goto out;
+	kvmd_ops->set_cr8(vcpu, READ_ONCE(run->cr8));
 
 	r = kvmd_complete_userspace(vcpu);
 	if (r <= 0)
@@ -589,6 +603,7 @@ static int kvmd_set_sregs(struct kvmd_vcpu *vcpu, const struct kvm_sregs *s)
 	kvmd_ops->set_cr4(vcpu, s->cr4);
 	kvmd_ops->set_cr8(vcpu, s->cr8);
 	vcpu->apic_base = s->apic_base;
+	kvmd_cpuid_update_runtime(vcpu);
 
 	vec = find_first_bit((const unsigned long *)s->interrupt_bitmap, 256);
 	if (vec < 256) {
@@ -812,6 +827,12 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 	case KVM_NMI:
 		vcpu->nmi.pending = true;
 		r = 0;
+		break;
+	case KVM_X86_SETUP_MCE:
+		r = kvmd_setup_mce(vcpu, argp);
+		break;
+	case KVM_X86_SET_MCE:
+		r = kvmd_set_mce(vcpu, argp);
 		break;
 	case KVM_GET_MP_STATE:
 		u->mp.mp_state = vcpu->mp_state;

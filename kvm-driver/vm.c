@@ -24,6 +24,7 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_SYNC_MMU:
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
@@ -32,6 +33,9 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
 		return 1;
+	/* KVM_SET_GSI_ROUTING exists; without an irqchip it refuses like KVM. */
+	case KVM_CAP_IRQ_ROUTING:
+		return KVMD_MAX_IRQ_ROUTES;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return KVMD_MAX_VCPUS;
@@ -39,6 +43,8 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return KVMD_MAX_VCPU_ID;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVMD_MEM_SLOTS;
+	case KVM_CAP_MCE:
+		return KVMD_MCE_BANKS;
 	default:
 		return 0;
 	}
@@ -149,6 +155,18 @@ static long kvmd_vm_ioctl(struct file *filp, unsigned int ioctl,
 unlock:
 		mutex_unlock(&vm->lock);
 		return r;
+	}
+	case KVM_SET_GSI_ROUTING: {
+		struct kvm_irq_routing routing;
+
+		/*
+		 * Like KVM on a VM without KVM_CREATE_IRQCHIP (every VM here):
+		 * the table is read, then refused, as there is no in-kernel
+		 * interrupt controller to route to.
+		 */
+		if (copy_from_user(&routing, argp, sizeof(routing)))
+			return -EFAULT;
+		return -EINVAL;
 	}
 	case KVM_CHECK_EXTENSION:
 		return kvmd_check_extension(vm, arg);

@@ -4,11 +4,17 @@
 out=$1
 shift
 mkdir -p "$out"
+# Progress on the serial console, where the host can watch it while Bochs runs.
+progress() { [ -w /dev/ttyS0 ] && echo "vmx-suite: $*" > /dev/ttyS0; }
 for t in "$@"; do
 	name=$(basename "$t")
 	echo "# vmx: $name" >&2
+	progress "start $name"
+	t0=$(date +%s)
 	timeout -k 5 "${VMX_TEST_TIMEOUT:-3000}" "$t" > "$out/$name.tap" 2> "$out/$name.err"
 	echo $? > "$out/$name.status"
+	echo "$name $(($(date +%s) - t0)) s (status $(cat "$out/$name.status"))" >> "$out/times.log"
+	progress "$(tail -n 1 "$out/times.log")"
 	sync
 done
 # Our module must leave after any sequence of VMs, with nothing leaked.

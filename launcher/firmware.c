@@ -284,7 +284,10 @@ static int fill_fw_cfg(struct firmware *fw)
 		return -1;
 	if (cfg->boot_menu && add_file_int(c, "etc/boot-menu-wait", BOOT_MENU_WAIT_MS, 2))
 		return -1;
-	/* The CMOS order (firmware_cmos_fields) stays for firmware that ignores it. */
+	/*
+	 * The CMOS order (firmware_cmos_fields) stays: SeaBIOS ranks the drives
+	 * this file leaves out by it, and firmware without bootorder reads only it.
+	 */
 	if (order_len < 0 ||
 	    (order_len > 0 && fw_cfg_add_file(c, "bootorder", order, (size_t)order_len) < 0))
 		return -1;

@@ -101,7 +101,7 @@ int img_block_status(struct img *img, uint64_t off, uint64_t len,
  */
 int img_write_compressed(struct img *img, uint64_t off, const void *cdata, size_t clen);
 
-/* Reusable deflate state for a thread (qemu's parameters: level 6, window 2^12). */
+/* Reusable deflate state for a thread: raw deflate, 4 KiB window (what qemu inflates). */
 struct img_deflate;
 struct img_deflate *img_deflate_new(void);
 void img_deflate_free(struct img_deflate *d);

@@ -202,6 +202,7 @@ void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len);
 int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip);
 int kvmd_handle_hlt(struct kvmd_vcpu *vcpu);
+int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr);
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
 int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6,
 		      u64 dr7);

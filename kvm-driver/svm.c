@@ -231,6 +231,7 @@ static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 		set_icpt(vmcb, i);
 	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR3_WRITE; i++)
 		set_icpt(vmcb, i);
+	set_icpt(vmcb, INTERCEPT_CR8_WRITE);
 	set_icpt(vmcb, INTERCEPT_INTR);
 	set_icpt(vmcb, INTERCEPT_NMI);
 	set_icpt(vmcb, INTERCEPT_SMI);
@@ -903,6 +904,36 @@ static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 	return svm_skip(vcpu, i + 3);
 }
 
+/*
+ * MOV to CR8 (or LOCK MOV CR0, its alias outside long mode). Intercepted,
+ * as KVM does without an in-kernel local APIC, so that lowering the task
+ * priority reaches the VMM, which may now deliver a held-back interrupt.
+ */
+static int svm_exit_write_cr8(struct kvmd_vcpu *vcpu)
+{
+	unsigned int len, i = 0;
+	u8 insn[15], rex = 0;
+	int gpr;
+
+	if (kvmd_fetch_insn(vcpu, insn, &len) || len < 3)
+		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   SVM_EXIT_WRITE_CR8, 0);
+	while (i < len && (insn[i] == 0x66 || insn[i] == 0x67 || insn[i] == 0xf0 ||
+			   (insn[i] & 0xf0) == 0x40))
+		rex = (insn[i] & 0xf0) == 0x40 ? insn[i++] : (i++, 0);
+	if (i + 2 >= len || insn[i] != 0x0f || insn[i + 1] != 0x22)
+		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   SVM_EXIT_WRITE_CR8, 0);
+	gpr = (insn[i + 2] & 7) | ((rex & 1) << 3);
+	/* Reserved bits: #GP, which the hardware leaves to the intercept. */
+	if (vcpu->regs[gpr] & ~0xfULL) {
+		kvmd_queue_exception_e(vcpu, 13, 0);
+		return KVMD_RESUME;
+	}
+	svm_skip(vcpu, i + 3);
+	return kvmd_set_tpr(vcpu, vcpu->regs[gpr]);
+}
+
 static int svm_exit_db(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
@@ -942,6 +973,7 @@ typedef int (*svm_exit_fn)(struct kvmd_vcpu *vcpu);
 static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR3]	= svm_exit_dr,
 	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR3]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_CR8]				= svm_exit_write_cr8,
 	[SVM_EXIT_EXCP_BASE + 1]			= svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + 3]			= svm_exit_bp,
 	[SVM_EXIT_INTR]					= svm_exit_nothing,

@@ -71,6 +71,18 @@ int kvmd_handle_hlt(struct kvmd_vcpu *vcpu)
 	return KVMD_EXIT_USER;
 }
 
+/* A guest write of CR8: like KVM, lowering the priority exits to the VMM. */
+int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr)
+{
+	u64 old = kvmd_ops->get_cr(vcpu, 8);
+
+	kvmd_ops->set_cr8(vcpu, tpr);
+	if (tpr >= old)
+		return KVMD_RESUME;
+	vcpu->run->exit_reason = KVM_EXIT_SET_TPR;
+	return KVMD_EXIT_USER;
+}
+
 /* Power-on state: the vendor's registers, then what every vendor shares. */
 static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 {

@@ -268,6 +268,7 @@ static inline const char *exit_name(int r)
 	case KVM_EXIT_IRQ_WINDOW_OPEN: return "IRQ_WINDOW_OPEN";
 	case KVM_EXIT_INTR: return "INTR";
 	case KVM_EXIT_DEBUG: return "DEBUG";
+	case KVM_EXIT_SET_TPR: return "SET_TPR";
 	}
 	snprintf(buf, sizeof(buf), "%d", r);
 	return buf;

@@ -1,4 +1,4 @@
-/* tests/driver/t_uapic.c: what a VMM with its interrupt controllers in userspace (QEMU kernel_irqchip=off) needs: capabilities, GSI routing refusal, the APIC CPUID bit, kvm_run->cr8, kvmclock MSRs, machine-check banks. */
+/* tests/driver/t_uapic.c: what a VMM with its interrupt controllers in userspace (QEMU kernel_irqchip=off) needs: capabilities, GSI routing refusal, the APIC CPUID bit, kvm_run->cr8 and SET_TPR exits, kvmclock MSRs, machine-check banks. */
 #include "kvmtest.h"
 
 #define MSR_KVM_WALL_CLOCK	0x11
@@ -115,6 +115,33 @@ static void test_run_cr8(void)
 	tvm_destroy(&t);
 }
 
+/* Long mode at 0x2000: mov $5,%eax; mov %rax,%cr8; mov $2,%eax; mov %rax,%cr8; hlt */
+static const uint8_t guest_cr8[] = {
+	0xb8, 5, 0, 0, 0, 0x44, 0x0f, 0x22, 0xc0,
+	0xb8, 2, 0, 0, 0, 0x44, 0x0f, 0x22, 0xc0, 0xf4,
+};
+
+/* Without an in-kernel APIC, a guest lowering CR8 exits to the VMM. */
+static void test_cr8_write(void)
+{
+	struct kvm_sregs s;
+	struct tvm t;
+	int r;
+
+	tvm_create(&t, 1 << 20);
+	tvm_cpuid(&t);
+	tvm_long_mode(&t, 0x2000);
+	tvm_load(&t, 0x2000, guest_cr8, sizeof(guest_cr8));
+	r = tvm_run(&t);
+	tap_ok(r == KVM_EXIT_SET_TPR && t.run->cr8 == 2 && tvm_rip(&t) == 0x2012,
+	       "CR8 5 then 2: SET_TPR exit after the second write (%s, cr8 %llu)",
+	       exit_name(r), (unsigned long long)t.run->cr8);
+	r = tvm_run(&t);
+	ioctl(t.vcpu, KVM_GET_SREGS, &s);
+	tap_ok(r == KVM_EXIT_HLT && s.cr8 == 2, "then HLT with CR8 2 (%s)", exit_name(r));
+	tvm_destroy(&t);
+}
+
 /* Monitors save and restore the kvmclock MSRs even when kvmclock is off. */
 static void test_kvmclock_msrs(void)
 {
@@ -199,10 +226,11 @@ static void test_mce(void)
 
 int main(void)
 {
-	tap_plan(30);
+	tap_plan(32);
 	test_caps_and_routing();
 	test_apic_bit();
 	test_run_cr8();
+	test_cr8_write();
 	test_kvmclock_msrs();
 	test_mce();
 	return tap_done();

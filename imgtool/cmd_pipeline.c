@@ -8,6 +8,8 @@
 #include "cli.h"
 #include "pipeline.h"
 
+#define PIPE_INFLIGHT	(4u << 20)	/* input bytes held in slots, at least */
+
 enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_DONE };
 
 struct slot {
@@ -26,7 +28,8 @@ struct pipe {
 	struct slot *slots;
 	unsigned nslots;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t work_cv;		/* workers: a slot came free, or stop */
+	pthread_cond_t done_cv;		/* writer: chunk next_write is done, or the end moved */
 	pthread_mutex_t read_lock;	/* serial_read: one reader at a time, in order */
 	uint64_t next_claim;
 	uint64_t next_write;
@@ -57,7 +60,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&p->lock);
 		while (!p->stop && p->next_claim < p->end_idx &&
 		       p->next_claim >= p->next_write + p->nslots)
-			pthread_cond_wait(&p->cond, &p->lock);
+			pthread_cond_wait(&p->work_cv, &p->lock);
 		if (p->stop || p->next_claim >= p->end_idx) {
 			pthread_mutex_unlock(&p->lock);
 			if (o->serial_read)
@@ -84,7 +87,8 @@ static void *worker_main(void *arg)
 			if (n >= 0 && (size_t)n < o->chunk) {
 				pthread_mutex_lock(&p->lock);
 				p->end_idx = n ? idx + 1 : idx;	/* the stream ends here */
-				pthread_cond_broadcast(&p->cond);
+				pthread_cond_broadcast(&p->done_cv);
+				pthread_cond_broadcast(&p->work_cv);
 				pthread_mutex_unlock(&p->lock);
 			}
 			pthread_mutex_unlock(&p->read_lock);
@@ -103,7 +107,9 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_lock(&p->lock);
 		s->state = SLOT_DONE;
-		pthread_cond_broadcast(&p->cond);
+		/* Only the chunk the writer waits for wakes it; the others queue. */
+		if (idx == p->next_write)
+			pthread_cond_signal(&p->done_cv);
 		pthread_mutex_unlock(&p->lock);
 	}
 }
@@ -173,7 +179,14 @@ int pipe_run(struct pipe_opts *o)
 	int nt = o->threads < 1 ? 1 : o->threads, ret = 0, started = 0;
 	double last_pct = -1;
 
+	/*
+	 * At least 4 MiB in flight: on a busy machine the writer thread can
+	 * wait tens of milliseconds for a CPU, and the workers should not
+	 * run out of slots meanwhile.
+	 */
 	p.nslots = (unsigned)nt * 4;
+	if (p.nslots < PIPE_INFLIGHT / o->chunk)
+		p.nslots = (unsigned)(PIPE_INFLIGHT / o->chunk);
 	p.end_idx = o->size == UINT64_MAX ? UINT64_MAX : (o->size + o->chunk - 1) / o->chunk;
 	p.slots = calloc(p.nslots, sizeof(*p.slots));
 	ws = calloc((size_t)nt, sizeof(*ws));
@@ -194,7 +207,8 @@ int pipe_run(struct pipe_opts *o)
 	}
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_mutex_init(&p.read_lock, NULL);
-	pthread_cond_init(&p.cond, NULL);
+	pthread_cond_init(&p.work_cv, NULL);
+	pthread_cond_init(&p.done_cv, NULL);
 	for (int i = 0; i < nt; i++) {
 		ws[i].p = &p;
 		ws[i].id = i;
@@ -218,7 +232,7 @@ int pipe_run(struct pipe_opts *o)
 		while (p.next_write < p.end_idx &&
 		       !(p.slots[p.next_write % p.nslots].state == SLOT_DONE &&
 			 p.slots[p.next_write % p.nslots].idx == p.next_write))
-			pthread_cond_wait(&p.cond, &p.lock);
+			pthread_cond_wait(&p.done_cv, &p.lock);
 		if (p.next_write >= p.end_idx) {
 			pthread_mutex_unlock(&p.lock);
 			break;
@@ -243,7 +257,7 @@ int pipe_run(struct pipe_opts *o)
 		pthread_mutex_lock(&p.lock);
 		s->state = SLOT_FREE;
 		p.next_write++;
-		pthread_cond_broadcast(&p.cond);
+		pthread_cond_signal(&p.work_cv);	/* one slot, one more claim */
 		pthread_mutex_unlock(&p.lock);
 		if (o->progress && o->size != UINT64_MAX && o->size) {
 			double pct = 100.0 * (double)o->total / (double)o->size;
@@ -256,13 +270,14 @@ int pipe_run(struct pipe_opts *o)
 	}
 	pthread_mutex_lock(&p.lock);
 	p.stop = true;
-	pthread_cond_broadcast(&p.cond);
+	pthread_cond_broadcast(&p.work_cv);
 	pthread_mutex_unlock(&p.lock);
 	for (int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	if (o->progress)
 		printf("\n");
-	pthread_cond_destroy(&p.cond);
+	pthread_cond_destroy(&p.work_cv);
+	pthread_cond_destroy(&p.done_cv);
 	pthread_mutex_destroy(&p.lock);
 	pthread_mutex_destroy(&p.read_lock);
 out_free:

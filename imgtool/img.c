@@ -130,22 +130,31 @@ int img_create(const char *path, const struct img_create_opts *opts,
 	       char *err, size_t errlen)
 {
 	enum img_format fmt = opts->format == IMG_FMT_AUTO ? IMG_FMT_QCOW2 : opts->format;
+	struct img_create_opts o = *opts;
 	int fd;
 
 	if (err && errlen)
 		err[0] = '\0';
+	/*
+	 * Whole 512-byte sectors, rounded up as qemu-img does: qemu reads a
+	 * qcow2 size in sectors, so a ragged tail would vanish in its hands
+	 * (and a converted odd-sized raw file would lose its last bytes).
+	 */
+	if (o.size > UINT64_MAX - 511)
+		return img_seterr(err, errlen, "size too large"), -EINVAL;
+	o.size = (o.size + 511) & ~511ull;
 	if (fmt == IMG_FMT_QCOW2)
-		return qcow2_create(path, opts, err, errlen);
-	if (opts->backing_file)
+		return qcow2_create(path, &o, err, errlen);
+	if (o.backing_file)
 		return img_seterr(err, errlen, "raw images have no backing file"), -EINVAL;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (opts->force ? O_TRUNC : O_EXCL), 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (o.force ? O_TRUNC : O_EXCL), 0644);
 	if (fd < 0) {
 		int e = errno;
 
 		img_seterr(err, errlen, "could not create '%s': %s", path, strerror(e));
 		return -e;
 	}
-	if (ftruncate(fd, (off_t)opts->size) < 0) {
+	if (ftruncate(fd, (off_t)o.size) < 0) {
 		int e = errno;
 
 		img_seterr(err, errlen, "could not size '%s': %s", path, strerror(e));

@@ -99,6 +99,16 @@ alloc=$(du -k "$T/back2.raw" | cut -f1)
 sz=$(stat -c %s "$T/sp.qcow2")
 [ "$sz" -lt 20000000 ]; ok $? "qcow2 output leaves zero clusters unallocated ($sz bytes)"
 
+# A raw file that is not whole sectors: the size rounds up to 512 as in
+# qemu-img, and qemu reads every byte back (it counts qcow2 sizes in sectors).
+head -c 3000100 "$T/p.raw" >"$T/odd.raw"
+"$IMGTOOL" convert -c -O qcow2 "$T/odd.raw" "$T/odd.qcow2"
+qemu-img convert -q -c -O qcow2 "$T/odd.raw" "$T/odd-q.qcow2"
+[ "$(qemu-img info --output=json "$T/odd.qcow2" | grep -o '"virtual-size": [0-9]*')" = \
+  "$(qemu-img info --output=json "$T/odd-q.qcow2" | grep -o '"virtual-size": [0-9]*')" ]
+ok $? "odd-sized raw converts to qemu-img's virtual size"
+run "odd-sized raw reads identical in qemu-img" qemu-img compare -q "$T/odd.raw" "$T/odd.qcow2"
+
 # resize: grow past the L1 table, then shrink back; qemu agrees.
 "$IMGTOOL" create -q -o cluster_size=512 "$T/r.qcow2" 1M
 qemu-io -f qcow2 -c "write -P 0x5a 0 1000" "$T/r.qcow2" >/dev/null

@@ -185,8 +185,14 @@ static int vmx_exit_cr(struct kvmd_vcpu *vcpu)
 			vmx_set_cr4(vcpu, val);
 			return vmx_skip(vcpu);
 		case 8:
-			kvmd_ops->set_cr8(vcpu, val);
-			return vmx_skip(vcpu);
+			/* Reserved bits fault after the CR8-load exit, as in KVM. */
+			if (val & ~0xfULL) {
+				kvmd_queue_exception_e(vcpu, GP_VECTOR, 0);
+				return KVMD_RESUME;
+			}
+			/* Lowering the priority goes to the VMM (SET_TPR), as on SVM. */
+			vmx_skip(vcpu);
+			return kvmd_set_tpr(vcpu, val);
 		}
 		break;
 	case 1:		/* MOV from CR */

@@ -39,11 +39,11 @@ static void loop_vm(struct tvm *t)
 	tvm_long_mode(t, 0x2000);
 	tvm_load(t, 0x2000, loop, sizeof(loop));
 	/*
-	 * Bochs 2.7 (the vmx lanes) masks host interrupts for a VMX guest
-	 * entered with RFLAGS.IF=0 when the host's IF was 0 too, although
-	 * external-interrupt exiting is set: the busy loop would never exit,
-	 * with kvm_intel as with ours.  IF=1 changes nothing else here (no
-	 * interrupt is ever injected) and lets the host's timer reach it.
+	 * Under Bochs 2.7 (the vmx lanes) a VMX guest looping with RFLAGS.IF=0
+	 * never exits on a host interrupt, although external-interrupt exiting
+	 * is set: the one-CPU host froze with kvm_intel as with ours.  IF=1
+	 * changes nothing else here (no interrupt is ever injected) and lets
+	 * the host's timer, hence the signal, reach the vCPU.
 	 */
 	if (getenv("VMXHOST")) {
 		struct kvm_regs r;

@@ -233,6 +233,19 @@ bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit)
 	return v & B(bit);
 }
 
+/* The guest's physical address width, from CPUID 0x80000008 (36 without it), as KVM. */
+int kvmd_guest_maxphyaddr(struct kvmd_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvmd_find_cpuid(vcpu, 0x80000000, 0);
+
+	if (e && e->eax >= 0x80000008) {
+		e = kvmd_find_cpuid(vcpu, 0x80000008, 0);
+		if (e)
+			return e->eax & 0xff;
+	}
+	return 36;
+}
+
 /* After MSR_IA32_APICBASE changed. */
 void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu)
 {

@@ -181,6 +181,8 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		kvmd_ops->set_tsc_offset(vcpu, vcpu->tsc_offset);
 		return 0;
 	case MSR_IA32_APICBASE:
+		if (!kvmd_apic_base_valid(vcpu, data))
+			return 1;
 		vcpu->apic_base = data;
 		kvmd_cpuid_update_runtime(vcpu);
 		return 0;
@@ -244,6 +246,20 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		}
 		return kvmd_ops->set_msr(vcpu, index, data);
 	}
+}
+
+/*
+ * Like KVM: no bits above the guest's physical address width, none of the
+ * reserved low ones, and no x2APIC mode (x2APIC is not provided).
+ */
+bool kvmd_apic_base_valid(struct kvmd_vcpu *vcpu, u64 data)
+{
+	int width = kvmd_guest_maxphyaddr(vcpu);
+	u64 reserved = 0x2ff | X2APIC_ENABLE;
+
+	if (width < 64)
+		reserved |= ~0ULL << width;
+	return !(data & reserved);
 }
 
 int kvmd_handle_rdmsr(struct kvmd_vcpu *vcpu)

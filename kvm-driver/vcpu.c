@@ -603,6 +603,8 @@ static int kvmd_set_sregs(struct kvmd_vcpu *vcpu, const struct kvm_sregs *s)
 		return -EINVAL;
 	if (!kvmd_valid_cr4(vcpu, s->cr4))
 		return -EINVAL;
+	if (!kvmd_apic_base_valid(vcpu, s->apic_base))
+		return -EINVAL;
 
 	for (i = 0; i < ARRAY_SIZE(segs); i++)
 		kvmd_ops->set_segment(vcpu, segs[i], kvmd_sreg_order[i]);

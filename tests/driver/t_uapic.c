@@ -91,6 +91,18 @@ static void test_apic_bit(void)
 	on = cpuid1_edx(t.vcpu);
 	tap_ok(!(off & (1u << 9)) && (on & (1u << 9)),
 	       "CPUID.1:EDX.APIC follows the APIC base (disabled %#x, enabled %#x)", off, on);
+	tap_ok(set_msr(t.vcpu, MSR_APICBASE, 0xfee00901) == 0 &&
+	       set_msr(t.vcpu, MSR_APICBASE, 0xfee00d00) == 0 &&
+	       set_msr(t.vcpu, MSR_APICBASE, 0xfee00900 | (1ULL << 62)) == 0,
+	       "APIC base: reserved bits, x2APIC mode, bits above MAXPHYADDR refused");
+	{
+		struct kvm_sregs s;
+
+		ioctl(t.vcpu, KVM_GET_SREGS, &s);
+		s.apic_base |= 1ULL << 62;
+		tap_ok(xioctl(t.vcpu, KVM_SET_SREGS, &s) == -EINVAL,
+		       "SET_SREGS with a reserved APIC base bit: EINVAL");
+	}
 	tvm_destroy(&t);
 }
 
@@ -226,7 +238,7 @@ static void test_mce(void)
 
 int main(void)
 {
-	tap_plan(32);
+	tap_plan(34);
 	test_caps_and_routing();
 	test_apic_bit();
 	test_run_cr8();

@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/bench/imgtool.sh: imgtool vs qemu-img on a 2 GiB ext4 image of real files: compressed convert and decompression.
-# Prints `| metric | ours | qemu-img | ratio | target |` rows. IMGTOOL_BENCH_DIR keeps the disk between runs.
+# Prints `| metric | ours | qemu-img | ratio | target |` rows, medians of IMGTOOL_BENCH_RUNS (3) back-to-back pairs.
+# IMGTOOL_BENCH_DIR keeps the disk between runs.
 set -eu
 top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 I=${IMGTOOL:-$top/build/bin/imgtool}
@@ -26,44 +27,58 @@ if [ ! -s "$W/disk.raw" ] || [ "$(cat "$W/disk.size" 2>/dev/null)" != "$SIZE" ];
 	echo "$SIZE" >"$W/disk.size"
 fi
 
-best= cpu=	# wall and CPU (user+sys) seconds of one run
+# One run: wall and CPU (user+sys) seconds into $wall and $cpu.
+wall= cpu=
 timeit() {	# timeit CMD...
 	sync
 	/usr/bin/time -f "%e %U %S" -o "$W/time" "$@" >/dev/null
-	best=$(cut -d" " -f1 "$W/time")
-	cpu=$(awk "{ print \$2 + \$3 }" "$W/time")
+	wall=$(cut -d" " -f1 "$W/time")
+	cpu=$(awk '{ print $2 + $3 }' "$W/time")
 }
 fmt() { printf '%.2f' "$1"; }
-RUNS=${IMGTOOL_BENCH_RUNS:-1}
-min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc -l)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
+median() {	# median NUMBER...
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+div() { echo "$1 / $2" | bc -l; }
+RUNS=${IMGTOOL_BENCH_RUNS:-3}
 
-# Interleave ours and theirs so machine noise hits both alike; keep the best run.
-oc= qc= occ= qcc= od= qd= ocd= qcd=
+# The other engineers' emulators share these 2 CPUs, and the load moves
+# from minute to minute: ours and qemu-img run back to back, each pair
+# gives one ratio, and the table shows medians over $RUNS pairs.
+cat "$W/disk.raw" >/dev/null	# page cache warm for the first run too
+load0=$(cut -d" " -f1 /proc/loadavg)
+ow=() qw=() oc=() qc=() rc=()
 for _ in $(seq "$RUNS"); do
 	timeit "$I" convert -c -O qcow2 "$W/disk.raw" "$W/ours.qcow2"
-	oc=$(min "$oc" "$best"); occ=$(min "$occ" "$cpu")
+	ow+=("$wall") oc+=("$cpu")
 	timeit qemu-img convert -c -O qcow2 "$W/disk.raw" "$W/qemu.qcow2"
-	qc=$(min "$qc" "$best"); qcc=$(min "$qcc" "$cpu")
+	qw+=("$wall") qc+=("$cpu")
+	rc+=("$(div "$wall" "${ow[-1]}")")
 done
 so=$(stat -c %s "$W/ours.qcow2")
 sq=$(stat -c %s "$W/qemu.qcow2")
 qemu-img check -q "$W/ours.qcow2" || { echo "bench imgtool: our image fails qemu-img check" >&2; exit 1; }
 qemu-img compare -q "$W/ours.qcow2" "$W/disk.raw" || { echo "bench imgtool: our image differs" >&2; exit 1; }
 
+odw=() qdw=() odc=() qdc=() rd=()
 for _ in $(seq "$RUNS"); do
 	timeit "$I" convert -O raw "$W/qemu.qcow2" "$W/out-ours.raw"
-	od=$(min "$od" "$best"); ocd=$(min "$ocd" "$cpu")
+	odw+=("$wall") odc+=("$cpu")
 	timeit qemu-img convert -O raw "$W/qemu.qcow2" "$W/out-qemu.raw"
-	qd=$(min "$qd" "$best"); qcd=$(min "$qcd" "$cpu")
+	qdw+=("$wall") qdc+=("$cpu")
+	rd+=("$(div "$wall" "${odw[-1]}")")
 done
 cmp -s "$W/out-ours.raw" "$W/disk.raw" || { echo "bench imgtool: decompressed image differs" >&2; exit 1; }
 rm -f "$W/out-ours.raw" "$W/out-qemu.raw"
 
-r() { fmt "$(echo "$1 / $2" | bc -l)"; }
 mib=$(($(stat -c %s "$W/disk.raw") / 1048576))
-echo "bench imgtool: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
-echo "| imgtool convert -c -O qcow2, ${mib} MiB ext4, wall (s) | $(fmt "$oc") | $(fmt "$qc") | $(r "$qc" "$oc")x faster | >= 1.9x |"
-echo "| imgtool convert -c -O qcow2, CPU (s) | $(fmt "$occ") | $(fmt "$qcc") | $(r "$occ" "$qcc")x | info |"
-echo "| imgtool compressed size (MiB) | $(fmt "$(echo "$so / 1048576" | bc -l)") | $(fmt "$(echo "$sq / 1048576" | bc -l)") | $(r "$so" "$sq")x | <= 1.01x |"
-echo "| imgtool convert compressed qcow2 -> raw, wall (s) | $(fmt "$od") | $(fmt "$qd") | $(r "$qd" "$od")x faster | >= 1.0x |"
-echo "| imgtool convert compressed qcow2 -> raw, CPU (s) | $(fmt "$ocd") | $(fmt "$qcd") | $(r "$ocd" "$qcd")x | info |"
+# With the CPUs saturated by others, each session (autogroup) gets about its
+# fair share whatever its thread count, so a parallel tool loses its edge: the
+# wall-clock targets hold on an idle machine only. The load is in the table.
+echo "| imgtool bench: 1-min load average at start, at end ($(nproc) CPUs) | $load0 | $(cut -d' ' -f1 /proc/loadavg) | - | info: wall targets need an idle machine |"
+echo "bench imgtool: compress wall ours ${ow[*]} qemu ${qw[*]}; decompress wall ours ${odw[*]} qemu ${qdw[*]}" >&2
+echo "| imgtool convert -c -O qcow2, ${mib} MiB ext4, wall (s, median of $RUNS) | $(fmt "$(median "${ow[@]}")") | $(fmt "$(median "${qw[@]}")") | $(fmt "$(median "${rc[@]}")")x faster | >= 1.9x |"
+echo "| imgtool convert -c -O qcow2, CPU (s) | $(fmt "$(median "${oc[@]}")") | $(fmt "$(median "${qc[@]}")") | $(fmt "$(div "$(median "${oc[@]}")" "$(median "${qc[@]}")")")x | info |"
+echo "| imgtool compressed size (MiB) | $(fmt "$(div "$so" 1048576)") | $(fmt "$(div "$sq" 1048576)") | $(fmt "$(div "$so" "$sq")")x | <= 1.01x |"
+echo "| imgtool convert compressed qcow2 -> raw, wall (s, median of $RUNS) | $(fmt "$(median "${odw[@]}")") | $(fmt "$(median "${qdw[@]}")") | $(fmt "$(median "${rd[@]}")")x faster | >= 1.0x |"
+echo "| imgtool convert compressed qcow2 -> raw, CPU (s) | $(fmt "$(median "${odc[@]}")") | $(fmt "$(median "${qdc[@]}")") | $(fmt "$(div "$(median "${odc[@]}")" "$(median "${qdc[@]}")")")x | info |"

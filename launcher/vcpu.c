@@ -113,11 +113,12 @@ static void fatal(struct vm *vm, const char *what)
 	vm_request_exit(vm, 1);
 }
 
-/* KVM_LAUNCH_STATS: exits by kind and the busiest ports, every 2 s. */
+/* KVM_LAUNCH_STATS[=MS]: exits by kind, time in KVM_RUN, busiest ports, every MS (2000). */
 struct exit_stats {
 	unsigned long reason[64], eintr, injected;
+	uint64_t in_run, t_run;		/* ns inside KVM_RUN; when it returned */
 	uint32_t *port;			/* 65536 counters */
-	uint64_t last;
+	uint64_t last, interval;	/* ns */
 };
 
 static void stats_print(struct vm *vm, struct exit_stats *st)
@@ -135,14 +136,17 @@ static void stats_print(struct vm *vm, struct exit_stats *st)
 	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0)
 		r.rip = 0;
 	fprintf(stderr, "stats: io %lu mmio %lu hlt %lu win %lu eintr %lu inj %lu rip %llx"
-		" ports %x:%u %x:%u %x:%u %x:%u\n",
+		" run %llums of %llums ports %x:%u %x:%u %x:%u %x:%u\n",
 		st->reason[KVM_EXIT_IO], st->reason[KVM_EXIT_MMIO], st->reason[KVM_EXIT_HLT],
 		st->reason[KVM_EXIT_IRQ_WINDOW_OPEN], st->eintr, st->injected, r.rip,
+		(unsigned long long)(st->in_run / 1000000),
+		(unsigned long long)((hw_clock_now(&vm->clock) - st->last) / 1000000),
 		top[0], st->port[top[0]], top[1], st->port[top[1]],
 		top[2], st->port[top[2]], top[3], st->port[top[3]]);
 	memset(st->reason, 0, sizeof(st->reason));
 	memset(st->port, 0, 65536 * sizeof(st->port[0]));
 	st->eintr = st->injected = 0;
+	st->in_run = 0;
 	st->last = hw_clock_now(&vm->clock);
 }
 
@@ -155,6 +159,8 @@ void vcpu_run(struct vm *vm)
 	if (getenv("KVM_LAUNCH_STATS")) {
 		st.port = calloc(65536, sizeof(st.port[0]));
 		st.last = hw_clock_now(&vm->clock);
+		st.interval = (atoi(getenv("KVM_LAUNCH_STATS")) > 0 ?
+			       (uint64_t)atoi(getenv("KVM_LAUNCH_STATS")) : 2000) * 1000000ULL;
 	}
 
 	while (!vm->stop) {
@@ -163,8 +169,10 @@ void vcpu_run(struct vm *vm)
 			break;
 		if (inject(vm))
 			st.injected++;
-		if (st.port && hw_clock_now(&vm->clock) - st.last > 2000000000ULL)
+		if (st.port && hw_clock_now(&vm->clock) - st.last > st.interval)
 			stats_print(vm, &st);
+		if (st.port)
+			st.t_run = hw_clock_now(&vm->clock);
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
 			run->immediate_exit = 0;
 			st.eintr++;
@@ -176,6 +184,8 @@ void vcpu_run(struct vm *vm)
 			fatal(vm, msg);
 			break;
 		}
+		if (st.port)
+			st.in_run += hw_clock_now(&vm->clock) - st.t_run;
 		if (st.port && run->exit_reason < 64) {
 			st.reason[run->exit_reason]++;
 			if (run->exit_reason == KVM_EXIT_IO)

@@ -1,6 +1,8 @@
 /* launcher/arch/cpu.c: x86 vCPU set-up: CPUID, boot-time registers, dumps. */
 #include <errno.h>
+#include <asm/kvm_para.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -13,10 +15,41 @@
 #define CPUID1_ECX_OSXSAVE	(1u << 27)
 #define CPUID1_ECX_X2APIC	(1u << 21)
 #define CPUID1_ECX_TSC_DEADLINE	(1u << 24)
+#define CPUID1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID1_EDX_APIC		(1u << 9)
 #define CPUID81_EDX_APIC	(1u << 9)
 #define CPUID81_ECX_EXTAPIC	(1u << 3)
 #define CPUID81_ECX_TOPOEXT	(1u << 22)
+
+/*
+ * The paravirtual features kept from KVM's leaf 0x40000001: kvmclock,
+ * which the hypervisor itself provides (no launcher device behind it),
+ * and "port 0x80 delays are not needed", true of every device here.
+ * The rest (async page faults, PV EOI, steal time...) need an in-kernel
+ * APIC or host services this machine does not have.
+ */
+#define KVM_PV_FEATURES_KEPT	((1u << KVM_FEATURE_CLOCKSOURCE2) |		\
+				 (1u << KVM_FEATURE_NOP_IO_DELAY) |		\
+				 (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT))
+
+/* Keep KVM's own leaves 0x40000000-1, trimmed; drop every other hypervisor's. */
+static bool keep_pv_leaf(struct kvm_cpuid_entry2 *e, bool *kvm_sig)
+{
+	if (e->function == KVM_CPUID_SIGNATURE) {
+		*kvm_sig = e->ebx == 0x4b4d564b && e->ecx == 0x564b4d56 &&
+			   e->edx == 0x4d;	/* "KVMKVMKVM\0\0\0" */
+		if (*kvm_sig && e->eax > KVM_CPUID_FEATURES)
+			e->eax = KVM_CPUID_FEATURES;
+		return *kvm_sig;
+	}
+	if (e->function != KVM_CPUID_FEATURES || !*kvm_sig)
+		return false;
+	e->eax &= KVM_PV_FEATURES_KEPT;
+	if (!(e->eax & (1u << KVM_FEATURE_CLOCKSOURCE2)))
+		e->eax &= ~(1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
+	e->ebx = e->ecx = e->edx = 0;	/* no hints (EDX: "realtime") */
+	return true;
+}
 
 static struct kvm_cpuid2 *get_supported(int kvm_fd)
 {
@@ -55,21 +88,16 @@ static int disable_apic(int vcpu_fd)
 	return 0;
 }
 
-int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
+void cpu_filter_cpuid(struct kvm_cpuid2 *c)
 {
-	struct kvm_cpuid2 *c = get_supported(kvm_fd);
 	unsigned int i, n = 0;
-	int ret;
+	bool kvm_sig = false;
 
-	if (!c) {
-		fprintf(stderr, "kvm-launch: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(errno));
-		return -1;
-	}
 	for (i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
-		/* No paravirtual interface: hide the hypervisor leaves. */
-		if (e->function >= 0x40000000 && e->function <= 0x4fffffff)
+		if (e->function >= 0x40000000 && e->function <= 0x4fffffff &&
+		    !keep_pv_leaf(e, &kvm_sig))
 			continue;
 		/*
 		 * No XSAVE: nested set-ups report XSAVE sizes that disagree
@@ -84,6 +112,8 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
 				    CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE);
 			e->edx &= ~CPUID1_EDX_APIC;
 			e->ebx &= 0x0000ffff;	/* APIC id 0, one logical CPU */
+			/* As on any VM: how a guest knows to look at 0x40000000. */
+			e->ecx |= CPUID1_ECX_HYPERVISOR;
 			break;
 		case 0x80000001:
 			e->edx &= ~CPUID81_EDX_APIC;
@@ -93,6 +123,18 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
 		c->entries[n++] = *e;
 	}
 	c->nent = n;
+}
+
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
+{
+	struct kvm_cpuid2 *c = get_supported(kvm_fd);
+	int ret;
+
+	if (!c) {
+		fprintf(stderr, "kvm-launch: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(errno));
+		return -1;
+	}
+	cpu_filter_cpuid(c);
 	ret = ioctl(vcpu_fd, KVM_SET_CPUID2, c);
 	if (ret < 0)
 		fprintf(stderr, "kvm-launch: KVM_SET_CPUID2: %s\n", strerror(errno));

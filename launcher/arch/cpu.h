@@ -12,6 +12,14 @@
 int cpu_setup_cpuid(int kvm_fd, int vcpu_fd);
 
 /*
+ * The filter it applies, in place: no APIC, x2APIC, TSC deadline or XSAVE;
+ * the hypervisor bit set; of the paravirtual leaves only KVM's, trimmed to
+ * kvmclock and "no I/O delay".
+ */
+struct kvm_cpuid2;
+void cpu_filter_cpuid(struct kvm_cpuid2 *c);
+
+/*
  * Registers for the Linux entry: flat 64-bit long mode with identity page
  * tables for the low 4 GiB (built in guest memory), or 32-bit protected
  * mode; rsi/esi points at boot_params.

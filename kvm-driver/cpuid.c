@@ -3,6 +3,7 @@
 #include <linux/kvm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 
@@ -87,6 +88,31 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 	return n + 1;
 }
 
+/*
+ * KVM's paravirtual leaves: the signature, and as features kvmclock (when
+ * the host TSC allows it, see kvmclock.c) and "no port 0x80 delays".
+ */
+static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	if (n + 2 > max)
+		return -E2BIG;
+	e = &ents[n];
+	memset(e, 0, 2 * sizeof(*e));
+	e[0].function = KVM_CPUID_SIGNATURE;
+	e[0].eax = KVM_CPUID_FEATURES;
+	e[0].ebx = 0x4b4d564b;	/* "KVMKVMKVM\0\0\0" */
+	e[0].ecx = 0x564b4d56;
+	e[0].edx = 0x4d;
+	e[1].function = KVM_CPUID_FEATURES;
+	e[1].eax = B(KVM_FEATURE_NOP_IO_DELAY);
+	if (kvmd_kvmclock_ok())
+		e[1].eax |= B(KVM_FEATURE_CLOCKSOURCE) | B(KVM_FEATURE_CLOCKSOURCE2) |
+			    B(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
+	return n + 2;
+}
+
 static int kvmd_build_supported(struct kvm_cpuid_entry2 *ents, int max)
 {
 	u32 basic = min(cpuid_eax(0), 7U);
@@ -107,6 +133,8 @@ static int kvmd_build_supported(struct kvm_cpuid_entry2 *ents, int max)
 			continue;
 		n = kvmd_add_entry(ents, n, max, f, 0, 0);
 	}
+	if (n >= 0)
+		n = kvmd_add_pv_leaves(ents, n, max);
 	return n;
 }
 

@@ -37,6 +37,7 @@ enum {
 enum {
 	KVMD_REQ_TLB_FLUSH,
 	KVMD_REQ_TRIPLE_FAULT,		/* a machine check could not be delivered */
+	KVMD_REQ_CLOCK_UPDATE,		/* rewrite the kvmclock time page */
 };
 
 enum kvmd_vcpu_mode {
@@ -75,6 +76,13 @@ struct kvmd_vm {
 	int nr_vcpus;
 	u64 tss_addr;
 	u64 identity_map_addr;
+
+	/* kvmclock: ns = base_ns + ((host TSC - base_tsc) scaled by mul, shift). */
+	u64 kvmclock_base_tsc;
+	u64 kvmclock_base_ns;
+	u32 kvmclock_mul;
+	s8 kvmclock_shift;
+	u32 kvmclock_wall_version;
 };
 
 /* Work left half-done when KVM_RUN returned to userspace for I/O. */
@@ -123,8 +131,9 @@ struct kvmd_vcpu {
 	} nmi;
 
 	u64 apic_base;
-	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME, kept disabled */
-	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK */
+	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME(_NEW): page GPA | enable */
+	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK(_NEW) */
+	u32 kvmclock_version;		/* of the time page, even */
 	u64 mcg_cap;
 	u64 mcg_ctl;
 	u64 mcg_status;
@@ -264,6 +273,18 @@ bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit);
 void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu);
 int kvmd_guest_maxphyaddr(struct kvmd_vcpu *vcpu);
 bool kvmd_apic_base_valid(struct kvmd_vcpu *vcpu, u64 data);
+
+/* kvmclock.c */
+/* KVM_SET_CLOCK flags KVM accepts (its KVM_CLOCK_VALID_FLAGS). */
+#define KVMD_CLOCK_VALID_FLAGS	(KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC)
+bool kvmd_kvmclock_ok(void);
+void kvmd_kvmclock_init(struct kvmd_vm *vm);
+void kvmd_kvmclock_update(struct kvmd_vcpu *vcpu);
+int kvmd_kvmclock_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data);
+int kvmd_kvmclock_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data,
+			    bool host);
+int kvmd_get_clock(struct kvmd_vm *vm, struct kvm_clock_data __user *uclock);
+int kvmd_set_clock(struct kvmd_vm *vm, struct kvm_clock_data __user *uclock);
 
 /* msr.c */
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist);

@@ -20,6 +20,8 @@ static const u32 kvmd_msrs_to_save[] = {
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE, MSR_MTRRdefType,
 	MSR_IA32_APICBASE,
+	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
+	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
 };
 
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
@@ -114,15 +116,13 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = vcpu->misc_enable;
 		return 0;
 	case MSR_KVM_SYSTEM_TIME:
-		if (!host)
-			return 1;
-		*data = vcpu->kvmclock_system_time;
-		return 0;
 	case MSR_KVM_WALL_CLOCK:
-		if (!host)
+	case MSR_KVM_SYSTEM_TIME_NEW:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		/* Without kvmclock (CPUID 0x40000001 not reported): #GP. */
+		if (!host && !kvmd_kvmclock_ok())
 			return 1;
-		*data = vcpu->kvmclock_wall_clock;
-		return 0;
+		return kvmd_kvmclock_msr_read(vcpu, index, data);
 	case MSR_MTRRcap:
 		*data = KVMD_MTRR_CAP;
 		return 0;
@@ -179,6 +179,7 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_TSC:
 		vcpu->tsc_offset = data - rdtsc();
 		kvmd_ops->set_tsc_offset(vcpu, vcpu->tsc_offset);
+		kvmd_make_request(vcpu, KVMD_REQ_CLOCK_UPDATE);
 		return 0;
 	case MSR_IA32_APICBASE:
 		if (!kvmd_apic_base_valid(vcpu, data))
@@ -190,21 +191,18 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		vcpu->misc_enable = data;
 		return 0;
 	case MSR_KVM_SYSTEM_TIME:
-		/*
-		 * kvmclock is not provided (CPUID 0x40000001 is not reported),
-		 * so the guest gets #GP. VMMs such as QEMU still save and
-		 * restore the MSRs: the host may set them to "disabled" only.
-		 */
-		if (!host || (data & 1))
-			return 1;
-		vcpu->kvmclock_system_time = data;
-		return 0;
 	case MSR_KVM_WALL_CLOCK:
-		/* KVM would write the wall clock at this address: only 0 is kept. */
-		if (!host || data)
+	case MSR_KVM_SYSTEM_TIME_NEW:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		/*
+		 * Without kvmclock the guest gets #GP, and a VMM restoring
+		 * the MSRs (QEMU does) may only set them to "disabled".
+		 */
+		if (!kvmd_kvmclock_ok() && (!host || (data & 1) ||
+		    (data && (index == MSR_KVM_WALL_CLOCK ||
+			      index == MSR_KVM_WALL_CLOCK_NEW))))
 			return 1;
-		vcpu->kvmclock_wall_clock = data;
-		return 0;
+		return kvmd_kvmclock_msr_write(vcpu, index, data, host);
 	case MSR_IA32_CR_PAT:
 		if (!kvmd_pat_ok(data))
 			return 1;

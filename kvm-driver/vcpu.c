@@ -98,6 +98,8 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMD_PENDING_NONE;
 	vcpu->mmio_cached = 0;
+	/* As KVM's kvmclock_reset(): no time page is written after a reset. */
+	vcpu->kvmclock_system_time = 0;
 	if (vcpu->guest_debug)
 		kvmd_ops->update_debug(vcpu);
 }
@@ -405,6 +407,8 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	}
 	if (kvmd_check_request(vcpu, KVMD_REQ_TLB_FLUSH))
 		kvmd_ops->flush_tlb(vcpu);
+	if (kvmd_check_request(vcpu, KVMD_REQ_CLOCK_UPDATE))
+		kvmd_kvmclock_update(vcpu);
 	kvmd_inject_events(vcpu);
 
 	kernel_fpu_begin();

@@ -45,6 +45,8 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return KVMD_MEM_SLOTS;
 	case KVM_CAP_MCE:
 		return KVMD_MCE_BANKS;
+	case KVM_CAP_ADJUST_CLOCK:
+		return kvmd_kvmclock_ok() ? KVMD_CLOCK_VALID_FLAGS : 0;
 	default:
 		return 0;
 	}
@@ -168,6 +170,14 @@ unlock:
 			return -EFAULT;
 		return -EINVAL;
 	}
+	case KVM_GET_CLOCK:
+		if (!kvmd_kvmclock_ok())
+			return -ENOTTY;
+		return kvmd_get_clock(vm, argp);
+	case KVM_SET_CLOCK:
+		if (!kvmd_kvmclock_ok())
+			return -ENOTTY;
+		return kvmd_set_clock(vm, argp);
 	case KVM_CHECK_EXTENSION:
 		return kvmd_check_extension(vm, arg);
 	default:
@@ -207,6 +217,7 @@ int kvmd_create_vm(unsigned long type)
 	spin_lock_init(&vm->mmu_lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	kvmd_kvmclock_init(vm);
 
 	r = kvmd_hardware_get();
 	if (r)

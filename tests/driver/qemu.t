@@ -19,8 +19,9 @@ if [ "${1:-}" = --inner ]; then
 	initrd=$2
 	uptime_cs() { local up _; read -r up _ < /proc/uptime; echo $((${up%.*} * 100 + 10#${up#*.})); }
 	# Cheaper boots, same guest: qboot instead of SeaBIOS when installed,
-	# and the TSC rate given (calibration fails this deep in emulation,
-	# which leaves the guest reading the HPET, an MMIO exit, for the time).
+	# and the TSC rate given (calibrating it against the PIT fails this deep
+	# in emulation; without kvmclock the guest then reads the HPET, an MMIO
+	# exit, for the time).
 	fw=/usr/share/qemu/qboot.rom
 	bios=()
 	[ -r "$fw" ] && bios=(-bios "$fw")

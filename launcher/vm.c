@@ -208,16 +208,23 @@ void vm_run_timers(struct vm *vm)
 		}
 	} while (fired);
 
-	/* The host timer interrupts KVM_RUN when the next deadline comes. */
+	/*
+	 * The host timer, one-shot, interrupts KVM_RUN when the next deadline
+	 * comes; its handler sets immediate_exit, so a signal just before
+	 * KVM_RUN is not lost. Every syscall is dear under nested
+	 * virtualization: a timer that already fired needs no disarming.
+	 */
 	next = earliest_deadline(vm);
 	if (vm->host_timer_ok && next != vm->host_timer_deadline) {
 		struct itimerspec its = { 0 };
 
+		if (!next && vm->host_timer_deadline <= now) {
+			vm->host_timer_deadline = 0;
+			return;
+		}
 		if (next) {
 			its.it_value.tv_sec = next / 1000000000ULL;
 			its.it_value.tv_nsec = next % 1000000000ULL;
-			/* Re-fire while not serviced: a signal can race KVM_RUN entry. */
-			its.it_interval.tv_nsec = 1000000;
 		}
 		timer_settime(vm->host_timer, TIMER_ABSTIME, &its, NULL);
 		vm->host_timer_deadline = next;
@@ -253,6 +260,7 @@ void vm_poll_fds(struct vm *vm, int timeout_ms)
 	struct pollfd pfd[VM_MAX_WATCHES];
 	unsigned int i, n = vm->nr_watch;
 
+	vm->last_poll = hw_clock_now(&vm->clock);
 	for (i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){ .fd = vm->watch[i].fd, .events = POLLIN };
 	if (poll(pfd, n, timeout_ms) <= 0)

@@ -56,6 +56,7 @@ struct vm {
 		void *opaque;
 	} watch[VM_MAX_WATCHES];
 	unsigned int nr_watch;
+	uint64_t last_poll;		/* ns, hw_clock */
 
 	struct {
 		const struct device_type *type;

@@ -23,7 +23,7 @@ if [ ! -s "$initrd" ] || [ "$TOP/tests/launcher/mkinitramfs.sh" -nt "$initrd" ];
 	"$TOP/tests/launcher/mkinitramfs.sh" "$initrd" || { echo "1..0 # SKIP cannot build the initramfs"; exit 0; }
 fi
 
-per_lane=14
+per_lane=15
 echo "1..$((per_lane * $(echo $LANES | wc -w)))"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -39,7 +39,7 @@ memory = "128M";
 boot = {
   kernel = "$KERNEL";
   initrd = "initrd.img";
-  cmdline = "console=ttyS0 quiet reboot=k -- echo KL-HELLO-\$((6 * 7))";
+  cmdline = "console=ttyS0 quiet reboot=k -- echo KL-HELLO-\$((6 * 7)) KL-CLOCK-\$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)";
 };
 serial = { output = "stdio"; };
 EOF2
@@ -81,6 +81,8 @@ EOF2
 	check 'printf "%s\n" "$out" | grep -q "^hello| KL-USERSPACE"' "$lane: guest reached userspace"
 	check 'printf "%s\n" "$out" | grep -q "^hello| KL-HELLO-42"' "$lane: guest printed a line on the serial console"
 	check 'printf "%s\n" "$out" | grep -q "^HELLO-STATUS 0"' "$lane: i8042 reset ends kvm-launch with status 0"
+	check 'printf "%s\n" "$out" | grep -q "^hello| KL-HELLO-42 KL-CLOCK-kvm-clock"' \
+		"$lane: the guest keeps time with kvmclock (no PM timer exits)"
 	if [ "$have_disks" = 1 ]; then
 		check 'printf "%s\n" "$out" | grep -q "^DISKS-STATUS 0"' "$lane: triple fault (reboot=t) ends kvm-launch with status 0"
 		for d in a b c; do

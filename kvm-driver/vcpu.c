@@ -98,8 +98,6 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMD_PENDING_NONE;
 	vcpu->mmio_cached = 0;
-	/* As KVM's kvmclock_reset(): no time page is written after a reset. */
-	vcpu->kvmclock_system_time = 0;
 	if (vcpu->guest_debug)
 		kvmd_ops->update_debug(vcpu);
 }

@@ -153,15 +153,17 @@ static void stats_print(struct vm *vm, struct exit_stats *st)
 void vcpu_run(struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
+	const char *stats_env = getenv("KVM_LAUNCH_STATS");
 	struct exit_stats st = { 0 };
 	char msg[128];
 	int ret;
 
-	if (getenv("KVM_LAUNCH_STATS")) {
+	if (stats_env) {
+		int ms = atoi(stats_env);
+
 		st.port = calloc(65536, sizeof(st.port[0]));
 		st.last = hw_clock_now(&vm->clock);
-		st.interval = (atoi(getenv("KVM_LAUNCH_STATS")) > 0 ?
-			       (uint64_t)atoi(getenv("KVM_LAUNCH_STATS")) : 2000) * 1000000ULL;
+		st.interval = (uint64_t)(ms > 0 ? ms : 2000) * 1000000ULL;
 	}
 
 	while (!vm->stop) {

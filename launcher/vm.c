@@ -300,6 +300,32 @@ void vm_idle(struct vm *vm)
 
 /* ---- creation ---- */
 
+/*
+ * Guest RAM, aligned to 2 MiB so that the host can back it with transparent
+ * huge pages and the hypervisor can map it with 2 MiB nested page entries:
+ * one nested page fault per 2 MiB instead of one per 4 KiB while the guest
+ * first touches its memory (the kernel decompressing itself, for one).
+ */
+#define RAM_ALIGN (2ull << 20)
+
+static void *alloc_ram(uint64_t size)
+{
+	uint64_t len = size + RAM_ALIGN;
+	uint8_t *p, *start;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	start = (uint8_t *)(((uintptr_t)p + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1));
+	if (start > p)
+		munmap(p, start - p);
+	if (start + size < p + len)
+		munmap(start + size, p + len - (start + size));
+	madvise(start, size, MADV_HUGEPAGE);
+	return start;
+}
+
 static int setup_ram(struct vm *vm)
 {
 	unsigned int i;
@@ -307,10 +333,9 @@ static int setup_ram(struct vm *vm)
 	vm->nr_ram = layout_ram(vm->cfg, vm->ram);
 	for (i = 0; i < vm->nr_ram; i++) {
 		struct kvm_userspace_memory_region r = { 0 };
-		void *p = mmap(NULL, vm->ram[i].size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *p = alloc_ram(vm->ram[i].size);
 
-		if (p == MAP_FAILED) {
+		if (!p) {
 			fprintf(stderr, "kvm-launch: cannot allocate %llu MiB of guest RAM: %s\n",
 				(unsigned long long)(vm->ram[i].size >> 20), strerror(errno));
 			return -1;

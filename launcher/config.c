@@ -379,7 +379,7 @@ static void parse_boot(
 struct ctx *c, config_t *cf, struct vm_config *cfg)
 {
 	static const char *const keys[] = { "kernel", "initrd", "cmdline", "firmware",
-					    "order", "menu", NULL };
+					    "order", "menu", "unpack", NULL };
 	config_setting_t *b = config_lookup(cf, "boot"), *s;
 	struct linux_image li;
 	char err[512];
@@ -430,6 +430,15 @@ struct ctx *c, config_t *cf, struct vm_config *cfg)
 			bad(c, line_of(s), "boot.initrd", "given without boot.kernel");
 		if (cfg->initrd && stat(cfg->initrd, &st) == 0)
 			cfg->initrd_size = st.st_size;
+	}
+	cfg->unpack = true;
+	if ((s = config_setting_get_member(b, "unpack"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			bad(c, line_of(s), "boot.unpack", "expected true or false");
+		else if (!config_setting_get_member(b, "kernel"))
+			bad(c, line_of(s), "boot.unpack", "given without boot.kernel");
+		else
+			cfg->unpack = config_setting_get_bool(s);
 	}
 	parse_boot_bios(c, b, cfg);
 

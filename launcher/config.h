@@ -39,6 +39,7 @@ struct vm_config {
 	unsigned int nr_boot_order;	/* boot.order: enum boot_dev codes (firmware.h) */
 	uint8_t boot_order[2];
 	bool boot_menu;			/* boot.menu: SeaBIOS shows its boot menu */
+	bool unpack;			/* boot.unpack: the launcher unpacks the bzImage (default) */
 	enum cfg_serial serial;
 	char *serial_path;		/* SERIAL_FILE */
 	unsigned int nr_disks;

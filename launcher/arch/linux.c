@@ -2,12 +2,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch/layout.h"
 #include "arch/linux.h"
+#include "arch/unpack.h"
+#include "arch/vmlinux.h"
+#include "kcache.h"
 #include "vm.h"
 
 /* Offsets in the setup header / boot_params (Documentation/x86/boot.rst). */
@@ -36,6 +42,7 @@
 #define BP_SIZE			4096
 
 #define LOADED_HIGH		0x01
+#define KASLR_FLAG		0x02
 #define CAN_USE_HEAP		0x80
 #define XLF_KERNEL_64		0x01
 
@@ -175,6 +182,122 @@ static int load_file(const char *path, uint64_t off, uint64_t len,
 	return 0;
 }
 
+/* The whole of a file, malloc'd. */
+static uint8_t *read_whole(const char *path, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size ? st.st_size : 1);
+	while (buf && done < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + done, st.st_size - done, done);
+
+		if (n <= 0) {
+			free(buf);
+			buf = NULL;
+		} else {
+			done += n;
+		}
+	}
+	close(fd);
+	if (!buf)
+		snprintf(err, errlen, "cannot read %s", path);
+	*len = done;
+	return buf;
+}
+
+static uint64_t random64(void)
+{
+	uint64_t v = 0;
+
+	/* Without entropy, the clock still moves the kernel between boots. */
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v)) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		v = (uint64_t)t.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)t.tv_sec;
+	}
+	return v;
+}
+
+/*
+ * The kernel unpacked by the launcher rather than by the guest: from the
+ * cache, or decompressed now and cached. Placed and relocated as the
+ * kernel's own decompressor would (KASLR unless "nokaslr"), entered at its
+ * 64-bit entry. -1 with err leaves guest memory for the bzImage path.
+ */
+static int load_unpacked(const struct vm_config *cfg, const struct linux_image *li,
+			 const struct linux_load_mem *mem, const struct cfg_slot *ram,
+			 unsigned int nr_ram, uint64_t initrd, uint64_t initrd_end,
+			 uint8_t *bp, uint64_t *entry, char *err, size_t errlen)
+{
+	struct kcache_entry ce = { 0 };
+	uint8_t *image, *unpacked = NULL, *dst;
+	const uint8_t *data;
+	char dir[4096], key[64];
+	bool cache, kaslr;
+	uint64_t align = li->kernel_alignment, phys, delta = 0;
+	struct vmlinux vl;
+	size_t len, data_len;
+	int ret = -1;
+
+	image = read_whole(cfg->kernel, &len, err, errlen);
+	if (!image)
+		return -1;
+	kcache_key(image, len, key, sizeof(key));
+	cache = kcache_dir(dir, sizeof(dir)) == 0;
+	if (cache && kcache_get(dir, key, &ce) == 0) {
+		data = ce.data;
+		data_len = ce.len;
+	} else if (unpack_bzimage(image, len, &unpacked, &data_len, err, errlen) == 0) {
+		char why[256];
+
+		data = unpacked;
+		/* A cache that cannot be written only costs the next boot time. */
+		if (cache)
+			kcache_put(dir, key, unpacked, data_len, why, sizeof(why));
+	} else {
+		goto out;
+	}
+	if (vmlinux_parse(data, data_len, &vl, err, errlen))
+		goto out;
+	/* startup_64 needs 2 MiB alignment whatever the header says. */
+	if (align < 2 * MiB || (align & (align - 1)))
+		align = 2 * MiB;
+	kaslr = vmlinux_relocatable(&vl) && !vmlinux_nokaslr(cfg->cmdline);
+	if (vmlinux_place(&vl, ram, nr_ram, align, initrd, initrd_end, kaslr,
+			  random64(), &phys)) {
+		snprintf(err, errlen, "no room for the %llu MiB kernel in RAM",
+			 (unsigned long long)(vl.span / MiB));
+		goto out;
+	}
+	if (kaslr)
+		delta = vmlinux_virt_offset(&vl, align, random64());
+	dst = mem->map(mem->ctx, phys, vl.span);
+	if (!dst || vmlinux_load(&vl, dst, delta, err, errlen)) {
+		if (!dst)
+			snprintf(err, errlen, "kernel does not fit in guest RAM");
+		goto out;
+	}
+	if (kaslr)
+		bp[HDR_LOADFLAGS] |= KASLR_FLAG;
+	*entry = vl.entry - vl.link_base + phys;
+	ret = 0;
+out:
+	kcache_release(&ce);
+	free(unpacked);
+	free(image);
+	return ret;
+}
+
 int linux_load(const struct vm_config *cfg, const struct linux_load_mem *mem,
 	       const struct cfg_slot *ram, unsigned int nr_ram,
 	       const struct e820_entry *e820, unsigned int nr_e820,
@@ -184,14 +307,11 @@ int linux_load(const struct vm_config *cfg, const struct linux_load_mem *mem,
 	uint64_t setup_len, initrd_addr = 0;
 	size_t hdr_len, cmdlen;
 	uint8_t *bp, *cmdline;
+	char why[512];
 	unsigned int i;
 	int fd;
 
 	if (linux_probe(cfg->kernel, &li, err, errlen))
-		return -1;
-	setup_len = (uint64_t)(li.setup_sects + 1) * 512;
-	if (load_file(cfg->kernel, setup_len, li.file_size - setup_len, mem,
-		      KERNEL_LOAD_ADDR, err, errlen))
 		return -1;
 
 	bp = mem->map(mem->ctx, BOOT_PARAMS_ADDR, BP_SIZE);
@@ -251,6 +371,25 @@ int linux_load(const struct vm_config *cfg, const struct linux_load_mem *mem,
 		put32(e + 16, e820[i].type);
 	}
 
+	/*
+	 * Unpacked by us, the kernel starts at its 64-bit entry, decompressed
+	 * once per kernel instead of once per boot (in the guest, the slowest
+	 * part of a boot). Anything we cannot unpack boots as a bzImage.
+	 */
+	if (cfg->unpack && li.entry64) {
+		if (load_unpacked(cfg, &li, mem, ram, nr_ram, initrd_addr,
+				  initrd_addr + (cfg->initrd ? cfg->initrd_size : 0),
+				  bp, entry, why, sizeof(why)) == 0) {
+			*entry64 = true;
+			return 0;
+		}
+		fprintf(stderr, "kvm-launch: note: %s: %s; the kernel unpacks itself\n",
+			cfg->kernel, why);
+	}
+	setup_len = (uint64_t)(li.setup_sects + 1) * 512;
+	if (load_file(cfg->kernel, setup_len, li.file_size - setup_len, mem,
+		      KERNEL_LOAD_ADDR, err, errlen))
+		return -1;
 	*entry64 = li.entry64;
 	*entry = li.entry64 ? KERNEL_LOAD_ADDR + 0x200 :
 			      get32(bp + HDR_CODE32_START);

@@ -23,7 +23,7 @@ if [ ! -s "$initrd" ] || [ "$TOP/tests/launcher/mkinitramfs.sh" -nt "$initrd" ];
 	"$TOP/tests/launcher/mkinitramfs.sh" "$initrd" || { echo "1..0 # SKIP cannot build the initramfs"; exit 0; }
 fi
 
-per_lane=15
+per_lane=18
 echo "1..$((per_lane * $(echo $LANES | wc -w)))"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -39,11 +39,12 @@ memory = "128M";
 boot = {
   kernel = "$KERNEL";
   initrd = "initrd.img";
-  cmdline = "console=ttyS0 quiet reboot=k -- echo KL-HELLO-\$((6 * 7)) KL-CLOCK-\$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)";
+  unpack = false;
+  cmdline = "console=ttyS0 quiet reboot=k -- echo KL-HELLO-\$((6 * 7)) KL-CLOCK-\$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource); grep -w _text /proc/kallsyms";
 };
 serial = { output = "stdio"; };
 EOF2
-	sed -e "s/name = \"hello\"/name = \"restart\"/" "$dir/hello.cfg" > "$dir/restart.cfg"
+	sed -e "s/name = \"hello\"/name = \"restart\"/" -e "/unpack = false/d" "$dir/hello.cfg" > "$dir/restart.cfg"
 	echo "on_reset = \"restart\";" >> "$dir/restart.cfg"
 
 	# Disks: a pattern, as raw (writable), as compressed qcow2, and read-only.
@@ -63,7 +64,7 @@ memory = "128M";
 boot = {
   kernel = "$KERNEL";
   initrd = "initrd.img";
-  cmdline = "console=ttyS0 quiet reboot=t -- kl-disktest";
+  cmdline = "console=ttyS0 quiet reboot=t nokaslr -- grep -w _text /proc/kallsyms; kl-disktest";
 };
 serial = { output = "stdio"; };
 disks = ( { file = "a.raw"; },
@@ -94,11 +95,18 @@ EOF2
 			"$lane: guest write to a compressed cluster allocated; qemu-img check passes"
 		check '! printf "%s\n" "$out" | grep -q "^disks| KL-WROTE-c" && cmp -s "$dir/c.raw" "$dir/pattern"' \
 			"$lane: read-only disk refused the write; image unchanged"
+		check 'printf "%s\n" "$out" | grep -q "^CACHE-ENTRIES 1$"' "$lane: the first unpacked boot left its kernel in the cache"
+		check 'printf "%s\n" "$out" | grep -q "^disks| ffffffff81000000 T _text" && ! printf "%s\n" "$out" | grep -q "^disks| kvm-launch: note"' \
+			"$lane: unpacked by kvm-launch, nokaslr: the kernel runs at its link address"
 	else
-		for i in 1 2 3 4 5 6 7; do nok "$lane: disk test $i (no qemu-img)"; done
+		for i in 1 2 3 4 5 6 7 8 9; do nok "$lane: disk test $i (no qemu-img)"; done
 	fi
 	check 'printf "%s\n" "$out" | grep -Eq "^RESTART-BOOTS ([2-9]|[1-9][0-9])"' "$lane: on_reset = restart boots the guest again"
 	check 'printf "%s\n" "$out" | grep -q "^RESTART-RUNNING yes"' "$lane: and kvm-launch keeps running"
+	# KASLR from the cache: some boot away from the link address (all at it: 1 in 500^2).
+	texts=$(printf '%s\n' "$out" | sed -n 's/^restart| \(ffffffff[0-9a-f]*\) T _text.*/\1/p')
+	check '[ "$(echo $texts | wc -w)" -ge 2 ] && echo "$texts" | grep -qv "^ffffffff81000000$" && ! echo "$texts" | grep -qv "[02468ace]00000$" && ! printf "%s\n" "$out" | grep -q "^restart| kvm-launch: note"' \
+		"$lane: KASLR moves the cached kernel, 2 MiB aligned ($(echo $texts))"
 	check 'printf "%s\n" "$out" | grep -q "kvm-launch: restart: ended by signal 15"' "$lane: SIGTERM ends kvm-launch cleanly"
 	rm -rf "$dir"
 done

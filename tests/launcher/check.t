@@ -41,7 +41,7 @@ bad() {
 	fi
 }
 
-echo "1..27"
+echo "1..29"
 
 good minimal <<EOF2
 memory = "256M";
@@ -54,6 +54,7 @@ vcpus = 1;
 boot = {
   kernel = "$KERNEL";
   initrd = "initrd.img";
+  unpack = true;
   cmdline = "console=ttyS0 quiet";
 };
 serial = { output = "none"; };
@@ -147,6 +148,17 @@ EOF2
 bad kernel-ram 2 'boot\.kernel' 'needs .* MiB of RAM' <<EOF2
 memory = "16M";
 boot = { kernel = "$KERNEL"; };
+EOF2
+bad unpack-type 4 'boot\.unpack' 'expected true or false' <<EOF2
+memory = "256M";
+boot = {
+  kernel = "$KERNEL";
+  unpack = "yes";
+};
+EOF2
+bad unpack-nokernel 2 'boot\.unpack' 'given without boot\.kernel' <<EOF2
+memory = "256M";
+boot = { firmware = "initrd.img"; unpack = false; };
 EOF2
 bad disk-missing 3 'disks\[0\]\.file' 'No such file' <<EOF2
 memory = "256M";

@@ -55,41 +55,58 @@ static uint8_t *prd_piece(struct ide_channel *ch, struct prd_walk *w,
 
 /*
  * Move the whole sectors that fit the current PRD region straight between
- * the image and guest memory, skipping the bounce buffer. Returns the
- * sectors moved (0: the region holds less than one), or -1 with *r set.
+ * the image and guest memory, skipping the bounce buffer. Following regions
+ * that continue the same host memory (a guest's physically contiguous
+ * pages split at 64 KiB boundaries) join the run, so a request costs one
+ * backend call per contiguous piece, not one per entry. Returns the sectors
+ * moved (0: the region holds less than one), or -1 with *r set.
  */
 static int dma_direct(struct ide_channel *ch, struct ide_drive *d,
 		      struct prd_walk *w, enum ide_dma_result *r)
 {
-	uint32_t ssize = ide_sector_size(d), n;
-	uint64_t bytes;
-	uint8_t *p;
+	uint32_t ssize = ide_sector_size(d), n, sectors = 0;
+	uint64_t bytes, total = 0;
+	uint8_t *start = NULL, *p;
 	int e;
 
 	if (!w->len && !prd_next(ch, w)) {
 		*r = IDE_DMA_BADPRD;
 		return -1;
 	}
-	n = w->len / ssize < d->left ? w->len / ssize : d->left;
-	if (!n)
-		return 0;
-	bytes = (uint64_t)n * ssize;
-	p = guest_mem_map(&ch->mem, w->addr, bytes);
-	if (!p) {
-		*r = IDE_DMA_BADPRD;
-		return -1;
+	for (;;) {
+		n = w->len / ssize < d->left - sectors ? w->len / ssize
+						       : d->left - sectors;
+		if (!n)
+			break;
+		bytes = (uint64_t)n * ssize;
+		p = guest_mem_map(&ch->mem, w->addr, bytes);
+		if (!p && !start) {
+			*r = IDE_DMA_BADPRD;
+			return -1;
+		}
+		if (start && p != start + total)
+			break;		/* the next call takes this region */
+		if (!start)
+			start = p;
+		w->addr += bytes;
+		w->len -= bytes;
+		total += bytes;
+		sectors += n;
+		/* joining only where a region ended exactly on a sector */
+		if (w->len || sectors == d->left || !prd_next(ch, w))
+			break;
 	}
-	e = d->write ? d->be.pwrite(d->be.ctx, p, bytes, d->lba * ssize)
-		     : d->be.pread(d->be.ctx, p, bytes, d->lba * ssize);
+	if (!sectors)
+		return 0;
+	e = d->write ? d->be.pwrite(d->be.ctx, start, total, d->lba * ssize)
+		     : d->be.pread(d->be.ctx, start, total, d->lba * ssize);
 	if (e < 0) {
 		*r = IDE_DMA_EIO;
 		return -1;
 	}
-	w->addr += bytes;
-	w->len -= bytes;
-	d->lba += n;
-	d->left -= n;
-	return n;
+	d->lba += sectors;
+	d->left -= sectors;
+	return sectors;
 }
 
 /* Device to memory: what is left in buf, then the rest of the stream. */

@@ -313,14 +313,91 @@ static void test_hostile_prd(void)
 	bm_clear();
 }
 
+/* Regions that continue each other in memory cost one backend call. */
+static void test_coalesce(void)
+{
+	unsigned int reads, writes;
+
+	setup(false);
+	/* 64 KiB + 64 KiB + 4 KiB, back to back: one pread */
+	prd_put(PRDT, BUF, 0, false);
+	prd_put(PRDT + 8, BUF + 0x10000, 0, false);
+	prd_put(PRDT + 16, BUF + 0x20000, 0x1000, true);
+	outb(&ch, ATA_REG_SELECT, 0x40);
+	for (unsigned int i = 0; i < 2; i++) {
+		outb(&ch, ATA_REG_NSECTOR, i ? 0x08 : 1);	/* 264 sectors */
+		outb(&ch, ATA_REG_SECTOR, i ? 100 : 0);
+		outb(&ch, ATA_REG_LCYL, 0);
+		outb(&ch, ATA_REG_HCYL, 0);
+	}
+	reads = disk.reads;
+	dma_cmd(0x25, true, PRDT);
+	tap_ok(mem_holds(BUF, 100, 264) && disk.reads == reads + 1 &&
+	       bm_status() == (BM_ST_INT | BM_ST_DMA0),
+	       "contiguous regions: one backend read");
+	bm_clear();
+
+	/* a gap, then a region running backwards: three reads, data in place */
+	memset(ram + BUF, 0, 0x30000);
+	prd_put(PRDT, BUF + 0x2000, 0x1000, false);
+	prd_put(PRDT + 8, BUF + 0x3000, 0x1000, false);
+	prd_put(PRDT + 16, BUF + 0x5000, 0x1000, false);
+	prd_put(PRDT + 24, BUF, 0x1000, true);
+	lba28(500, 32);
+	reads = disk.reads;
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(mem_holds(BUF + 0x2000, 500, 16) && mem_holds(BUF + 0x5000, 516, 8) &&
+	       mem_holds(BUF, 524, 8) && disk.reads == reads + 3 &&
+	       bm_status() == (BM_ST_INT | BM_ST_DMA0), "gaps split the run: three reads");
+	bm_clear();
+
+	/* the transfer ends inside a run: later entries stay untouched */
+	prd_put(PRDT, BUF, 0x1000, false);
+	prd_put(PRDT + 8, BUF + 0x1000, 0x1000, true);
+	lba28(600, 10);
+	reads = disk.reads;
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(mem_holds(BUF, 600, 10) && disk.reads == reads + 1 &&
+	       bm_status() == (BM_ST_INT | BM_ST_ACTIVE | BM_ST_DMA0),
+	       "run cut by the sector count: one read, table not used up");
+	bm_clear();
+
+	/* writes gather the same way */
+	for (unsigned int i = 0; i < 0x2000; i++)
+		ram[BUF + i] = i * 5;
+	prd_put(PRDT, BUF, 0x1000, false);
+	prd_put(PRDT + 8, BUF + 0x1000, 0x1000, true);
+	lba28(700, 16);
+	writes = disk.writes;
+	dma_cmd(0xca, false, PRDT);
+	{
+		bool same = true;
+
+		for (unsigned int i = 0; i < 0x2000; i++)
+			same &= disk.data[700 * 512 + i] == (uint8_t)(i * 5);
+		tap_ok(same && disk.writes == writes + 1 &&
+		       bm_status() == (BM_ST_INT | BM_ST_DMA0), "contiguous regions: one backend write");
+	}
+	bm_clear();
+
+	/* a contiguous run whose second half lies outside RAM: error, first half moved */
+	prd_put(PRDT, RAM_SIZE - 0x1000, 0x1000, false);
+	prd_put(PRDT + 8, RAM_SIZE, 0x1000, true);
+	lba28(0, 16);
+	dma_cmd(0xc8, true, PRDT);
+	tap_ok(dma_failed(), "run reaching past the end of RAM: error");
+	bm_clear();
+}
+
 int main(void)
 {
 	ram = calloc(1, RAM_SIZE);
-	tap_plan(37);
+	tap_plan(42);
 	test_registers();
 	test_read_write();
 	test_generous_prd();
 	test_hostile_prd();
+	test_coalesce();
 	ide_channel_destroy(&ch);
 	free(disk.data);
 	free(ram);

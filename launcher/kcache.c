@@ -3,11 +3,13 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -63,6 +65,7 @@ int kcache_get(const char *dir, const char *key, struct kcache_entry *e)
 	int fd;
 
 	memset(e, 0, sizeof(*e));
+	e->fd = -1;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, key) >= (int)sizeof(path))
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -87,7 +90,8 @@ int kcache_get(const char *dir, const char *key, struct kcache_entry *e)
 	}
 	/* Used now: last to be evicted. */
 	futimens(fd, NULL);
-	close(fd);
+	e->fd = fd;
+	e->data_off = HDR_LEN;
 	e->map = map;
 	e->map_len = st.st_size;
 	e->data = (const uint8_t *)map + HDR_LEN;
@@ -99,7 +103,10 @@ void kcache_release(struct kcache_entry *e)
 {
 	if (e->map)
 		munmap(e->map, e->map_len);
+	if (e->fd >= 0)
+		close(e->fd);
 	memset(e, 0, sizeof(*e));
+	e->fd = -1;
 }
 
 /* mkdir -p, the last components private to the user. */
@@ -231,4 +238,33 @@ fail:
 	close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+void kcache_fill_background(const char *kernel)
+{
+	struct sched_param idle = { 0 };
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return;
+	if (pid > 0) {
+		/* The intermediate child exits at once: nothing to reap later. */
+		waitpid(pid, NULL, 0);
+		return;
+	}
+	if (fork() != 0)
+		_exit(0);
+	/* Keep no fd of the VM or its console (a pipe's reader waits for EOF). */
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	close_range(3, ~0U, 0);
+	setsid();
+	sched_setscheduler(0, SCHED_IDLE, &idle);
+	execl("/proc/self/exe", "kvm-launch", "--cache-kernel", kernel, (char *)NULL);
+	_exit(127);
 }

@@ -12,6 +12,8 @@ struct kcache_entry {
 	size_t map_len;
 	const uint8_t *data;	/* the unpacked kernel in it */
 	size_t len;
+	int fd;			/* the file, open (-1 when there is none) */
+	uint64_t data_off;	/* where data starts in it */
 };
 
 /*
@@ -35,5 +37,13 @@ void kcache_release(struct kcache_entry *e);
  */
 int kcache_put(const char *dir, const char *key, const uint8_t *data,
 	       size_t len, char *err, size_t errlen);
+
+/*
+ * Unpack and cache kernel (a bzImage) in a detached process at idle CPU
+ * priority: this kvm-launch run as "kvm-launch --cache-kernel kernel",
+ * with nothing of this process (VM, console) kept. The boot that found the
+ * cache empty goes on as a bzImage; later boots find the kernel unpacked.
+ */
+void kcache_fill_background(const char *kernel);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/linux.h"
 #include "config.h"
 #include "vmm.h"
 
@@ -9,6 +10,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kvm-launch [--check] VMFILE\n"
+		"       kvm-launch --cache-kernel BZIMAGE\n"
 		"       kvm-launch --help | --version\n");
 }
 
@@ -25,6 +27,14 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--cache-kernel") && i + 2 == argc) {
+			char err[512];
+
+			if (linux_cache_kernel(argv[i + 1], err, sizeof(err))) {
+				fprintf(stderr, "kvm-launch: %s: %s\n", argv[i + 1], err);
+				return 1;
+			}
 			return 0;
 		} else if (!strcmp(argv[i], "--check")) {
 			check = true;

@@ -323,6 +323,8 @@ static void *alloc_ram(uint64_t size)
 	if (start + size < p + len)
 		munmap(start + size, p + len - (start + size));
 	madvise(start, size, MADV_HUGEPAGE);
+	/* A process forked to fill the kernel cache needs none of it. */
+	madvise(start, size, MADV_DONTFORK);
 	return start;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -182,36 +183,39 @@ static int load_file(const char *path, uint64_t off, uint64_t len,
 	return 0;
 }
 
-/* The whole of a file, malloc'd. */
-static uint8_t *read_whole(const char *path, size_t *len, char *err, size_t errlen)
+/*
+ * The whole of a file, mapped read-only: a large malloc would leave glibc's
+ * heap thresholds raised, and the launcher's resident memory with them.
+ */
+static uint8_t *map_whole(const char *path, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
+	void *p;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || fstat(fd, &st)) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	if (fd < 0 || fstat(fd, &st) || !st.st_size) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 fd < 0 || !st.st_size ? strerror(fd < 0 ? errno : EINVAL) : strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
 	}
-	buf = malloc(st.st_size ? st.st_size : 1);
-	while (buf && done < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + done, st.st_size - done, done);
-
-		if (n <= 0) {
-			free(buf);
-			buf = NULL;
-		} else {
-			done += n;
-		}
-	}
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (!buf)
-		snprintf(err, errlen, "cannot read %s", path);
-	*len = done;
-	return buf;
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	*len = st.st_size;
+	return p;
+}
+
+static long long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 static uint64_t random64(void)
@@ -229,46 +233,53 @@ static uint64_t random64(void)
 }
 
 /*
- * The kernel unpacked by the launcher rather than by the guest: from the
- * cache, or decompressed now and cached. Placed and relocated as the
- * kernel's own decompressor would (KASLR unless "nokaslr"), entered at its
- * 64-bit entry. -1 with err leaves guest memory for the bzImage path.
+ * The kernel unpacked by the launcher rather than by the guest, from the
+ * cache. Placed and relocated as the kernel's own decompressor would (KASLR
+ * unless "nokaslr"), entered at its 64-bit entry. Returns 0; 1 when the
+ * kernel is not cached (yet); -1 with err. Either leaves the bzImage path.
  */
 static int load_unpacked(const struct vm_config *cfg, const struct linux_image *li,
 			 const struct linux_load_mem *mem, const struct cfg_slot *ram,
 			 unsigned int nr_ram, uint64_t initrd, uint64_t initrd_end,
 			 uint8_t *bp, uint64_t *entry, char *err, size_t errlen)
 {
-	struct kcache_entry ce = { 0 };
-	uint8_t *image, *unpacked = NULL, *dst;
+	struct kcache_entry ce = { .fd = -1 };
+	uint8_t *image, *dst;
 	const uint8_t *data;
 	char dir[4096], key[64];
 	bool cache, kaslr;
 	uint64_t align = li->kernel_alignment, phys, delta = 0;
 	struct vmlinux vl;
 	size_t len, data_len;
+	struct timespec t0;
+	long long t_key, t_get;
 	int ret = -1;
 
-	image = read_whole(cfg->kernel, &len, err, errlen);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	image = map_whole(cfg->kernel, &len, err, errlen);
 	if (!image)
 		return -1;
 	kcache_key(image, len, key, sizeof(key));
+	t_key = ms_since(&t0);
 	cache = kcache_dir(dir, sizeof(dir)) == 0;
-	if (cache && kcache_get(dir, key, &ce) == 0) {
-		data = ce.data;
-		data_len = ce.len;
-	} else if (unpack_bzimage(image, len, &unpacked, &data_len, err, errlen) == 0) {
-		char why[256];
-
-		data = unpacked;
-		/* A cache that cannot be written only costs the next boot time. */
+	if (!cache || kcache_get(dir, key, &ce)) {
+		/*
+		 * Unpacking here would take as long as the guest's own
+		 * decompressor: this boot goes as a bzImage while an idle
+		 * process fills the cache for the next ones.
+		 */
 		if (cache)
-			kcache_put(dir, key, unpacked, data_len, why, sizeof(why));
-	} else {
+			kcache_fill_background(cfg->kernel);
+		ret = 1;
 		goto out;
 	}
+	data = ce.data;
+	data_len = ce.len;
+	t_get = ms_since(&t0);
 	if (vmlinux_parse(data, data_len, &vl, err, errlen))
 		goto out;
+	vl.fd = ce.fd;
+	vl.fd_base = ce.data_off;
 	/* startup_64 needs 2 MiB alignment whatever the header says. */
 	if (align < 2 * MiB || (align & (align - 1)))
 		align = 2 * MiB;
@@ -291,10 +302,13 @@ static int load_unpacked(const struct vm_config *cfg, const struct linux_image *
 		bp[HDR_LOADFLAGS] |= KASLR_FLAG;
 	*entry = vl.entry - vl.link_base + phys;
 	ret = 0;
+	/* With the exit statistics, where a boot's first second goes. */
+	if (getenv("KVM_LAUNCH_STATS"))
+		fprintf(stderr, "stats: kernel %s: key %lld ms, from the cache %lld ms, placed and relocated %lld ms\n",
+			key, t_key, t_get - t_key, ms_since(&t0) - t_get);
 out:
 	kcache_release(&ce);
-	free(unpacked);
-	free(image);
+	munmap(image, len);
 	return ret;
 }
 
@@ -372,18 +386,21 @@ int linux_load(const struct vm_config *cfg, const struct linux_load_mem *mem,
 	}
 
 	/*
-	 * Unpacked by us, the kernel starts at its 64-bit entry, decompressed
-	 * once per kernel instead of once per boot (in the guest, the slowest
-	 * part of a boot). Anything we cannot unpack boots as a bzImage.
+	 * Unpacked once per kernel into the cache, the kernel starts at its
+	 * 64-bit entry instead of decompressing itself in the guest at every
+	 * boot (the slowest part of a boot). Anything else boots as a bzImage.
 	 */
 	if (cfg->unpack && li.entry64) {
-		if (load_unpacked(cfg, &li, mem, ram, nr_ram, initrd_addr,
-				  initrd_addr + (cfg->initrd ? cfg->initrd_size : 0),
-				  bp, entry, why, sizeof(why)) == 0) {
+		int r = load_unpacked(cfg, &li, mem, ram, nr_ram, initrd_addr,
+				      initrd_addr + (cfg->initrd ? cfg->initrd_size : 0),
+				      bp, entry, why, sizeof(why));
+
+		if (r == 0) {
 			*entry64 = true;
 			return 0;
 		}
-		fprintf(stderr, "kvm-launch: note: %s: %s; the kernel unpacks itself\n",
+		if (r < 0)
+			fprintf(stderr, "kvm-launch: note: %s: %s; the kernel unpacks itself\n",
 			cfg->kernel, why);
 	}
 	setup_len = (uint64_t)(li.setup_sects + 1) * 512;
@@ -394,4 +411,38 @@ int linux_load(const struct vm_config *cfg, const struct linux_load_mem *mem,
 	*entry = li.entry64 ? KERNEL_LOAD_ADDR + 0x200 :
 			      get32(bp + HDR_CODE32_START);
 	return 0;
+}
+
+int linux_cache_kernel(const char *path, char *err, size_t errlen)
+{
+	struct kcache_entry ce;
+	struct linux_image li;
+	char dir[4096], key[64];
+	uint8_t *image, *out;
+	size_t len, out_len;
+	struct vmlinux vl;
+	int ret = -1;
+
+	if (linux_probe(path, &li, err, errlen))
+		return -1;
+	if (kcache_dir(dir, sizeof(dir))) {
+		snprintf(err, errlen, "no cache directory (KVM_LAUNCH_CACHE, XDG_CACHE_HOME, HOME)");
+		return -1;
+	}
+	image = map_whole(path, &len, err, errlen);
+	if (!image)
+		return -1;
+	kcache_key(image, len, key, sizeof(key));
+	if (kcache_get(dir, key, &ce) == 0) {
+		kcache_release(&ce);
+		ret = 0;
+	} else if (unpack_bzimage(image, len, &out, &out_len, err, errlen) == 0) {
+		/* Only what a boot can use goes in. */
+		if (vmlinux_parse(out, out_len, &vl, err, errlen) == 0 &&
+		    kcache_put(dir, key, out, out_len, err, errlen) == 0)
+			ret = 0;
+		unpack_free(out, out_len);
+	}
+	munmap(image, len);
+	return ret;
 }

@@ -54,4 +54,10 @@ int linux_load(const struct vm_config *cfg, const struct linux_load_mem *mem,
 	       const struct e820_entry *e820, unsigned int nr_e820,
 	       uint64_t *entry, bool *entry64, char *err, size_t errlen);
 
+/*
+ * Unpack the bzImage at path into the kernel cache (kvm-launch
+ * --cache-kernel): 0 when it is there, -1 with err.
+ */
+int linux_cache_kernel(const char *path, char *err, size_t errlen);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arch/unpack.h"
 
@@ -51,7 +52,10 @@ int unpack_bzimage(const uint8_t *buf, size_t len, uint8_t **out,
 	/* Only gzip carries the size inside its stream; elsewhere it trails it. */
 	stream_len = payload[0] == 0x1f && payload[1] == 0x8b ? plen : plen - 4;
 
-	dst = malloc(want);
+	/* Mapped: a large malloc would leave glibc's heap thresholds raised. */
+	dst = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (dst == MAP_FAILED)
+		dst = NULL;
 	a = archive_read_new();
 	if (!dst || !a) {
 		snprintf(err, errlen, "out of memory for %llu bytes", (unsigned long long)want);
@@ -87,6 +91,12 @@ int unpack_bzimage(const uint8_t *buf, size_t len, uint8_t **out,
 fail:
 	if (a)
 		archive_read_free(a);
-	free(dst);
+	unpack_free(dst, want);
 	return -1;
+}
+
+void unpack_free(uint8_t *out, size_t out_len)
+{
+	if (out)
+		munmap(out, out_len);
 }

@@ -13,9 +13,12 @@
  * boot protocol 2.08+) and decompress it with libarchive (gzip, xz, lzma,
  * bzip2, lzo, lz4 and zstd, as the kernel's build makes them). The kernel
  * appends the unpacked size to the payload; the result must match it.
- * Returns 0 and a malloc'd *out of *out_len bytes, or -1 with err.
+ * Returns 0 and *out of *out_len bytes (mapped, not malloc'd), or -1 with err.
  */
 int unpack_bzimage(const uint8_t *buf, size_t len, uint8_t **out,
 		   size_t *out_len, char *err, size_t errlen);
+
+/* Give back what unpack_bzimage returned (NULL is fine). */
+void unpack_free(uint8_t *out, size_t out_len);
 
 #endif

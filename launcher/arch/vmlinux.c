@@ -1,7 +1,9 @@
 /* launcher/arch/vmlinux.c: placing, copying and relocating an unpacked x86-64 kernel. */
 #include <elf.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch/layout.h"
 #include "arch/vmlinux.h"
@@ -140,6 +142,7 @@ int vmlinux_parse(const uint8_t *data, size_t len, struct vmlinux *vl,
 	}
 	vl->data = data;
 	vl->len = len;
+	vl->fd = -1;
 	vl->link_base = lo;
 	vl->span = hi - lo;
 	vl->entry = eh.e_entry;
@@ -229,6 +232,42 @@ static int relocate_list(const struct vmlinux *vl, uint8_t *dst, uint64_t delta,
 	}
 }
 
+/*
+ * One segment's file bytes to dst. From a file, only its data extents are
+ * read: the kernel's zero-filled data is a hole in a cache entry, and
+ * skipping it leaves those guest pages untouched.
+ */
+static int copy_segment(const struct vmlinux *vl, uint8_t *dst, uint64_t off,
+			uint64_t len)
+{
+	off_t pos, end;
+
+	if (vl->fd < 0) {
+		memcpy(dst, vl->data + off, len);
+		return 0;
+	}
+	pos = vl->fd_base + off;
+	end = pos + len;
+	while (pos < end) {
+		off_t data = lseek(vl->fd, pos, SEEK_DATA), hole;
+
+		if (data < 0 || data >= end)
+			return data < 0 && errno != ENXIO ? -1 : 0;
+		hole = lseek(vl->fd, data, SEEK_HOLE);
+		if (hole < 0 || hole > end)
+			hole = end;
+		for (pos = data; pos < hole;) {
+			ssize_t n = pread(vl->fd, dst + (pos - (off_t)(vl->fd_base + off)),
+					  hole - pos, pos);
+
+			if (n <= 0)
+				return -1;
+			pos += n;
+		}
+	}
+	return 0;
+}
+
 int vmlinux_load(const struct vmlinux *vl, uint8_t *dst, uint64_t delta,
 		 char *err, size_t errlen)
 {
@@ -237,14 +276,16 @@ int vmlinux_load(const struct vmlinux *vl, uint8_t *dst, uint64_t delta,
 	size_t pos;
 
 	memcpy(&eh, vl->data, sizeof(eh));
-	memset(dst, 0, vl->span);
 	for (i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
 
 		memcpy(&ph, vl->data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type == PT_LOAD)
-			memcpy(dst + (ph.p_paddr - vl->link_base), vl->data + ph.p_offset,
-			       ph.p_filesz);
+		if (ph.p_type == PT_LOAD &&
+		    copy_segment(vl, dst + (ph.p_paddr - vl->link_base), ph.p_offset,
+				 ph.p_filesz)) {
+			fail(err, errlen, "cannot read a segment");
+			return -1;
+		}
 	}
 	if (!delta || !vmlinux_relocatable(vl))
 		return 0;

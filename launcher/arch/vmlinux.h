@@ -24,6 +24,13 @@ struct vmlinux {
 	unsigned int nr_load;	/* PT_LOAD segments */
 	size_t relocs;		/* offset of the relocation table, len if none */
 	size_t nr_relocs;	/* its 32-bit words, terminators included */
+	/*
+	 * When the data is a mapped file: its fd and the data's offset in it.
+	 * Segments are then read from the file, its holes skipped, rather than
+	 * copied through the mapping (-1: copy from data).
+	 */
+	int fd;
+	uint64_t fd_base;
 };
 
 /* Check data as an x86-64 kernel image; -1 with the reason in err. */
@@ -57,9 +64,9 @@ uint64_t vmlinux_virt_offset(const struct vmlinux *vl, uint64_t align,
 			     uint64_t seed);
 
 /*
- * Copy the segments to dst (host view of the span at its physical home),
- * zero what the file does not hold, and move every relocated field by
- * delta (the virtual offset). -1 with err on a relocation outside the
+ * Copy the segments to dst (host view of the span at its physical home,
+ * zeroed: fresh guest RAM, so that what the file does not hold stays 0),
+ * and move every relocated field by delta (the virtual offset). -1 with err on a relocation outside the
  * image (dst is then unusable).
  */
 int vmlinux_load(const struct vmlinux *vl, uint8_t *dst, uint64_t delta,

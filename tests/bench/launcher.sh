@@ -3,8 +3,9 @@
 # one test-host run, same kernel, initramfs and disk: time from start to the
 # guest's first userspace line, resident memory beyond guest RAM, and a
 # sequential read of an IDE disk (bus-master DMA). kvm-launch boots once with
-# an empty kernel cache (it unpacks the bzImage itself), then KL_ROUNDS
-# rounds alternate QEMU and kvm-launch (cache warm); rows give the medians.
+# an empty kernel cache (the bzImage decompresses itself while an idle
+# process fills the cache), then KL_ROUNDS rounds alternate QEMU and
+# kvm-launch (kernel cached); rows give the medians.
 # Prints markdown rows `| metric | ours | qemu | ratio | target |`.
 # Lanes: KL_LANES (default "stock ours" when kvm-driver/kvmdrv.ko exists).
 set -u
@@ -73,6 +74,11 @@ EOF2
 	}
 	rm -rf "$KVM_LAUNCH_CACHE"
 	ours cold
+	# The idle process the cold boot started fills the cache meanwhile.
+	for _ in $(seq 600); do
+		ls "$KVM_LAUNCH_CACHE" 2>/dev/null | grep -q "^vmlinux-" && break
+		sleep 1
+	done
 	for _ in $(seq "$ROUNDS"); do
 		qemu
 		ours ours

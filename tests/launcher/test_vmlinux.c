@@ -78,7 +78,7 @@ static void test_parse_and_load(void)
 	       vl.link_base == LINK_BASE && vl.span == SPAN &&
 	       vl.entry == LINK_BASE + 0x10 && vmlinux_relocatable(&vl) && vl.nr_relocs == 6,
 	       "parse: base, span, entry and a 6-word relocation table");
-	memset(dst, 0xaa, sizeof(dst));
+	memset(dst, 0, sizeof(dst));
 	tap_ok(vmlinux_load(&vl, dst, delta, err, sizeof(err)) == 0 &&
 	       get32(dst + 0x100) == 0x81000200 + (uint32_t)delta &&
 	       get32(dst + 0x104) == 0x01000300 - (uint32_t)delta &&
@@ -88,8 +88,8 @@ static void test_parse_and_load(void)
 	       dst[DATA_PA - LINK_BASE] == 0x5a &&
 	       dst[DATA_PA - LINK_BASE + DATA_FILE] == 0 && dst[SPAN - 1] == 0 &&
 	       dst[TEXT_SZ] == 0,
-	       "load: segments at their offsets, bss and gaps zeroed");
-	memset(dst, 0xaa, sizeof(dst));
+	       "load: segments at their offsets, bss and gaps left zero");
+	memset(dst, 0, sizeof(dst));
 	tap_ok(vmlinux_load(&vl, dst, 0, err, sizeof(err)) == 0 &&
 	       get32(dst + 0x100) == 0x81000200, "offset 0 leaves fields alone");
 
@@ -257,13 +257,13 @@ static void test_unpack(void)
 	len = make_bzimage(bz, packed, n);
 	tap_ok(unpack_bzimage(bz, len, &out, &out_len, err, sizeof(err)) == 0 &&
 	       out_len == sizeof(data) && !memcmp(out, data, out_len), "gzip payload unpacked");
-	free(out);
+	unpack_free(out, out_len);
 	n = xz(data, sizeof(data), packed, sizeof(packed));
 	len = make_bzimage(bz, packed, n);
 	tap_ok(unpack_bzimage(bz, len, &out, &out_len, err, sizeof(err)) == 0 &&
 	       out_len == sizeof(data) && !memcmp(out, data, out_len),
 	       "xz payload with its appended size unpacked");
-	free(out);
+	unpack_free(out, out_len);
 	put32(bz + len - 4, sizeof(data) - 1);
 	tap_ok(unpack_bzimage(bz, len, &out, &out_len, err, sizeof(err)) == -1 && !out &&
 	       strstr(err, "more"), "payload longer than its size refused: %s", err);
@@ -285,6 +285,43 @@ static void test_unpack(void)
 	len = make_bzimage(bz, packed, 34);
 	tap_ok(unpack_bzimage(bz, len, &out, &out_len, err, sizeof(err)) == -1,
 	       "uncompressed payload refused: %s", err);
+}
+
+/* The cache's own file as the source: pread, holes skipped. */
+static void test_load_from_cache(void)
+{
+	static uint8_t k[0x48000], a[SPAN], b[SPAN];
+	char dir[] = "/tmp/test_kload.XXXXXX", err[256], cmd[300];
+	struct kcache_entry e;
+	struct vmlinux vl;
+	size_t len = make_kernel(k, KVA32(0x100));
+	Elf64_Phdr ph;
+
+	/* Move the data segment 256 KiB on: a hole of zeros before it. */
+	memcpy(&ph, k + sizeof(Elf64_Ehdr) + sizeof(ph), sizeof(ph));
+	memmove(k + ph.p_offset + 0x40000, k + ph.p_offset, len - ph.p_offset);
+	memset(k + ph.p_offset, 0, 0x40000);
+	ph.p_offset += 0x40000;
+	memcpy(k + sizeof(Elf64_Ehdr) + sizeof(ph), &ph, sizeof(ph));
+	len += 0x40000;
+	if (!mkdtemp(dir)) {
+		tap_ok(0, "mkdtemp");
+		return;
+	}
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	tap_ok(vmlinux_parse(k, len, &vl, err, sizeof(err)) == 0 &&
+	       vmlinux_load(&vl, a, 0x200000, err, sizeof(err)) == 0 &&
+	       kcache_put(dir, "vmlinux-t", k, len, err, sizeof(err)) == 0 &&
+	       kcache_get(dir, "vmlinux-t", &e) == 0 && e.fd >= 0 &&
+	       vmlinux_parse(e.data, e.len, &vl, err, sizeof(err)) == 0 &&
+	       (vl.fd = e.fd, vl.fd_base = e.data_off,
+		vmlinux_load(&vl, b, 0x200000, err, sizeof(err)) == 0) &&
+	       !memcmp(a, b, sizeof(a)), "loading from the cache file matches loading from memory");
+	kcache_release(&e);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		tap_diag("could not remove %s", dir);
 }
 
 static int count_entries(const char *dir)
@@ -369,11 +406,12 @@ static void test_cache(void)
 
 int main(void)
 {
-	tap_plan(37);
+	tap_plan(38);
 	test_parse_and_load();
 	test_malformed();
 	test_place();
 	test_unpack();
 	test_cache();
+	test_load_from_cache();
 	return tap_done();
 }

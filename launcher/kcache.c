@@ -240,12 +240,16 @@ fail:
 	return -1;
 }
 
-void kcache_fill_background(const char *kernel)
+void kcache_fill_background(const char *dir, const char *kernel)
 {
 	struct sched_param idle = { 0 };
-	pid_t pid = fork();
+	pid_t pid;
 	int fd;
 
+	/* Unpacking for a cache it cannot write would only burn CPU. */
+	if (make_dir(dir) || access(dir, W_OK))
+		return;
+	pid = fork();
 	if (pid < 0)
 		return;
 	if (pid > 0) {

@@ -40,10 +40,11 @@ int kcache_put(const char *dir, const char *key, const uint8_t *data,
 
 /*
  * Unpack and cache kernel (a bzImage) in a detached process at idle CPU
- * priority: this kvm-launch run as "kvm-launch --cache-kernel kernel",
- * with nothing of this process (VM, console) kept. The boot that found the
- * cache empty goes on as a bzImage; later boots find the kernel unpacked.
+ * priority, when dir can be written: this kvm-launch run as
+ * "kvm-launch --cache-kernel kernel", with nothing of this process (VM,
+ * console) kept. The boot that found the cache empty goes on as a bzImage;
+ * later boots find the kernel unpacked.
  */
-void kcache_fill_background(const char *kernel);
+void kcache_fill_background(const char *dir, const char *kernel);
 
 #endif

@@ -269,7 +269,7 @@ static int load_unpacked(const struct vm_config *cfg, const struct linux_image *
 		 * process fills the cache for the next ones.
 		 */
 		if (cache)
-			kcache_fill_background(cfg->kernel);
+			kcache_fill_background(dir, cfg->kernel);
 		ret = 1;
 		goto out;
 	}

@@ -106,6 +106,8 @@ for lane in $lanes; do
 			awk '{ v[NR] = $1 } END { if (!NR) print 0; else if (NR % 2) print v[(NR + 1) / 2];
 				else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 	}
+	# Every run, for the record.
+	printf '%s\n' "$out" | grep -E '^(cold|ours|qemu) ' | sed "s/^/# $lane: /" >&2
 	n=$(printf '%s\n' "$out" | grep -c '^ours userspace_us')
 	ou=$(med ours userspace_us); qu=$(med qemu userspace_us); cu=$(med cold userspace_us)
 	or=$(med ours rss_kb); qr=$(med qemu rss_kb)

@@ -1,6 +1,7 @@
 /* launcher/arch/cpu.c: x86 vCPU set-up: CPUID, boot-time registers, dumps. */
 #include <errno.h>
 #include <asm/kvm_para.h>
+#include <cpuid.h>
 #include <linux/kvm.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@
 #define CPUID81_EDX_APIC	(1u << 9)
 #define CPUID81_ECX_EXTAPIC	(1u << 3)
 #define CPUID81_ECX_TOPOEXT	(1u << 22)
+#define CPUID7_EBX_ERMS		(1u << 9)
+#define CPUID7_EDX_FSRM		(1u << 4)
+#define CPUID7_1_EAX_FAST_STR	(7u << 10)	/* zero-length movsb, short stosb, cmpsb */
 
 /*
  * The paravirtual features kept from KVM's leaf 0x40000001: kvmclock,
@@ -88,7 +92,7 @@ static int disable_apic(int vcpu_fd)
 	return 0;
 }
 
-void cpu_filter_cpuid(struct kvm_cpuid2 *c)
+void cpu_filter_cpuid(struct kvm_cpuid2 *c, bool slow_strings)
 {
 	unsigned int i, n = 0;
 	bool kvm_sig = false;
@@ -115,6 +119,19 @@ void cpu_filter_cpuid(struct kvm_cpuid2 *c)
 			/* As on any VM: how a guest knows to look at 0x40000000. */
 			e->ecx |= CPUID1_ECX_HYPERVISOR;
 			break;
+		case 7:
+			/*
+			 * "rep movsb/stosb are fast": not where the host emulates
+			 * them a byte at a time (10x slower than the loops Linux
+			 * uses without the hint, for every page it clears or copies).
+			 */
+			if (slow_strings && e->index == 0) {
+				e->ebx &= ~CPUID7_EBX_ERMS;
+				e->edx &= ~CPUID7_EDX_FSRM;
+			} else if (slow_strings && e->index == 1) {
+				e->eax &= ~CPUID7_1_EAX_FAST_STR;
+			}
+			break;
 		case 0x80000001:
 			e->edx &= ~CPUID81_EDX_APIC;
 			e->ecx &= ~(CPUID81_ECX_EXTAPIC | CPUID81_ECX_TOPOEXT);
@@ -123,6 +140,18 @@ void cpu_filter_cpuid(struct kvm_cpuid2 *c)
 		c->entries[n++] = *e;
 	}
 	c->nent = n;
+}
+
+bool cpu_host_is_emulated(void)
+{
+	unsigned int brand[12], i;
+
+	if (__get_cpuid_max(0x80000000, NULL) < 0x80000004)
+		return false;
+	for (i = 0; i < 3; i++)
+		__cpuid(0x80000002 + i, brand[4 * i], brand[4 * i + 1],
+			brand[4 * i + 2], brand[4 * i + 3]);
+	return memmem(brand, sizeof(brand), "QEMU TCG CPU", 12) != NULL;
 }
 
 int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
@@ -134,7 +163,7 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
 		fprintf(stderr, "kvm-launch: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(errno));
 		return -1;
 	}
-	cpu_filter_cpuid(c);
+	cpu_filter_cpuid(c, cpu_host_is_emulated());
 	ret = ioctl(vcpu_fd, KVM_SET_CPUID2, c);
 	if (ret < 0)
 		fprintf(stderr, "kvm-launch: KVM_SET_CPUID2: %s\n", strerror(errno));

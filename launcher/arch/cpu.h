@@ -14,10 +14,15 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd);
 /*
  * The filter it applies, in place: no APIC, x2APIC, TSC deadline or XSAVE;
  * the hypervisor bit set; of the paravirtual leaves only KVM's, trimmed to
- * kvmclock and "no I/O delay".
+ * kvmclock and "no I/O delay". slow_strings: the host runs rep movs/stos
+ * slowly (it is an emulator), so the fast-string hints (ERMS, FSRM and the
+ * fast short/zero-length ones) go too.
  */
 struct kvm_cpuid2;
-void cpu_filter_cpuid(struct kvm_cpuid2 *c);
+void cpu_filter_cpuid(struct kvm_cpuid2 *c, bool slow_strings);
+
+/* Whether the host CPU is QEMU's TCG emulation (from its brand string). */
+bool cpu_host_is_emulated(void);
 
 /*
  * Registers for the Linux entry: flat 64-bit long mode with identity page

@@ -26,7 +26,7 @@ if [ ! -s "$initrd" ] || [ "$TOP/tests/launcher/mkinitramfs.sh" -nt "$initrd" ];
 	"$TOP/tests/launcher/mkinitramfs.sh" "$initrd" || { echo "1..0 # SKIP cannot build the initramfs"; exit 0; }
 fi
 
-per_lane=19
+per_lane=20
 echo "1..$((per_lane * $(echo $LANES | wc -w)))"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -43,7 +43,7 @@ boot = {
   kernel = "$KERNEL";
   initrd = "initrd.img";
   unpack = false;
-  cmdline = "console=ttyS0 quiet reboot=k -- echo KL-HELLO-\$((6 * 7)) KL-CLOCK-\$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource); grep -w _text /proc/kallsyms";
+  cmdline = "console=ttyS0 quiet reboot=k -- echo KL-HELLO-\$((6 * 7)) KL-CLOCK-\$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource) KL-ERMS-\$(grep -cw erms /proc/cpuinfo); grep -w _text /proc/kallsyms";
 };
 serial = { output = "stdio"; };
 EOF2
@@ -88,6 +88,8 @@ EOF2
 	check 'printf "%s\n" "$out" | grep -q "^HELLO-STATUS 0 0$"' "$lane: unpack = false boots the bzImage, the cache untouched"
 	check 'printf "%s\n" "$out" | grep -q "^hello| KL-HELLO-42 KL-CLOCK-kvm-clock"' \
 		"$lane: the guest keeps time with kvmclock (no PM timer exits)"
+	check 'printf "%s\n" "$out" | grep -q "^hello| KL-HELLO-42 KL-CLOCK-[a-z-]* KL-ERMS-0"' \
+		"$lane: on an emulated host (the test host is TCG) the guest has no ERMS"
 	if [ "$have_disks" = 1 ]; then
 		check 'printf "%s\n" "$out" | grep -q "^DISKS-STATUS 0"' "$lane: triple fault (reboot=t) ends kvm-launch with status 0"
 		for d in a b c; do

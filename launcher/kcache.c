@@ -272,3 +272,11 @@ void kcache_fill_background(const char *dir, const char *kernel)
 	execl("/proc/self/exe", "kvm-launch", "--cache-kernel", kernel, (char *)NULL);
 	_exit(127);
 }
+
+void kcache_remove(const char *dir, const char *key)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, key) < (int)sizeof(path))
+		unlink(path);
+}

@@ -29,6 +29,8 @@ void kcache_key(const uint8_t *image, size_t len, char *key, size_t n);
 /* Map the entry key of dir; 0 on a hit, -1 on a miss or a damaged entry. */
 int kcache_get(const char *dir, const char *key, struct kcache_entry *e);
 void kcache_release(struct kcache_entry *e);
+/* Drop entry key of dir (one found damaged). */
+void kcache_remove(const char *dir, const char *key);
 
 /*
  * Store data as entry key (created with mode 0700 if missing), atomically,

@@ -307,6 +307,9 @@ static int load_unpacked(const struct vm_config *cfg, const struct linux_image *
 		fprintf(stderr, "stats: kernel %s: key %lld ms, from the cache %lld ms, placed and relocated %lld ms\n",
 			key, t_key, t_get - t_key, ms_since(&t0) - t_get);
 out:
+	/* An entry that cannot be used goes, to be made again. */
+	if (ret < 0 && ce.map)
+		kcache_remove(dir, key);
 	kcache_release(&ce);
 	munmap(image, len);
 	return ret;

@@ -5,12 +5,15 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "tap.h"
+#include "arch/e820.h"
 #include "arch/layout.h"
+#include "arch/linux.h"
 #include "arch/unpack.h"
 #include "arch/vmlinux.h"
 #include "kcache.h"
@@ -404,14 +407,95 @@ static void test_cache(void)
 		tap_diag("could not remove %s", dir);
 }
 
+#define BZIMAGE "/boot/vmlinuz-6.1.0-56-amd64"
+#define GUEST_RAM (128 * MiB)
+
+static void *guest_map(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return gpa <= GUEST_RAM && len <= GUEST_RAM - gpa ? (uint8_t *)ctx + gpa : NULL;
+}
+
+/* linux_load with the real kernel: from the cache, with and without KASLR, and a damaged entry. */
+static void test_linux_load(void)
+{
+	char dir[] = "/tmp/test_kboot.XXXXXX", err[512], key[64], path[600], cmd[300];
+	struct cfg_slot ram[CFG_MAX_SLOTS];
+	struct e820_entry e820[E820_MAX];
+	struct vm_config cfg;
+	struct linux_load_mem mem;
+	unsigned int nr, ne;
+	uint64_t entry = 0;
+	bool entry64 = false;
+	uint8_t *guest;
+	int ok;
+
+	if (access(BZIMAGE, R_OK) || !mkdtemp(dir)) {
+		for (int i = 0; i < 4; i++)
+			tap_skip("no " BZIMAGE, "linux_load with the real kernel");
+		return;
+	}
+	guest = calloc(1, GUEST_RAM);
+	mem = (struct linux_load_mem){ guest_map, guest };
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ram_size = GUEST_RAM;
+	cfg.kernel = BZIMAGE;
+	cfg.unpack = true;
+	cfg.cmdline = "console=ttyS0";
+	nr = layout_ram(&cfg, ram);
+	ne = e820_build(ram, nr, e820, E820_MAX);
+	setenv("KVM_LAUNCH_CACHE", dir, 1);
+
+	ok = linux_cache_kernel(BZIMAGE, err, sizeof(err)) == 0 &&
+	     linux_load(&cfg, &mem, ram, nr, e820, ne, &entry, &entry64, err, sizeof(err)) == 0;
+	tap_ok(ok && entry64 && entry >= 16 * MiB && entry < GUEST_RAM && entry % (2 * MiB) == 0 &&
+	       (guest[0x7000 + 0x211] & 0x02),
+	       "cached kernel: 64-bit entry at a 2 MiB-aligned place, KASLR flag passed (0x%llx)",
+	       (unsigned long long)entry);
+	memset(guest, 0, GUEST_RAM);
+	cfg.cmdline = "console=ttyS0 nokaslr";
+	ok = linux_load(&cfg, &mem, ram, nr, e820, ne, &entry, &entry64, err, sizeof(err)) == 0;
+	tap_ok(ok && entry == 16 * MiB && !(guest[0x7000 + 0x211] & 0x02),
+	       "nokaslr: entered at the link address, no KASLR flag");
+
+	/* Damage the entry: its data zeroed, the header kept. */
+	{
+		int fd = open(BZIMAGE, O_RDONLY);
+		struct stat st;
+		uint8_t *img;
+
+		fstat(fd, &st);
+		img = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		kcache_key(img, st.st_size, key, sizeof(key));
+		munmap(img, st.st_size);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	{
+		struct stat st;
+
+		ok = stat(path, &st) == 0 && truncate(path, 4096) == 0 && truncate(path, st.st_size) == 0;
+	}
+	memset(guest, 0, GUEST_RAM);
+	ok = ok && linux_load(&cfg, &mem, ram, nr, e820, ne, &entry, &entry64, err, sizeof(err)) == 0;
+	tap_ok(ok && entry == 0x100200, "damaged entry: the bzImage boots instead (entry 0x%llx)",
+	       (unsigned long long)entry);
+	tap_ok(access(path, F_OK) != 0, "and the damaged entry is gone");
+	unsetenv("KVM_LAUNCH_CACHE");
+	free(guest);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		tap_diag("could not remove %s", dir);
+}
+
 int main(void)
 {
-	tap_plan(38);
+	tap_plan(42);
 	test_parse_and_load();
 	test_malformed();
 	test_place();
 	test_unpack();
 	test_cache();
 	test_load_from_cache();
+	test_linux_load();
 	return tap_done();
 }

@@ -20,6 +20,7 @@ ROUNDS=${KL_ROUNDS:-3}
 if [ "${1:-}" = --inner ]; then
 	KL=$2
 	initrd=$3
+	ROUNDS=$4
 	dir=/tmp/klbench
 	mkdir -p "$dir"
 	export KVM_LAUNCH_CACHE=$dir/kcache
@@ -99,7 +100,7 @@ status=0
 if [ -f "$TOP/kvm-driver/kvmdrv.ko" ]; then lanes=${KL_LANES:-stock ours}; else lanes=${KL_LANES:-stock}; fi
 for lane in $lanes; do
 	out=$("$TOP/tests/testhost" --lane "$lane" --timeout 3600 -- \
-		bash "$TOP/tests/bench/launcher.sh" --inner "$BUILD/bin/kvm-launch" "$initrd" 2>&1)
+		bash "$TOP/tests/bench/launcher.sh" --inner "$BUILD/bin/kvm-launch" "$initrd" "$ROUNDS" 2>&1)
 	# Median of the values of one kind (0 if none).
 	med() {
 		printf '%s\n' "$out" | awk -v k="$1 $2" '$1 " " $2 == k { print $3 }' | sort -n |

@@ -11,7 +11,8 @@
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$TOP/build}
-KERNEL=/boot/vmlinuz-6.1.0-56-amd64
+KVER=${KVER:-$("$TOP/mk/kdir.sh" --version 2>/dev/null)}
+KERNEL=/boot/vmlinuz-$KVER
 RAM_MB=128
 DISK_MB=64
 ROUNDS=${KL_ROUNDS:-3}

@@ -9,7 +9,7 @@
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
-KVER=6.1.0-56-amd64
+KVER=${KVER:-$("$TOP/mk/kdir.sh" --version 2>/dev/null)}
 KERNEL=/boot/vmlinuz-$KVER
 RAM_MB=96
 BOOT_TIMEOUT=${QEMU_T_TIMEOUT:-420}

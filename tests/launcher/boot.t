@@ -12,7 +12,8 @@ set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$TOP/build}
 KL=$BUILD/bin/kvm-launch
-KERNEL=/boot/vmlinuz-6.1.0-56-amd64
+KVER=${KVER:-$("$TOP/mk/kdir.sh" --version 2>/dev/null)}
+KERNEL=/boot/vmlinuz-$KVER
 # Both lanes when our driver is built.
 if [ -f "$TOP/kvm-driver/kvmdrv.ko" ]; then LANES=${KL_LANES:-stock ours}; else LANES=${KL_LANES:-stock}; fi
 

@@ -5,7 +5,8 @@ set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$TOP/build}
 KL=$BUILD/bin/kvm-launch
-KERNEL=/boot/vmlinuz-6.1.0-56-amd64
+KVER=${KVER:-$("$TOP/mk/kdir.sh" --version 2>/dev/null)}
+KERNEL=/boot/vmlinuz-$KVER
 
 if [ ! -x "$KL" ]; then echo "1..0 # SKIP $KL not built"; exit 0; fi
 if [ ! -r "$KERNEL" ]; then echo "1..0 # SKIP no $KERNEL"; exit 0; fi

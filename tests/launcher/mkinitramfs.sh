@@ -8,7 +8,7 @@
 set -eu
 
 out=${1:?usage: mkinitramfs.sh OUTPUT.cpio.gz [KERNEL_VERSION]}
-kver=${2:-6.1.0-56-amd64}
+kver=${2:-$("$(dirname "$0")/../../mk/kdir.sh" --version)}
 moddir=/lib/modules/$kver
 busybox=/bin/busybox
 # Load order for a PIIX IDE disk with ext4 on it; dependencies are added.

@@ -3,11 +3,12 @@
 #include <string.h>
 
 #include "tap.h"
+#include "kernel.h"
 #include "arch/e820.h"
 #include "arch/layout.h"
 #include "arch/linux.h"
 
-#define KERNEL "/boot/vmlinuz-6.1.0-56-amd64"
+#define KERNEL test_kernel()
 
 int main(void)
 {
@@ -66,7 +67,7 @@ int main(void)
 		       strstr(err, "needs"), "kernel alone does not fit 16M: %s", err);
 	} else {
 		for (n = 0; n < 6; n++)
-			tap_skip("no " KERNEL, "Debian kernel checks");
+			tap_skip("no Debian kernel", "Debian kernel checks");
 	}
 	return tap_done();
 }

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "tap.h"
+#include "kernel.h"
 #include "arch/e820.h"
 #include "arch/layout.h"
 #include "arch/linux.h"
@@ -407,7 +408,7 @@ static void test_cache(void)
 		tap_diag("could not remove %s", dir);
 }
 
-#define BZIMAGE "/boot/vmlinuz-6.1.0-56-amd64"
+#define BZIMAGE test_kernel()
 #define GUEST_RAM (128 * MiB)
 
 static void *guest_map(void *ctx, uint64_t gpa, uint64_t len)
@@ -419,6 +420,7 @@ static void *guest_map(void *ctx, uint64_t gpa, uint64_t len)
 static void test_linux_load(void)
 {
 	char dir[] = "/tmp/test_kboot.XXXXXX", err[512], key[64], path[600], cmd[300];
+	char kernel[256];
 	struct cfg_slot ram[CFG_MAX_SLOTS];
 	struct e820_entry e820[E820_MAX];
 	struct vm_config cfg;
@@ -431,14 +433,15 @@ static void test_linux_load(void)
 
 	if (access(BZIMAGE, R_OK) || !mkdtemp(dir)) {
 		for (int i = 0; i < 4; i++)
-			tap_skip("no " BZIMAGE, "linux_load with the real kernel");
+			tap_skip("no Debian kernel", "linux_load with the real kernel");
 		return;
 	}
 	guest = calloc(1, GUEST_RAM);
 	mem = (struct linux_load_mem){ guest_map, guest };
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ram_size = GUEST_RAM;
-	cfg.kernel = BZIMAGE;
+	snprintf(kernel, sizeof(kernel), "%s", BZIMAGE);
+	cfg.kernel = kernel;
 	cfg.unpack = true;
 	cfg.cmdline = "console=ttyS0";
 	nr = layout_ram(&cfg, ram);

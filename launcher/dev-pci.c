@@ -77,6 +77,12 @@ static int pc_pci_create(struct vm *vm, void **state)
 		free(pc);
 		return -1;
 	}
+	/*
+	 * The address latch: a write takes effect at the next 0xcfc access,
+	 * which exits. (0xcf9, the reset register, shares the dword; a reset
+	 * written there waits for the next exit.)
+	 */
+	vm_coalesce_pio(vm, 0xcf8, 4);
 	*state = pc;
 	return 0;
 }

@@ -30,6 +30,7 @@ int vcpu_create(struct vm *vm)
 		fprintf(stderr, "kvm-launch: mmap kvm_run: %s\n", strerror(errno));
 		return -1;
 	}
+	coalesced_init(&vm->coalesced, vm->kvm_fd, vm->run, vm->run_size);
 	return cpu_setup_cpuid(vm->kvm_fd, vm->vcpu_fd);
 }
 
@@ -116,6 +117,7 @@ static void fatal(struct vm *vm, const char *what)
 /* KVM_LAUNCH_STATS[=MS]: exits by kind, time in KVM_RUN, busiest ports, every MS (2000). */
 struct exit_stats {
 	unsigned long reason[64], eintr, injected;
+	unsigned long replayed;		/* coalesced writes, at the last print */
 	uint64_t in_run, t_run;		/* ns inside KVM_RUN; when it returned */
 	uint32_t *port;			/* 65536 counters */
 	uint64_t last, interval;	/* ns */
@@ -136,9 +138,10 @@ static void stats_print(struct vm *vm, struct exit_stats *st)
 	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0)
 		r.rip = 0;
 	fprintf(stderr, "stats: io %lu mmio %lu hlt %lu win %lu eintr %lu inj %lu rip %llx"
-		" run %llums of %llums ports %x:%u %x:%u %x:%u %x:%u\n",
+		" coalesced %lu run %llums of %llums ports %x:%u %x:%u %x:%u %x:%u\n",
 		st->reason[KVM_EXIT_IO], st->reason[KVM_EXIT_MMIO], st->reason[KVM_EXIT_HLT],
 		st->reason[KVM_EXIT_IRQ_WINDOW_OPEN], st->eintr, st->injected, r.rip,
+		vm->coalesced.replayed - st->replayed,
 		(unsigned long long)(st->in_run / 1000000),
 		(unsigned long long)((hw_clock_now(&vm->clock) - st->last) / 1000000),
 		top[0], st->port[top[0]], top[1], st->port[top[1]],
@@ -146,6 +149,7 @@ static void stats_print(struct vm *vm, struct exit_stats *st)
 	memset(st->reason, 0, sizeof(st->reason));
 	memset(st->port, 0, 65536 * sizeof(st->port[0]));
 	st->eintr = st->injected = 0;
+	st->replayed = vm->coalesced.replayed;
 	st->in_run = 0;
 	st->last = hw_clock_now(&vm->clock);
 }
@@ -179,6 +183,8 @@ void vcpu_run(struct vm *vm)
 		ret = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 		if (st.port)
 			st.in_run += hw_clock_now(&vm->clock) - st.t_run;
+		/* what KVM queued happened before this exit */
+		coalesced_replay(&vm->coalesced, &vm->pio, &vm->mmio);
 		if (ret < 0) {
 			run->immediate_exit = 0;
 			st.eintr++;
@@ -234,5 +240,7 @@ void vcpu_run(struct vm *vm)
 			break;
 		}
 	}
+	if (st.port)
+		stats_print(vm, &st);
 	free(st.port);
 }

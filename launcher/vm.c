@@ -38,6 +38,12 @@ void vm_unregister_pio(struct vm *vm, uint16_t base, void *opaque)
 	iobus_del(&vm->pio, base, opaque);
 }
 
+void vm_coalesce_pio(struct vm *vm, uint16_t base, uint16_t len)
+{
+	/* best effort: without it every write exits, as before */
+	coalesced_add_pio(&vm->coalesced, vm->vm_fd, base, len);
+}
+
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len,
 		     const struct io_ops *ops, void *opaque)
 {

@@ -21,6 +21,13 @@ int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
 		    const struct io_ops *ops, void *opaque);
 /* Release a range claimed with exactly this base and opaque (BAR moves). */
 void vm_unregister_pio(struct vm *vm, uint16_t base, void *opaque);
+/*
+ * Writes to ports [base, base + len) change nothing the guest can see
+ * before its next exit (an address latch): the hypervisor may queue them
+ * without an exit (KVM_CAP_COALESCED_PIO). They reach the device in order,
+ * before any later exit is handled. Without the capability, a no-op.
+ */
+void vm_coalesce_pio(struct vm *vm, uint16_t base, uint16_t len);
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len,
 		     const struct io_ops *ops, void *opaque);
 void vm_unregister_mmio(struct vm *vm, uint64_t base, void *opaque);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "arch/e820.h"
+#include "coalesced.h"
 #include "device.h"
 #include "iobus.h"
 #include "vm.h"
@@ -30,6 +31,7 @@ struct vm {
 	int kvm_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
 	size_t run_size;
+	struct coalesced coalesced;	/* writes KVM queued without an exit */
 
 	struct cfg_slot ram[CFG_MAX_SLOTS];
 	void *ram_hva[CFG_MAX_SLOTS];

@@ -6,6 +6,8 @@
 # an empty kernel cache (the bzImage decompresses itself while an idle
 # process fills the cache), then KL_ROUNDS rounds alternate QEMU and
 # kvm-launch (kernel cached); rows give the medians.
+# The disk is read twice: buffered (the first read after boot, guest page
+# cache included) and with O_DIRECT (the IDE path alone).
 # Prints markdown rows `| metric | ours | qemu | ratio | target |`.
 # Lanes: KL_LANES (default "stock ours" when kvm-driver/kvmdrv.ko exists).
 set -u
@@ -26,7 +28,7 @@ if [ "${1:-}" = --inner ]; then
 	mkdir -p "$dir"
 	export KVM_LAUNCH_CACHE=$dir/kcache
 	dd if=/dev/urandom of="$dir/disk.raw" bs=1M count=$DISK_MB status=none
-	cmd="loadmods; echo KL-DD-START; dd if=/dev/sda of=/dev/null bs=1M; echo KL-DD-END; sleep 2"
+	cmd="loadmods; echo KL-DD-START; dd if=/dev/sda of=/dev/null bs=1M; echo KL-DD-END; echo KL-DIO-START; dd if=/dev/sda of=/dev/null bs=1M iflag=direct; echo KL-DIO-END; sleep 2"
 	cat > "$dir/vm.cfg" <<EOF2
 memory = "${RAM_MB}M";
 boot = { kernel = "$KERNEL"; initrd = "$initrd";
@@ -47,7 +49,7 @@ EOF2
 	# Monotonic (the test host's wall clock can jump), in us, 10 ms resolution.
 	uptime_us() { local up _; read -r up _ < /proc/uptime; echo $((${up%.*} * 1000000 + 10#${up#*.} * 10000)); }
 	measure() {	# name pid-file t0: reads the guest's serial lines on stdin
-		local name=$1 pidf=$2 t0=$3 line now dd0=""
+		local name=$1 pidf=$2 t0=$3 line now dd0="" dio0=""
 		while IFS= read -r line; do
 			now=$(uptime_us)
 			case $line in
@@ -56,6 +58,8 @@ EOF2
 			*KL-DD-END*)
 				[ -n "$dd0" ] && echo "$name dd_us $((now - dd0))"
 				echo "$name rss_kb $(rss_beyond "$(cat "$pidf")")" ;;
+			*KL-DIO-START*) dio0=$now ;;
+			*KL-DIO-END*) [ -n "$dio0" ] && echo "$name dio_us $((now - dio0))" ;;
 			esac
 		done
 	}
@@ -114,6 +118,7 @@ for lane in $lanes; do
 	ou=$(med ours userspace_us); qu=$(med qemu userspace_us); cu=$(med cold userspace_us)
 	or=$(med ours rss_kb); qr=$(med qemu rss_kb)
 	od=$(med ours dd_us); qd=$(med qemu dd_us)
+	oi=$(med ours dio_us); qi=$(med qemu dio_us)
 	if [ "$ou" = 0 ] || [ "$qu" = 0 ] || [ "$n" -lt "$ROUNDS" ]; then
 		echo "bench launcher ($lane): boots did not all reach userspace (ours: $n of $ROUNDS, qemu: ${qu})" >&2
 		printf '%s\n' "$out" | tail -n 30 >&2
@@ -130,6 +135,8 @@ for lane in $lanes; do
 		# Throughput ratio: ours over QEMU's (higher is better).
 		row "kvm-launch ($lane): IDE sequential read ${DISK_MB} MiB, MiB/s (median of $ROUNDS)" \
 			"$(mibs "$od")" "$(mibs "$qd")" "$(ratio "$qd" "$od")" ">= 1.0"
+		row "kvm-launch ($lane): same, O_DIRECT (the IDE path alone, no guest page cache), MiB/s" \
+			"$(mibs "$oi")" "$(mibs "$qi")" "$(ratio "$qi" "$oi")" "-"
 	else
 		echo "bench launcher ($lane): disk read not measured" >&2
 		status=1

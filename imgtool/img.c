@@ -116,14 +116,6 @@ struct img *img_open_depth(const char *path, enum img_format fmt, unsigned flags
 
 		img->drv = &img_raw_driver;
 		img->size = end < 0 ? 0 : (uint64_t)end;
-		if (raw_open(img) < 0) {
-			img_seterr(err, errlen, "out of memory");
-			pthread_mutex_destroy(&img->lock);
-			free(img->path);
-			free(img);
-			close(fd);
-			return NULL;
-		}
 	}
 	return img;
 }

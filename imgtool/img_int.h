@@ -54,15 +54,7 @@ int img_seterr(char *err, size_t errlen, const char *fmt, ...)
 int img_file_pread(int fd, void *buf, size_t len, uint64_t off);
 int img_file_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 
-/*
- * memcpy from a file mapping (src..src+len inside it). -EIO when the
- * mapping faults (SIGBUS: the file shrank, or an I/O error) instead of
- * dying; -ENOTSUP when no SIGBUS handler could be installed.
- */
-int img_map_copy(void *dst, const void *src, size_t len);
-
 /* Format-specific open and create, called by img.c. */
-int raw_open(struct img *img);
 int qcow2_open(struct img *img, unsigned flags, int depth, char *err, size_t errlen);
 int qcow2_create(const char *path, const struct img_create_opts *opts,
 		 char *err, size_t errlen);

@@ -63,19 +63,30 @@ EOF2
 			esac
 		done
 	}
+	# One boot; a hung one is ended after 600 s (its rows are then missing).
+	bounded() {	# pid-file command...
+		local pidf=$1 w
+		shift
+		"$@" &
+		echo $! > "$pidf"
+		( sleep 600; kill "$(cat "$pidf")" ) > /dev/null 2>&1 &
+		w=$!
+		wait "$(cat "$pidf")"
+		kill "$w" 2> /dev/null
+	}
 	ours() {
 		local t0
 		t0=$(uptime_us)
-		{ "$KL" "$dir/vm.cfg" & echo $! > "$dir/kl.pid"; wait; } < /dev/null 2>&1 |
+		bounded "$dir/kl.pid" "$KL" "$dir/vm.cfg" < /dev/null 2>&1 |
 			measure "$1" "$dir/kl.pid" "$t0"
 	}
 	qemu() {
 		local t0
 		t0=$(uptime_us)
-		{ qemu-system-x86_64 -accel kvm -m $RAM_MB -nodefaults -display none \
-			-no-reboot -serial stdio -kernel "$KERNEL" -initrd "$initrd" \
+		bounded "$dir/q.pid" qemu-system-x86_64 -accel kvm -m $RAM_MB -nodefaults \
+			-display none -no-reboot -serial stdio -kernel "$KERNEL" -initrd "$initrd" \
 			-append "console=ttyS0 quiet -- $cmd" \
-			-drive file="$dir/disk.raw",format=raw,if=ide & echo $! > "$dir/q.pid"; wait; } \
+			-drive file="$dir/disk.raw",format=raw,if=ide \
 			< /dev/null 2>&1 | measure qemu "$dir/q.pid" "$t0"
 	}
 	rm -rf "$KVM_LAUNCH_CACHE"

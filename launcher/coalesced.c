@@ -1,5 +1,4 @@
 /* launcher/coalesced.c: writes KVM queues without an exit (coalesced PIO/MMIO) and their replay. */
-#include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 

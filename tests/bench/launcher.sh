@@ -69,7 +69,9 @@ EOF2
 		shift
 		"$@" &
 		echo $! > "$pidf"
-		( sleep 600; kill "$(cat "$pidf")" ) > /dev/null 2>&1 &
+		# the watchdog takes its sleep with it when it is told to stop
+		( trap 'kill $s; exit' TERM; sleep 600 & s=$!; wait $s
+		  kill "$(cat "$pidf")" ) > /dev/null 2>&1 &
 		w=$!
 		wait "$(cat "$pidf")"
 		kill "$w" 2> /dev/null

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "img_int.h"
@@ -60,6 +61,54 @@ int img_file_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * The vectored forms: iov is copied so that a short transfer can resume
+ * where it stopped, as the scalar forms do.
+ */
+static int file_iov(int fd, const struct iovec *iov, int iovcnt, uint64_t off,
+		    bool write)
+{
+	struct iovec v[IMG_IOV_MAX];
+	int i = 0;
+
+	if (iovcnt < 0 || iovcnt > IMG_IOV_MAX)
+		return -EINVAL;
+	memcpy(v, iov, (size_t)iovcnt * sizeof(*v));
+	while (i < iovcnt) {
+		ssize_t n = write ? pwritev(fd, v + i, iovcnt - i, (off_t)off)
+				  : preadv(fd, v + i, iovcnt - i, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0 && !write) {	/* past EOF: zeros, as img_file_pread */
+			for (; i < iovcnt; i++)
+				memset(v[i].iov_base, 0, v[i].iov_len);
+			return 0;
+		}
+		off += (uint64_t)n;
+		for (; i < iovcnt && (size_t)n >= v[i].iov_len; i++)
+			n -= (ssize_t)v[i].iov_len;
+		if (i < iovcnt) {
+			v[i].iov_base = (char *)v[i].iov_base + n;
+			v[i].iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+int img_file_preadv(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return file_iov(fd, iov, iovcnt, off, false);
+}
+
+int img_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return file_iov(fd, iov, iovcnt, off, true);
 }
 
 enum img_format img_probe_fd(int fd)
@@ -225,6 +274,51 @@ int img_pwrite(struct img *img, const void *buf, size_t len, uint64_t off)
 	ret = img->drv->pwrite(img, buf, len, off);
 	pthread_mutex_unlock(&img->lock);
 	return ret;
+}
+
+static int img_iov(struct img *img, const struct iovec *iov, int iovcnt,
+		   uint64_t off, bool write)
+{
+	uint64_t len = 0;
+	int i, ret;
+
+	if (iovcnt < 0 || iovcnt > IMG_IOV_MAX)
+		return -EINVAL;
+	for (i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > img->size - len)
+			return -EINVAL;
+		len += iov[i].iov_len;
+	}
+	ret = check_range(img, off, len);
+	if (ret || !len)
+		return ret;
+	if (write && img->ro)
+		return -EROFS;
+	pthread_mutex_lock(&img->lock);
+	if (write ? img->drv->pwritev != NULL : img->drv->preadv != NULL) {
+		ret = write ? img->drv->pwritev(img, iov, iovcnt, off)
+			    : img->drv->preadv(img, iov, iovcnt, off);
+	} else {
+		for (i = 0, ret = 0; i < iovcnt && !ret; i++) {
+			ret = write ? img->drv->pwrite(img, iov[i].iov_base,
+						       iov[i].iov_len, off)
+				    : img->drv->pread(img, iov[i].iov_base,
+						      iov[i].iov_len, off);
+			off += iov[i].iov_len;
+		}
+	}
+	pthread_mutex_unlock(&img->lock);
+	return ret;
+}
+
+int img_preadv(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return img_iov(img, iov, iovcnt, off, false);
+}
+
+int img_pwritev(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return img_iov(img, iov, iovcnt, off, true);
 }
 
 int img_discard(struct img *img, uint64_t off, uint64_t len)

@@ -18,6 +18,9 @@ struct img;
 struct img_driver {
 	int (*pread)(struct img *img, void *buf, size_t len, uint64_t off);
 	int (*pwrite)(struct img *img, const void *buf, size_t len, uint64_t off);
+	/* optional: without them the generic layer loops over pread/pwrite */
+	int (*preadv)(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
+	int (*pwritev)(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
 	int (*discard)(struct img *img, uint64_t off, uint64_t len);
 	int (*flush)(struct img *img);
 	void (*close)(struct img *img);
@@ -53,6 +56,8 @@ int img_seterr(char *err, size_t errlen, const char *fmt, ...)
 /* Full-length pread/pwrite on a file; short reads past EOF are zero-filled. */
 int img_file_pread(int fd, void *buf, size_t len, uint64_t off);
 int img_file_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+int img_file_preadv(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
+int img_file_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
 
 /* Format-specific open and create, called by img.c. */
 int qcow2_open(struct img *img, unsigned flags, int depth, char *err, size_t errlen);

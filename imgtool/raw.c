@@ -17,6 +17,16 @@ static int raw_pwrite(struct img *img, const void *buf, size_t len, uint64_t off
 	return img_file_pwrite(img->fd, buf, len, off);
 }
 
+static int raw_preadv(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return img_file_preadv(img->fd, iov, iovcnt, off);
+}
+
+static int raw_pwritev(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return img_file_pwritev(img->fd, iov, iovcnt, off);
+}
+
 static int raw_discard(struct img *img, uint64_t off, uint64_t len)
 {
 	/* Punching a hole keeps the size and reads back zeros; best effort. */
@@ -76,6 +86,8 @@ static int raw_resize(struct img *img, uint64_t size, bool shrink, char *err, si
 const struct img_driver img_raw_driver = {
 	.pread = raw_pread,
 	.pwrite = raw_pwrite,
+	.preadv = raw_preadv,
+	.pwritev = raw_pwritev,
 	.discard = raw_discard,
 	.flush = raw_flush,
 	.block_status = raw_block_status,

@@ -49,6 +49,15 @@ bool img_is_readonly(const struct img *img);
  */
 int img_pread(struct img *img, void *buf, size_t len, uint64_t off);
 int img_pwrite(struct img *img, const void *buf, size_t len, uint64_t off);
+/*
+ * The same over a list of buffers, filled or written in order from off; at
+ * most IMG_IOV_MAX of them (-EINVAL beyond). One system call where the
+ * format allows it (raw).
+ */
+#define IMG_IOV_MAX	1024
+struct iovec;
+int img_preadv(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
+int img_pwritev(struct img *img, const struct iovec *iov, int iovcnt, uint64_t off);
 int img_discard(struct img *img, uint64_t off, uint64_t len);
 int img_flush(struct img *img);
 

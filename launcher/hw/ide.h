@@ -8,6 +8,8 @@
 
 #include "hw.h"
 
+struct iovec;
+
 #define IDE_SECTOR_SIZE		512
 #define ATAPI_SECTOR_SIZE	2048
 /* Per-drive transfer buffer: a multiple of both sector sizes. */
@@ -21,6 +23,9 @@
 struct ide_backend {
 	int (*pread)(void *ctx, void *buf, size_t len, uint64_t off);
 	int (*pwrite)(void *ctx, const void *buf, size_t len, uint64_t off);
+	/* optional: one call for a scattered DMA transfer (else pread/pwrite each) */
+	int (*preadv)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
+	int (*pwritev)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
 	int (*flush)(void *ctx);
 	void *ctx;
 	uint64_t size;		/* bytes */

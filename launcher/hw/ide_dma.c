@@ -1,5 +1,6 @@
 /* launcher/hw/ide_dma.c: PIIX bus-master IDE: registers, PRD table walk and the DMA data phase. */
 #include <string.h>
+#include <sys/uio.h>
 
 #include "ide_int.h"
 
@@ -53,21 +54,48 @@ static uint8_t *prd_piece(struct ide_channel *ch, struct prd_walk *w,
 	return p;
 }
 
+/* Largest list one backend call takes (IMG_IOV_MAX). */
+#define DMA_IOV_MAX	1024
+
+/* The whole list through the backend: one vectored call, or one per piece. */
+static int dma_backend(struct ide_drive *d, const struct iovec *iov, int cnt,
+		       uint64_t off)
+{
+	int i, e = 0;
+
+	if (d->write ? d->be.pwritev != NULL : d->be.preadv != NULL)
+		return d->write ? d->be.pwritev(d->be.ctx, iov, cnt, off)
+				: d->be.preadv(d->be.ctx, iov, cnt, off);
+	for (i = 0; i < cnt && !e; i++) {
+		e = d->write ? d->be.pwrite(d->be.ctx, iov[i].iov_base,
+					    iov[i].iov_len, off)
+			     : d->be.pread(d->be.ctx, iov[i].iov_base,
+					   iov[i].iov_len, off);
+		off += iov[i].iov_len;
+	}
+	return e;
+}
+
 /*
- * Move the whole sectors that fit the current PRD region straight between
- * the image and guest memory, skipping the bounce buffer. Following regions
- * that continue the same host memory (a guest's physically contiguous
- * pages split at 64 KiB boundaries) join the run, so a request costs one
- * backend call per contiguous piece, not one per entry. Returns the sectors
- * moved (0: the region holds less than one), or -1 with *r set.
+ * Move the whole sectors that fit the PRD regions straight between the
+ * image and guest memory, skipping the bounce buffer. Regions that continue
+ * the same host memory (a guest's physically contiguous pages split at
+ * 64 KiB boundaries) join one piece, and the pieces of a scattered transfer
+ * (a page cache's 4 KiB pages) go to the backend as one list, so a request
+ * costs one backend call, not one per entry. The walk stops at a region
+ * that ends inside a sector (the caller moves that one through the buffer),
+ * and before a region outside guest memory (reported by the next call).
+ * Returns the sectors moved (0: the region holds less than one), or -1 with
+ * *r set.
  */
 static int dma_direct(struct ide_channel *ch, struct ide_drive *d,
 		      struct prd_walk *w, enum ide_dma_result *r)
 {
 	uint32_t ssize = ide_sector_size(d), n, sectors = 0;
-	uint64_t bytes, total = 0;
-	uint8_t *start = NULL, *p;
-	int e;
+	struct iovec iov[DMA_IOV_MAX];
+	uint64_t bytes;
+	uint8_t *p;
+	int cnt = 0;
 
 	if (!w->len && !prd_next(ch, w)) {
 		*r = IDE_DMA_BADPRD;
@@ -80,17 +108,22 @@ static int dma_direct(struct ide_channel *ch, struct ide_drive *d,
 			break;
 		bytes = (uint64_t)n * ssize;
 		p = guest_mem_map(&ch->mem, w->addr, bytes);
-		if (!p && !start) {
+		if (!p && !cnt) {
 			*r = IDE_DMA_BADPRD;
 			return -1;
 		}
-		if (start && p != start + total)
+		if (!p)
+			break;
+		if (cnt && p == (uint8_t *)iov[cnt - 1].iov_base +
+				iov[cnt - 1].iov_len)
+			iov[cnt - 1].iov_len += bytes;
+		else if (cnt < DMA_IOV_MAX)
+			iov[cnt++] = (struct iovec){ .iov_base = p,
+						     .iov_len = bytes };
+		else
 			break;		/* the next call takes this region */
-		if (!start)
-			start = p;
 		w->addr += bytes;
 		w->len -= bytes;
-		total += bytes;
 		sectors += n;
 		/* joining only where a region ended exactly on a sector */
 		if (w->len || sectors == d->left || !prd_next(ch, w))
@@ -98,9 +131,7 @@ static int dma_direct(struct ide_channel *ch, struct ide_drive *d,
 	}
 	if (!sectors)
 		return 0;
-	e = d->write ? d->be.pwrite(d->be.ctx, start, total, d->lba * ssize)
-		     : d->be.pread(d->be.ctx, start, total, d->lba * ssize);
-	if (e < 0) {
+	if (dma_backend(d, iov, cnt, d->lba * ssize) < 0) {
 		*r = IDE_DMA_EIO;
 		return -1;
 	}

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "img.h"
@@ -253,11 +254,68 @@ static void api_edges(void)
 	tap_ok(img_create(path, &o, err, sizeof(err)) < 0, "missing backing file refused: %s", err);
 }
 
+/*
+ * img_preadv/img_pwritev: scattered buffers in order, for raw (one
+ * system call) and qcow2 (the generic loop), checked against img_pread.
+ */
+static void vectored(enum img_format fmt)
+{
+	struct img_create_opts o = { .format = fmt, .size = 1 << 20 };
+	uint8_t ref[3 * 4096], got[3 * 4096], a[4096], b[512], c[7680];
+	struct iovec w[3] = { { ref, 4096 }, { ref + 4096, 512 }, { ref + 4608, 7680 } };
+	struct iovec r[3] = { { a, sizeof(a) }, { b, sizeof(b) }, { c, sizeof(c) } };
+	struct iovec many[IMG_IOV_MAX + 1];
+	const char *name = img_format_name(fmt);
+	char path[256];
+	struct img *img;
+
+	snprintf(path, sizeof(path), "%s/vec.%s", dir, name);
+	fill(ref, sizeof(ref));
+	if (img_create(path, &o, err, sizeof(err)) ||
+	    !(img = img_open(path, fmt, 0, err, sizeof(err)))) {
+		tap_ok(0, "%s: %s", name, err);
+		for (int i = 0; i < 3; i++)
+			tap_skip("no image", "%s", name);
+		return;
+	}
+	tap_ok(img_pwritev(img, w, 3, 5 * 512) == 0 &&
+	       img_pread(img, got, sizeof(ref), 5 * 512) == 0 &&
+	       !memcmp(got, ref, sizeof(ref)), "%s: pwritev lands in order", name);
+	tap_ok(img_preadv(img, r, 3, 5 * 512) == 0 && !memcmp(a, ref, 4096) &&
+	       !memcmp(b, ref + 4096, 512) && !memcmp(c, ref + 4608, 7680),
+	       "%s: preadv fills every buffer in order", name);
+	for (unsigned int i = 0; i <= IMG_IOV_MAX; i++)
+		many[i] = (struct iovec){ b, 1 };
+	tap_ok(img_preadv(img, r, 3, (1 << 20) - 4096) == -EINVAL &&
+	       img_pwritev(img, many, IMG_IOV_MAX + 1, 0) == -EINVAL &&
+	       img_preadv(img, many, -1, 0) == -EINVAL &&
+	       img_preadv(img, many, IMG_IOV_MAX, 0) == 0 &&
+	       img_preadv(img, r, 0, 1 << 20) == 0,
+	       "%s: past the end, too many or a negative count: -EINVAL; %d buffers, none: fine",
+	       name, IMG_IOV_MAX);
+	if (fmt == IMG_FMT_RAW) {
+		/* the file shrunk under the image: what is gone reads as zeros */
+		static const uint8_t zero[7680];
+
+		tap_ok(truncate(path, 5 * 512 + 4096 + 100) == 0 &&
+		       img_preadv(img, r, 3, 5 * 512) == 0 && !memcmp(a, ref, 4096) &&
+		       !memcmp(b, ref + 4096, 100) && !memcmp(b + 100, zero, 412) &&
+		       !memcmp(c, zero, sizeof(c)),
+		       "raw: preadv across the end of a shrunk file: zeros from there");
+	}
+	img_close(img);
+	img = img_open(path, fmt, IMG_OPEN_RDONLY, err, sizeof(err));
+	tap_ok(img && img_pwritev(img, w, 2, 0) == -EROFS,
+	       "%s: pwritev to a read-only image gives -EROFS", name);
+	if (img)
+		img_close(img);
+}
+
 int main(void)
 {
 	static const uint32_t sizes[] = { 512, 4096, 65536, 2u << 20 };
 
-	tap_plan(5 + 4 * 7 + 3 + 3 + 10);
+	tap_plan(5 + 4 * 7 + 3 + 3 + 10 + 2 * 4 + 1);
 	if (!mkdtemp(dir))
 		tap_skip_all("no temporary directory");
 	random_io(IMG_FMT_RAW, 0, 8 << 20, 300);
@@ -266,6 +324,8 @@ int main(void)
 	threads();
 	eviction();
 	api_edges();
+	vectored(IMG_FMT_RAW);
+	vectored(IMG_FMT_QCOW2);
 	{
 		char cmd[300];
 

@@ -86,7 +86,7 @@ int main(void)
 	if (fd < 0 || ftruncate(fd, 1 << 20))
 		tap_skip_all("cannot create a raw image");
 	close(fd);
-	tap_plan(14);
+	tap_plan(17);
 
 	memset(sec, 0x5a, sizeof(sec));
 	memset(magic, 0, sizeof(magic));
@@ -104,6 +104,22 @@ int main(void)
 	tap_ok(!file_has(raw, 0, magic, 4), "the magic never reached the file");
 	write_sector(0, sec);
 	tap_ok(ok_status() && file_has(raw, 0, sec, 512), "other data in sector 0 is fine");
+	{
+		/* the vectored calls keep the guard, wherever the list splits the magic */
+		struct ide_backend *be = &ch.drive[0].be;
+		uint8_t a[256], b[768];
+		struct iovec split[2] = { { magic, 2 }, { magic + 2, 510 } };
+		struct iovec rd[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+
+		tap_ok(be->pwritev && be->pwritev(be->ctx, split, 2, 0) == -EPERM &&
+		       !file_has(raw, 0, magic, 4),
+		       "probed raw: a magic split over two buffers is refused too");
+		tap_ok(be->pwritev(be->ctx, split, 2, 512) == 0 && file_has(raw, 512, magic, 4),
+		       "the guard is for sector 0 only");
+		tap_ok(be->preadv && be->preadv(be->ctx, rd, 2, 5 * 512 - 256) == 0 &&
+		       !memcmp(b, sec, 512) && file_has(raw, 5 * 512 - 256, a, 256),
+		       "preadv reads the file into both buffers");
+	}
 	outb(&ch, ATA_REG_STATUS, 0xe7);
 	tap_ok(ok_status(), "FLUSH CACHE through img_flush");
 

@@ -275,6 +275,8 @@ static int emu_write(struct emu *e, u64 gpa, u64 val, int size)
 		return EMU_OK;
 	if (r != -ENOENT)
 		return EMU_FAIL;
+	if (kvmd_coalesced_write(vcpu->vm, gpa, size, &val, false))
+		return EMU_OK;
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = size;

@@ -23,6 +23,9 @@
 #define KVMD_MAX_IO_MSRS	256
 #define KVMD_PIO_PAGE		1	/* PIO data lives in the second run page */
 #define KVMD_RUN_PAGES		2
+#define KVMD_COALESCED_PAGE	2	/* then the VM's coalesced ring (KVM's offset on x86) */
+#define KVMD_VCPU_MMAP_PAGES	3
+#define KVMD_COALESCED_MAX	1000	/* zones per address space, as KVM's NR_IOBUS_DEVS */
 #define KVMD_MCE_BANKS		32	/* machine-check banks, as many as KVM */
 #define KVMD_MAX_IRQ_ROUTES	4096	/* what KVM_CAP_IRQ_ROUTING reports, as KVM */
 
@@ -83,6 +86,11 @@ struct kvmd_vm {
 	u32 kvmclock_mul;
 	s8 kvmclock_shift;
 	u32 kvmclock_wall_version;
+
+	/* Coalesced MMIO/PIO (coalesced.c): zones under lock + RCU, ring under coalesced_lock. */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	spinlock_t coalesced_lock;
+	struct kvmd_coalesced_zones __rcu *coalesced_zones;
 };
 
 /* Work left half-done when KVM_RUN returned to userspace for I/O. */
@@ -199,6 +207,16 @@ int kvmd_create_vm(unsigned long type);
 void kvmd_vm_get(struct kvmd_vm *vm);
 void kvmd_vm_put(struct kvmd_vm *vm);
 long kvmd_check_extension(struct kvmd_vm *vm, long ext);
+
+/* coalesced.c */
+struct kvmd_coalesced_zones;
+int kvmd_coalesced_init(struct kvmd_vm *vm);
+void kvmd_coalesced_destroy(struct kvmd_vm *vm);
+struct page *kvmd_coalesced_page(struct kvmd_vm *vm);
+long kvmd_coalesced_ioctl(struct kvmd_vm *vm, unsigned int ioctl,
+			  void __user *argp);
+bool kvmd_coalesced_write(struct kvmd_vm *vm, u64 addr, int len,
+			  const void *val, bool pio);
 void kvmd_flush_remote_tlbs(struct kvmd_vm *vm);
 void kvmd_kick_vcpu(struct kvmd_vcpu *vcpu);
 

@@ -85,7 +85,7 @@ static long kvmd_dev_ioctl(struct file *filp, unsigned int ioctl,
 	case KVM_GET_VCPU_MMAP_SIZE:
 		if (arg)
 			return -EINVAL;
-		return KVMD_RUN_PAGES * PAGE_SIZE;
+		return KVMD_VCPU_MMAP_PAGES * PAGE_SIZE;
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvmd_get_supported_cpuid(argp);
 	case KVM_GET_MSR_INDEX_LIST:

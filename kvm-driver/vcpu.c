@@ -258,6 +258,12 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 			kvmd_string_advance(vcpu, R_SI, count);
 		}
 	} else if (!in) {
+		/* a write to a coalesced port completes here */
+		if (kvmd_coalesced_write(vcpu->vm, port, size,
+					 &vcpu->regs[R_AX], true)) {
+			vcpu->rip = next_rip;
+			return KVMD_RESUME;
+		}
 		memcpy(kvmd_pio_data(vcpu), &vcpu->regs[R_AX], size);
 	}
 	vcpu->pio.count = count;
@@ -918,9 +924,12 @@ static vm_fault_t kvmd_vcpu_fault(struct vm_fault *vmf)
 	struct kvmd_vcpu *vcpu = vmf->vma->vm_file->private_data;
 	struct page *page;
 
-	if (vmf->pgoff >= KVMD_RUN_PAGES)
+	if (vmf->pgoff == KVMD_COALESCED_PAGE)
+		page = kvmd_coalesced_page(vcpu->vm);
+	else if (vmf->pgoff < KVMD_RUN_PAGES)
+		page = virt_to_page((void *)vcpu->run + vmf->pgoff * PAGE_SIZE);
+	else
 		return VM_FAULT_SIGBUS;
-	page = virt_to_page((void *)vcpu->run + vmf->pgoff * PAGE_SIZE);
 	get_page(page);
 	vmf->page = page;
 	return 0;

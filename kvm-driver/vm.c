@@ -45,6 +45,10 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return KVMD_MEM_SLOTS;
 	case KVM_CAP_MCE:
 		return KVMD_MCE_BANKS;
+	case KVM_CAP_COALESCED_MMIO:
+		return KVMD_COALESCED_PAGE;
+	case KVM_CAP_COALESCED_PIO:
+		return 1;
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvmd_kvmclock_ok() ? KVMD_CLOCK_VALID_FLAGS : 0;
 	default:
@@ -67,6 +71,7 @@ static void kvmd_destroy_vm(struct kvmd_vm *vm)
 		kvmd_vcpu_destroy(vm->vcpus[i]);
 	kvmd_tdp_destroy(vm);
 	kvmd_free_memslots(vm);
+	kvmd_coalesced_destroy(vm);
 	mmdrop(vm->mm);
 	kfree(vm);
 	kvmd_hardware_put();
@@ -178,6 +183,9 @@ unlock:
 		if (!kvmd_kvmclock_ok())
 			return -ENOTTY;
 		return kvmd_set_clock(vm, argp);
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		return kvmd_coalesced_ioctl(vm, ioctl, argp);
 	case KVM_CHECK_EXTENSION:
 		return kvmd_check_extension(vm, arg);
 	default:
@@ -219,9 +227,12 @@ int kvmd_create_vm(unsigned long type)
 	mmgrab(vm->mm);
 	kvmd_kvmclock_init(vm);
 
-	r = kvmd_hardware_get();
+	r = kvmd_coalesced_init(vm);
 	if (r)
 		goto err_mm;
+	r = kvmd_hardware_get();
+	if (r)
+		goto err_ring;
 	r = kvmd_tdp_init(vm);
 	if (r)
 		goto err_hw;
@@ -253,6 +264,8 @@ err_tdp:
 	kvmd_tdp_destroy(vm);
 err_hw:
 	kvmd_hardware_put();
+err_ring:
+	kvmd_coalesced_destroy(vm);
 err_mm:
 	mmdrop(vm->mm);
 	kfree(vm);

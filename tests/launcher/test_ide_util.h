@@ -50,21 +50,30 @@ static inline int memdisk_pwrite(void *ctx, const void *buf, size_t len, uint64_
 }
 
 /* The vectored calls, counted apart: one call however scattered the list. */
+static inline int memdisk_iov(struct memdisk *m, const struct iovec *iov,
+			      int cnt, uint64_t off, bool write)
+{
+	if (write ? m->fail_write : m->fail_read)
+		return -EIO;
+	for (int i = 0; i < cnt; i++) {
+		if (off > m->size || iov[i].iov_len > m->size - off)
+			return -EINVAL;
+		if (write)
+			memcpy(m->data + off, iov[i].iov_base, iov[i].iov_len);
+		else
+			memcpy(iov[i].iov_base, m->data + off, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	return 0;
+}
+
 static inline int memdisk_preadv(void *ctx, const struct iovec *iov, int cnt,
 				 uint64_t off)
 {
 	struct memdisk *m = ctx;
 
 	m->readvs++;
-	if (m->fail_read)
-		return -EIO;
-	for (int i = 0; i < cnt; i++) {
-		if (off > m->size || iov[i].iov_len > m->size - off)
-			return -EINVAL;
-		memcpy(iov[i].iov_base, m->data + off, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
-	return 0;
+	return memdisk_iov(m, iov, cnt, off, false);
 }
 
 static inline int memdisk_pwritev(void *ctx, const struct iovec *iov, int cnt,
@@ -73,15 +82,7 @@ static inline int memdisk_pwritev(void *ctx, const struct iovec *iov, int cnt,
 	struct memdisk *m = ctx;
 
 	m->writevs++;
-	if (m->fail_write)
-		return -EIO;
-	for (int i = 0; i < cnt; i++) {
-		if (off > m->size || iov[i].iov_len > m->size - off)
-			return -EINVAL;
-		memcpy(m->data + off, iov[i].iov_base, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
-	return 0;
+	return memdisk_iov(m, iov, cnt, off, true);
 }
 
 static inline int memdisk_flush(void *ctx)

@@ -35,6 +35,18 @@ static void lba28(uint32_t lba, uint8_t count)
 	outb(&ch, ATA_REG_HCYL, lba >> 16);
 }
 
+/* LBA48 task file, high (HOB) bytes first; LBA bits 32-47 left 0. */
+static void lba48(uint32_t lba, uint16_t count)
+{
+	outb(&ch, ATA_REG_SELECT, 0x40);
+	for (unsigned int i = 0; i < 2; i++) {
+		outb(&ch, ATA_REG_NSECTOR, i ? count & 0xff : count >> 8);
+		outb(&ch, ATA_REG_SECTOR, i ? lba & 0xff : lba >> 24);
+		outb(&ch, ATA_REG_LCYL, i ? (lba >> 8) & 0xff : 0);
+		outb(&ch, ATA_REG_HCYL, i ? (lba >> 16) & 0xff : 0);
+	}
+}
+
 static bool mem_holds(uint32_t gpa, uint64_t lba, unsigned int sectors)
 {
 	for (unsigned int i = 0; i < sectors * 512; i++)
@@ -136,26 +148,14 @@ static void test_read_write(void)
 	prd_put(PRDT, BUF, 0, true);		/* 0 = 64 KiB */
 	prd_put(PRDT, BUF, 0, false);
 	prd_put(PRDT + 8, BUF + 0x10000, 0, true);
-	/* LBA48: count 256 is hob 1, low 0 */
-	outb(&ch, ATA_REG_SELECT, 0x40);
-	for (unsigned int i = 0; i < 2; i++) {
-		outb(&ch, ATA_REG_NSECTOR, i ? 0 : 1);
-		outb(&ch, ATA_REG_SECTOR, 0);
-		outb(&ch, ATA_REG_LCYL, 0);
-		outb(&ch, ATA_REG_HCYL, 0);
-	}
+	/* LBA48: count 256 is hob 1, low 0 (the high bytes go first) */
+	lba48(0, 256);
 	dma_cmd(0x25, true, PRDT);
 	tap_ok(mem_holds(BUF, 0, 256) && bm_status() == (BM_ST_INT | BM_ST_DMA0),
 	       "READ DMA EXT of 256 sectors through two 64 KiB entries (count 0)");
 	bm_clear();
 	memset(ram + BUF, 0x3c, 0x20000);
-	outb(&ch, ATA_REG_SELECT, 0x40);
-	for (unsigned int i = 0; i < 2; i++) {
-		outb(&ch, ATA_REG_NSECTOR, i ? 0 : 1);
-		outb(&ch, ATA_REG_SECTOR, 0);
-		outb(&ch, ATA_REG_LCYL, 0);
-		outb(&ch, ATA_REG_HCYL, 0);
-	}
+	lba48(0, 256);
 	outb(&ch, ATA_REG_STATUS, 0x35);
 	bm_write(&ch, 0, 1, BM_CMD_START);
 	tap_ok(disk.data[0] == 0x3c && disk.data[256 * 512 - 1] == 0x3c &&
@@ -323,13 +323,7 @@ static void test_coalesce(void)
 	prd_put(PRDT, BUF, 0, false);
 	prd_put(PRDT + 8, BUF + 0x10000, 0, false);
 	prd_put(PRDT + 16, BUF + 0x20000, 0x1000, true);
-	outb(&ch, ATA_REG_SELECT, 0x40);
-	for (unsigned int i = 0; i < 2; i++) {
-		outb(&ch, ATA_REG_NSECTOR, i ? 0x08 : 1);	/* 264 sectors */
-		outb(&ch, ATA_REG_SECTOR, i ? 100 : 0);
-		outb(&ch, ATA_REG_LCYL, 0);
-		outb(&ch, ATA_REG_HCYL, 0);
-	}
+	lba48(100, 264);
 	reads = disk.reads;
 	dma_cmd(0x25, true, PRDT);
 	tap_ok(mem_holds(BUF, 100, 264) && disk.reads == reads + 1 &&
@@ -387,17 +381,6 @@ static void test_coalesce(void)
 	dma_cmd(0xc8, true, PRDT);
 	tap_ok(dma_failed(), "run reaching past the end of RAM: error");
 	bm_clear();
-}
-
-static void lba48(uint32_t lba, uint16_t count)
-{
-	outb(&ch, ATA_REG_SELECT, 0x40);
-	for (unsigned int i = 0; i < 2; i++) {
-		outb(&ch, ATA_REG_NSECTOR, i ? count & 0xff : count >> 8);
-		outb(&ch, ATA_REG_SECTOR, i ? lba & 0xff : lba >> 24);
-		outb(&ch, ATA_REG_LCYL, i ? (lba >> 8) & 0xff : 0);
-		outb(&ch, ATA_REG_HCYL, i ? (lba >> 16) & 0xff : 0);
-	}
 }
 
 /* The regions, in table order, hold the disk's byte stream from lba on. */

@@ -1,4 +1,4 @@
-/* launcher/hw/piix.c: i440FX (PAM, SMRAM), PIIX3 ISA bridge (PIRQ routing) and PIIX3 IDE (legacy ports, BAR4). */
+/* launcher/hw/piix.c: i440FX (PAM, SMRAM), PIIX3 ISA bridge (PIRQ routing of PCI INTx) and PIIX3 IDE (legacy ports, BAR4). */
 #include <string.h>
 
 #include "piix.h"
@@ -71,14 +71,69 @@ uint8_t i440fx_smram(const struct i440fx *host)
 	return host->pci.cfg[I440FX_SMRAM];
 }
 
+/*
+ * Drive each ISA IRQ as the OR of the asserted PIRQs routed to it: lower
+ * what no longer is before raising what now is, so a moved level never
+ * shows on both IRQs. Called with bus->intx_lock held once routing is on.
+ */
+static void piix3_drive_isa(struct piix3_isa *isa)
+{
+	uint16_t want = 0, old = isa->isa_level;
+
+	for (unsigned int p = 0; p < PCI_NUM_PIRQ; p++)
+		if ((isa->pirq_level >> p & 1) && isa->route[p] >= 0)
+			want |= 1u << isa->route[p];
+	isa->isa_level = want;
+	for (unsigned int irq = 0; irq < PIIX3_NUM_ISA_IRQ; irq++)
+		if ((old & ~want) >> irq & 1)
+			irq_line_set(&isa->irq[irq], 0);
+	for (unsigned int irq = 0; irq < PIIX3_NUM_ISA_IRQ; irq++)
+		if ((want & ~old) >> irq & 1)
+			irq_line_set(&isa->irq[irq], 1);
+}
+
+/* The bus's pirq_set: called with bus->intx_lock held. */
+static void piix3_pirq_set(void *ctx, unsigned int pirq, int level)
+{
+	struct piix3_isa *isa = ctx;
+
+	if (pirq >= PCI_NUM_PIRQ)
+		return;
+	if (level)
+		isa->pirq_level |= 1u << pirq;
+	else
+		isa->pirq_level &= ~(1u << pirq);
+	piix3_drive_isa(isa);
+}
+
+/* PIRQRC changed: take the new routes, moving asserted levels. */
+static void piix3_route_sync(struct piix3_isa *isa)
+{
+	if (isa->bus)
+		pthread_mutex_lock(&isa->bus->intx_lock);
+	for (unsigned int p = 0; p < PCI_NUM_PIRQ; p++)
+		isa->route[p] = piix3_pirq_route(isa, p);
+	piix3_drive_isa(isa);
+	if (isa->bus)
+		pthread_mutex_unlock(&isa->bus->intx_lock);
+}
+
+static void piix3_isa_written(struct pci_func *f, unsigned int off,
+			      unsigned int size)
+{
+	if (off < PIIX3_PIRQRC + PCI_NUM_PIRQ && off + size > PIIX3_PIRQRC)
+		piix3_route_sync(f->opaque);
+}
+
 void piix3_isa_reset(struct piix3_isa *isa)
 {
 	struct pci_func *f = &isa->pci;
 
-	for (unsigned int i = 0; i < 4; i++)
-		f->cfg[PIIX3_PIRQRC + i] = 0x80;	/* routing disabled */
+	for (unsigned int i = 0; i < PCI_NUM_PIRQ; i++)
+		f->cfg[PIIX3_PIRQRC + i] = isa->pirq_default[i];
 	pci_cfg_set(f, PCI_COMMAND, 2, 0x0007);
 	pci_cfg_set(f, PCI_STATUS, 2, 0x0200);
+	piix3_route_sync(isa);
 }
 
 void piix3_isa_init(struct piix3_isa *isa)
@@ -89,8 +144,11 @@ void piix3_isa_init(struct piix3_isa *isa)
 	/* header type 0x80: a multi-function device (IDE is function 1) */
 	pci_func_init(f, 0x8086, 0x7000, 0x06010000, 0x80);
 	f->opaque = isa;
-	for (unsigned int i = 0; i < 4; i++)
+	f->written = piix3_isa_written;
+	for (unsigned int i = 0; i < PCI_NUM_PIRQ; i++) {
 		f->wmask[PIIX3_PIRQRC + i] = 0x8f;
+		isa->pirq_default[i] = 0x80;	/* routing disabled */
+	}
 	piix3_isa_reset(isa);
 }
 
@@ -98,13 +156,46 @@ int piix3_pirq_route(const struct piix3_isa *isa, unsigned int n)
 {
 	uint8_t v;
 
-	if (n >= 4)
+	if (n >= PCI_NUM_PIRQ)
 		return -1;
 	v = isa->pci.cfg[PIIX3_PIRQRC + n];
 	/* IRQs 0-2, 8 and 13 are reserved encodings */
 	if (v & 0x80 || v < 3 || v == 8 || v == 13)
 		return -1;
 	return v & 0x0f;
+}
+
+void piix3_isa_route_intx(struct piix3_isa *isa, struct pci_bus *bus,
+			  const struct irq_line irq[PIIX3_NUM_ISA_IRQ])
+{
+	pthread_mutex_lock(&bus->intx_lock);
+	memcpy(isa->irq, irq, sizeof(isa->irq));
+	isa->bus = bus;
+	bus->pirq_set = piix3_pirq_set;
+	bus->pirq_ctx = isa;
+	/* functions may have asserted INTx before the router was there */
+	isa->pirq_level = 0;
+	for (unsigned int p = 0; p < PCI_NUM_PIRQ; p++)
+		if (bus->pirq_count[p])
+			isa->pirq_level |= 1u << p;
+	piix3_drive_isa(isa);
+	pthread_mutex_unlock(&bus->intx_lock);
+}
+
+void piix3_set_default_routing(struct piix3_isa *isa, unsigned int pirqa,
+			       unsigned int pirqb, unsigned int pirqc,
+			       unsigned int pirqd)
+{
+	unsigned int irq[PCI_NUM_PIRQ] = { pirqa, pirqb, pirqc, pirqd };
+
+	for (unsigned int p = 0; p < PCI_NUM_PIRQ; p++) {
+		bool ok = irq[p] >= 3 && irq[p] < PIIX3_NUM_ISA_IRQ &&
+			  irq[p] != 8 && irq[p] != 13;
+
+		isa->pirq_default[p] = ok ? irq[p] : 0x80;
+		isa->pci.cfg[PIIX3_PIRQRC + p] = isa->pirq_default[p];
+	}
+	piix3_route_sync(isa);
 }
 
 /* Bus-master DMA needs the function's bus master enable. */

@@ -49,14 +49,42 @@ void i440fx_pam_region(const struct i440fx *host, unsigned int i,
 		       struct pam_region *r);
 uint8_t i440fx_smram(const struct i440fx *host);
 
+#define PIIX3_NUM_ISA_IRQ	16
+
+/*
+ * The ISA bridge also routes PCI INTx: PIRQA..D (see pci_intx_pirq) reach
+ * the ISA IRQ their PIRQRC register selects. An ISA IRQ is high while any
+ * PIRQ routed to it is; a route change moves an asserted level.
+ */
 struct piix3_isa {
 	struct pci_func pci;
+	/* Set by piix3_isa_route_intx; the rest is guarded by bus->intx_lock. */
+	struct pci_bus *bus;
+	struct irq_line irq[PIIX3_NUM_ISA_IRQ];
+	uint8_t pirq_default[PCI_NUM_PIRQ];	/* PIRQRC after reset */
+	int8_t route[PCI_NUM_PIRQ];		/* PIRQRC decoded, -1: off */
+	uint8_t pirq_level;			/* bit n: PIRQn asserted */
+	uint16_t isa_level;			/* bit n: IRQ n driven high */
 };
 
 void piix3_isa_init(struct piix3_isa *isa);
 void piix3_isa_reset(struct piix3_isa *isa);
 /* The ISA IRQ PIRQ n (0..3) is routed to, or -1 when disabled. */
 int piix3_pirq_route(const struct piix3_isa *isa, unsigned int n);
+/*
+ * Make isa the PIRQ router of bus, driving ISA IRQ n through irq[n] (the
+ * VMM's lines, callable from any thread; unused ones may be zero).
+ */
+void piix3_isa_route_intx(struct piix3_isa *isa, struct pci_bus *bus,
+			  const struct irq_line irq[PIIX3_NUM_ISA_IRQ]);
+/*
+ * PIRQA..D routing from now and after every reset (the values SeaBIOS
+ * writes, 10, 10, 11, 11, for a boot without firmware); an invalid IRQ
+ * (0-2, 8, 13, above 15) leaves that PIRQ disabled.
+ */
+void piix3_set_default_routing(struct piix3_isa *isa, unsigned int pirqa,
+			       unsigned int pirqb, unsigned int pirqc,
+			       unsigned int pirqd);
 
 struct piix_ide;
 

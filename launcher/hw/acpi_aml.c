@@ -1,4 +1,4 @@
-/* launcher/hw/acpi_aml.c: AML encoding: names, integers, package lengths, resource descriptors. */
+/* launcher/hw/acpi_aml.c: AML encoding: names, integers, package lengths, methods, resource descriptors. */
 #include "acpi_aml.h"
 
 #include <stdlib.h>
@@ -208,6 +208,26 @@ void aml_buffer(struct aml *a, const struct aml *bytes)
 	aml_free(&size);
 }
 
+void aml_method(struct aml *a, const char *path, unsigned int nargs,
+		const struct aml *body)
+{
+	struct aml flagged = { 0 };
+
+	/* MethodFlags: ArgCount in bits 0-2, not serialized, SyncLevel 0. */
+	aml_byte(&flagged, (uint8_t)(nargs & 7));
+	aml_bytes(&flagged, body->b, body->len);
+	if (body->oom)
+		flagged.oom = true;
+	aml_byte(a, 0x14);	/* MethodOp */
+	aml_wrap_named(a, path, &flagged);
+	aml_free(&flagged);
+}
+
+void aml_return(struct aml *a)
+{
+	aml_byte(a, 0xa4);	/* ReturnOp */
+}
+
 void aml_res_io(struct aml *r, uint16_t base, uint8_t len)
 {
 	aml_byte(r, 0x47);	/* I/O port descriptor, 7 bytes */
@@ -222,6 +242,16 @@ void aml_res_irq(struct aml *r, unsigned int irq)
 {
 	aml_byte(r, 0x22);	/* IRQ descriptor, 2 bytes: edge, active high */
 	aml_le(r, 1u << irq, 2);
+}
+
+/* The small IRQ descriptor stops at 15 and cannot say "level, active high". */
+void aml_res_irq_pci(struct aml *r, uint32_t irq)
+{
+	aml_byte(r, 0x89);	/* Extended Interrupt descriptor */
+	aml_le(r, 6, 2);	/* flags, count, one DWord; no ResourceSource */
+	aml_byte(r, 0x09);	/* consumer, level, active high, shared */
+	aml_byte(r, 1);
+	aml_le(r, irq, 4);
 }
 
 /* Address space descriptors: producer, fixed min and max, positive decode. */

@@ -38,10 +38,17 @@ void aml_scope(struct aml *a, const char *path, const struct aml *body);
 void aml_device(struct aml *a, const char *path, const struct aml *body);
 void aml_package(struct aml *a, unsigned int nelem, const struct aml *elems);
 void aml_buffer(struct aml *a, const struct aml *bytes);
+/* Method (path, nargs, NotSerialized) { body }; body may be empty. */
+void aml_method(struct aml *a, const char *path, unsigned int nargs,
+		const struct aml *body);
+/* Return (<value appended next by the caller>) */
+void aml_return(struct aml *a);
 
 /* Resource descriptors, appended to a ResourceTemplate body. */
 void aml_res_io(struct aml *r, uint16_t base, uint8_t len);
 void aml_res_irq(struct aml *r, unsigned int irq);
+/* Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { irq }: a PCI link's. */
+void aml_res_irq_pci(struct aml *r, uint32_t irq);
 void aml_res_word_bus(struct aml *r, uint16_t min, uint16_t max);
 void aml_res_word_io(struct aml *r, uint16_t min, uint16_t max);
 void aml_res_dword_mem(struct aml *r, uint32_t min, uint32_t max);

@@ -1,4 +1,4 @@
-/* launcher/hw/acpi_tables.c: builds RSDP, RSDT, XSDT, FADT, FACS and the DSDT; placing and table-loader script. */
+/* launcher/hw/acpi_tables.c: builds RSDP, RSDT, XSDT, FADT, FACS, the DSDT and the MADT; placing and table-loader script. */
 #include "acpi_tables.h"
 #include "acpi_aml.h"
 #include "acpi_pm.h"
@@ -39,6 +39,26 @@
 #define FADT_F_TMR_VAL_EXT	(1u << 8)	/* 32-bit PM timer */
 #define BOOT_ARCH_LEGACY_DEVICES	(1u << 0)
 #define BOOT_ARCH_8042			(1u << 1)
+
+/* MADT layout (ACPI 2.0, 5.2.10.4). */
+#define MADT_LAPIC_ADDR		36
+#define MADT_FLAGS		40
+#define MADT_HDR_LEN		44
+#define MADT_F_PCAT_COMPAT	(1u << 0)	/* the 8259 pair is there too */
+#define MADT_TYPE_LAPIC		0
+#define MADT_TYPE_IOAPIC	1
+#define MADT_TYPE_ISO		2
+#define MADT_TYPE_LAPIC_NMI	4
+#define MADT_LAPIC_LEN		8
+#define MADT_IOAPIC_LEN		12
+#define MADT_ISO_LEN		10
+#define MADT_LAPIC_NMI_LEN	6
+#define MADT_LAPIC_ENABLED	(1u << 0)
+#define MADT_POLARITY_HIGH	0x1	/* MPS INTI flags, as in the MP table */
+#define MADT_TRIGGER_LEVEL	(0x3 << 2)
+#define MADT_NR_ISO		2	/* IRQ0 -> GSI 2, the SCI */
+
+#define PCI_SLOTS		32
 
 static void put_le(uint8_t *p, uint64_t v, unsigned int n)
 {
@@ -107,6 +127,61 @@ static void add_checksum(struct acpi_tables *t, int in_rsdp, uint32_t field,
 	c->len = len;
 }
 
+static uint32_t madt_len(unsigned int nr_cpus)
+{
+	return MADT_HDR_LEN + nr_cpus * MADT_LAPIC_LEN + MADT_IOAPIC_LEN +
+	       MADT_NR_ISO * MADT_ISO_LEN + MADT_LAPIC_NMI_LEN;
+}
+
+/* Interrupt Source Override: ISA IRQ src arrives on gsi. */
+static uint8_t *madt_iso(uint8_t *e, uint8_t src, uint32_t gsi, uint16_t flags)
+{
+	e[0] = MADT_TYPE_ISO;
+	e[1] = MADT_ISO_LEN;
+	e[2] = 0;		/* bus: ISA */
+	e[3] = src;
+	put_le(e + 4, gsi, 4);
+	put_le(e + 8, flags, 2);
+	return e + MADT_ISO_LEN;
+}
+
+/*
+ * Every vCPU's local APIC (UID and APIC ID: its index), the IOAPIC, IRQ0
+ * on pin 2 where the PIT is wired, the SCI level and active high (without
+ * an override Linux takes an ISA SCI as active low), and NMI on LINT1 of
+ * every CPU. Revision 1, ACPI 2.0 as the FADT: each entry used here has
+ * kept this layout since then.
+ */
+static void build_madt(const struct acpi_config *cfg, uint8_t *m)
+{
+	uint8_t *e = m + MADT_HDR_LEN;
+
+	acpi_header(m, "APIC", madt_len(cfg->nr_cpus), 1);
+	put_le(m + MADT_LAPIC_ADDR, ACPI_LAPIC_ADDR, 4);
+	put_le(m + MADT_FLAGS, MADT_F_PCAT_COMPAT, 4);
+	for (unsigned int i = 0; i < cfg->nr_cpus; i++, e += MADT_LAPIC_LEN) {
+		e[0] = MADT_TYPE_LAPIC;
+		e[1] = MADT_LAPIC_LEN;
+		e[2] = (uint8_t)i;	/* ACPI processor UID */
+		e[3] = (uint8_t)i;	/* APIC ID */
+		put_le(e + 4, MADT_LAPIC_ENABLED, 4);
+	}
+	e[0] = MADT_TYPE_IOAPIC;
+	e[1] = MADT_IOAPIC_LEN;
+	e[2] = ACPI_IOAPIC_ID;
+	put_le(e + 4, ACPI_IOAPIC_ADDR, 4);
+	put_le(e + 8, 0, 4);	/* GSI base */
+	e += MADT_IOAPIC_LEN;
+	e = madt_iso(e, 0, 2, 0);
+	e = madt_iso(e, cfg->sci_irq, cfg->sci_irq,
+		     MADT_POLARITY_HIGH | MADT_TRIGGER_LEVEL);
+	e[0] = MADT_TYPE_LAPIC_NMI;
+	e[1] = MADT_LAPIC_NMI_LEN;
+	e[2] = 0xff;		/* all processors */
+	put_le(e + 3, 0, 2);	/* polarity and trigger: conforming */
+	e[5] = 1;		/* LINT1 */
+}
+
 /* Resources of an ISA device: ports then one IRQ. */
 static void isa_device(struct aml *scope, const char *name, const char *hid,
 		       uint16_t port, uint8_t plen, uint16_t port2, int irq)
@@ -128,10 +203,79 @@ static void isa_device(struct aml *scope, const char *name, const char *hid,
 	aml_free(&res);
 }
 
+static bool has_pirq(const struct acpi_config *cfg)
+{
+	return cfg->pirq_irq[0] || cfg->pirq_irq[1] || cfg->pirq_irq[2] ||
+	       cfg->pirq_irq[3];
+}
+
+/*
+ * A PCI interrupt link (PNP0C0F) whose PIRQ router the launcher has set
+ * once: it reports its one IRQ as possible and current, and takes any
+ * _SRS or _DIS without effect.
+ */
+static void pci_link(struct aml *scope, unsigned int n, uint8_t irq)
+{
+	struct aml dev = { 0 }, body = { 0 }, res = { 0 }, none = { 0 };
+	char name[] = "LNKA";
+
+	name[3] = (char)('A' + n);
+	aml_name(&dev, "_HID");
+	aml_eisaid(&dev, "PNP0C0F");
+	aml_name(&dev, "_UID");
+	aml_integer(&dev, n + 1);
+
+	aml_return(&body);
+	aml_integer(&body, 0x0b);	/* present, enabled, functioning */
+	aml_method(&dev, "_STA", 0, &body);
+	aml_free(&body);
+
+	aml_res_irq_pci(&res, irq);
+	aml_return(&body);
+	aml_resource_template(&body, &res);
+	aml_method(&dev, "_PRS", 0, &body);
+	aml_method(&dev, "_CRS", 0, &body);
+	aml_method(&dev, "_SRS", 1, &none);
+	aml_method(&dev, "_DIS", 0, &none);
+	if (body.oom || res.oom)
+		dev.oom = true;
+	aml_device(scope, name, &dev);
+	aml_free(&dev);
+	aml_free(&body);
+	aml_free(&res);
+}
+
+/* Name (_PRT, Package { Package { 0xSSSSFFFF, pin, \_SB.LNKx, 0 }, ... }) */
+static void pci_prt(struct aml *pci)
+{
+	struct aml all = { 0 }, one = { 0 };
+	char link[] = "\\_SB.LNKA";
+	unsigned int n = 0;
+
+	for (unsigned int slot = 1; slot < PCI_SLOTS; slot++)
+		for (unsigned int pin = 0; pin < 4; pin++, n++) {
+			link[8] = (char)('A' + acpi_pci_pirq(slot, pin));
+			aml_integer(&one, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(&one, pin);
+			aml_name_string(&one, link);
+			aml_integer(&one, 0);
+			aml_package(&all, 4, &one);
+			aml_free(&one);
+		}
+	aml_name(pci, "_PRT");
+	aml_package(pci, n, &all);
+	if (all.oom)
+		pci->oom = true;
+	aml_free(&all);
+}
+
 /*
  * The DSDT: \_S5 for power-off, the PCI root bridge with its windows, and
  * under the PIIX3 ISA bridge the legacy devices Linux otherwise only
- * guesses at (keyboard controller, RTC, COM1).
+ * guesses at (keyboard controller, RTC, COM1). With PIRQ routing: the
+ * links and the _PRT, the links first so that the _PRT's references
+ * resolve as the table loads, and \_PIC, which Linux calls on choosing
+ * the IOAPIC and which has nothing to switch.
  */
 static int build_dsdt_aml(const struct acpi_config *cfg, struct aml *out)
 {
@@ -161,6 +305,8 @@ static int build_dsdt_aml(const struct acpi_config *cfg, struct aml *out)
 		aml_res_dword_mem(&crs, cfg->pci_mem_start, cfg->pci_mem_end);
 	aml_name(&pci, "_CRS");
 	aml_resource_template(&pci, &crs);
+	if (has_pirq(cfg))
+		pci_prt(&pci);
 
 	aml_name(&isabody, "_ADR");
 	aml_integer(&isabody, 0x00010000);	/* device 1, function 0 */
@@ -173,8 +319,16 @@ static int build_dsdt_aml(const struct acpi_config *cfg, struct aml *out)
 	if (isa.oom)
 		pci.oom = true;
 
+	if (has_pirq(cfg))
+		for (unsigned int i = 0; i < 4; i++)
+			pci_link(&sb, i, cfg->pirq_irq[i]);
 	aml_device(&sb, "PCI0", &pci);
 	aml_scope(out, "\\_SB", &sb);
+	if (has_pirq(cfg)) {
+		struct aml none = { 0 };
+
+		aml_method(out, "\\_PIC", 1, &none);
+	}
 
 	if (out->oom || s5.oom || pci.oom || sb.oom)
 		ret = -1;
@@ -231,11 +385,19 @@ static uint32_t align_up(uint32_t v, uint32_t a)
 int acpi_tables_build(const struct acpi_config *cfg, struct acpi_tables *t)
 {
 	struct aml dsdt = { 0 };
-	uint32_t dsdt_len, rsdt_len = ACPI_HDR_LEN + 4,
-		 xsdt_len = ACPI_HDR_LEN + 8;
+	unsigned int nr_sdt = cfg->nr_cpus ? 2 : 1;	/* FADT, MADT */
+	uint32_t dsdt_len, rsdt_len = ACPI_HDR_LEN + 4 * nr_sdt,
+		 xsdt_len = ACPI_HDR_LEN + 8 * nr_sdt, next;
+	uint32_t sdt[2];
 	uint8_t *p;
 
 	memset(t, 0, sizeof(*t));
+	if (cfg->nr_cpus > ACPI_MAX_CPUS ||
+	    (has_pirq(cfg) && !(cfg->pirq_irq[0] && cfg->pirq_irq[1] &&
+				cfg->pirq_irq[2] && cfg->pirq_irq[3]))) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (build_dsdt_aml(cfg, &dsdt)) {
 		aml_free(&dsdt);
 		errno = ENOMEM;
@@ -246,7 +408,12 @@ int acpi_tables_build(const struct acpi_config *cfg, struct acpi_tables *t)
 	t->facs_off = 0;
 	t->dsdt_off = FACS_LEN;
 	t->fadt_off = align_up(t->dsdt_off + dsdt_len, 8);
-	t->rsdt_off = align_up(t->fadt_off + FADT_LEN, 8);
+	next = align_up(t->fadt_off + FADT_LEN, 8);
+	if (cfg->nr_cpus) {
+		t->madt_off = next;
+		next = align_up(t->madt_off + madt_len(cfg->nr_cpus), 8);
+	}
+	t->rsdt_off = next;
 	t->xsdt_off = align_up(t->rsdt_off + rsdt_len, 8);
 	t->blob_len = t->xsdt_off + xsdt_len;
 	t->blob = calloc(1, t->blob_len);
@@ -269,17 +436,29 @@ int acpi_tables_build(const struct acpi_config *cfg, struct acpi_tables *t)
 
 	build_fadt(cfg, t);
 	add_checksum(t, 0, t->fadt_off + 9, t->fadt_off, FADT_LEN);
+	sdt[0] = t->fadt_off;
+
+	if (cfg->nr_cpus) {
+		build_madt(cfg, t->blob + t->madt_off);
+		add_checksum(t, 0, t->madt_off + 9, t->madt_off,
+			     madt_len(cfg->nr_cpus));
+		sdt[1] = t->madt_off;
+	}
 
 	p = t->blob + t->rsdt_off;
 	acpi_header(p, "RSDT", rsdt_len, 1);
-	put_le(p + ACPI_HDR_LEN, t->fadt_off, 4);
-	add_pointer(t, 0, t->rsdt_off + ACPI_HDR_LEN, 4);
+	for (unsigned int i = 0; i < nr_sdt; i++) {
+		put_le(p + ACPI_HDR_LEN + 4 * i, sdt[i], 4);
+		add_pointer(t, 0, t->rsdt_off + ACPI_HDR_LEN + 4 * i, 4);
+	}
 	add_checksum(t, 0, t->rsdt_off + 9, t->rsdt_off, rsdt_len);
 
 	p = t->blob + t->xsdt_off;
 	acpi_header(p, "XSDT", xsdt_len, 1);
-	put_le(p + ACPI_HDR_LEN, t->fadt_off, 8);
-	add_pointer(t, 0, t->xsdt_off + ACPI_HDR_LEN, 8);
+	for (unsigned int i = 0; i < nr_sdt; i++) {
+		put_le(p + ACPI_HDR_LEN + 8 * i, sdt[i], 8);
+		add_pointer(t, 0, t->xsdt_off + ACPI_HDR_LEN + 8 * i, 8);
+	}
 	add_checksum(t, 0, t->xsdt_off + 9, t->xsdt_off, xsdt_len);
 
 	p = t->rsdp;

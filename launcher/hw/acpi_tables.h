@@ -1,4 +1,4 @@
-/* launcher/hw/acpi_tables.h: the ACPI tables kvm-launch gives its guests (RSDP, RSDT, XSDT, FADT, FACS, DSDT). */
+/* launcher/hw/acpi_tables.h: the ACPI tables kvm-launch gives its guests (RSDP, RSDT, XSDT, FADT, FACS, DSDT, MADT). */
 #ifndef HW_ACPI_TABLES_H
 #define HW_ACPI_TABLES_H
 
@@ -22,6 +22,18 @@ struct acpi_config {
 	/* The 32-bit PCI memory window the host bridge decodes, inclusive. */
 	uint32_t pci_mem_start;
 	uint32_t pci_mem_end;
+	/*
+	 * vCPUs, with local APIC IDs 0..nr_cpus-1, besides the IOAPIC (ID 0,
+	 * 24 pins from GSI 0) and the 8259 pair: the MADT. 0: no APICs (the
+	 * userspace 8259 alone), no MADT.
+	 */
+	unsigned int nr_cpus;
+	/*
+	 * The ISA IRQ of PIIX3 PIRQA..D, routed once and for all: the DSDT
+	 * gets the link devices \_SB.LNKA..D and a _PRT for slots 1-31 of
+	 * bus 0 (slot s, pin p on link (s + p) % 4). All zero: no _PRT.
+	 */
+	uint8_t pirq_irq[4];
 };
 
 /*
@@ -44,10 +56,11 @@ struct acpi_checksum {
 };
 
 struct acpi_tables {
-	uint8_t *blob;		/* FACS, DSDT, FADT, RSDT, XSDT */
+	uint8_t *blob;		/* FACS, DSDT, FADT, MADT (if any), RSDT, XSDT */
 	size_t blob_len;
 	uint8_t rsdp[ACPI_RSDP_LEN];
 	uint32_t facs_off, dsdt_off, fadt_off, rsdt_off, xsdt_off;
+	uint32_t madt_off;	/* 0: no MADT */
 
 	struct acpi_pointer ptr[ACPI_MAX_POINTERS];
 	unsigned int nptr;
@@ -82,6 +95,23 @@ int acpi_tables_loader_script(const struct acpi_tables *t, uint8_t **script,
 #define ACPI_LOADER_ADD_CHECKSUM	3
 #define ACPI_LOADER_ZONE_HIGH		1
 #define ACPI_LOADER_ZONE_FSEG		2
+
+/* The fixed parts of the PC interrupt controllers the MADT describes. */
+#define ACPI_LAPIC_ADDR		0xfee00000u
+#define ACPI_IOAPIC_ADDR	0xfec00000u
+#define ACPI_IOAPIC_ID		0	/* KVM's IOAPIC resets to 0; QEMU says 0 too */
+#define ACPI_MAX_CPUS		255	/* xAPIC IDs 0-254; 255 is broadcast */
+
+/*
+ * The board's INTx wiring: pin (0 = INTA) of a device in slot of bus 0
+ * reaches PIIX3 PIRQ (slot - 1 + pin) % 4, as on QEMU's i440FX board and
+ * in SeaBIOS's own tables. The _PRT and the MP table both say so; the
+ * PCI model must deliver INTx the same way.
+ */
+static inline unsigned int acpi_pci_pirq(unsigned int slot, unsigned int pin)
+{
+	return (slot + 3 + pin) % 4;
+}
 
 uint8_t acpi_checksum(const uint8_t *p, size_t len);
 

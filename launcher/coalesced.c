@@ -12,6 +12,7 @@ void coalesced_init(struct coalesced *c, int kvm_fd, void *run, size_t run_size)
 	int page = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
 
 	memset(c, 0, sizeof(*c));
+	c->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	/* The capability's value is the ring's page within the vCPU mapping. */
 	if (page <= 0 || (size_t)(page + 1) * RING_BYTES > run_size)
 		return;
@@ -36,12 +37,15 @@ void coalesced_replay(struct coalesced *c, struct iobus *pio, struct iobus *mmio
 
 	if (!ring)
 		return;
+	/* Any vCPU thread replays; the writes go out once, in order. */
+	pthread_mutex_lock(&c->lock);
 	first = ring->first;
 	/* Entries up to last are complete once last is seen (the kernel's smp_wmb). */
 	last = __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE);
 	/* A ring index out of range is not ours to trust: drop what is there. */
 	if (first >= c->max || last >= c->max) {
 		__atomic_store_n(&ring->first, last < c->max ? last : 0, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&c->lock);
 		return;
 	}
 	while (first != last) {
@@ -61,4 +65,5 @@ void coalesced_replay(struct coalesced *c, struct iobus *pio, struct iobus *mmio
 		/* The slot is the kernel's again only after it was read. */
 		__atomic_store_n(&ring->first, first, __ATOMIC_RELEASE);
 	}
+	pthread_mutex_unlock(&c->lock);
 }

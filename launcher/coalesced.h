@@ -3,6 +3,7 @@
 #define LAUNCHER_COALESCED_H
 
 #include <linux/kvm.h>
+#include <pthread.h>
 
 #include "iobus.h"
 
@@ -15,6 +16,7 @@ struct coalesced {
 	unsigned int max;		/* entries in the ring */
 	bool pio;			/* KVM_CAP_COALESCED_PIO */
 	unsigned long replayed;		/* writes replayed, for statistics */
+	pthread_mutex_t lock;		/* one replay at a time (zeroed = ready) */
 };
 
 /* Find the ring in the vCPU mapping (run, run_size); no ring is not an error. */

@@ -563,10 +563,66 @@ static void parse_disks(struct ctx *c, config_t *cf, struct vm_config *cfg)
 	cfg->nr_disks = n;
 }
 
+/*
+ * vcpus, irqchip and pit. What the hypervisor offers is checked when the
+ * VM is built (vm.c); the lines are kept for its messages.
+ */
+static void parse_cpus(struct ctx *c, config_t *cf, struct vm_config *cfg)
+{
+	config_setting_t *s;
+	const char *v;
+
+	cfg->vcpus = 1;
+	if ((s = config_lookup(cf, "vcpus"))) {
+		cfg->vcpus_line = line_of(s);
+		if (config_setting_type(s) != CONFIG_TYPE_INT)
+			bad(c, line_of(s), "vcpus", "expected an integer");
+		else if (config_setting_get_int(s) < 1)
+			bad(c, line_of(s), "vcpus", "must be at least 1");
+		else if (config_setting_get_int(s) > CFG_MAX_VCPUS)
+			bad(c, line_of(s), "vcpus", "%d vCPUs asked, at most %d",
+			    config_setting_get_int(s), CFG_MAX_VCPUS);
+		else
+			cfg->vcpus = config_setting_get_int(s);
+	}
+	cfg->irqchip = CFG_IRQCHIP_KERNEL;
+	if ((s = config_lookup(cf, "irqchip")) && (v = get_string(c, s, "irqchip"))) {
+		cfg->irqchip_line = line_of(s);
+		cfg->irqchip_given = true;
+		if (!strcmp(v, "kernel"))
+			cfg->irqchip = CFG_IRQCHIP_KERNEL;
+		else if (!strcmp(v, "split"))
+			cfg->irqchip = CFG_IRQCHIP_SPLIT;
+		else if (!strcmp(v, "user"))
+			cfg->irqchip = CFG_IRQCHIP_USER;
+		else
+			bad(c, line_of(s), "irqchip",
+			    "'%s' is not an irqchip (\"kernel\", \"split\" or \"user\")", v);
+	}
+	if (cfg->irqchip == CFG_IRQCHIP_USER && cfg->vcpus > 1)
+		bad(c, cfg->irqchip_line, "irqchip",
+		    "\"user\" (the 8259 PIC in kvm-launch, no local APICs) runs 1 vCPU only, %u asked at line %d",
+		    cfg->vcpus, cfg->vcpus_line);
+	cfg->pit = cfg->irqchip == CFG_IRQCHIP_KERNEL ? CFG_PIT_KERNEL : CFG_PIT_USER;
+	if ((s = config_lookup(cf, "pit")) && (v = get_string(c, s, "pit"))) {
+		cfg->pit_line = line_of(s);
+		if (!strcmp(v, "user"))
+			cfg->pit = CFG_PIT_USER;
+		else if (strcmp(v, "kernel"))
+			bad(c, line_of(s), "pit", "'%s' is neither \"kernel\" nor \"user\"", v);
+		else if (cfg->irqchip != CFG_IRQCHIP_KERNEL)
+			bad(c, line_of(s), "pit",
+			    "\"kernel\" needs the in-kernel PIC: irqchip = \"kernel\"");
+		else
+			cfg->pit = CFG_PIT_KERNEL;
+	}
+}
+
 int config_load(const char *path, struct vm_config *cfg)
 {
 	static const char *const keys[] = { "name", "memory", "vcpus", "boot", "serial",
-					     "disks", "hypervisor", "on_reset", NULL };
+					     "disks", "hypervisor", "on_reset", "irqchip", "pit",
+					     NULL };
 	struct ctx c = { .file = path };
 	config_setting_t *s;
 	char *dir, *slash;
@@ -606,17 +662,7 @@ int config_load(const char *path, struct vm_config *cfg)
 		cfg->name = strdup(base ? base + 1 : path);
 	}
 	parse_memory(&c, &cf, cfg);
-	cfg->vcpus = 1;
-	if ((s = config_lookup(&cf, "vcpus"))) {
-		if (config_setting_type(s) != CONFIG_TYPE_INT)
-			bad(&c, line_of(s), "vcpus", "expected an integer");
-		else if (config_setting_get_int(s) < 1)
-			bad(&c, line_of(s), "vcpus", "must be at least 1");
-		else if (config_setting_get_int(s) > 1)
-			bad(&c, line_of(s), "vcpus",
-			    "%d vCPUs asked, but SMP is not supported yet: use vcpus = 1",
-			    config_setting_get_int(s));
-	}
+	parse_cpus(&c, &cf, cfg);
 	parse_boot(&c, &cf, cfg);
 	parse_serial(&c, &cf, cfg);
 	parse_disks(&c, &cf, cfg);

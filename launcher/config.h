@@ -17,6 +17,10 @@ struct cfg_slot {
 
 enum cfg_serial { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 enum cfg_on_reset { ON_RESET_EXIT, ON_RESET_RESTART };
+/* Where the interrupt controllers live (irqchip = "kernel" | "split" | "user"). */
+enum cfg_irqchip { CFG_IRQCHIP_KERNEL, CFG_IRQCHIP_SPLIT, CFG_IRQCHIP_USER };
+enum cfg_pit { CFG_PIT_KERNEL, CFG_PIT_USER };
+#define CFG_MAX_VCPUS	64
 
 struct cfg_disk {
 	char *file;			/* absolute or relative to the cwd */
@@ -34,6 +38,10 @@ struct vm_config {
 	unsigned int nr_slots;
 	struct cfg_slot slots[CFG_MAX_SLOTS];
 	unsigned int vcpus;
+	enum cfg_irqchip irqchip;	/* default: kernel */
+	bool irqchip_given;		/* the file chose it (else: kernel if offered) */
+	enum cfg_pit pit;		/* default: kernel with an in-kernel irqchip */
+	int vcpus_line, irqchip_line, pit_line;	/* for messages after parsing */
 	char *kernel, *initrd, *cmdline;	/* paths resolved */
 	char *firmware;			/* BIOS boot, or NULL */
 	unsigned int nr_boot_order;	/* boot.order: enum boot_dev codes (firmware.h) */

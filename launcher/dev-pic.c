@@ -1,4 +1,4 @@
-/* launcher/dev-pic.c: the i8259 pair on ports 0x20/0xa0 and the ELCR at 0x4d0, as the VM's irqchip. */
+/* launcher/dev-pic.c: the i8259 pair on ports 0x20/0xa0 and the ELCR at 0x4d0 (irqchip = "user" or "split"). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -53,8 +53,12 @@ static const struct vm_irqchip pic_chip = { chip_set, chip_pending, chip_ack };
 
 static int pic_create(struct vm *vm, void **state)
 {
-	struct pic *p = calloc(1, sizeof(*p));
+	struct pic *p;
 
+	/* irqchip = "kernel": the kernel has the 8259s (and the ELCR). */
+	if (vm->irqchip_mode == CFG_IRQCHIP_KERNEL)
+		return 0;
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -1;
 	pic_reset(p);

@@ -1,4 +1,4 @@
-/* launcher/dev-pit.c: the i8254 at 0x40-0x43 and port 0x61, with IRQ0 driven by a VM timer. */
+/* launcher/dev-pit.c: the i8254 at 0x40-0x43 and port 0x61, with IRQ0 driven by a VM timer (pit = "user"). */
 #include <stdlib.h>
 
 #include "hw/i8254.h"
@@ -69,8 +69,12 @@ static const struct io_ops p61_ops = { p61_read, p61_write };
 
 static int pit_create(struct vm *vm, void **state)
 {
-	struct pit_dev *d = calloc(1, sizeof(*d));
+	struct pit_dev *d;
 
+	/* KVM_CREATE_PIT2 made one in the kernel, with port 0x61. */
+	if (vm->kernel_pit)
+		return 0;
+	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -1;
 	d->vm = vm;

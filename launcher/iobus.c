@@ -5,8 +5,8 @@
 
 #include "iobus.h"
 
-int iobus_add(struct iobus *bus, uint64_t base, uint64_t len,
-	      const struct io_ops *ops, void *opaque)
+static int add(struct iobus *bus, uint64_t base, uint64_t len,
+	       const struct io_ops *ops, void *opaque, pthread_mutex_t *lock)
 {
 	unsigned int i;
 
@@ -38,22 +38,41 @@ int iobus_add(struct iobus *bus, uint64_t base, uint64_t len,
 	}
 	for (i = bus->n; i > 0 && bus->r[i - 1].base > base; i--)
 		bus->r[i] = bus->r[i - 1];
-	bus->r[i] = (struct iobus_range){ base, len, ops, opaque };
+	bus->r[i] = (struct iobus_range){ base, len, ops, opaque, lock };
 	bus->n++;
 	return 0;
+}
+
+int iobus_add_locked(struct iobus *bus, uint64_t base, uint64_t len,
+		     const struct io_ops *ops, void *opaque, pthread_mutex_t *lock)
+{
+	int ret;
+
+	pthread_rwlock_wrlock(&bus->lock);
+	ret = add(bus, base, len, ops, opaque, lock);
+	pthread_rwlock_unlock(&bus->lock);
+	return ret;
+}
+
+int iobus_add(struct iobus *bus, uint64_t base, uint64_t len,
+	      const struct io_ops *ops, void *opaque)
+{
+	return iobus_add_locked(bus, base, len, ops, opaque, NULL);
 }
 
 void iobus_del(struct iobus *bus, uint64_t base, void *opaque)
 {
 	unsigned int i;
 
+	pthread_rwlock_wrlock(&bus->lock);
 	for (i = 0; i < bus->n; i++) {
 		if (bus->r[i].base == base && bus->r[i].opaque == opaque) {
 			memmove(&bus->r[i], &bus->r[i + 1], (bus->n - i - 1) * sizeof(bus->r[0]));
 			bus->n--;
-			return;
+			break;
 		}
 	}
+	pthread_rwlock_unlock(&bus->lock);
 }
 
 void iobus_free(struct iobus *bus)
@@ -63,33 +82,47 @@ void iobus_free(struct iobus *bus)
 	bus->n = bus->cap = 0;
 }
 
-static struct iobus_range *find(struct iobus *bus, uint64_t addr)
+/* A copy of the range that holds addr, taken under the table's lock. */
+static bool find(struct iobus *bus, uint64_t addr, struct iobus_range *out)
 {
-	unsigned int lo = 0, hi = bus->n;
+	unsigned int lo, hi;
+	bool found = false;
 
+	pthread_rwlock_rdlock(&bus->lock);
+	lo = 0;
+	hi = bus->n;
 	while (lo < hi) {
 		unsigned int mid = (lo + hi) / 2;
-		struct iobus_range *r = &bus->r[mid];
+		const struct iobus_range *r = &bus->r[mid];
 
-		if (addr < r->base)
+		if (addr < r->base) {
 			hi = mid;
-		else if (addr >= r->base + r->len)
+		} else if (addr >= r->base + r->len) {
 			lo = mid + 1;
-		else
-			return r;
+		} else {
+			*out = *r;
+			found = true;
+			break;
+		}
 	}
-	return NULL;
+	pthread_rwlock_unlock(&bus->lock);
+	return found;
 }
 
 bool iobus_read(struct iobus *bus, uint64_t addr, unsigned int size, uint64_t *val)
 {
-	struct iobus_range *r = find(bus, addr);
+	struct iobus_range r;
+	bool found = find(bus, addr, &r);
 
-	if (!r || !r->ops->read) {
+	if (!found || !r.ops->read) {
 		*val = size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
-		return r != NULL;
+		return found;
 	}
-	*val = r->ops->read(r->opaque, addr - r->base, size);
+	if (r.lock)
+		pthread_mutex_lock(r.lock);
+	*val = r.ops->read(r.opaque, addr - r.base, size);
+	if (r.lock)
+		pthread_mutex_unlock(r.lock);
 	if (size < 8)
 		*val &= (1ULL << (size * 8)) - 1;
 	return true;
@@ -97,11 +130,16 @@ bool iobus_read(struct iobus *bus, uint64_t addr, unsigned int size, uint64_t *v
 
 bool iobus_write(struct iobus *bus, uint64_t addr, unsigned int size, uint64_t val)
 {
-	struct iobus_range *r = find(bus, addr);
+	struct iobus_range r;
 
-	if (!r)
+	if (!find(bus, addr, &r))
 		return false;
-	if (r->ops->write)
-		r->ops->write(r->opaque, addr - r->base, size, val);
+	if (r.ops->write) {
+		if (r.lock)
+			pthread_mutex_lock(r.lock);
+		r.ops->write(r.opaque, addr - r.base, size, val);
+		if (r.lock)
+			pthread_mutex_unlock(r.lock);
+	}
 	return true;
 }

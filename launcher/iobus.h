@@ -2,6 +2,7 @@
 #ifndef LAUNCHER_IOBUS_H
 #define LAUNCHER_IOBUS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -11,16 +12,22 @@ struct iobus_range {
 	uint64_t base, len;
 	const struct io_ops *ops;
 	void *opaque;
+	pthread_mutex_t *lock;		/* the device's, held around ops; or NULL */
 };
 
 struct iobus {
 	const char *name;		/* "port" or "MMIO", for messages */
 	struct iobus_range *r;		/* sorted by base, never overlapping */
 	unsigned int n, cap;
+	/* Held while the table is read or changed, not across ops (zeroed = ready). */
+	pthread_rwlock_t lock;
 };
 
 int iobus_add(struct iobus *bus, uint64_t base, uint64_t len,
 	      const struct io_ops *ops, void *opaque);
+/* The same, with ops called under lock (the owning device's mutex). */
+int iobus_add_locked(struct iobus *bus, uint64_t base, uint64_t len,
+		     const struct io_ops *ops, void *opaque, pthread_mutex_t *lock);
 void iobus_del(struct iobus *bus, uint64_t base, void *opaque);
 void iobus_free(struct iobus *bus);
 

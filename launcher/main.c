@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 			status = 1;
 			break;
 		}
-		vcpu_run(vm);
+		vm_run(vm);
 		end = vm->end;
 		status = vm->exit_status;
 		vm_destroy(vm);

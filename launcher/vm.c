@@ -1,14 +1,12 @@
-/* launcher/vm.c: the VM object: KVM fds, guest RAM, devices, timers, watched fds. */
+/* launcher/vm.c: the VM object: KVM fds, guest RAM, interrupt controllers, devices, life cycle. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "arch/cpu.h"
@@ -20,17 +18,23 @@
 extern const struct device_type *const __start_vm_device_types[];
 extern const struct device_type *const __stop_vm_device_types[];
 
-#define TIMER_SIGNAL	(SIGRTMIN + 1)
-
-/* Set by on_quit() when SIGINT, SIGTERM or SIGHUP arrives. */
-static volatile sig_atomic_t quit_signal;
-
 /* ---- services for devices (vm.h) ---- */
 
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
 		    const struct io_ops *ops, void *opaque)
 {
-	return iobus_add(&vm->pio, base, len, ops, opaque);
+	return iobus_add_locked(&vm->pio, base, len, ops, opaque, vm->creating);
+}
+
+int vm_register_pio_locked(struct vm *vm, uint16_t base, uint16_t len,
+			   const struct io_ops *ops, void *opaque, pthread_mutex_t *lock)
+{
+	return iobus_add_locked(&vm->pio, base, len, ops, opaque, lock);
+}
+
+pthread_mutex_t *vm_creating_lock(struct vm *vm)
+{
+	return vm->creating;
 }
 
 void vm_unregister_pio(struct vm *vm, uint16_t base, void *opaque)
@@ -47,7 +51,13 @@ void vm_coalesce_pio(struct vm *vm, uint16_t base, uint16_t len)
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len,
 		     const struct io_ops *ops, void *opaque)
 {
-	return iobus_add(&vm->mmio, base, len, ops, opaque);
+	return iobus_add_locked(&vm->mmio, base, len, ops, opaque, vm->creating);
+}
+
+int vm_register_mmio_locked(struct vm *vm, uint64_t base, uint64_t len,
+			    const struct io_ops *ops, void *opaque, pthread_mutex_t *lock)
+{
+	return iobus_add_locked(&vm->mmio, base, len, ops, opaque, lock);
 }
 
 void vm_unregister_mmio(struct vm *vm, uint64_t base, void *opaque)
@@ -55,24 +65,6 @@ void vm_unregister_mmio(struct vm *vm, uint64_t base, void *opaque)
 	iobus_del(&vm->mmio, base, opaque);
 }
 
-static void irq_set(void *ctx, unsigned int irq, int level)
-{
-	struct vm *vm = ctx;
-
-	if (vm->irqchip)
-		vm->irqchip->set(vm->irqchip_opaque, irq, level);
-}
-
-struct irq_line vm_irq_line(struct vm *vm, unsigned int irq)
-{
-	return (struct irq_line){ .set = irq_set, .ctx = vm, .irq = irq };
-}
-
-void vm_set_irqchip(struct vm *vm, const struct vm_irqchip *chip, void *opaque)
-{
-	vm->irqchip = chip;
-	vm->irqchip_opaque = opaque;
-}
 
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 {
@@ -122,18 +114,33 @@ unsigned int vm_e820(const struct vm *vm, const struct e820_entry **table)
 	return vm->nr_e820;
 }
 
+/* The first request decides how the VM ends; every thread is told. */
+static void vm_end(struct vm *vm, enum vm_end end, int status)
+{
+	bool was = false;
+	unsigned int i;
+
+	if (atomic_compare_exchange_strong(&vm->stop, &was, true)) {
+		atomic_store(&vm->end, end);
+		atomic_store(&vm->exit_status, status);
+	}
+	pthread_mutex_lock(&vm->halt_lock);
+	pthread_cond_broadcast(&vm->halt_cond);
+	pthread_mutex_unlock(&vm->halt_lock);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpu[i].started && !pthread_equal(pthread_self(), vm->vcpu[i].thread))
+			vcpu_kick(&vm->vcpu[i]);
+	iothread_wake(vm);
+}
+
 void vm_request_reset(struct vm *vm)
 {
-	vm->stop = true;
-	vm->end = VM_END_RESET;
-	vm->exit_status = 0;
+	vm_end(vm, VM_END_RESET, 0);
 }
 
 void vm_request_exit(struct vm *vm, int status)
 {
-	vm->stop = true;
-	vm->end = VM_END_EXIT;
-	vm->exit_status = status;
+	vm_end(vm, VM_END_EXIT, status);
 }
 
 void *vm_device(struct vm *vm, const char *name)
@@ -144,164 +151,6 @@ void *vm_device(struct vm *vm, const char *name)
 		if (!strcmp(vm->dev[i].type->name, name))
 			return vm->dev[i].state;
 	return NULL;
-}
-
-/* ---- timers ---- */
-
-void vm_timer_add(struct vm *vm, struct vm_timer *t,
-		  void (*fire)(void *opaque, uint64_t now_ns), void *opaque)
-{
-	t->fire = fire;
-	t->opaque = opaque;
-	t->deadline = 0;
-	t->next = vm->timers;
-	vm->timers = t;
-}
-
-void vm_timer_del(struct vm *vm, struct vm_timer *t)
-{
-	struct vm_timer **p;
-
-	for (p = &vm->timers; *p; p = &(*p)->next)
-		if (*p == t) {
-			*p = t->next;
-			return;
-		}
-}
-
-void vm_timer_arm(struct vm *vm, struct vm_timer *t, uint64_t deadline_ns)
-{
-	(void)vm;
-	t->deadline = deadline_ns ? deadline_ns : 1;
-}
-
-void vm_timer_cancel(struct vm *vm, struct vm_timer *t)
-{
-	(void)vm;
-	t->deadline = 0;
-}
-
-static uint64_t earliest_deadline(struct vm *vm)
-{
-	uint64_t min = 0;
-	struct vm_timer *t;
-
-	for (t = vm->timers; t; t = t->next)
-		if (t->deadline && (!min || t->deadline < min))
-			min = t->deadline;
-	return min;
-}
-
-void vm_run_timers(struct vm *vm)
-{
-	uint64_t now = hw_clock_now(&vm->clock), next;
-	struct vm_timer *t;
-	int fired;
-
-	if (quit_signal && !vm->stop) {
-		fprintf(stderr, "\r\nkvm-launch: %s: ended by signal %d\r\n", vm->cfg->name, quit_signal);
-		vm_request_exit(vm, 128 + quit_signal);
-	}
-	do {
-		fired = 0;
-		for (t = vm->timers; t; t = t->next) {
-			if (t->deadline && t->deadline <= now) {
-				t->deadline = 0;
-				t->fire(t->opaque, now);
-				fired = 1;
-				break;	/* fire() may have changed the list */
-			}
-		}
-	} while (fired);
-
-	/*
-	 * The host timer, one-shot, interrupts KVM_RUN when the next deadline
-	 * comes; its handler sets immediate_exit, so a signal just before
-	 * KVM_RUN is not lost. Every syscall is dear under nested
-	 * virtualization: a timer that already fired needs no disarming.
-	 */
-	next = earliest_deadline(vm);
-	if (vm->host_timer_ok && next != vm->host_timer_deadline) {
-		struct itimerspec its = { 0 };
-
-		if (!next && vm->host_timer_deadline <= now) {
-			vm->host_timer_deadline = 0;
-			return;
-		}
-		if (next) {
-			its.it_value.tv_sec = next / 1000000000ULL;
-			its.it_value.tv_nsec = next % 1000000000ULL;
-		}
-		timer_settime(vm->host_timer, TIMER_ABSTIME, &its, NULL);
-		vm->host_timer_deadline = next;
-	}
-}
-
-/* ---- watched fds ---- */
-
-int vm_watch_fd(struct vm *vm, int fd, void (*ready)(void *opaque), void *opaque)
-{
-	if (vm->nr_watch == VM_MAX_WATCHES)
-		return -1;
-	vm->watch[vm->nr_watch].fd = fd;
-	vm->watch[vm->nr_watch].ready = ready;
-	vm->watch[vm->nr_watch].opaque = opaque;
-	vm->nr_watch++;
-	return 0;
-}
-
-void vm_unwatch_fd(struct vm *vm, int fd)
-{
-	unsigned int i;
-
-	for (i = 0; i < vm->nr_watch; i++)
-		if (vm->watch[i].fd == fd) {
-			vm->watch[i] = vm->watch[--vm->nr_watch];
-			return;
-		}
-}
-
-void vm_poll_fds(struct vm *vm, int timeout_ms)
-{
-	struct pollfd pfd[VM_MAX_WATCHES];
-	unsigned int i, n = vm->nr_watch;
-
-	vm->last_poll = hw_clock_now(&vm->clock);
-	for (i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){ .fd = vm->watch[i].fd, .events = POLLIN };
-	if (poll(pfd, n, timeout_ms) <= 0)
-		return;
-	/* ready() may unwatch its fd: walk the snapshot, match by fd. */
-	for (i = 0; i < n; i++) {
-		unsigned int j;
-
-		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		for (j = 0; j < vm->nr_watch; j++)
-			if (vm->watch[j].fd == pfd[i].fd) {
-				vm->watch[j].ready(vm->watch[j].opaque);
-				break;
-			}
-	}
-}
-
-void vm_idle(struct vm *vm)
-{
-	for (;;) {
-		uint64_t next, now;
-		int timeout = -1;
-
-		vm_run_timers(vm);
-		if (vm->stop)
-			return;
-		if (vm->run->if_flag && vm->irqchip && vm->irqchip->pending(vm->irqchip_opaque))
-			return;
-		next = earliest_deadline(vm);
-		now = hw_clock_now(&vm->clock);
-		if (next)
-			timeout = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
-		vm_poll_fds(vm, timeout);
-	}
 }
 
 /* ---- creation ---- */
@@ -388,9 +237,18 @@ static int create_devices(struct vm *vm)
 		types[i] = __start_vm_device_types[i];
 	qsort(types, n, sizeof(*types), cmp_dev);
 	for (i = 0; i < n; i++) {
+		pthread_mutex_t *lock = &vm->dev[vm->nr_dev].lock;
 		void *state = NULL;
+		int ret;
 
-		if (types[i]->create(vm, &state)) {
+		/* What create() registers is dispatched under this mutex. */
+		pthread_mutex_init(lock, NULL);
+		vm->creating = lock;
+		ret = types[i]->create(vm, &state);
+		vm->creating = NULL;
+		if (ret || !state)
+			pthread_mutex_destroy(lock);
+		if (ret) {
 			free(types);
 			return -1;
 		}
@@ -421,7 +279,7 @@ static int load_linux(struct vm *vm)
 		fprintf(stderr, "kvm-launch: %s\n", err);
 		return -1;
 	}
-	return cpu_setup_linux(vm->vcpu_fd, &mem, entry, entry64);
+	return cpu_setup_linux(vm->vcpu[0].fd, &mem, entry, entry64);
 }
 
 /*
@@ -487,76 +345,53 @@ static int load_firmware(struct vm *vm)
 	return 0;
 }
 
-static void timer_signal(int sig, siginfo_t *si, void *uc);
 
-/* The vCPU loop's kvm_run, for the signal handler (one vCPU thread). */
-static __thread struct kvm_run *signal_run;
-
-static void timer_signal(int sig, siginfo_t *si, void *uc)
+void vm_run(struct vm *vm)
 {
-	(void)sig;
-	(void)si;
-	(void)uc;
-	if (signal_run)
-		signal_run->immediate_exit = 1;
-}
+	sigset_t quit, old;
+	unsigned int i;
 
-/*
- * SIGINT, SIGTERM, SIGHUP end the VM cleanly (the terminal leaves raw
- * mode). A handler reaches nothing but statics: this flag is the one
- * piece of process-wide state (declared at the top).
- */
-
-static void on_quit(int sig)
-{
-	quit_signal = sig;
-	if (signal_run)
-		signal_run->immediate_exit = 1;
-}
-
-static int setup_host_timer(struct vm *vm)
-{
-	struct sigaction sa = { 0 };
-	sigset_t set;
-	struct sigevent sev = { 0 };
-
-	sa.sa_sigaction = timer_signal;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(TIMER_SIGNAL, &sa, NULL) < 0)
-		return -1;
-	/* Whoever started us may have blocked it (init systems do). */
-	sigemptyset(&set);
-	sigaddset(&set, TIMER_SIGNAL);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	sa.sa_handler = on_quit;
-	sa.sa_flags = 0;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = TIMER_SIGNAL;
-	sev._sigev_un._tid = syscall(SYS_gettid);
-	if (timer_create(CLOCK_MONOTONIC, &sev, &vm->host_timer) < 0) {
-		fprintf(stderr, "kvm-launch: timer_create: %s\n", strerror(errno));
-		return -1;
+	/* Quit signals reach the I/O thread's signalfd, no other thread. */
+	sigemptyset(&quit);
+	sigaddset(&quit, SIGINT);
+	sigaddset(&quit, SIGTERM);
+	sigaddset(&quit, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &quit, &old);
+	if (iothread_start(vm)) {
+		vm_request_exit(vm, 1);
+		goto out;
 	}
-	vm->host_timer_ok = true;
-	signal_run = vm->run;
-	return 0;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_start(&vm->vcpu[i])) {
+			vm_request_exit(vm, 1);
+			break;
+		}
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (atomic_load(&vm->vcpu[i].started))
+			pthread_join(vm->vcpu[i].thread, NULL);
+	iothread_stop(vm);
+out:
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 struct vm *vm_create(const struct vm_config *cfg)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
+	unsigned int i;
 	int api;
 
 	if (!vm)
 		return NULL;
 	vm->cfg = cfg;
-	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->wake_fd = vm->signal_fd = -1;
+	for (i = 0; i < CFG_MAX_VCPUS; i++)
+		vm->vcpu[i].fd = -1;
 	vm->pio.name = "port";
 	vm->mmio.name = "MMIO";
+	pthread_rwlock_init(&vm->pio.lock, NULL);
+	pthread_rwlock_init(&vm->mmio.lock, NULL);
+	pthread_mutex_init(&vm->halt_lock, NULL);
+	pthread_cond_init(&vm->halt_cond, NULL);
 	vm->gmem = (struct guest_mem){ gmem_map, vm };
 	vm->clock = (struct hw_clock){ monotonic_ns, NULL };
 	vm->trace_io = getenv("KVM_LAUNCH_TRACE_IO") != NULL;
@@ -579,8 +414,13 @@ struct vm *vm_create(const struct vm_config *cfg)
 	}
 	/* Needed by VMX only; harmless elsewhere. Just below the BIOS ROM. */
 	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfeffd000UL);
-	if (setup_ram(vm) || vcpu_create(vm) || setup_host_timer(vm) ||
-	    create_devices(vm))
+	if (irq_setup(vm) || setup_ram(vm) || vcpu_signal_setup())
+		goto fail;
+	for (i = 0; i < cfg->vcpus; i++)
+		if (vcpu_create(vm, i))
+			goto fail;
+	coalesced_init(&vm->coalesced, vm->kvm_fd, vm->vcpu[0].run, vm->run_size);
+	if (iothread_setup(vm) || create_devices(vm))
 		goto fail;
 	if (cfg->kernel && !cfg->firmware) {
 		if (load_linux(vm))
@@ -601,15 +441,14 @@ void vm_destroy(struct vm *vm)
 
 	if (!vm)
 		return;
-	for (i = vm->nr_dev; i-- > 0;)
+	for (i = vm->nr_dev; i-- > 0;) {
 		vm->dev[i].type->destroy(vm->dev[i].state);
-	if (vm->host_timer_ok)
-		timer_delete(vm->host_timer);
-	signal_run = NULL;
-	if (vm->run)
-		munmap(vm->run, vm->run_size);
-	if (vm->vcpu_fd >= 0)
-		close(vm->vcpu_fd);
+		pthread_mutex_destroy(&vm->dev[i].lock);
+	}
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	iothread_free(vm);
+	irq_free(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -621,5 +460,9 @@ void vm_destroy(struct vm *vm)
 		munmap(vm->rom, vm->rom_size);
 	iobus_free(&vm->pio);
 	iobus_free(&vm->mmio);
+	pthread_rwlock_destroy(&vm->pio.lock);
+	pthread_rwlock_destroy(&vm->mmio.lock);
+	pthread_mutex_destroy(&vm->halt_lock);
+	pthread_cond_destroy(&vm->halt_cond);
 	free(vm);
 }

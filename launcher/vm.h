@@ -2,6 +2,7 @@
 #ifndef LAUNCHER_VM_H
 #define LAUNCHER_VM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,6 +20,11 @@ struct vm;
  */
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
 		    const struct io_ops *ops, void *opaque);
+/* The same for a range mapped after creation (a BAR), under the owner's lock. */
+int vm_register_pio_locked(struct vm *vm, uint16_t base, uint16_t len,
+			   const struct io_ops *ops, void *opaque, pthread_mutex_t *lock);
+/* The mutex of the device whose create() runs now (NULL at other times). */
+pthread_mutex_t *vm_creating_lock(struct vm *vm);
 /* Release a range claimed with exactly this base and opaque (BAR moves). */
 void vm_unregister_pio(struct vm *vm, uint16_t base, void *opaque);
 /*
@@ -30,12 +36,53 @@ void vm_unregister_pio(struct vm *vm, uint16_t base, void *opaque);
 void vm_coalesce_pio(struct vm *vm, uint16_t base, uint16_t len);
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len,
 		     const struct io_ops *ops, void *opaque);
+/* The same for a range mapped after creation (a memory BAR), under the owner's lock. */
+int vm_register_mmio_locked(struct vm *vm, uint64_t base, uint64_t len,
+			    const struct io_ops *ops, void *opaque, pthread_mutex_t *lock);
 void vm_unregister_mmio(struct vm *vm, uint64_t base, void *opaque);
 
 /* ---- interrupts, memory, time ---- */
 
-/* ISA interrupt line irq (0..15) into the emulated i8259 pair. */
+/*
+ * Interrupt line irq (a GSI: 0-15 the ISA IRQs, to 23 the other IOAPIC
+ * pins): KVM_IRQ_LINE into the in-kernel PIC and IOAPIC, or the userspace
+ * 8259 pair with irqchip = "user". Callable from any thread.
+ */
 struct irq_line vm_irq_line(struct vm *vm, unsigned int irq);
+
+/*
+ * MSIs, for a machine with local APICs (irqchip "kernel" or "split";
+ * vm_has_msi() says). A device keeps one struct vm_msi per vector:
+ * vm_msi_init() gives it a GSI route and an irqfd where the hypervisor
+ * has them (raising is then one eventfd write, from any thread, with no
+ * exit), else each raise is a KVM_SIGNAL_MSI. vm_msi_set() follows the
+ * guest's programming of the address and data; raising an unprogrammed
+ * vector does nothing.
+ */
+struct vm_msi {
+	unsigned int gsi;
+	int fd;				/* irqfd, or -1 */
+	uint64_t addr;
+	uint32_t data;
+	bool valid;			/* the guest programmed it */
+};
+bool vm_has_msi(const struct vm *vm);
+int vm_msi_init(struct vm *vm, struct vm_msi *m);
+void vm_msi_set(struct vm *vm, struct vm_msi *m, uint64_t addr, uint32_t data);
+void vm_msi_raise(struct vm *vm, struct vm_msi *m);
+void vm_msi_free(struct vm *vm, struct vm_msi *m);
+int vm_send_msi(struct vm *vm, uint64_t addr, uint32_t data);
+
+/*
+ * ioeventfd: guest writes to [addr, addr + len) (len 1, 2, 4 or 8; with
+ * match only those of datamatch) signal the returned eventfd instead of
+ * exiting; watch it with vm_watch_fd. -1 where the hypervisor has none:
+ * the write then reaches the device's io_ops as an exit.
+ */
+int vm_ioeventfd(struct vm *vm, bool pio, uint64_t addr, unsigned int len,
+		 bool match, uint64_t datamatch);
+void vm_ioeventfd_del(struct vm *vm, int fd, bool pio, uint64_t addr, unsigned int len,
+		      bool match, uint64_t datamatch);
 /* Guest RAM for DMA (host pointer or NULL when not all RAM). */
 const struct guest_mem *vm_guest_mem(struct vm *vm);
 /* CLOCK_MONOTONIC in ns. */
@@ -44,14 +91,16 @@ const struct hw_clock *vm_clock(struct vm *vm);
 const struct vm_config *vm_config(const struct vm *vm);
 
 /*
- * One-shot timers run on the vCPU thread (devices need no locks). fire()
- * gets the current time; it may re-arm. Deadlines are CLOCK_MONOTONIC ns.
+ * One-shot timers, armed from any thread, fire on the I/O thread with the
+ * mutex of the device whose create() added them held. fire() gets the
+ * current time; it may re-arm. Deadlines are CLOCK_MONOTONIC ns.
  */
 struct vm_timer {
 	void (*fire)(void *opaque, uint64_t now_ns);
 	void *opaque;
 	uint64_t deadline;		/* 0 = not armed */
-	struct vm_timer *next;		/* VM's list; owned by vm.c */
+	struct vm_timer *next;		/* VM's list; owned by iothread.c */
+	pthread_mutex_t *lock;		/* the owner device's; set by vm_timer_add */
 };
 void vm_timer_add(struct vm *vm, struct vm_timer *t,
 		  void (*fire)(void *opaque, uint64_t now_ns), void *opaque);
@@ -60,8 +109,9 @@ void vm_timer_arm(struct vm *vm, struct vm_timer *t, uint64_t deadline_ns);
 void vm_timer_cancel(struct vm *vm, struct vm_timer *t);
 
 /*
- * A host file descriptor watched on the vCPU thread when the guest idles
- * or a timer fires: ready() is called when fd is readable.
+ * A host file descriptor watched by the I/O thread: ready() is called, with
+ * the device's mutex held, when fd is readable. Call from create() or from
+ * a ready() callback only.
  */
 int vm_watch_fd(struct vm *vm, int fd, void (*ready)(void *opaque),
 		void *opaque);

@@ -18,6 +18,7 @@
 #define CPUID1_ECX_TSC_DEADLINE	(1u << 24)
 #define CPUID1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID1_EDX_APIC		(1u << 9)
+#define CPUID1_EDX_HTT		(1u << 28)
 #define CPUID81_EDX_APIC	(1u << 9)
 #define CPUID81_ECX_EXTAPIC	(1u << 3)
 #define CPUID81_ECX_TOPOEXT	(1u << 22)
@@ -92,10 +93,63 @@ static int disable_apic(int vcpu_fd)
 	return 0;
 }
 
-void cpu_filter_cpuid(struct kvm_cpuid2 *c, bool slow_strings)
+/* Bits of an APIC ID that number the cores of a package of n. */
+static unsigned int core_bits(unsigned int n)
 {
+	unsigned int b = 0;
+
+	while ((1u << b) < n)
+		b++;
+	return b;
+}
+
+/* One package of t->nr_cpus cores, one thread each; APIC ID = vCPU index. */
+static void set_topology(struct kvm_cpuid_entry2 *e, const struct cpu_topology *t)
+{
+	unsigned int n = t->nr_cpus ? t->nr_cpus : 1;
+
+	switch (e->function) {
+	case 1:
+		e->ebx = (e->ebx & 0x0000ffff) | (t->apic_id << 24) | ((n > 1 ? n & 0xff : 0) << 16);
+		if (n > 1)
+			e->edx |= CPUID1_EDX_HTT;
+		else
+			e->edx &= ~CPUID1_EDX_HTT;
+		break;
+	case 4:
+		if (e->eax & 0x1f)	/* a cache level: cores per package */
+			e->eax = (e->eax & 0x03ffffff) | ((n - 1) << 26);
+		break;
+	case 0xb:
+	case 0x1f:
+		if (e->index == 0) {		/* SMT: one thread a core */
+			e->eax = 0;
+			e->ebx = 1;
+			e->ecx = 1u << 8;
+		} else if (e->index == 1) {	/* cores of the package */
+			e->eax = core_bits(n);
+			e->ebx = n;
+			e->ecx = (2u << 8) | 1;
+		} else {
+			e->eax = e->ebx = 0;
+			e->ecx = e->index;
+		}
+		e->edx = t->apic_id;
+		break;
+	case 0x80000008:
+		e->ecx = (e->ecx & ~0xf0ffu) | (core_bits(n) << 12) | ((n - 1) & 0xff);
+		break;
+	}
+}
+
+void cpu_filter_cpuid(struct kvm_cpuid2 *c, bool slow_strings, const struct cpu_topology *t)
+{
+	static const struct cpu_topology up = { .nr_cpus = 1 };
 	unsigned int i, n = 0;
 	bool kvm_sig = false;
+
+	if (!t)
+		t = &up;
 
 	for (i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
@@ -112,10 +166,13 @@ void cpu_filter_cpuid(struct kvm_cpuid2 *c, bool slow_strings)
 			continue;
 		switch (e->function) {
 		case 1:
-			e->ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE |
-				    CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE);
-			e->edx &= ~CPUID1_EDX_APIC;
-			e->ebx &= 0x0000ffff;	/* APIC id 0, one logical CPU */
+			e->ecx &= ~(CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE);
+			if (!t->apic) {
+				e->ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
+				e->edx &= ~CPUID1_EDX_APIC;
+			} else if (!t->tsc_deadline) {
+				e->ecx &= ~CPUID1_ECX_TSC_DEADLINE;
+			}
 			/* As on any VM: how a guest knows to look at 0x40000000. */
 			e->ecx |= CPUID1_ECX_HYPERVISOR;
 			break;
@@ -133,10 +190,12 @@ void cpu_filter_cpuid(struct kvm_cpuid2 *c, bool slow_strings)
 			}
 			break;
 		case 0x80000001:
-			e->edx &= ~CPUID81_EDX_APIC;
+			if (!t->apic)
+				e->edx &= ~CPUID81_EDX_APIC;
 			e->ecx &= ~(CPUID81_ECX_EXTAPIC | CPUID81_ECX_TOPOEXT);
 			break;
 		}
+		set_topology(e, t);
 		c->entries[n++] = *e;
 	}
 	c->nent = n;
@@ -154,7 +213,7 @@ bool cpu_host_is_emulated(void)
 	return memmem(brand, sizeof(brand), "QEMU TCG CPU", 12) != NULL;
 }
 
-int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, const struct cpu_topology *t)
 {
 	struct kvm_cpuid2 *c = get_supported(kvm_fd);
 	int ret;
@@ -163,12 +222,12 @@ int cpu_setup_cpuid(int kvm_fd, int vcpu_fd)
 		fprintf(stderr, "kvm-launch: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(errno));
 		return -1;
 	}
-	cpu_filter_cpuid(c, cpu_host_is_emulated());
+	cpu_filter_cpuid(c, cpu_host_is_emulated(), t);
 	ret = ioctl(vcpu_fd, KVM_SET_CPUID2, c);
 	if (ret < 0)
 		fprintf(stderr, "kvm-launch: KVM_SET_CPUID2: %s\n", strerror(errno));
 	free(c);
-	if (ret == 0)
+	if (ret == 0 && !t->apic)
 		ret = disable_apic(vcpu_fd);
 	return ret < 0 ? -1 : 0;
 }

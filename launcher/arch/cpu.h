@@ -8,18 +8,28 @@
 
 #include "arch/linux.h"
 
+/* Where a vCPU sits: its APIC, and the package it shares with the others. */
+struct cpu_topology {
+	bool apic;		/* an in-kernel local APIC (irqchip kernel or split) */
+	bool tsc_deadline;	/* KVM_CAP_TSC_DEADLINE_TIMER, with apic */
+	unsigned int apic_id;	/* = the vCPU index */
+	unsigned int nr_cpus;	/* cores in the one package */
+};
+
 /* CPUID from KVM_GET_SUPPORTED_CPUID minus what the launcher lacks. */
-int cpu_setup_cpuid(int kvm_fd, int vcpu_fd);
+int cpu_setup_cpuid(int kvm_fd, int vcpu_fd, const struct cpu_topology *t);
 
 /*
- * The filter it applies, in place: no APIC, x2APIC, TSC deadline or XSAVE;
+ * The filter it applies, in place: no XSAVE; without t->apic no APIC,
+ * x2APIC or TSC deadline; APIC ID and core count (leaves 1, 4, 0xb, 0x1f,
+ * 0x80000008) from t (NULL: one CPU, APIC ID 0);
  * the hypervisor bit set; of the paravirtual leaves only KVM's, trimmed to
  * kvmclock and "no I/O delay". slow_strings: the host runs rep movs/stos
  * slowly (it is an emulator), so the fast-string hints (ERMS, FSRM and the
  * fast short/zero-length ones) go too.
  */
 struct kvm_cpuid2;
-void cpu_filter_cpuid(struct kvm_cpuid2 *c, bool slow_strings);
+void cpu_filter_cpuid(struct kvm_cpuid2 *c, bool slow_strings, const struct cpu_topology *t);
 
 /* Whether the host CPU is QEMU's TCG emulation (from its brand string). */
 bool cpu_host_is_emulated(void);

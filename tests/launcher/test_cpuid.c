@@ -57,7 +57,7 @@ int main(void)
 	add(c, KVM_CPUID_FEATURES, 0x01007efb, 0, 0, 1);
 	add(c, 0x40000010, 2445424, 1000000, 0, 0);
 	add(c, 0x80000001, 0, 0, (1u << 3) | (1u << 22) | 1u, (1u << 9) | (1u << 29));
-	cpu_filter_cpuid(c, false);
+	cpu_filter_cpuid(c, false, NULL);
 
 	e = find(c, 1);
 	tap_ok(e && !(e->edx & (1u << 9)), "leaf 1: no APIC");
@@ -85,7 +85,7 @@ int main(void)
 	add(c, KVM_CPUID_SIGNATURE, 0x40000001, KVM_SIG_EBX, KVM_SIG_ECX, KVM_SIG_EDX);
 	add(c, KVM_CPUID_FEATURES, (1u << KVM_FEATURE_NOP_IO_DELAY) |
 	    (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT), 0, 0, 0);
-	cpu_filter_cpuid(c, false);
+	cpu_filter_cpuid(c, false, NULL);
 	e = find(c, KVM_CPUID_FEATURES);
 	tap_ok(e && e->eax == (1u << KVM_FEATURE_NOP_IO_DELAY), "no kvmclock: no stable bit");
 	free(c);
@@ -94,7 +94,7 @@ int main(void)
 	c = table(4);
 	add(c, KVM_CPUID_SIGNATURE, 0x40000001, 0x7263694d, 0x666f736f, 0x76482074);
 	add(c, KVM_CPUID_FEATURES, 0xffffffff, 0, 0, 0);
-	cpu_filter_cpuid(c, false);
+	cpu_filter_cpuid(c, false, NULL);
 	tap_ok(!find(c, KVM_CPUID_SIGNATURE), "foreign signature dropped");
 	tap_ok(!find(c, KVM_CPUID_FEATURES), "foreign feature leaf dropped");
 	tap_ok(c->nent == 0, "nothing else left");
@@ -106,7 +106,7 @@ int main(void)
 		add(c, 7, 1, (1u << 9) | 1u, 0, (1u << 4) | (1u << 2));
 		add(c, 7, (7u << 10) | (1u << 4), 0, 0, 0);
 		c->entries[1].index = 1;
-		cpu_filter_cpuid(c, slow);
+		cpu_filter_cpuid(c, slow, NULL);
 		if (slow)
 			tap_ok(c->entries[0].ebx == 1u && c->entries[0].edx == (1u << 2) &&
 			       c->entries[1].eax == (1u << 4),

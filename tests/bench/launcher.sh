@@ -18,12 +18,15 @@ KERNEL=/boot/vmlinuz-$KVER
 RAM_MB=128
 DISK_MB=64
 ROUNDS=${KL_ROUNDS:-3}
+# vCPUs of both guests (bench smp.sh: 4, in a 2-CPU test host)
+VCPUS=${KL_VCPUS:-1}
 
 # ---- inside the test host ----
 if [ "${1:-}" = --inner ]; then
 	KL=$2
 	initrd=$3
 	ROUNDS=$4
+	VCPUS=$5
 	dir=/tmp/klbench
 	mkdir -p "$dir"
 	export KVM_LAUNCH_CACHE=$dir/kcache
@@ -31,6 +34,7 @@ if [ "${1:-}" = --inner ]; then
 	cmd="loadmods; echo KL-DD-START; dd if=/dev/sda of=/dev/null bs=1M; echo KL-DD-END; echo KL-DIO-START; dd if=/dev/sda of=/dev/null bs=1M iflag=direct; echo KL-DIO-END; sleep 2"
 	cat > "$dir/vm.cfg" <<EOF2
 memory = "${RAM_MB}M";
+vcpus = $VCPUS;
 boot = { kernel = "$KERNEL"; initrd = "$initrd";
          cmdline = "console=ttyS0 quiet -- $cmd"; };
 serial = { output = "stdio"; };
@@ -85,7 +89,7 @@ EOF2
 	qemu() {
 		local t0
 		t0=$(uptime_us)
-		bounded "$dir/q.pid" qemu-system-x86_64 -accel kvm -m $RAM_MB -nodefaults \
+		bounded "$dir/q.pid" qemu-system-x86_64 -accel kvm -m $RAM_MB -smp $VCPUS -nodefaults \
 			-display none -no-reboot -serial stdio -kernel "$KERNEL" -initrd "$initrd" \
 			-append "console=ttyS0 quiet -- $cmd" \
 			-drive file="$dir/disk.raw",format=raw,if=ide \
@@ -114,11 +118,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a 
 secs() { awk -v v="$1" 'BEGIN { if (v > 0) printf "%.2f", v / 1e6; else print "-" }'; }
 mibs() { awk -v v="$1" -v m=$DISK_MB 'BEGIN { if (v > 0) printf "%.1f", m / (v / 1e6); else print "-" }'; }
 
+# An SMP guest wants as many test-host CPUs as the machine has (MTTCG).
+th_smp=1
+vtag=""
+[ "$VCPUS" -gt 1 ] && th_smp=2 && vtag=", $VCPUS vCPUs"
 status=0
 if [ -f "$TOP/kvm-driver/kvmdrv.ko" ]; then lanes=${KL_LANES:-stock ours}; else lanes=${KL_LANES:-stock}; fi
 for lane in $lanes; do
-	out=$("$TOP/tests/testhost" --lane "$lane" --timeout 3600 -- \
-		bash "$TOP/tests/bench/launcher.sh" --inner "$BUILD/bin/kvm-launch" "$initrd" "$ROUNDS" 2>&1)
+	out=$("$TOP/tests/testhost" --lane "$lane" --smp "$th_smp" --timeout 3600 -- \
+		bash "$TOP/tests/bench/launcher.sh" --inner "$BUILD/bin/kvm-launch" "$initrd" "$ROUNDS" "$VCPUS" 2>&1)
 	# Median of the values of one kind (0 if none).
 	med() {
 		printf '%s\n' "$out" | awk -v k="$1 $2" '$1 " " $2 == k { print $3 }' | sort -n |
@@ -133,25 +141,25 @@ for lane in $lanes; do
 	od=$(med ours dd_us); qd=$(med qemu dd_us)
 	oi=$(med ours dio_us); qi=$(med qemu dio_us)
 	if [ "$ou" = 0 ] || [ "$qu" = 0 ] || [ "$n" -lt "$ROUNDS" ]; then
-		echo "bench launcher ($lane): boots did not all reach userspace (ours: $n of $ROUNDS, qemu: ${qu})" >&2
+		echo "bench launcher ($lane$vtag): boots did not all reach userspace (ours: $n of $ROUNDS, qemu: ${qu})" >&2
 		printf '%s\n' "$out" | tail -n 30 >&2
 		status=1
 	fi
-	row "kvm-launch ($lane): start to first userspace line, s (median of $ROUNDS)" \
+	row "kvm-launch ($lane$vtag): start to first userspace line, s (median of $ROUNDS)" \
 		"$(secs "$ou")" "$(secs "$qu")" "$(ratio "$ou" "$qu")" "<= 0.5"
-	row "kvm-launch ($lane): same, first boot with an empty kernel cache, s" \
+	row "kvm-launch ($lane$vtag): same, first boot with an empty kernel cache, s" \
 		"$(secs "$cu")" "$(secs "$qu")" "$(ratio "$cu" "$qu")" "-"
-	row "kvm-launch ($lane): RSS beyond guest RAM, MiB" \
+	row "kvm-launch ($lane$vtag): RSS beyond guest RAM, MiB" \
 		"$(awk -v v="$or" 'BEGIN { printf "%.1f", v / 1024 }')" \
 		"$(awk -v v="$qr" 'BEGIN { printf "%.1f", v / 1024 }')" "$(ratio "$or" "$qr")" "<= 5 MiB"
 	if [ "$od" != 0 ] && [ "$qd" != 0 ]; then
 		# Throughput ratio: ours over QEMU's (higher is better).
-		row "kvm-launch ($lane): IDE sequential read ${DISK_MB} MiB, MiB/s (median of $ROUNDS)" \
+		row "kvm-launch ($lane$vtag): IDE sequential read ${DISK_MB} MiB, MiB/s (median of $ROUNDS)" \
 			"$(mibs "$od")" "$(mibs "$qd")" "$(ratio "$qd" "$od")" ">= 1.0"
-		row "kvm-launch ($lane): same, O_DIRECT (the IDE path alone, no guest page cache), MiB/s" \
+		row "kvm-launch ($lane$vtag): same, O_DIRECT (the IDE path alone, no guest page cache), MiB/s" \
 			"$(mibs "$oi")" "$(mibs "$qi")" "$(ratio "$qi" "$oi")" "-"
 	else
-		echo "bench launcher ($lane): disk read not measured" >&2
+		echo "bench launcher ($lane$vtag): disk read not measured" >&2
 		status=1
 	fi
 done

@@ -42,7 +42,7 @@ bad() {
 	fi
 }
 
-echo "1..29"
+echo "1..31"
 
 good minimal <<EOF2
 memory = "256M";
@@ -129,10 +129,21 @@ bad slot-align 1 'memory\[0\]\.base' 'multiple of 4K' <<EOF2
 memory = ( { base = 0x123; size = "64M"; } );
 boot = { kernel = "$KERNEL"; };
 EOF2
-bad smp 3 'vcpus' 'SMP is not supported' <<EOF2
+bad smp-user 4 'irqchip' 'runs 1 vCPU only, 2 asked at line 3' <<EOF2
 memory = "256M";
 boot = { kernel = "$KERNEL"; };
 vcpus = 2;
+irqchip = "user";
+EOF2
+bad vcpus-limit 3 'vcpus' '65 vCPUs asked, at most 64' <<EOF2
+memory = "256M";
+boot = { kernel = "$KERNEL"; };
+vcpus = 65;
+EOF2
+bad irqchip-name 3 'irqchip' '.apic. is not an irqchip' <<EOF2
+memory = "256M";
+boot = { kernel = "$KERNEL"; };
+irqchip = "apic";
 EOF2
 bad kernel-missing 2 'boot\.kernel' 'No such file' <<EOF2
 memory = "256M";

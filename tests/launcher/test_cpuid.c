@@ -45,7 +45,7 @@ int main(void)
 	struct kvm_cpuid_entry2 *e;
 	struct kvm_cpuid2 *c;
 
-	tap_plan(16);
+	tap_plan(22);
 
 	/* What stock KVM reports: a full paravirtual feature set. */
 	c = table(8);
@@ -116,6 +116,49 @@ int main(void)
 			       c->entries[0].edx == ((1u << 4) | (1u << 2)) &&
 			       c->entries[1].eax == ((7u << 10) | (1u << 4)),
 			       "hardware host: leaf 7 untouched");
+		free(c);
+	}
+	/* vCPU 2 of 4 with an in-kernel LAPIC: the topology leaves agree with the MADT's APIC IDs. */
+	{
+		struct cpu_topology t = { .apic = true, .tsc_deadline = true, .apic_id = 2, .nr_cpus = 4 };
+		struct kvm_cpuid_entry2 *sub0, *sub1;
+
+		c = table(8);
+		add(c, 1, 0x00060fb1, 0x00010800, (1u << 21) | (1u << 24), (1u << 9));
+		add(c, 4, 0x121, 0x01c0003f, 0x3f, 0);
+		add(c, 0xb, 0, 0, 0, 0);
+		add(c, 0xb, 0, 0, 0, 0);
+		c->entries[3].index = 1;
+		add(c, 0x80000001, 0, 0, 0, 1u << 9);
+		add(c, 0x80000008, 0x3030, 0, 0, 0);
+		cpu_filter_cpuid(c, false, &t);
+		e = find(c, 1);
+		tap_ok(e && (e->ebx >> 24) == 2 && ((e->ebx >> 16) & 0xff) == 4 && (e->edx & (1u << 28)) &&
+		       (e->edx & (1u << 9)) && (e->ecx & (1u << 21)) && (e->ecx & (1u << 24)),
+		       "leaf 1: APIC ID 2, 4 logical CPUs, HTT, APIC, x2APIC and TSC deadline kept");
+		e = find(c, 4);
+		tap_ok(e && (e->eax >> 26) == 3 && (e->eax & 0x3ffffff) == 0x121, "leaf 4: 4 cores a package");
+		sub0 = &c->entries[2];
+		sub1 = &c->entries[3];
+		tap_ok(sub0->function == 0xb && sub0->ebx == 1 && ((sub0->ecx >> 8) & 0xff) == 1 &&
+		       sub0->edx == 2 && sub1->eax == 2 && sub1->ebx == 4 &&
+		       ((sub1->ecx >> 8) & 0xff) == 2 && sub1->edx == 2,
+		       "leaf 0xb: 1 thread a core, 4 cores in 2 ID bits, x2APIC ID 2");
+		e = find(c, 0x80000001);
+		tap_ok(e && (e->edx & (1u << 9)), "leaf 0x80000001: APIC kept");
+		e = find(c, 0x80000008);
+		tap_ok(e && (e->ecx & 0xff) == 3 && ((e->ecx >> 12) & 0xf) == 2 && e->eax == 0x3030,
+		       "leaf 0x80000008: 4 cores, APIC ID size 2");
+		free(c);
+
+		/* 3 vCPUs still need 2 APIC ID bits; no TSC deadline when KVM lacks the timer. */
+		t = (struct cpu_topology){ .apic = true, .apic_id = 0, .nr_cpus = 3 };
+		c = table(2);
+		add(c, 1, 0, 0, 1u << 24, 1u << 9);
+		add(c, 0x80000008, 0, 0, 0, 0);
+		cpu_filter_cpuid(c, false, &t);
+		tap_ok(!(find(c, 1)->ecx & (1u << 24)) && ((find(c, 0x80000008)->ecx >> 12) & 0xf) == 2,
+		       "3 vCPUs: 2 APIC ID bits; no TSC deadline without KVM_CAP_TSC_DEADLINE_TIMER");
 		free(c);
 	}
 	return tap_done();

@@ -126,14 +126,19 @@ for lane in stock ours; do
 		continue
 	fi
 	for c in disk cd menu quit direct; do cp $c.cfg $lane-$c.cfg; done
+	# Two vCPUs where the hypervisor has the in-kernel irqchip they need
+	# (stock kvm_amd; our driver has none yet, so there the disk boots UP):
+	# SeaBIOS counts them (fw_cfg), Linux finds them in the MADT.
+	cpus=1
+	if [ $lane = stock ]; then cpus=2; sed -i "1i vcpus = 2;" $lane-disk.cfg; fi
 	for c in menu quit; do cp $c.keys $lane-$c.keys; done
 	"$top/tests/testhost" --lane $lane --rw "$work" --timeout $((limit * 5 + 120)) -- \
 		"$top/tests/bios/boot-inner.sh" "$kl" "$work" "$limit" \
 		$lane-disk.cfg $lane-cd.cfg $lane-menu.cfg $lane-quit.cfg $lane-direct.cfg > $lane-testhost.log 2>&1
 	check $lane disk 'SeaBIOS (version' 'Booting from Hard Disk' 'SYSLINUX' \
-		'kvm-guest: PASS disk sda via ata_piix root /dev/sda2' &&
+		"kvm-guest: PASS disk sda via ata_piix root /dev/sda2 cpus $cpus" &&
 		seabios_order $lane disk /pci@i0cf8/ide@1,1/drive@0/disk@0 /pci@i0cf8/ide@1,1/drive@0/disk@1
-	ok $? "$lane: order disk, cdrom: SeaBIOS + syslinux boot from the qcow2 disk, root over ata_piix, ACPI power-off (status 0)"
+	ok $? "$lane: order disk, cdrom: SeaBIOS + syslinux boot from the qcow2 disk with $cpus vCPU(s), root over ata_piix, ACPI power-off (status 0)"
 	check $lane cd 'Booting from DVD/CD' 'ISOLINUX' 'kvm-guest: PASS cdrom sr0 via ata_piix' &&
 		seabios_order $lane cd /pci@i0cf8/ide@1,1/drive@0/disk@1 /pci@i0cf8/ide@1,1/drive@0/disk@0
 	ok $? "$lane: order cdrom, disk: El Torito boot from the ATAPI CD-ROM, ACPI power-off (status 0)"
@@ -144,7 +149,9 @@ for lane in stock ours; do
 	check $lane quit 'Press ESC for boot menu' 'kvm-launch: quit' &&
 		! grep -q 'Booting from' $lane-quit.log
 	ok $? "$lane: Ctrl-A x from a pipe on stdin ends kvm-launch (status 0)"
-	check $lane direct 'kvm-guest: PASS direct boot, ACPI DSDT FACP FACS'
+	# the MADT (APIC) comes with the in-kernel irqchip
+	if [ $lane = stock ]; then tables='APIC DSDT FACP FACS'; else tables='DSDT FACP FACS'; fi
+	check $lane direct "kvm-guest: PASS direct boot, ACPI $tables"
 	ok $? "$lane: direct Linux boot finds the ACPI tables and powers off (status 0)"
 done
 exit 0

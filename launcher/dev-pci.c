@@ -48,14 +48,13 @@ static void pc_pci_rcr(void *ctx, uint8_t val)
 
 int pc_pci_add(struct pc_pci *pc, unsigned int devfn, struct pci_func *f)
 {
-	/* BARs move later, from a config write: they keep the adding device's lock. */
-	if (devfn < PCI_NUM_DEVFN)
-		pc->lock[devfn] = vm_creating_lock(pc->vm);
 	if (pci_bus_add(&pc->bus, devfn, f)) {
 		fprintf(stderr, "kvm-launch: pci: slot %02x.%u is taken\n",
 			devfn >> 3, devfn & 7);
 		return -1;
 	}
+	/* BARs move later, from a config write: they keep the adding device's lock. */
+	pc->lock[devfn] = vm_creating_lock(pc->vm);
 	pci_bus_update_bars(&pc->bus, f);
 	return 0;
 }

@@ -109,20 +109,41 @@ static bool find(struct iobus *bus, uint64_t addr, struct iobus_range *out)
 	return found;
 }
 
+__thread pthread_mutex_t *iobus_dispatch_lock;
+
+/* Take the range's device mutex for one callback (nested dispatch restores the outer one). */
+static pthread_mutex_t *enter(const struct iobus_range *r)
+{
+	pthread_mutex_t *outer = iobus_dispatch_lock;
+
+	if (r->lock) {
+		pthread_mutex_lock(r->lock);
+		iobus_dispatch_lock = r->lock;
+	}
+	return outer;
+}
+
+static void leave(const struct iobus_range *r, pthread_mutex_t *outer)
+{
+	if (r->lock) {
+		iobus_dispatch_lock = outer;
+		pthread_mutex_unlock(r->lock);
+	}
+}
+
 bool iobus_read(struct iobus *bus, uint64_t addr, unsigned int size, uint64_t *val)
 {
 	struct iobus_range r;
 	bool found = find(bus, addr, &r);
+	pthread_mutex_t *outer;
 
 	if (!found || !r.ops->read) {
 		*val = size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 		return found;
 	}
-	if (r.lock)
-		pthread_mutex_lock(r.lock);
+	outer = enter(&r);
 	*val = r.ops->read(r.opaque, addr - r.base, size);
-	if (r.lock)
-		pthread_mutex_unlock(r.lock);
+	leave(&r, outer);
 	if (size < 8)
 		*val &= (1ULL << (size * 8)) - 1;
 	return true;
@@ -131,15 +152,14 @@ bool iobus_read(struct iobus *bus, uint64_t addr, unsigned int size, uint64_t *v
 bool iobus_write(struct iobus *bus, uint64_t addr, unsigned int size, uint64_t val)
 {
 	struct iobus_range r;
+	pthread_mutex_t *outer;
 
 	if (!find(bus, addr, &r))
 		return false;
 	if (r.ops->write) {
-		if (r.lock)
-			pthread_mutex_lock(r.lock);
+		outer = enter(&r);
 		r.ops->write(r.opaque, addr - r.base, size, val);
-		if (r.lock)
-			pthread_mutex_unlock(r.lock);
+		leave(&r, outer);
 	}
 	return true;
 }

@@ -31,6 +31,9 @@ int iobus_add_locked(struct iobus *bus, uint64_t base, uint64_t len,
 void iobus_del(struct iobus *bus, uint64_t base, void *opaque);
 void iobus_free(struct iobus *bus);
 
+/* The device mutex held by this thread's iobus_read/iobus_write call, or NULL. */
+extern __thread pthread_mutex_t *iobus_dispatch_lock;
+
 /*
  * Dispatch an access; an access no range claims reads all ones. Returns
  * false for unclaimed accesses (the caller may log them).

@@ -19,6 +19,11 @@
 
 /* Arming from a timer callback needs no wake-up: the loop looks again. */
 static __thread bool on_io_thread;
+/*
+ * The device mutex of the timer or watch callback running on the io thread:
+ * a watch that callback adds is dispatched under the same mutex.
+ */
+static __thread pthread_mutex_t *callback_lock;
 
 static void lock(pthread_mutex_t *m)
 {
@@ -104,33 +109,47 @@ static int fire_one(struct vm *vm, uint64_t now, uint64_t *next)
 	if (!due)
 		return 0;
 	lock(due->lock);
+	callback_lock = due->lock;
 	due->fire(due->opaque, now);
+	callback_lock = NULL;
 	unlock(due->lock);
 	return 1;
 }
 
 int vm_watch_fd(struct vm *vm, int fd, void (*ready)(void *opaque), void *opaque)
 {
-	/* Devices add and remove watches at creation or from a callback on this thread. */
-	if (vm->nr_watch == VM_MAX_WATCHES)
-		return -1;
-	vm->watch[vm->nr_watch].fd = fd;
-	vm->watch[vm->nr_watch].ready = ready;
-	vm->watch[vm->nr_watch].opaque = opaque;
-	vm->watch[vm->nr_watch].lock = vm->creating;
-	vm->nr_watch++;
-	return 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->watch_lock);
+	if (vm->nr_watch == VM_MAX_WATCHES) {
+		ret = -1;
+	} else {
+		vm->watch[vm->nr_watch].fd = fd;
+		vm->watch[vm->nr_watch].ready = ready;
+		vm->watch[vm->nr_watch].opaque = opaque;
+		/* the caller's device: being created, in a callback here, or in a port/MMIO handler */
+		vm->watch[vm->nr_watch].lock = vm->creating ? vm->creating :
+					       callback_lock ? callback_lock : iobus_dispatch_lock;
+		vm->nr_watch++;
+	}
+	pthread_mutex_unlock(&vm->watch_lock);
+	if (!ret && !on_io_thread)
+		iothread_wake(vm);	/* poll the new fd too */
+	return ret;
 }
 
 void vm_unwatch_fd(struct vm *vm, int fd)
 {
 	unsigned int i;
 
+	pthread_mutex_lock(&vm->watch_lock);
 	for (i = 0; i < vm->nr_watch; i++)
 		if (vm->watch[i].fd == fd) {
 			vm->watch[i] = vm->watch[--vm->nr_watch];
-			return;
+			break;
 		}
+	pthread_mutex_unlock(&vm->watch_lock);
+	/* A poll already under way may still report fd: dispatch looks it up again. */
 }
 
 static void on_signal(struct vm *vm)
@@ -146,6 +165,37 @@ static void on_signal(struct vm *vm)
 	}
 }
 
+/* fd polled readable: call its watcher, if it is still watched, under its device's mutex. */
+static void dispatch_watch(struct vm *vm, int fd)
+{
+	void (*ready)(void *opaque) = NULL;
+	pthread_mutex_t *l = NULL;
+	void *opaque = NULL;
+
+	pthread_mutex_lock(&vm->watch_lock);
+	for (unsigned int j = 0; j < vm->nr_watch; j++)
+		if (vm->watch[j].fd == fd) {
+			ready = vm->watch[j].ready;
+			opaque = vm->watch[j].opaque;
+			l = vm->watch[j].lock;
+			break;
+		}
+	pthread_mutex_unlock(&vm->watch_lock);
+	if (!ready)
+		return;
+	lock(l);
+	callback_lock = l;
+	ready(opaque);
+	callback_lock = NULL;
+	unlock(l);
+}
+
+/*
+ * Timers due by now fire first, but at most this many before the fds get
+ * a look: a timer that keeps re-arming itself for "now" cannot starve them.
+ */
+#define TIMERS_PER_ROUND	64
+
 static void *io_main(void *arg)
 {
 	struct vm *vm = arg;
@@ -155,11 +205,14 @@ static void *io_main(void *arg)
 	while (!atomic_load(&vm->stop)) {
 		uint64_t now = hw_clock_now(&vm->clock), next;
 		struct timespec ts, *tsp = NULL;
-		unsigned int i, n = vm->nr_watch;
+		unsigned int i, n, fired = 0;
 		uint64_t drain;
 
-		if (fire_one(vm, now, &next))
-			continue;	/* fire() may have armed or removed timers */
+		/* fire() may arm or remove timers: each round looks at the list again */
+		while (fire_one(vm, now, &next) && ++fired < TIMERS_PER_ROUND)
+			;
+		if (fired == TIMERS_PER_ROUND)
+			next = now;
 		if (next) {
 			uint64_t d = next > now ? next - now : 0;
 
@@ -167,8 +220,11 @@ static void *io_main(void *arg)
 			ts.tv_nsec = d % 1000000000ULL;
 			tsp = &ts;
 		}
+		pthread_mutex_lock(&vm->watch_lock);
+		n = vm->nr_watch;
 		for (i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){ .fd = vm->watch[i].fd, .events = POLLIN };
+		pthread_mutex_unlock(&vm->watch_lock);
 		pfd[n] = (struct pollfd){ .fd = vm->wake_fd, .events = POLLIN };
 		pfd[n + 1] = (struct pollfd){ .fd = vm->signal_fd, .events = POLLIN };
 		if (ppoll(pfd, n + 2, tsp, NULL) <= 0)
@@ -177,22 +233,9 @@ static void *io_main(void *arg)
 			continue;
 		if (pfd[n + 1].revents & POLLIN)
 			on_signal(vm);
-		/* ready() may unwatch its fd: walk the snapshot, match by fd. */
-		for (i = 0; i < n; i++) {
-			unsigned int j;
-
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			for (j = 0; j < vm->nr_watch; j++)
-				if (vm->watch[j].fd == pfd[i].fd) {
-					pthread_mutex_t *l = vm->watch[j].lock;
-
-					lock(l);
-					vm->watch[j].ready(vm->watch[j].opaque);
-					unlock(l);
-					break;
-				}
-		}
+		for (i = 0; i < n; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				dispatch_watch(vm, pfd[i].fd);
 	}
 	return NULL;
 }
@@ -202,6 +245,7 @@ int iothread_setup(struct vm *vm)
 	sigset_t quit;
 
 	pthread_mutex_init(&vm->timer_lock, NULL);
+	pthread_mutex_init(&vm->watch_lock, NULL);
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sigemptyset(&quit);
 	sigaddset(&quit, SIGINT);
@@ -245,4 +289,5 @@ void iothread_free(struct vm *vm)
 		close(vm->signal_fd);
 	vm->wake_fd = vm->signal_fd = -1;
 	pthread_mutex_destroy(&vm->timer_lock);
+	pthread_mutex_destroy(&vm->watch_lock);
 }

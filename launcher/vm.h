@@ -110,8 +110,9 @@ void vm_timer_cancel(struct vm *vm, struct vm_timer *t);
 
 /*
  * A host file descriptor watched by the I/O thread: ready() is called, with
- * the device's mutex held, when fd is readable. Call from create() or from
- * a ready() callback only.
+ * the device's mutex held, when fd is readable. Call from the device's
+ * create(), one of its callbacks, or one of its port or MMIO handlers (any
+ * thread): the watch carries that device's mutex. At most 32 in a VM.
  */
 int vm_watch_fd(struct vm *vm, int fd, void (*ready)(void *opaque),
 		void *opaque);

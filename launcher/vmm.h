@@ -31,10 +31,13 @@
  * callback, so a device model sees one caller at a time, from whichever
  * thread. There is no lock common to all devices on the exit path.
  *
- * Lock order (outer first): device mutex -> irqchip (the user PIC's own
+ * Lock order (outer first): PCI bus mutex (config cycles) -> device
+ * mutex -> PCI INTx lock -> irqchip (the userspace PIC's, then IOAPIC's
  * device mutex, taken by vm_irq_line's setter) -> leaf locks (iobus
- * rwlock, timer list, coalesced ring, halt). A device never calls into
- * another device except through an irq_line; leaf locks call nothing.
+ * rwlock, timer list, watch table, coalesced ring, halt, GSI routes). A
+ * device never calls into another device except through an irq_line;
+ * leaf locks call nothing. A watch added by a running callback
+ * or port handler carries that device's mutex.
  *
  * The iobus is read under its rwlock and the callback runs after it is
  * released, so a handler may move ranges (a PCI BAR) without deadlock.
@@ -42,7 +45,7 @@
  */
 
 #define VM_MAX_DEVICES	32
-#define VM_MAX_WATCHES	8
+#define VM_MAX_WATCHES	32
 #define VM_MAX_ROUTES	256
 
 /* What a userspace interrupt controller offers the vCPU loop (irqchip = "user"). */
@@ -127,7 +130,8 @@ struct vm {
 		void *opaque;
 		pthread_mutex_t *lock;
 	} watch[VM_MAX_WATCHES];
-	unsigned int nr_watch;		/* changed on the io thread only, after start */
+	unsigned int nr_watch;
+	pthread_mutex_t watch_lock;	/* the watch table (not held across ready()) */
 	int wake_fd;			/* eventfd: timers or watches changed, or stop */
 	int signal_fd;
 	pthread_t io_thread;

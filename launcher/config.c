@@ -622,7 +622,7 @@ int config_load(const char *path, struct vm_config *cfg)
 {
 	static const char *const keys[] = { "name", "memory", "vcpus", "boot", "serial",
 					     "disks", "hypervisor", "on_reset", "irqchip", "pit",
-					     NULL };
+					     "rng", NULL };
 	struct ctx c = { .file = path };
 	config_setting_t *s;
 	char *dir, *slash;
@@ -678,6 +678,12 @@ int config_load(const char *path, struct vm_config *cfg)
 			cfg->on_reset = ON_RESET_RESTART;
 		else
 			bad(&c, line_of(s), "on_reset", "'%s' is neither \"exit\" nor \"restart\"", v);
+	}
+	if ((s = config_lookup(&cf, "rng"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			bad(&c, line_of(s), "rng", "expected true or false");
+		else
+			cfg->rng = config_setting_get_bool(s);
 	}
 
 	config_destroy(&cf);

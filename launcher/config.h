@@ -54,6 +54,7 @@ struct vm_config {
 	struct cfg_disk disks[CFG_MAX_DISKS];
 	char *hypervisor;		/* default /dev/kvm */
 	enum cfg_on_reset on_reset;
+	bool rng;			/* rng = true: a virtio entropy device */
 	/* Facts about the kernel found while validating it. */
 	uint64_t kernel_size;
 	uint64_t initrd_size;

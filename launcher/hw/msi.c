@@ -6,10 +6,10 @@
 
 /* A message is a memory write: no bus mastering, no message. */
 static void msi_send(const struct pci_func *f, const struct msi_target *t,
-		     uint64_t addr, uint32_t data)
+		     unsigned int vector, uint64_t addr, uint32_t data)
 {
 	if ((pci_cfg_get(f, PCI_COMMAND, 2) & PCI_COMMAND_MASTER) && t->send)
-		t->send(t->ctx, addr, data);
+		t->send(t->ctx, vector, addr, data);
 }
 
 /* While MSI or MSI-X is on, the function must not use INTx. */
@@ -58,7 +58,7 @@ static void pci_msi_send(struct pci_msi *m, unsigned int n)
 	uint32_t data;
 
 	pci_msi_message(m, n, &addr, &data);
-	msi_send(m->f, &m->target, addr, data);
+	msi_send(m->f, &m->target, n, addr, data);
 }
 
 bool pci_msi_notify(struct pci_msi *m, unsigned int n)
@@ -197,7 +197,7 @@ static void pci_msix_send(struct pci_msix *m, unsigned int n)
 	uint32_t data;
 
 	pci_msix_message(m, n, &addr, &data);
-	msi_send(m->f, &m->target, addr, data);
+	msi_send(m->f, &m->target, n, addr, data);
 }
 
 /* Send vector n if it is pending and nothing masks it any more. */

@@ -41,11 +41,12 @@
 
 /*
  * Where messages go: the VMM's send() turns (address, data) into an
- * interrupt (KVM_SIGNAL_MSI, or an irqfd it routed). Called with the
- * function's device mutex held, from whichever thread holds it.
+ * interrupt (KVM_SIGNAL_MSI, or the irqfd it routed for that vector of the
+ * function). Called with the function's device mutex held, from whichever
+ * thread holds it.
  */
 struct msi_target {
-	void (*send)(void *ctx, uint64_t addr, uint32_t data);
+	void (*send)(void *ctx, unsigned int vector, uint64_t addr, uint32_t data);
 	void *ctx;
 };
 

@@ -26,9 +26,13 @@ int pci_bus_add(struct pci_bus *bus, unsigned int devfn, struct pci_func *f)
 static void pci_bar_announce(struct pci_bus *bus, struct pci_func *f,
 			     unsigned int n, uint64_t now)
 {
-	if (bus->bar_moved)
-		bus->bar_moved(bus->bar_ctx, f, n, f->bar[n].mapped, now);
+	uint64_t old = f->bar[n].mapped;
+
 	f->bar[n].mapped = now;
+	if (bus->bar_moved)
+		bus->bar_moved(bus->bar_ctx, f, n, old, now);
+	if (f->bar_moved)
+		f->bar_moved(f, n, old, now);
 }
 
 void pci_bus_remove(struct pci_bus *bus, unsigned int devfn)

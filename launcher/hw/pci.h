@@ -101,6 +101,12 @@ struct pci_func {
 	uint8_t w1cmask[PCI_CFG_SIZE];	/* bits a written 1 clears */
 	struct pci_bar bar[PCI_NUM_BARS];
 	pci_cfg_written_fn written;
+	/*
+	 * Optional: BAR n of this function moved (as the bus's bar_moved, and
+	 * after it), for a model whose host side follows the address.
+	 */
+	void (*bar_moved)(struct pci_func *f, unsigned int n, uint64_t old,
+			  uint64_t new_base);
 	void *opaque;			/* the model owning this function */
 	/*
 	 * First free config byte for pci_cap_add (0: PCI_CAP_START). A model

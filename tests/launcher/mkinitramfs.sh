@@ -1,8 +1,9 @@
 #!/bin/sh
-# tests/launcher/mkinitramfs.sh: build the test-suite initramfs (busybox + the
-# Debian modules an IDE disk needs) whose /init runs the command found after
-# " -- " on the kernel command line and reports "KL-EXIT: <status>" on the
-# serial console, then resets the machine (i8042), which ends kvm-launch.
+# tests/launcher/mkinitramfs.sh: build the test-suite initramfs (busybox, the
+# Debian modules an IDE disk needs, the virtio ones for loadvirtio) whose
+# /init runs the command found after " -- " on the kernel command line and
+# reports "KL-EXIT: <status>" on the serial console, then resets the machine
+# (i8042), which ends kvm-launch.
 #
 #   mkinitramfs.sh OUTPUT.cpio.gz [KERNEL_VERSION]
 set -eu
@@ -13,6 +14,9 @@ moddir=/lib/modules/$kver
 busybox=/bin/busybox
 # Load order for a PIIX IDE disk with ext4 on it; dependencies are added.
 want="ata_piix sd_mod crc32c_generic ext4"
+# The virtio PCI transport and devices: in the image, loaded only by
+# loadvirtio, so that the other tests' boots stay as they were.
+want_virtio="virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio-rng"
 
 [ -x "$busybox" ] && "$busybox" --list | grep -qx sh ||
 	{ echo "mkinitramfs: need busybox-static ($busybox)" >&2; exit 1; }
@@ -30,35 +34,40 @@ for app in $("$busybox" --list); do
 done
 
 # Modules in dependency order (a module's dependencies before it).
-order=$tmp/order
-: > "$order"
-add_module() {	# $1: path relative to $moddir
-	grep -qx "$1" "$order" && return 0
+add_module() {	# $1: path relative to $moddir, $2: the order file
+	grep -qx "$1" "$2" && return 0
 	deps=$(grep "^$1:" "$moddir/modules.dep" | cut -d: -f2)
 	for d in $deps; do
-		add_module "$d"
+		add_module "$d" "$2"
 	done
-	echo "$1" >> "$order"
+	echo "$1" >> "$2"
 }
-for m in $want; do
-	path=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | cut -d: -f1 | head -n1)
-	if [ -z "$path" ]; then
-		grep -qE "/$m\.ko" "$moddir/modules.builtin" && continue
-		echo "mkinitramfs: module $m not found for $kver" >&2
-		exit 1
-	fi
-	add_module "$path"
-done
-: > "$root/etc/modules"
-while read -r path; do
-	name=$(basename "$path")
-	case $name in
-	*.ko) cp "$moddir/$path" "$root/lib/modules/$name" ;;
-	*.ko.xz) xz -dc "$moddir/$path" > "$root/lib/modules/${name%.xz}"; name=${name%.xz} ;;
-	*.ko.zst) zstd -qdc "$moddir/$path" > "$root/lib/modules/${name%.zst}"; name=${name%.zst} ;;
-	esac
-	echo "$name" >> "$root/etc/modules"
-done < "$order"
+# Copy the modules of $1 (names) into /lib/modules, list them in $2.
+install_modules() {
+	order=$tmp/order
+	: > "$order"
+	for m in $1; do
+		path=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | cut -d: -f1 | head -n1)
+		if [ -z "$path" ]; then
+			grep -qE "/$m\.ko" "$moddir/modules.builtin" && continue
+			echo "mkinitramfs: module $m not found for $kver" >&2
+			exit 1
+		fi
+		add_module "$path" "$order"
+	done
+	: > "$2"
+	while read -r path; do
+		name=$(basename "$path")
+		case $name in
+		*.ko) cp "$moddir/$path" "$root/lib/modules/$name" ;;
+		*.ko.xz) xz -dc "$moddir/$path" > "$root/lib/modules/${name%.xz}"; name=${name%.xz} ;;
+		*.ko.zst) zstd -qdc "$moddir/$path" > "$root/lib/modules/${name%.zst}"; name=${name%.zst} ;;
+		esac
+		echo "$name" >> "$2"
+	done < "$order"
+}
+install_modules "$want" "$root/etc/modules"
+install_modules "$want_virtio" "$root/etc/modules-virtio"
 
 cat > "$root/bin/loadmods" <<'EOS'
 #!/bin/sh
@@ -74,6 +83,36 @@ done
 mdev -s
 EOS
 chmod 755 "$root/bin/loadmods"
+
+cat > "$root/bin/loadvirtio" <<'EOS'
+#!/bin/sh
+# Insert the virtio modules in dependency order; those already in stay.
+#   loadvirtio [MODULE PARAM=VALUE...]   e.g. loadvirtio virtio_pci force_legacy=1
+want=${1:-}
+[ $# -gt 0 ] && shift
+while read -r m; do
+	name=$(echo "${m%.ko}" | tr - _)
+	grep -q "^$name " /proc/modules && continue
+	if [ "$name" = "$want" ]; then
+		insmod "/lib/modules/$m" "$@" || echo "loadvirtio: $m failed"
+	else
+		insmod "/lib/modules/$m" || echo "loadvirtio: $m failed"
+	fi
+done < /etc/modules-virtio
+EOS
+chmod 755 "$root/bin/loadvirtio"
+
+# The entropy test of virtio.t: load the virtio modules (loadvirtio's
+# arguments), read 64 KiB from the virtio entropy device, print what it saw.
+cat > "$root/bin/kl-rngtest" <<'EOS'
+#!/bin/sh
+loadvirtio "$@"
+echo "KL-RNG $(cat /sys/class/misc/hw_random/rng_current) KL-VERSION_1 $(cut -c33 /sys/bus/virtio/devices/virtio*/features)"
+dd if=/dev/hwrng of=/tmp/rng bs=1k count=64 2>/dev/null
+echo "KL-BYTES $(wc -c < /tmp/rng) KL-GZ $(gzip -c < /tmp/rng | wc -c) KL-MD5 $(md5sum < /tmp/rng)"
+grep virtio /proc/interrupts | sed 's/^ */KL-IRQ /'
+EOS
+chmod 755 "$root/bin/kl-rngtest"
 
 # The disk test of boot.t (the kernel passes at most 32 words to init).
 cat > "$root/bin/kl-disktest" <<'EOS'
@@ -94,6 +133,25 @@ echo KL-WRITE-C | dd of=/dev/$c bs=512 seek=1 conv=notrunc,fsync 2>/dev/null && 
 sync
 EOS
 chmod 755 "$root/bin/kl-disktest"
+
+# The SMP test of smp.t: one busy process per CPU for 3 s, then what each
+# CPU did (kept out of the command line: Linux panics on more than 32
+# words for init).
+cat > "$root/bin/kl-smpwork" <<'EOS'
+#!/bin/sh
+echo "KL-NPROC-$(nproc)"
+p=""
+for i in $(seq "$(nproc)"); do
+	(while :; do :; done) &
+	p="$p $!"
+done
+sleep 3
+grep "^cpu[0-9]" /proc/stat | while read -r c u _; do echo "KL-STAT $c $u"; done
+kill $p
+echo "KL-CLOCKEVENT-$(cat /sys/devices/system/clockevents/clockevent0/current_device)"
+grep LOC: /proc/interrupts | sed "s/^ */KL-/"
+EOS
+chmod 755 "$root/bin/kl-smpwork"
 
 cat > "$root/init" <<'EOS'
 #!/bin/sh

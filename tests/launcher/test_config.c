@@ -43,7 +43,7 @@ int main(void)
 	char dir[] = "/tmp/kl-cfg-XXXXXX", path[256];
 	FILE *f;
 
-	tap_plan(31);
+	tap_plan(37);
 	tap_ok(!config_parse_size("256M", &v) && v == 256ULL << 20, "256M");
 	tap_ok(!config_parse_size("1G", &v) && v == 1ULL << 30, "1G");
 	tap_ok(!config_parse_size("640K", &v) && v == 640 << 10, "640K");
@@ -74,7 +74,8 @@ int main(void)
 	config_free(&cfg);
 	load_cpus(path, "vcpus = 4;\n", 0, "vcpus = 4 accepted", NULL);
 	tap_ok(cfg_last.vcpus == 4 && cfg_last.irqchip == CFG_IRQCHIP_KERNEL &&
-	       cfg_last.pit == CFG_PIT_KERNEL, "default: 4 vCPUs, in-kernel irqchip and PIT");
+	       cfg_last.pit == CFG_PIT_KERNEL && !cfg_last.rng,
+	       "default: 4 vCPUs, in-kernel irqchip and PIT, no virtio-rng");
 	load_cpus(path, "irqchip = \"user\";\n", 0, "irqchip = user, 1 vCPU accepted", NULL);
 	tap_ok(cfg_last.irqchip == CFG_IRQCHIP_USER && cfg_last.pit == CFG_PIT_USER,
 	       "irqchip = user: the PIT in userspace too");
@@ -90,6 +91,11 @@ int main(void)
 	load_cpus(path, "irqchip = \"split\";\npit = \"kernel\";\n", -1, "pit = kernel without the in-kernel PIC refused",
 		  ":4: pit: \"kernel\" needs the in-kernel PIC");
 	load_cpus(path, "pit = \"bios\";\n", -1, "unknown pit refused", ":3: pit: 'bios' is neither");
+	load_cpus(path, "rng = true;\n", 0, "rng = true accepted", NULL);
+	tap_ok(cfg_last.rng, "rng = true: the virtio entropy device");
+	load_cpus(path, "rng = false;\n", 0, "rng = false accepted", NULL);
+	tap_ok(!cfg_last.rng, "rng = false: none");
+	load_cpus(path, "rng = \"yes\";\n", -1, "rng as a string refused", ":3: rng: expected true or false");
 	config_free(&cfg_last);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/fw.bin", dir);

@@ -10,14 +10,15 @@
 static struct pci_bus bus;
 static struct pci_func fn;
 
-static unsigned int sent;
+static unsigned int sent, sent_vector;
 static uint64_t sent_addr;
 static uint32_t sent_data;
 
-static void msi_record(void *ctx, uint64_t addr, uint32_t data)
+static void msi_record(void *ctx, unsigned int vector, uint64_t addr, uint32_t data)
 {
 	(void)ctx;
 	sent++;
+	sent_vector = vector;
 	sent_addr = addr;
 	sent_data = data;
 }
@@ -76,7 +77,8 @@ static void test_msi_basic(void)
 	       "one vector enabled: every vector uses it");
 	cfg_write(c + PCI_MSI_FLAGS, 2, 0x0021);	/* 4 vectors */
 	pci_msi_notify(&m, 3);
-	tap_ok(sent == 3 && sent_data == 0x4023, "4 vectors: vector 3 replaces the data's low 2 bits");
+	tap_ok(sent == 3 && sent_data == 0x4023 && sent_vector == 3,
+	       "4 vectors: vector 3 replaces the data's low 2 bits, and is named to send()");
 	pci_msi_notify(&m, 2);
 	tap_ok(sent_data == 0x4022, "vector 2");
 	cfg_write(c + PCI_MSI_FLAGS, 2, 0x0011);	/* 2 vectors */
@@ -264,7 +266,7 @@ static void test_msix_delivery(void)
 	tap_ok(sent == 2 && mmio_read(&x, 0x30, 8) == 3, "function mask: both pending");
 	mmio_write(&x, 12, 4, 1);
 	cfg_write(c + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
-	tap_ok(sent == 3 && sent_data == 0x51 && mmio_read(&x, 0x30, 8) == 1,
+	tap_ok(sent == 3 && sent_data == 0x51 && sent_vector == 1 && mmio_read(&x, 0x30, 8) == 1,
 	       "function unmasked: vector 1 sent, vector 0 still masked by its entry");
 	mmio_write(&x, 12, 4, 0);
 	tap_ok(sent == 4 && sent_data == 0x50 && mmio_read(&x, 0x30, 8) == 0, "entry unmasked: vector 0 sent");

@@ -9,30 +9,8 @@
 # it place the kernel with KASLR.
 # Lanes: KL_LANES (default "stock ours" when kvm-driver/kvmdrv.ko exists).
 set -u
-TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${BUILD:-$TOP/build}
-KL=$BUILD/bin/kvm-launch
-KVER=${KVER:-$("$TOP/mk/kdir.sh" --version 2>/dev/null)}
-KERNEL=/boot/vmlinuz-$KVER
-# Both lanes when our driver is built.
-if [ -f "$TOP/kvm-driver/kvmdrv.ko" ]; then LANES=${KL_LANES:-stock ours}; else LANES=${KL_LANES:-stock}; fi
-
-if [ ! -x "$KL" ]; then echo "1..0 # SKIP $KL not built"; exit 0; fi
-if [ ! -r "$KERNEL" ]; then echo "1..0 # SKIP no $KERNEL"; exit 0; fi
-if [ ! -x "$TOP/tests/testhost" ]; then echo "1..0 # SKIP no tests/testhost"; exit 0; fi
-
-initrd=$BUILD/tests/launcher/initramfs.cpio.gz
-mkdir -p "$BUILD/tests/launcher"
-if [ ! -s "$initrd" ] || [ "$TOP/tests/launcher/mkinitramfs.sh" -nt "$initrd" ]; then
-	"$TOP/tests/launcher/mkinitramfs.sh" "$initrd" || { echo "1..0 # SKIP cannot build the initramfs"; exit 0; }
-fi
-
-per_lane=21
-echo "1..$((per_lane * $(echo $LANES | wc -w)))"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check() { if eval "$1"; then ok "$2"; else nok "$2"; fi; }
+. "$(dirname "$0")/../lib/guest.sh"
+plan 21
 
 for lane in $LANES; do
 	dir=$(mktemp -d "$BUILD/tests/launcher/e2e.XXXXXX")

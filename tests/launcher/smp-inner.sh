@@ -4,23 +4,34 @@
 #   smp-inner.sh KVM_LAUNCH DIR
 KL=$1
 dir=$2
-limit=${KL_BOOT_TIMEOUT:-900}
+limit=${KL_BOOT_TIMEOUT:-300}
 export KVM_LAUNCH_CACHE=/tmp/klcache
 
-for vm in smp4 user pituser; do
+for vm in smp4 split user pituser; do
 	timeout "$limit" "$KL" "$dir/$vm.cfg" > "/tmp/$vm.out" 2>&1
 	echo "$vm-STATUS $?"
 	sed "s/^/$vm| /" "/tmp/$vm.out"
 done
 
-# A reset with 2 vCPUs: every thread stops, the machine comes back with both.
+# configs/smp.cfg as a user would start it: from its directory.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+(cd "$top/configs" && timeout "$limit" "$KL" smp.cfg) > /tmp/smpcfg.out 2>&1
+echo "smpcfg-STATUS $?"
+sed 's/^/smpcfg| /' /tmp/smpcfg.out
+
+# A reset with 2 vCPUs: every thread stops, the machine comes back with both,
+# holding as many fds after its reset as before it (nothing leaks).
 "$KL" "$dir/reset.cfg" > /tmp/reset.out 2>&1 &
 pid=$!
-for _ in $(seq "$limit"); do
-	[ "$(grep -c KL-NPROC-2 /tmp/reset.out)" -ge 2 ] && break
+fds1="" fds2=""
+for _ in $(seq $((limit * 10))); do
+	boots=$(grep -c KL-NPROC-2 /tmp/reset.out)
+	[ "$boots" -ge 1 ] && [ -z "$fds1" ] && fds1=$(ls /proc/$pid/fd | wc -l)
+	[ "$boots" -ge 2 ] && fds2=$(ls /proc/$pid/fd | wc -l) && break
 	kill -0 "$pid" 2>/dev/null || break
-	sleep 1
+	sleep 0.1
 done
+echo "RESET-FDS $fds1 $fds2"
 echo "RESET-THREADS $(ls /proc/$pid/task 2>/dev/null | wc -l) $(cat /proc/$pid/task/*/comm 2>/dev/null | sort | tr '\n' ' ')"
 kill "$pid" 2>/dev/null
 wait "$pid"

@@ -6,27 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "tap.h"
 #include "hw/acpi_pm.h"
 #include "hw/acpi_tables.h"
-
-static uint64_t le(const uint8_t *p, unsigned int n)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static int sums_zero(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-
-	for (size_t i = 0; i < len; i++)
-		s += p[i];
-	return s == 0;
-}
 
 static int table_ok(const uint8_t *p, const char *sig)
 {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "tap.h"
 #include "hw/acpi_tables.h"
 #include "hw/mptable.h"
@@ -9,24 +10,6 @@
 #define GPA		0xf0000u
 
 static const uint8_t pirq[4] = { 10, 10, 11, 11 };
-
-static uint64_t le(const uint8_t *p, unsigned int n)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static int sums_zero(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-
-	for (size_t i = 0; i < len; i++)
-		s += p[i];
-	return s == 0;
-}
 
 /* What a walk of the config table's entries found. */
 struct walk {

@@ -1,13 +1,16 @@
-/* tests/launcher/tsan_threads.c: vCPU threads and the I/O thread hammer devices through the iobus, under ThreadSanitizer. */
+/* tests/launcher/tsan_threads.c: vCPU threads hammer devices through the iobus and the real I/O thread, under ThreadSanitizer. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "iobus.h"
+#include "vmm.h"
 #include "hw/i8254.h"
 
 /*
@@ -127,12 +130,146 @@ static void *bar_mover(void *arg)
 	return NULL;
 }
 
+/*
+ * Part two: the real I/O thread (iothread.c). A device's timer re-arms
+ * itself there while vCPU threads arm it too; a port handler on a vCPU
+ * thread adds and removes a watch on an eventfd that other vCPUs signal.
+ * Every callback must run under the device's mutex (plain fields below).
+ */
+struct io_dev {
+	struct vm *vm;
+	struct vm_timer timer;
+	int efd;
+	bool watched;
+	unsigned long ticks, events, port_writes;	/* plain: dev_lock protects them */
+	atomic_int timer_unlocked, ready_unlocked;
+};
+
+static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct io_dev dev;
+static struct iobus io_bus = { .name = "port" };
+
+/* Stands in for vm.c: the I/O thread calls it on a quit signal. */
+void vm_request_exit(struct vm *vm, int status)
+{
+	(void)vm;
+	(void)status;
+}
+
+static void dev_tick(void *opaque, uint64_t now)
+{
+	struct io_dev *d = opaque;
+
+	if (pthread_mutex_trylock(&dev_lock) == 0) {	/* must be held already */
+		pthread_mutex_unlock(&dev_lock);
+		atomic_fetch_add(&d->timer_unlocked, 1);
+	}
+	d->ticks++;
+	if (d->ticks < 2000)
+		vm_timer_arm(d->vm, &d->timer, now + 50000);
+}
+
+static void dev_ready(void *opaque)
+{
+	struct io_dev *d = opaque;
+	uint64_t v;
+
+	if (pthread_mutex_trylock(&dev_lock) == 0) {
+		pthread_mutex_unlock(&dev_lock);
+		atomic_fetch_add(&d->ready_unlocked, 1);
+	}
+	if (read(d->efd, &v, sizeof(v)) == sizeof(v))
+		d->events += v;
+}
+
+/* Port 0x200: 1 starts watching the eventfd, 0 stops; any write counts. */
+static void dev_port_write(void *o, uint64_t off, unsigned int s, uint64_t v)
+{
+	struct io_dev *d = o;
+
+	(void)off;
+	(void)s;
+	d->port_writes++;
+	if (v && !d->watched)
+		d->watched = vm_watch_fd(d->vm, d->efd, dev_ready, d) == 0;
+	else if (!v && d->watched) {
+		vm_unwatch_fd(d->vm, d->efd);
+		d->watched = false;
+	}
+}
+static const struct io_ops dev_port_ops = { NULL, dev_port_write };
+
+static void *io_vcpu(void *arg)
+{
+	unsigned long id = (unsigned long)arg;
+	uint64_t one = 1;
+
+	for (unsigned int i = 0; i < 5000; i++) {
+		iobus_write(&io_bus, 0x200, 1, (i + id) % 7 != 0);
+		if (write(dev.efd, &one, sizeof(one)) < 0)
+			break;
+		if ((i & 255) == 0)
+			vm_timer_arm(dev.vm, &dev.timer, now_ns(NULL) + 10000);
+	}
+	return NULL;
+}
+
+static void test_iothread(void)
+{
+	struct vm_config cfg = { .name = "tsan" };
+	struct vm *vm = calloc(1, sizeof(*vm));
+	pthread_t t[NR_VCPUS];
+	unsigned long i;
+	uint64_t rest;
+
+	vm->cfg = &cfg;
+	vm->clock = clk;
+	vm->wake_fd = vm->signal_fd = -1;
+	dev.vm = vm;
+	dev.efd = eventfd(0, EFD_NONBLOCK);
+	pthread_rwlock_init(&io_bus.lock, NULL);
+	tap_ok(iothread_setup(vm) == 0 && dev.efd >= 0 &&
+	       iobus_add_locked(&io_bus, 0x200, 1, &dev_port_ops, &dev, &dev_lock) == 0,
+	       "I/O thread set up, the device's port carries its mutex");
+	vm->creating = &dev_lock;	/* what create_devices() does around create() */
+	vm_timer_add(vm, &dev.timer, dev_tick, &dev);
+	vm->creating = NULL;
+	vm_timer_arm(vm, &dev.timer, now_ns(NULL));
+	iothread_start(vm);
+	for (i = 0; i < NR_VCPUS; i++)
+		pthread_create(&t[i], NULL, io_vcpu, (void *)i);
+	for (i = 0; i < NR_VCPUS; i++)
+		pthread_join(t[i], NULL);
+	/* one last watch, so what the vCPUs signalled is all read */
+	iobus_write(&io_bus, 0x200, 1, 1);
+	for (i = 0; i < 2000; i++) {
+		pthread_mutex_lock(&dev_lock);
+		rest = dev.events;
+		pthread_mutex_unlock(&dev_lock);
+		if (rest == NR_VCPUS * 5000UL)
+			break;
+		usleep(1000);
+	}
+	atomic_store(&vm->stop, true);
+	iothread_stop(vm);
+	tap_ok(dev.port_writes == NR_VCPUS * 5000UL + 1, "every port write reached the device (%lu)",
+	       dev.port_writes);
+	tap_ok(dev.events == NR_VCPUS * 5000UL,
+	       "every eventfd signal was read by a watch added from vCPU threads (%lu)", dev.events);
+	tap_ok(dev.ticks > 0 && !atomic_load(&dev.timer_unlocked) && !atomic_load(&dev.ready_unlocked),
+	       "timer (%lu ticks) and watch callbacks ran under the device's mutex", dev.ticks);
+	iothread_free(vm);
+	close(dev.efd);
+	iobus_free(&io_bus);
+	free(vm);
+}
+
 int main(void)
 {
 	pthread_t t[NR_VCPUS], io, mover;
 	unsigned long i, want = 0;
 
-	tap_plan(4);
+	tap_plan(8);
 	pthread_rwlock_init(&bus.lock, NULL);
 	pit_init(&pit, &clk, (struct irq_line){ irq0, NULL, 0 });
 	tap_ok(iobus_add_locked(&bus, 0x40, 4, &pit_ops, &pit, &pit_lock) == 0 &&
@@ -157,5 +294,6 @@ int main(void)
 	tap_ok(atomic_load(&irq_edges) > 0, "the I/O thread's PIT raised IRQ0 while vCPUs programmed it (%d edges)",
 	       atomic_load(&irq_edges));
 	iobus_free(&bus);
+	test_iothread();
 	return tap_done();
 }

@@ -9,29 +9,8 @@
 # A lane whose hypervisor has no KVM_CAP_IRQCHIP must refuse "kernel" and
 # "split" (2 vCPUs) with that reason; their other points are then skipped.
 set -u
-TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${BUILD:-$TOP/build}
-KL=$BUILD/bin/kvm-launch
-KVER=${KVER:-$("$TOP/mk/kdir.sh" --version 2>/dev/null)}
-KERNEL=/boot/vmlinuz-$KVER
-if [ -f "$TOP/kvm-driver/kvmdrv.ko" ]; then LANES=${KL_LANES:-stock ours}; else LANES=${KL_LANES:-stock}; fi
-
-if [ ! -x "$KL" ]; then echo "1..0 # SKIP $KL not built"; exit 0; fi
-if [ ! -r "$KERNEL" ]; then echo "1..0 # SKIP no $KERNEL"; exit 0; fi
-
-initrd=$BUILD/tests/launcher/initramfs.cpio.gz
-mkdir -p "$BUILD/tests/launcher"
-if [ ! -s "$initrd" ] || [ "$TOP/tests/launcher/mkinitramfs.sh" -nt "$initrd" ]; then
-	"$TOP/tests/launcher/mkinitramfs.sh" "$initrd" || { echo "1..0 # SKIP cannot build the initramfs"; exit 0; }
-fi
-
-per_lane=13
-echo "1..$((per_lane * $(echo $LANES | wc -w)))"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check() { if eval "$1"; then ok "$2"; else nok "$2"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
+. "$(dirname "$0")/../lib/guest.sh"
+plan 13
 
 # The tagged lines of boot $1 matching $2.
 lines() { printf '%s\n' "$out" | grep -E "^$1\| $2"; }

@@ -3,6 +3,7 @@
 #define LAUNCHER_DEVICE_H
 
 struct vm;
+struct vm_config;
 
 /*
  * Creation stages: interrupt controllers and buses first, so that later
@@ -27,6 +28,12 @@ struct device_type {
 	enum device_stage stage;
 	int (*create)(struct vm *vm, void **state);
 	void (*destroy)(void *state);
+	/*
+	 * Optional: how many instances the VM file asks for (NICs, say); each
+	 * gets its own create(), state and mutex, vm_device_index() telling
+	 * which. NULL: one.
+	 */
+	unsigned int (*instances)(const struct vm_config *cfg);
 };
 
 /*

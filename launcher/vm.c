@@ -143,6 +143,11 @@ void vm_request_exit(struct vm *vm, int status)
 	vm_end(vm, VM_END_EXIT, status);
 }
 
+unsigned int vm_device_index(const struct vm *vm)
+{
+	return vm->creating_index;
+}
+
 void *vm_device(struct vm *vm, const char *name)
 {
 	unsigned int i;
@@ -226,10 +231,6 @@ static int create_devices(struct vm *vm)
 	size_t i, n = __stop_vm_device_types - __start_vm_device_types;
 	const struct device_type **types;
 
-	if (n > VM_MAX_DEVICES) {
-		fprintf(stderr, "kvm-launch: %zu device types, at most %d\n", n, VM_MAX_DEVICES);
-		return -1;
-	}
 	types = malloc(n * sizeof(*types) + 1);
 	if (!types)
 		return -1;
@@ -237,25 +238,35 @@ static int create_devices(struct vm *vm)
 		types[i] = __start_vm_device_types[i];
 	qsort(types, n, sizeof(*types), cmp_dev);
 	for (i = 0; i < n; i++) {
-		pthread_mutex_t *lock = &vm->dev[vm->nr_dev].lock;
-		void *state = NULL;
-		int ret;
+		unsigned int k, count = types[i]->instances ? types[i]->instances(vm->cfg) : 1;
 
-		/* What create() registers is dispatched under this mutex. */
-		pthread_mutex_init(lock, NULL);
-		vm->creating = lock;
-		ret = types[i]->create(vm, &state);
-		vm->creating = NULL;
-		if (ret || !state)
-			pthread_mutex_destroy(lock);
-		if (ret) {
-			free(types);
-			return -1;
-		}
-		if (state) {
-			vm->dev[vm->nr_dev].type = types[i];
-			vm->dev[vm->nr_dev].state = state;
-			vm->nr_dev++;
+		for (k = 0; k < count; k++) {
+			pthread_mutex_t *lock = &vm->dev[vm->nr_dev].lock;
+			void *state = NULL;
+			int ret;
+
+			if (vm->nr_dev == VM_MAX_DEVICES) {
+				fprintf(stderr, "kvm-launch: more than %d devices\n", VM_MAX_DEVICES);
+				free(types);
+				return -1;
+			}
+			/* What create() registers is dispatched under this mutex. */
+			pthread_mutex_init(lock, NULL);
+			vm->creating = lock;
+			vm->creating_index = k;
+			ret = types[i]->create(vm, &state);
+			vm->creating = NULL;
+			if (ret || !state)
+				pthread_mutex_destroy(lock);
+			if (ret) {
+				free(types);
+				return -1;
+			}
+			if (state) {
+				vm->dev[vm->nr_dev].type = types[i];
+				vm->dev[vm->nr_dev].state = state;
+				vm->nr_dev++;
+			}
 		}
 	}
 	free(types);

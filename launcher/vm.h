@@ -127,6 +127,8 @@ void vm_request_exit(struct vm *vm, int status);
 
 /* Another device's state by type name ("pic", "pci", ...), or NULL. */
 void *vm_device(struct vm *vm, const char *name);
+/* In a create(): which instance of its type is being made (0 for the first). */
+unsigned int vm_device_index(const struct vm *vm);
 
 /* ---- memory map, for firmware tables (fw_cfg, ACPI) ---- */
 

@@ -44,7 +44,7 @@
  * vm->stop, end and exit_status change through vm_request_*(), atomically.
  */
 
-#define VM_MAX_DEVICES	32
+#define VM_MAX_DEVICES	64
 #define VM_MAX_WATCHES	32
 #define VM_MAX_ROUTES	256
 
@@ -144,6 +144,7 @@ struct vm {
 	} dev[VM_MAX_DEVICES];
 	unsigned int nr_dev;
 	pthread_mutex_t *creating;	/* the lock of the device being created */
+	unsigned int creating_index;	/* which instance of its type (vm_device_index) */
 
 	atomic_bool stop;		/* leave the run loops */
 	atomic_int end;			/* enum vm_end */

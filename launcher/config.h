@@ -22,6 +22,23 @@ enum cfg_irqchip { CFG_IRQCHIP_KERNEL, CFG_IRQCHIP_SPLIT, CFG_IRQCHIP_USER };
 enum cfg_pit { CFG_PIT_KERNEL, CFG_PIT_USER };
 #define CFG_MAX_VCPUS	64
 
+/* nics = ( { model = ...; backend = ...; ... } ); */
+#define CFG_MAX_NICS		8
+#define CFG_MAX_HOSTFWD		8
+enum cfg_nic_model { NIC_MODEL_VIRTIO, NIC_MODEL_E1000 };
+enum cfg_nic_backend { NIC_BACKEND_USER, NIC_BACKEND_TAP };
+
+struct cfg_nic {
+	enum cfg_nic_model model;	/* default virtio */
+	enum cfg_nic_backend backend;	/* default user */
+	uint8_t mac[6];			/* given, or derived from the VM name and index */
+	char *ifname;			/* tap: the TAP (made when missing and allowed) */
+	char *bridge;			/* tap: a bridge to join, or NULL */
+	unsigned int nr_hostfwd;	/* user: "tcp:127.0.0.1:2222-:22" rules */
+	char *hostfwd[CFG_MAX_HOSTFWD];
+	int line;			/* of the entry, for messages after parsing */
+};
+
 struct cfg_disk {
 	char *file;			/* absolute or relative to the cwd */
 	enum img_format format;		/* IMG_FMT_AUTO when not given */
@@ -55,6 +72,8 @@ struct vm_config {
 	char *hypervisor;		/* default /dev/kvm */
 	enum cfg_on_reset on_reset;
 	bool rng;			/* rng = true: a virtio entropy device */
+	unsigned int nr_nics;
+	struct cfg_nic nics[CFG_MAX_NICS];
 	/* Facts about the kernel found while validating it. */
 	uint64_t kernel_size;
 	uint64_t initrd_size;

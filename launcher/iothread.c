@@ -116,7 +116,8 @@ static int fire_one(struct vm *vm, uint64_t now, uint64_t *next)
 	return 1;
 }
 
-int vm_watch_fd(struct vm *vm, int fd, void (*ready)(void *opaque), void *opaque)
+int vm_watch_fd_locked(struct vm *vm, int fd, void (*ready)(void *opaque), void *opaque,
+		       pthread_mutex_t *lock)
 {
 	int ret = 0;
 
@@ -127,15 +128,21 @@ int vm_watch_fd(struct vm *vm, int fd, void (*ready)(void *opaque), void *opaque
 		vm->watch[vm->nr_watch].fd = fd;
 		vm->watch[vm->nr_watch].ready = ready;
 		vm->watch[vm->nr_watch].opaque = opaque;
-		/* the caller's device: being created, in a callback here, or in a port/MMIO handler */
-		vm->watch[vm->nr_watch].lock = vm->creating ? vm->creating :
-					       callback_lock ? callback_lock : iobus_dispatch_lock;
+		vm->watch[vm->nr_watch].lock = lock;
 		vm->nr_watch++;
 	}
 	pthread_mutex_unlock(&vm->watch_lock);
 	if (!ret && !on_io_thread)
 		iothread_wake(vm);	/* poll the new fd too */
 	return ret;
+}
+
+int vm_watch_fd(struct vm *vm, int fd, void (*ready)(void *opaque), void *opaque)
+{
+	/* the caller's device: being created, in a callback here, or in a port/MMIO handler */
+	return vm_watch_fd_locked(vm, fd, ready, opaque,
+				  vm->creating ? vm->creating :
+				  callback_lock ? callback_lock : iobus_dispatch_lock);
 }
 
 void vm_unwatch_fd(struct vm *vm, int fd)
@@ -165,29 +172,46 @@ static void on_signal(struct vm *vm)
 	}
 }
 
-/* fd polled readable: call its watcher, if it is still watched, under its device's mutex. */
+/* The watch of fd with this callback, looked up under the table's lock. */
+static bool watch_find(struct vm *vm, int fd, void (**ready)(void *), void **opaque,
+		       pthread_mutex_t **l)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&vm->watch_lock);
+	for (unsigned int j = 0; j < vm->nr_watch && !found; j++)
+		if (vm->watch[j].fd == fd && (!*ready || (vm->watch[j].ready == *ready &&
+							   vm->watch[j].opaque == *opaque))) {
+			*ready = vm->watch[j].ready;
+			*opaque = vm->watch[j].opaque;
+			*l = vm->watch[j].lock;
+			found = true;
+		}
+	pthread_mutex_unlock(&vm->watch_lock);
+	return found;
+}
+
+/*
+ * fd polled readable: call its watcher under its device's mutex, if it
+ * is still watched once that mutex is held (a device that unwatched it
+ * under its mutex gets no late call).
+ */
 static void dispatch_watch(struct vm *vm, int fd)
 {
 	void (*ready)(void *opaque) = NULL;
-	pthread_mutex_t *l = NULL;
+	pthread_mutex_t *l = NULL, *held;
 	void *opaque = NULL;
 
-	pthread_mutex_lock(&vm->watch_lock);
-	for (unsigned int j = 0; j < vm->nr_watch; j++)
-		if (vm->watch[j].fd == fd) {
-			ready = vm->watch[j].ready;
-			opaque = vm->watch[j].opaque;
-			l = vm->watch[j].lock;
-			break;
-		}
-	pthread_mutex_unlock(&vm->watch_lock);
-	if (!ready)
+	if (!watch_find(vm, fd, &ready, &opaque, &l))
 		return;
-	lock(l);
-	callback_lock = l;
-	ready(opaque);
-	callback_lock = NULL;
-	unlock(l);
+	held = l;
+	lock(held);
+	if (watch_find(vm, fd, &ready, &opaque, &l) && l == held) {
+		callback_lock = held;
+		ready(opaque);
+		callback_lock = NULL;
+	}
+	unlock(held);
 }
 
 /*
@@ -251,6 +275,12 @@ int iothread_setup(struct vm *vm)
 	sigaddset(&quit, SIGINT);
 	sigaddset(&quit, SIGTERM);
 	sigaddset(&quit, SIGHUP);
+	/*
+	 * Quit signals reach this signalfd only: blocked from here on, in the
+	 * main thread and so in every thread it starts (vCPUs, the I/O thread,
+	 * a backend's own). They stay blocked across a reset.
+	 */
+	pthread_sigmask(SIG_BLOCK, &quit, NULL);
 	vm->signal_fd = signalfd(-1, &quit, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->wake_fd < 0 || vm->signal_fd < 0) {
 		fprintf(stderr, "kvm-launch: I/O thread: %s\n", strerror(errno));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,7 @@ fail:
 void kcache_fill_background(const char *dir, const char *kernel)
 {
 	struct sched_param idle = { 0 };
+	sigset_t none;
 	pid_t pid;
 	int fd;
 
@@ -268,6 +270,9 @@ void kcache_fill_background(const char *dir, const char *kernel)
 	}
 	close_range(3, ~0U, 0);
 	setsid();
+	/* the VM's blocked quit signals are no business of the cache filler */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	sched_setscheduler(0, SCHED_IDLE, &idle);
 	execl("/proc/self/exe", "kvm-launch", "--cache-kernel", kernel, (char *)NULL);
 	_exit(127);

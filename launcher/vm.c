@@ -359,18 +359,12 @@ static int load_firmware(struct vm *vm)
 
 void vm_run(struct vm *vm)
 {
-	sigset_t quit, old;
 	unsigned int i;
 
-	/* Quit signals reach the I/O thread's signalfd, no other thread. */
-	sigemptyset(&quit);
-	sigaddset(&quit, SIGINT);
-	sigaddset(&quit, SIGTERM);
-	sigaddset(&quit, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &quit, &old);
+	/* quit signals are blocked since iothread_setup(): its signalfd takes them */
 	if (iothread_start(vm)) {
 		vm_request_exit(vm, 1);
-		goto out;
+		return;
 	}
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_start(&vm->vcpu[i])) {
@@ -381,8 +375,6 @@ void vm_run(struct vm *vm)
 		if (atomic_load(&vm->vcpu[i].started))
 			pthread_join(vm->vcpu[i].thread, NULL);
 	iothread_stop(vm);
-out:
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 struct vm *vm_create(const struct vm_config *cfg)

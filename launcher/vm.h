@@ -116,6 +116,9 @@ void vm_timer_cancel(struct vm *vm, struct vm_timer *t);
  */
 int vm_watch_fd(struct vm *vm, int fd, void (*ready)(void *opaque),
 		void *opaque);
+/* The same under a mutex the caller names (a device's, whatever the calling thread). */
+int vm_watch_fd_locked(struct vm *vm, int fd, void (*ready)(void *opaque),
+		       void *opaque, pthread_mutex_t *lock);
 void vm_unwatch_fd(struct vm *vm, int fd);
 
 /* ---- life cycle, called by devices ---- */

@@ -32,6 +32,10 @@ if [ "${1:-}" = --inner ]; then
 	export KVM_LAUNCH_CACHE=$dir/kcache
 	dd if=/dev/urandom of="$dir/disk.raw" bs=1M count=$DISK_MB status=none
 	cmd="loadmods; echo KL-DD-START; dd if=/dev/sda of=/dev/null bs=1M; echo KL-DD-END; echo KL-DIO-START; dd if=/dev/sda of=/dev/null bs=1M iflag=direct; echo KL-DIO-END; sleep 2"
+	# SMP: boot and memory only. A 2-CPU test host running a guest's dd hung
+	# whole (its console's last line: kvm_amd's unhandled WRMSR 0xc0010007),
+	# and the disk rows are the 1-vCPU bench's anyway.
+	[ "$VCPUS" -gt 1 ] && cmd="echo KL-DD-END; sleep 2"
 	cat > "$dir/vm.cfg" <<EOF2
 memory = "${RAM_MB}M";
 vcpus = $VCPUS;
@@ -158,7 +162,7 @@ for lane in $lanes; do
 			"$(mibs "$od")" "$(mibs "$qd")" "$(ratio "$qd" "$od")" ">= 1.0"
 		row "kvm-launch ($lane$vtag): same, O_DIRECT (the IDE path alone, no guest page cache), MiB/s" \
 			"$(mibs "$oi")" "$(mibs "$qi")" "$(ratio "$qi" "$oi")" "-"
-	else
+	elif [ "$VCPUS" = 1 ]; then
 		echo "bench launcher ($lane$vtag): disk read not measured" >&2
 		status=1
 	fi

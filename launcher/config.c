@@ -1,7 +1,9 @@
 /* launcher/config.c: VM file parsing (libconfig) and validation, before any VM exists. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "arch/layout.h"
 #include "arch/linux.h"
 #include "config.h"
+#include "net.h"
 #include "firmware.h"
 
 struct ctx {
@@ -618,11 +621,228 @@ static void parse_cpus(struct ctx *c, config_t *cf, struct vm_config *cfg)
 	}
 }
 
+
+/* ---- nics ---- */
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		unsigned int v = 0;
+
+		for (int k = 0; k < 2; k++, s++) {
+			char ch = *s;
+
+			if (ch >= '0' && ch <= '9')
+				v = v << 4 | (unsigned int)(ch - '0');
+			else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+				v = v << 4 | (unsigned int)((ch | 0x20) - 'a' + 10);
+			else
+				return -1;
+		}
+		mac[i] = (uint8_t)v;
+		if (i < 5 && *s++ != ':')
+			return -1;
+	}
+	return *s ? -1 : 0;
+}
+
+/*
+ * The default address of NIC index of VM name: 02 (locally administered,
+ * unicast), then the low five bytes, least significant first, of the
+ * 64-bit FNV-1a hash of the name's bytes, a zero byte and the index as
+ * one byte. Stable across runs, different for each NIC and VM name.
+ */
+void config_default_mac(const char *name, unsigned int index, uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i <= len + 1; i++) {
+		uint8_t b = i < len ? (uint8_t)name[i] : i == len ? 0 : (uint8_t)index;
+
+		h = (h ^ b) * 0x100000001b3ull;
+	}
+	mac[0] = 0x02;
+	for (int i = 0; i < 5; i++)
+		mac[1 + i] = (uint8_t)(h >> (8 * i));
+}
+
+/* An interface name the kernel takes (IFNAMSIZ, no '/', ':' or blanks). */
+static bool good_ifname(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!n || n >= IFNAMSIZ || !strcmp(v, ".") || !strcmp(v, ".."))
+		return false;
+	for (; *v; v++)
+		if (*v == '/' || *v == ':' || *v <= ' ' || *v == 0x7f)
+			return false;
+	return true;
+}
+
+/* A string setting only backend "tap" takes: ifname, bridge. */
+static char *get_tap_name(struct ctx *c, config_setting_t *d, const char *key, int i,
+			  const struct cfg_nic *nic)
+{
+	config_setting_t *s = config_setting_get_member(d, key);
+	char name[64];
+	const char *v;
+
+	if (!s)
+		return NULL;
+	snprintf(name, sizeof(name), "nics[%d].%s", i, key);
+	if (!(v = get_string(c, s, name)))
+		return NULL;
+	if (nic->backend != NIC_BACKEND_TAP) {
+		bad(c, line_of(s), name, "only with backend = \"tap\"");
+		return NULL;
+	}
+	if (!good_ifname(v)) {
+		bad(c, line_of(s), name, "'%s' is not an interface name (1 to %d characters, "
+		    "no '/', ':' or blanks)", v, IFNAMSIZ - 1);
+		return NULL;
+	}
+	return strdup(v);
+}
+
+/* Two rules that would bind the same host socket. */
+static bool same_host_socket(const struct net_hostfwd *a, const struct net_hostfwd *b)
+{
+	return a->udp == b->udp && a->host_port == b->host_port &&
+	       (!a->host_addr.s_addr || !b->host_addr.s_addr ||
+		a->host_addr.s_addr == b->host_addr.s_addr);
+}
+
+static void parse_hostfwd(struct ctx *c, config_setting_t *l, int i, struct vm_config *cfg)
+{
+	struct cfg_nic *nic = &cfg->nics[i];
+	char name[64], err[160];
+	int n, k;
+
+	snprintf(name, sizeof(name), "nics[%d].hostfwd", i);
+	if (nic->backend != NIC_BACKEND_USER) {
+		bad(c, line_of(l), name, "only with backend = \"user\"");
+		return;
+	}
+	if (config_setting_type(l) == CONFIG_TYPE_STRING) {
+		bad(c, line_of(l), name, "expected a list: [ \"tcp:127.0.0.1:2222-:22\", ... ]");
+		return;
+	}
+	if (!config_setting_is_aggregate(l)) {
+		bad(c, line_of(l), name, "expected a list of strings such as [ \"tcp::2222-:22\" ]");
+		return;
+	}
+	n = config_setting_length(l);
+	if (n > CFG_MAX_HOSTFWD) {
+		bad(c, line_of(l), name, "%d rules; at most %d", n, CFG_MAX_HOSTFWD);
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		config_setting_t *r = config_setting_get_elem(l, k);
+		struct net_hostfwd fwd, other;
+		const char *v;
+
+		snprintf(name, sizeof(name), "nics[%d].hostfwd[%d]", i, k);
+		if (!(v = get_string(c, r, name)))
+			continue;
+		if (net_hostfwd_parse(v, &fwd, err, sizeof(err))) {
+			bad(c, line_of(r), name, "'%s': %s; the form is "
+			    "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport", v, err);
+			continue;
+		}
+		/* every earlier rule, of this NIC and the ones before it */
+		for (int j = 0; j <= i; j++)
+			for (unsigned int m = 0; m < cfg->nics[j].nr_hostfwd; m++)
+				if (!net_hostfwd_parse(cfg->nics[j].hostfwd[m], &other, err, sizeof(err)) &&
+				    same_host_socket(&fwd, &other))
+					bad(c, line_of(r), name, "'%s' binds the host port of nics[%d].hostfwd[%u]",
+					    v, j, m);
+		nic->hostfwd[nic->nr_hostfwd++] = strdup(v);
+	}
+}
+
+static void parse_nics(struct ctx *c, config_t *cf, struct vm_config *cfg)
+{
+	static const char *const keys[] = { "model", "backend", "mac", "hostfwd", "ifname",
+					    "bridge", NULL };
+	config_setting_t *l = config_lookup(cf, "nics");
+	int i, n;
+
+	if (!l)
+		return;
+	if (!config_setting_is_list(l)) {
+		bad(c, line_of(l), "nics", "expected a list ( { model = \"virtio\"; }, ... )");
+		return;
+	}
+	n = config_setting_length(l);
+	if (n > CFG_MAX_NICS) {
+		bad(c, line_of(l), "nics", "%d NICs; at most %d", n, CFG_MAX_NICS);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		config_setting_t *d = config_setting_get_elem(l, i), *s;
+		struct cfg_nic *nic = &cfg->nics[i];
+		char name[64], prefix[32];
+		const char *v;
+
+		cfg->nr_nics = i + 1;
+		snprintf(prefix, sizeof(prefix), "nics[%d].", i);
+		snprintf(name, sizeof(name), "nics[%d]", i);
+		nic->line = line_of(d);
+		if (!config_setting_is_group(d)) {
+			bad(c, line_of(d), name, "expected { model = \"virtio\"; backend = \"user\"; }");
+			continue;
+		}
+		check_known(c, d, prefix, keys);
+		snprintf(name, sizeof(name), "nics[%d].model", i);
+		if ((s = config_setting_get_member(d, "model")) && (v = get_string(c, s, name))) {
+			if (!strcmp(v, "virtio"))
+				nic->model = NIC_MODEL_VIRTIO;
+			else if (!strcmp(v, "e1000"))
+				nic->model = NIC_MODEL_E1000;
+			else
+				bad(c, line_of(s), name, "'%s' is not a NIC model (\"virtio\" or \"e1000\")", v);
+		}
+		snprintf(name, sizeof(name), "nics[%d].backend", i);
+		if ((s = config_setting_get_member(d, "backend")) && (v = get_string(c, s, name))) {
+			if (!strcmp(v, "user"))
+				nic->backend = NIC_BACKEND_USER;
+			else if (!strcmp(v, "tap"))
+				nic->backend = NIC_BACKEND_TAP;
+			else
+				bad(c, line_of(s), name, "'%s' is not a backend (\"user\" or \"tap\")", v);
+		}
+		snprintf(name, sizeof(name), "nics[%d].mac", i);
+		config_default_mac(cfg->name, (unsigned int)i, nic->mac);
+		if ((s = config_setting_get_member(d, "mac")) && (v = get_string(c, s, name))) {
+			static const uint8_t zero[6];
+
+			if (config_parse_mac(v, nic->mac))
+				bad(c, line_of(s), name, "'%s' is not a MAC address (six hex bytes, "
+				    "02:00:00:12:34:56)", v);
+			else if (nic->mac[0] & 1)
+				bad(c, line_of(s), name, "'%s' is a multicast address "
+				    "(the first byte is odd)", v);
+			else if (!memcmp(nic->mac, zero, 6))
+				bad(c, line_of(s), name, "all zeros");
+		}
+		for (int j = 0; j < i; j++)
+			if (!memcmp(cfg->nics[j].mac, nic->mac, 6))
+				bad(c, line_of(s ? s : d), name, "%02x:%02x:%02x:%02x:%02x:%02x is "
+				    "nics[%d]'s too%s", nic->mac[0], nic->mac[1], nic->mac[2],
+				    nic->mac[3], nic->mac[4], nic->mac[5], j,
+				    s ? "" : " (derived from the name: give mac)");
+		nic->ifname = get_tap_name(c, d, "ifname", i, nic);
+		nic->bridge = get_tap_name(c, d, "bridge", i, nic);
+		if ((s = config_setting_get_member(d, "hostfwd")))
+			parse_hostfwd(c, s, i, cfg);
+	}
+}
 int config_load(const char *path, struct vm_config *cfg)
 {
 	static const char *const keys[] = { "name", "memory", "vcpus", "boot", "serial",
 					     "disks", "hypervisor", "on_reset", "irqchip", "pit",
-					     "rng", NULL };
+					     "rng", "nics", NULL };
 	struct ctx c = { .file = path };
 	config_setting_t *s;
 	char *dir, *slash;
@@ -666,6 +886,7 @@ int config_load(const char *path, struct vm_config *cfg)
 	parse_boot(&c, &cf, cfg);
 	parse_serial(&c, &cf, cfg);
 	parse_disks(&c, &cf, cfg);
+	parse_nics(&c, &cf, cfg);
 	cfg->hypervisor = strdup("/dev/kvm");
 	if ((s = config_lookup(&cf, "hypervisor")) && (v = get_string(&c, s, "hypervisor"))) {
 		free(cfg->hypervisor);
@@ -709,5 +930,11 @@ void config_free(struct vm_config *cfg)
 	free(cfg->hypervisor);
 	for (i = 0; i < CFG_MAX_DISKS; i++)
 		free(cfg->disks[i].file);
+	for (i = 0; i < CFG_MAX_NICS; i++) {
+		free(cfg->nics[i].ifname);
+		free(cfg->nics[i].bridge);
+		for (unsigned int k = 0; k < cfg->nics[i].nr_hostfwd; k++)
+			free(cfg->nics[i].hostfwd[k]);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -2,7 +2,9 @@
 #ifndef LAUNCHER_CONFIG_H
 #define LAUNCHER_CONFIG_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "img.h"
@@ -88,5 +90,10 @@ void config_free(struct vm_config *cfg);
 
 /* "256M" -> bytes; -1 on bad syntax. Exposed for the unit tests. */
 int config_parse_size(const char *s, uint64_t *out);
+
+/* "52:54:00:12:34:56" -> 6 bytes; -1 on bad syntax. */
+int config_parse_mac(const char *s, uint8_t mac[6]);
+/* The address a NIC gets without mac: 02:.., a hash of the VM name and the index. */
+void config_default_mac(const char *vm_name, unsigned int index, uint8_t mac[6]);
 
 #endif

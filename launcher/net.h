@@ -2,8 +2,11 @@
 #ifndef LAUNCHER_NET_H
 #define LAUNCHER_NET_H
 
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -22,6 +25,15 @@ struct cfg_nic;
 struct net_peer {
 	bool (*receive)(void *nic, const struct iovec *iov, int iovcnt);
 	void *nic;
+	/*
+	 * The NIC's device mutex (its create()'s vm_creating_lock()). The
+	 * backend takes it around receive() when it calls from its own
+	 * thread. The NIC holds it when it calls net_backend_send(),
+	 * _set_offload() and _resume(), so those neither take it again nor
+	 * wait for a thread that waits for it: order, this mutex before any
+	 * backend lock; no backend lock held across receive().
+	 */
+	pthread_mutex_t *lock;
 };
 
 struct net_backend;
@@ -34,6 +46,10 @@ struct net_backend;
  */
 struct net_backend *net_backend_create(struct vm *vm, const struct cfg_nic *cfg,
 				       const struct net_peer *peer);
+/*
+ * Close it (a TAP it created goes away). From the NIC's destroy(): the
+ * I/O thread stopped, the NIC's mutex not held (user: joins its thread).
+ */
 void net_backend_destroy(struct net_backend *b);
 
 /*
@@ -53,7 +69,26 @@ bool net_backend_vnet_hdr(const struct net_backend *b);
  */
 int net_backend_set_offload(struct net_backend *b, unsigned int tun_flags);
 
-/* The NIC has rx room again: deliver the held frame and read on. */
+/*
+ * The NIC has rx room again: deliver the held frame and read on. With
+ * the NIC's mutex held, from any of its paths; receive() may be called
+ * before this returns. Cheap when nothing is held.
+ */
 void net_backend_resume(struct net_backend *b);
+
+/*
+ * A user backend's hostfwd rule, QEMU's syntax:
+ * "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport". No host address:
+ * every address (INADDR_ANY); no guest address: 10.0.2.15. For checking
+ * the VM file too: 0, or -1 with the reason in err.
+ */
+struct net_hostfwd {
+	bool udp;
+	struct in_addr host_addr;
+	uint16_t host_port;
+	struct in_addr guest_addr;
+	uint16_t guest_port;
+};
+int net_hostfwd_parse(const char *rule, struct net_hostfwd *fwd, char *err, size_t errlen);
 
 #endif

@@ -24,6 +24,8 @@
  *   irqchip). Only its own struct vcpu is touched without a lock.
  * - io: the event loop (iothread.c): every vm_timer and watched fd, and
  *   SIGINT/SIGTERM/SIGHUP (signalfd). Device callbacks fire there.
+ * - slirp (one per NIC with backend = "user", net-slirp.c): libslirp's
+ *   poll loop and timers; hands frames to its NIC under the NIC's mutex.
  *
  * Each device instance has its own mutex (struct vm.dev[].lock). Every
  * port or MMIO range, timer and watched fd a device registers while
@@ -37,7 +39,8 @@
  * rwlock, timer list, watch table, coalesced ring, halt, GSI routes). A
  * device never calls into another device except through an irq_line;
  * leaf locks call nothing. A watch added by a running callback
- * or port handler carries that device's mutex.
+ * or port handler carries that device's mutex. A NIC's network backend
+ * (net.h) has its locks after the NIC's mutex (libslirp's: net-slirp.c).
  *
  * The iobus is read under its rwlock and the callback runs after it is
  * released, so a handler may move ranges (a PCI BAR) without deadlock.

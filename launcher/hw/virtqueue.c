@@ -326,22 +326,44 @@ bool virtq_pop(struct virtqueue *vq, struct virtq_elem *e)
 
 /* ---- used ring and notifications ---- */
 
+void virtq_unpop(struct virtqueue *vq, unsigned int n)
+{
+	vq->last_avail -= (uint16_t)n;
+}
+
+/* One used element at used_idx + k, not yet published. */
+static void put_used(struct virtqueue *vq, uint16_t k, uint16_t head, uint32_t len)
+{
+	uint8_t *u = vq->used + USED_RING + USED_ELEM_SIZE * ((uint16_t)(vq->used_idx + k) & (vq->size - 1));
+	uint32_t v[2] = { htole32(head), htole32(len) };
+
+	memcpy(u, v, sizeof(v));
+}
+
+/* release: the elements (and the data written to the buffers) before the index */
+static void publish_used(struct virtqueue *vq, uint16_t n)
+{
+	vq->used_idx += n;
+	__atomic_store_n((uint16_t *)(vq->used + USED_IDX), htole16(vq->used_idx), __ATOMIC_RELEASE);
+}
+
 void virtq_push(struct virtqueue *vq, const struct virtq_elem *e, uint32_t len)
 {
-	uint8_t *u;
-	uint32_t v[2];
-
 	if (!vq->enabled || vq->broken)
 		return;
 	if (len > e->in_len)
 		len = (uint32_t)e->in_len;
-	u = vq->used + USED_RING + USED_ELEM_SIZE * (vq->used_idx & (vq->size - 1));
-	v[0] = htole32(e->head);
-	v[1] = htole32(len);
-	memcpy(u, v, sizeof(v));
-	vq->used_idx++;
-	/* release: the element (and the data written to the buffers) before the index */
-	__atomic_store_n((uint16_t *)(vq->used + USED_IDX), htole16(vq->used_idx), __ATOMIC_RELEASE);
+	put_used(vq, 0, e->head, len);
+	publish_used(vq, 1);
+}
+
+void virtq_push_many(struct virtqueue *vq, const struct virtq_used *used, unsigned int n)
+{
+	if (!vq->enabled || vq->broken || !n)
+		return;
+	for (unsigned int k = 0; k < n; k++)
+		put_used(vq, (uint16_t)k, used[k].head, used[k].len);
+	publish_used(vq, (uint16_t)n);
 }
 
 /* virtio 1.1, 2.6.7.2: interrupt when used_event lies in (old, new]. */
@@ -393,6 +415,22 @@ bool virtq_enable_notify(struct virtqueue *vq)
 	/* the flag or avail_event out before avail->idx is read again */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return avail_idx(vq) != vq->last_avail;
+}
+
+bool virtq_notify_on_more(struct virtqueue *vq)
+{
+	uint16_t idx;
+
+	if (!vq->enabled || vq->broken)
+		return false;
+	idx = avail_idx(vq);
+	/* the event index past what is there now: the driver's next buffer notifies */
+	if (vq->event_idx)
+		set_avail_event(vq, idx);
+	else
+		store16(vq->used, load16(vq->used) & ~VIRTQ_USED_F_NO_NOTIFY);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return avail_idx(vq) != idx;
 }
 
 bool virtq_again(struct virtqueue *vq)

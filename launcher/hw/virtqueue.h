@@ -105,6 +105,21 @@ bool virtq_pop(struct virtqueue *vq, struct virtq_elem *e);
 /* Return e to the driver with len bytes written (at most e->in_len). */
 void virtq_push(struct virtqueue *vq, const struct virtq_elem *e, uint32_t len);
 /*
+ * Give back the last n popped elements, not pushed: the next pops return
+ * them again (a device that found too little room and waits for more).
+ */
+void virtq_unpop(struct virtqueue *vq, unsigned int n);
+/*
+ * Return several elements at once: each to the used ring, the index
+ * published once, so that the driver sees all of them or none (a frame
+ * spread over mergeable rx buffers). Each len at most its element's in_len.
+ */
+struct virtq_used {
+	uint16_t head;
+	uint32_t len;
+};
+void virtq_push_many(struct virtqueue *vq, const struct virtq_used *used, unsigned int n);
+/*
  * After pushing: interrupt the driver for the elements pushed since the
  * last call, unless it asked not to be (NO_INTERRUPT, or used_event).
  */
@@ -117,6 +132,13 @@ void virtq_interrupt(struct virtqueue *vq);
  */
 void virtq_disable_notify(struct virtqueue *vq);
 bool virtq_enable_notify(struct virtqueue *vq);
+/*
+ * The device waits for more buffers than are available now (a frame
+ * larger than the rx buffers it has): ask for a notification when the
+ * driver adds any beyond them, whatever the suppression scheme. true:
+ * some arrived meanwhile, look again.
+ */
+bool virtq_notify_on_more(struct virtqueue *vq);
 
 /*
  * A device that worked through its budget with buffers still available:

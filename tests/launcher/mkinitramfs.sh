@@ -1,9 +1,9 @@
 #!/bin/sh
 # tests/launcher/mkinitramfs.sh: build the test-suite initramfs (busybox, the
-# Debian modules an IDE disk needs, the virtio ones for loadvirtio) whose
-# /init runs the command found after " -- " on the kernel command line and
-# reports "KL-EXIT: <status>" on the serial console, then resets the machine
-# (i8042), which ends kvm-launch.
+# Debian modules an IDE disk needs, the virtio ones for loadvirtio, e1000, a
+# udhcpc hook) whose /init runs the command found after " -- " on the kernel
+# command line and reports "KL-EXIT: <status>" on the serial console, then
+# resets the machine (i8042), which ends kvm-launch.
 #
 #   mkinitramfs.sh OUTPUT.cpio.gz [KERNEL_VERSION]
 set -eu
@@ -16,7 +16,9 @@ busybox=/bin/busybox
 want="ata_piix sd_mod crc32c_generic ext4"
 # The virtio PCI transport and devices: in the image, loaded only by
 # loadvirtio, so that the other tests' boots stay as they were.
-want_virtio="virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio-rng"
+want_virtio="virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio-rng virtio_net"
+# The other NIC model of net.t, loaded by kl-nettest e1000.
+want_e1000="e1000"
 
 [ -x "$busybox" ] && "$busybox" --list | grep -qx sh ||
 	{ echo "mkinitramfs: need busybox-static ($busybox)" >&2; exit 1; }
@@ -68,6 +70,7 @@ install_modules() {
 }
 install_modules "$want" "$root/etc/modules"
 install_modules "$want_virtio" "$root/etc/modules-virtio"
+install_modules "$want_e1000" "$root/etc/modules-e1000"
 
 cat > "$root/bin/loadmods" <<'EOS'
 #!/bin/sh
@@ -113,6 +116,62 @@ echo "KL-BYTES $(wc -c < /tmp/rng) KL-GZ $(gzip -c < /tmp/rng | wc -c) KL-MD5 $(
 grep virtio /proc/interrupts | sed 's/^ */KL-IRQ /'
 EOS
 chmod 755 "$root/bin/kl-rngtest"
+
+# udhcpc's hook (where Debian's busybox looks): the lease's address, default
+# route and DNS servers, set with ip.
+mkdir -p "$root/etc/udhcpc"
+cat > "$root/etc/udhcpc/default.script" <<'EOS'
+#!/bin/sh
+case $1 in
+deconfig)
+	ip -4 addr flush dev "$interface"
+	ip link set "$interface" up
+	;;
+bound|renew)
+	ip -4 addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	for r in $router; do
+		ip route replace default via "$r" dev "$interface"
+		break
+	done
+	: > /etc/resolv.conf
+	for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+	echo "KL-DHCP $interface $ip/${mask:-24} router $router dns $dns"
+	;;
+esac
+EOS
+chmod 755 "$root/etc/udhcpc/default.script"
+
+# The network test of net.t: a NIC (virtio_net or e1000) gets a lease by
+# DHCP, fetches /big from the host's httpd through the gateway 10.0.2.2,
+# then serves a page on port 80 and waits on port 23 for the host's
+# message, both reached through hostfwd.
+cat > "$root/bin/kl-nettest" <<'EOS'
+#!/bin/sh
+loadvirtio
+[ "${1:-virtio_net}" = e1000 ] && while read -r m; do insmod "/lib/modules/$m"; done < /etc/modules-e1000
+ip link set lo up
+i=0
+while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+drv=$(basename "$(readlink /sys/class/net/eth0/device/driver)")
+echo "KL-NIC $drv $(cat /sys/class/net/eth0/address)"
+ip link set eth0 up
+timeout 120 udhcpc -i eth0 -n -q -t 5 -T 3 2>&1 | grep -v '^udhcpc: \(started\|broadcasting\|sending\|select\|lease\)'
+echo "KL-ROUTE $(ip route | grep '^default')"
+t0=$(date +%s)
+timeout 300 wget -q -T 60 -O /tmp/big http://10.0.2.2:8080/big || echo "KL-WGET-FAILED $?"
+echo "KL-GOT $(wc -c < /tmp/big) $(md5sum < /tmp/big | cut -d' ' -f1) in $(($(date +%s) - t0)) s"
+rm -f /tmp/big
+mkdir -p /tmp/www
+echo "KL-PAGE-$drv" > /tmp/www/index.html
+httpd -p 80 -h /tmp/www
+echo "KL-LISTEN"
+timeout 300 nc -l -p 23 > /tmp/msg
+echo "KL-MSG $(cat /tmp/msg)"
+grep -E 'virtio|eth0|e1000' /proc/interrupts | sed 's/^ */KL-IRQ /'
+grep eth0 /proc/net/dev | sed 's/^ */KL-DEV /'
+EOS
+chmod 755 "$root/bin/kl-nettest"
 
 # The disk test of boot.t (the kernel passes at most 32 words to init).
 cat > "$root/bin/kl-disktest" <<'EOS'

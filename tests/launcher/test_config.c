@@ -1,4 +1,5 @@
 /* tests/launcher/test_config.c: size parsing and the VM file validator's messages, in process. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 
 #include "tap.h"
 #include "config.h"
+#include "net.h"
 
 static struct vm_config cfg_last;
 
@@ -43,7 +45,7 @@ int main(void)
 	char dir[] = "/tmp/kl-cfg-XXXXXX", path[256];
 	FILE *f;
 
-	tap_plan(37);
+	tap_plan(102);
 	tap_ok(!config_parse_size("256M", &v) && v == 256ULL << 20, "256M");
 	tap_ok(!config_parse_size("1G", &v) && v == 1ULL << 30, "1G");
 	tap_ok(!config_parse_size("640K", &v) && v == 640 << 10, "640K");
@@ -96,6 +98,112 @@ int main(void)
 	load_cpus(path, "rng = false;\n", 0, "rng = false accepted", NULL);
 	tap_ok(!cfg_last.rng, "rng = false: none");
 	load_cpus(path, "rng = \"yes\";\n", -1, "rng as a string refused", ":3: rng: expected true or false");
+
+	/* nics */
+	load_cpus(path, "name = \"vm1\";\nnics = ( { }, { model = \"e1000\"; } );\n", 0, "two NICs, defaults", NULL);
+	{
+		uint8_t m0[6], m1[6];
+
+		config_default_mac("vm1", 0, m0);
+		config_default_mac("vm1", 1, m1);
+		tap_ok(cfg_last.nr_nics == 2 && cfg_last.nics[0].model == NIC_MODEL_VIRTIO &&
+		       cfg_last.nics[0].backend == NIC_BACKEND_USER &&
+		       cfg_last.nics[1].model == NIC_MODEL_E1000 && !cfg_last.nics[0].ifname &&
+		       !cfg_last.nics[0].nr_hostfwd && cfg_last.nics[0].line == 4,
+		       "defaults: virtio, user, no ifname, no rules; the entry's line kept");
+		tap_ok(!memcmp(cfg_last.nics[0].mac, m0, 6) && !memcmp(cfg_last.nics[1].mac, m1, 6) &&
+		       m0[0] == 0x02 && m1[0] == 0x02 && memcmp(m0, m1, 6),
+		       "default MACs: 02 (locally administered unicast), one per index");
+		config_default_mac("vm2", 0, m1);
+		tap_ok(memcmp(m0, m1, 6) != 0, "default MAC: another VM name, another address");
+		config_default_mac("vm1", 0, m1);
+		tap_ok(!memcmp(m0, m1, 6), "default MAC: stable");
+	}
+	load_cpus(path, "nics = ( { model = \"virtio\"; backend = \"user\"; mac = \"52:54:00:AB:cd:0f\";\n"
+		  "  hostfwd = [ \"tcp:127.0.0.1:2222-:22\", \"udp::5353-10.0.2.15:53\", \"::8080-:80\" ]; } );\n",
+		  0, "a user NIC with a MAC and three port forwards", NULL);
+	tap_ok(cfg_last.nics[0].mac[0] == 0x52 && cfg_last.nics[0].mac[3] == 0xab &&
+	       cfg_last.nics[0].mac[5] == 0x0f && cfg_last.nics[0].nr_hostfwd == 3 &&
+	       !strcmp(cfg_last.nics[0].hostfwd[1], "udp::5353-10.0.2.15:53"),
+	       "mac and hostfwd kept");
+	load_cpus(path, "nics = ( { backend = \"tap\"; ifname = \"tap0\"; bridge = \"br0\"; },\n"
+		  "  { backend = \"tap\"; model = \"e1000\"; } );\n", 0, "tap NICs, with and without ifname", NULL);
+	tap_ok(cfg_last.nics[0].backend == NIC_BACKEND_TAP && !strcmp(cfg_last.nics[0].ifname, "tap0") &&
+	       !strcmp(cfg_last.nics[0].bridge, "br0") && !cfg_last.nics[1].ifname,
+	       "tap: ifname and bridge kept; none given: NULL (kvm-launch makes one)");
+	load_cpus(path, "nics = ( { model = \"rtl8139\"; } );\n", -1, "unknown model refused",
+		  ":3: nics[0].model: 'rtl8139' is not a NIC model");
+	load_cpus(path, "nics = ( {},\n { backend = \"vde\"; } );\n", -1, "unknown backend refused",
+		  ":4: nics[1].backend: 'vde' is not a backend");
+	load_cpus(path, "nics = ( { mac = \"52:54:00:12:34\"; } );\n", -1, "short MAC refused",
+		  ":3: nics[0].mac: '52:54:00:12:34' is not a MAC address");
+	load_cpus(path, "nics = ( { mac = \"52-54-00-12-34-56\"; } );\n", -1, "MAC with dashes refused",
+		  ":3: nics[0].mac: '52-54-00-12-34-56' is not a MAC address");
+	load_cpus(path, "nics = ( { mac = \"01:00:5e:00:00:01\"; } );\n", -1, "multicast MAC refused",
+		  ":3: nics[0].mac: '01:00:5e:00:00:01' is a multicast address");
+	load_cpus(path, "nics = ( { mac = \"00:00:00:00:00:00\"; } );\n", -1, "zero MAC refused",
+		  ":3: nics[0].mac: all zeros");
+	load_cpus(path, "nics = ( { mac = \"02:00:00:00:00:01\"; },\n  { mac = \"02:00:00:00:00:01\"; } );\n",
+		  -1, "duplicate MAC refused", ":4: nics[1].mac: 02:00:00:00:00:01 is nics[0]'s too");
+	load_cpus(path, "nics = ( { modle = \"virtio\"; } );\n", -1, "unknown key in an entry refused",
+		  ":3: nics[0].modle: unknown setting; did you mean 'nics[0].model'?");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp::2222-:22\" ];\n backend = \"tap\"; } );\n", -1,
+		  "hostfwd with tap refused", ":3: nics[0].hostfwd: only with backend = \"user\"");
+	load_cpus(path, "nics = ( { ifname = \"tap0\"; } );\n", -1, "ifname with user refused",
+		  ":3: nics[0].ifname: only with backend = \"tap\"");
+	load_cpus(path, "nics = ( { bridge = \"br0\"; } );\n", -1, "bridge with user refused",
+		  ":3: nics[0].bridge: only with backend = \"tap\"");
+	load_cpus(path, "nics = ( { backend = \"tap\"; ifname = \"a-very-long-name0\"; } );\n", -1,
+		  "ifname of 17 characters refused", ":3: nics[0].ifname: 'a-very-long-name0' is not an interface name");
+	load_cpus(path, "nics = ( { backend = \"tap\"; bridge = \"br/0\"; } );\n", -1,
+		  "bridge with a slash refused", ":3: nics[0].bridge: 'br/0' is not an interface name");
+	load_cpus(path, "nics = ( { hostfwd = \"tcp::2222-:22\"; } );\n", -1, "hostfwd as a string refused",
+		  ":3: nics[0].hostfwd: expected a list");
+	load_cpus(path, "nics = ( { hostfwd = [\n \"sctp::2222-:22\" ]; } );\n", -1, "hostfwd protocol refused",
+		  ":4: nics[0].hostfwd[0]: 'sctp::2222-:22': protocol \"sctp\": tcp or udp");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp::0-:22\" ]; } );\n", -1, "host port 0 refused",
+		  ":3: nics[0].hostfwd[0]: 'tcp::0-:22': host port \"0\" is not a number from 1 to 65535");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp::22-:65536\" ]; } );\n", -1, "guest port 65536 refused",
+		  "guest port \"65536\" is not a number from 1 to 65535");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp:localhost:2222-:22\" ]; } );\n", -1, "host name refused",
+		  "host address \"localhost\" is not an IPv4 address");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp::2222-10.0.2:22\" ]; } );\n", -1, "bad guest address refused",
+		  "guest address \"10.0.2\" is not an IPv4 address");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp::2222:22\" ]; } );\n", -1, "rule without '-' refused",
+		  "\"tcp::2222:22\" is not [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp::2222-22\" ]; } );\n", -1, "rule without the guest ':' refused",
+		  "\"tcp::2222-22\" is not [tcp|udp]");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp::2222-:22\" ]; },\n { hostfwd = [ \"tcp:127.0.0.1:2222-:23\" ]; } );\n",
+		  -1, "the same host port twice refused",
+		  ":4: nics[1].hostfwd[0]: 'tcp:127.0.0.1:2222-:23' binds the host port of nics[0].hostfwd[0]");
+	load_cpus(path, "nics = ( { hostfwd = [ \"tcp::2222-:22\", \"udp::2222-:22\" ]; } );\n", 0,
+		  "tcp and udp on one port accepted", NULL);
+	load_cpus(path, "nics = ( { hostfwd = [ \"::1-:1\", \"::2-:1\", \"::3-:1\", \"::4-:1\", \"::5-:1\",\n"
+		  "  \"::6-:1\", \"::7-:1\", \"::8-:1\", \"::9-:1\" ]; } );\n", -1, "9 rules refused",
+		  ":3: nics[0].hostfwd: 9 rules; at most 8");
+	load_cpus(path, "nics = ( {}, {}, {}, {}, {}, {}, {}, {}, {} );\n", -1, "9 NICs refused",
+		  ":3: nics: 9 NICs; at most 8");
+	load_cpus(path, "nics = { model = \"virtio\"; };\n", -1, "nics as a group refused",
+		  ":3: nics: expected a list");
+	load_cpus(path, "nics = ( \"virtio\" );\n", -1, "an entry that is not a group refused",
+		  ":3: nics[0]: expected {");
+	{
+		struct net_hostfwd fwd;
+		char err[160];
+
+		tap_ok(!net_hostfwd_parse("tcp:127.0.0.1:2222-:22", &fwd, err, sizeof(err)) && !fwd.udp &&
+		       fwd.host_addr.s_addr == htonl(0x7f000001) && fwd.host_port == 2222 &&
+		       fwd.guest_addr.s_addr == htonl(0x0a00020f) && fwd.guest_port == 22,
+		       "net_hostfwd_parse: tcp, host address, guest address left out: 10.0.2.15");
+		tap_ok(!net_hostfwd_parse("udp::53-10.0.2.15:5353", &fwd, err, sizeof(err)) && fwd.udp &&
+		       !fwd.host_addr.s_addr && fwd.guest_addr.s_addr == htonl(0x0a00020f) &&
+		       fwd.host_port == 53 && fwd.guest_port == 5353,
+		       "net_hostfwd_parse: udp, any host address, a guest address");
+		tap_ok(net_hostfwd_parse("tcp:1.2.3.4:22-:22x", &fwd, err, sizeof(err)) &&
+		       net_hostfwd_parse("", &fwd, err, sizeof(err)) &&
+		       net_hostfwd_parse("tcp:1.2.3.4:-:22", &fwd, err, sizeof(err)),
+		       "net_hostfwd_parse: junk after a port, empty, no host port: refused");
+	}
 	config_free(&cfg_last);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/fw.bin", dir);

@@ -445,9 +445,47 @@ static void test_notifications(void)
 	       "70000 requests: avail and used indices wrap at 65536");
 }
 
+/* A device that waits for more room: unpop, push_many, notify_on_more. */
+static void test_wait_for_room(void)
+{
+	struct virtq_used u[3];
+
+	fresh(0);
+	for (unsigned int i = 0; i < 3; i++) {
+		desc(i, BUF + 0x100 * i, 64, VIRTQ_DESC_F_WRITE, 0);
+		avail_add((uint16_t)i);
+	}
+	virtq_pop(&vq, &e);
+	virtq_pop(&vq, &e);
+	virtq_unpop(&vq, 2);
+	tap_ok(vq.last_avail == 0 && virtq_pop(&vq, &e) && e.head == 0,
+	       "unpop 2: the next pop returns the first chain again");
+	virtq_pop(&vq, &e);
+	virtq_pop(&vq, &e);
+	u[0] = (struct virtq_used){ 0, 64 };
+	u[1] = (struct virtq_used){ 1, 64 };
+	u[2] = (struct virtq_used){ 2, 10 };
+	virtq_push_many(&vq, u, 3);
+	tap_ok(get16(USED + 2) == 3 && get32(USED + 4) == 0 && get32(USED + 12) == 1 &&
+	       get32(USED + 20) == 2 && get32(USED + 24) == 10,
+	       "push_many: three elements, in order, published as one index step");
+	virtq_disable_notify(&vq);
+	tap_ok(!virtq_notify_on_more(&vq) && get16(USED) == 0,
+	       "notify_on_more without event index: NO_NOTIFY cleared, nothing new");
+
+	fresh(1ull << VIRTIO_RING_F_EVENT_IDX);
+	desc(0, BUF, 64, VIRTQ_DESC_F_WRITE, 0);
+	avail_add(0);
+	avail_add(0);
+	virtq_pop(&vq, &e);
+	virtq_unpop(&vq, 1);
+	tap_ok(!virtq_notify_on_more(&vq) && get16(USED + 4 + 8 * QSIZE) == 2,
+	       "notify_on_more with event index: avail_event 2, past the 2 available (enable_notify would say 0)");
+}
+
 int main(void)
 {
-	tap_plan(64);
+	tap_plan(68);
 	/* a hole between the slots, so that their host buffers are not adjacent */
 	slot[0] = aligned_alloc(4096, 3 * SLOT);
 	slot[1] = slot[0] + 2 * SLOT;
@@ -456,6 +494,7 @@ int main(void)
 	test_indirect();
 	test_hostile();
 	test_notifications();
+	test_wait_for_room();
 	free(slot[0]);
 	return tap_done();
 }

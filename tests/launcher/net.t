@@ -1,0 +1,89 @@
+#!/bin/bash
+# NOT YET IN make check (not executable on purpose): DHCP passes for both
+# models, the TCP fetch and hostfwd points fail (busybox wget exits 139).
+# Run it by hand: bash tests/launcher/net.t
+# tests/launcher/net.t: NICs on user networking (libslirp) in the test host
+# (2 CPUs). For each NIC model (virtio; e1000 once launcher/dev-e1000.c is
+# there) a guest gets its address by DHCP (udhcpc), fetches a 4 MiB file
+# from an httpd the test host runs on 127.0.0.1:8080 through the gateway
+# 10.0.2.2 and checks its MD5, then serves a page and a port that the test
+# host reaches through hostfwd (tcp:127.0.0.1:8022-:80, :2323-:23).
+# Lane stock runs irqchip = "kernel" (2 vCPUs, MSI-X through irqfds), lane
+# ours irqchip = "user" (INTA on the 8259). One test-host boot per lane.
+# Lanes: KL_LANES (default "stock ours" when kvm-driver/kvmdrv.ko exists).
+# Models: KL_NET_MODELS (default: every one there is).
+set -u
+. "$(dirname "$0")/../lib/guest.sh"
+models="virtio"
+[ -f "$TOP/launcher/dev-e1000.c" ] && models="$models e1000"
+models=${KL_NET_MODELS:-$models}
+nmodels=$(echo $models | wc -w)
+plan $((2 + 6 * nmodels))
+
+# The tagged lines of boot $1 matching $2.
+lines() { printf '%s\n' "$out" | grep -E "^$1\| $2"; }
+# Interrupts counted on every CPU, summed, of boot $1's KL-IRQ lines matching $2.
+irqs() { lines "$1" "KL-IRQ .*$2" | awk '{ for (i = 4; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }'; }
+
+for lane in $LANES; do
+	dir=$(mktemp -d "$BUILD/tests/launcher/net.XXXXXX")
+	cp "$initrd" "$dir/initrd.img"
+	case $lane in
+	ours) vcpus=1; irqchip='irqchip = "user";' ;;
+	*) vcpus=2; irqchip='' ;;
+	esac
+	for m in $models; do
+		case $m in virtio) drv=virtio_net ;; *) drv=$m ;; esac
+		cat > "$dir/$m.cfg" <<EOF2
+name = "$m";
+memory = "256M";
+vcpus = $vcpus;
+$irqchip
+nics = ( { model = "$m"; backend = "user";
+           hostfwd = [ "tcp:127.0.0.1:8022-:80", "tcp:127.0.0.1:2323-:23" ]; } );
+boot = {
+  kernel = "$KERNEL";
+  initrd = "initrd.img";
+  cmdline = "console=ttyS0 quiet reboot=k tsc=reliable -- kl-nettest $drv";
+};
+serial = { output = "stdio"; };
+EOF2
+	done
+
+	out=$("$TOP/tests/testhost" --lane "$lane" --smp 2 --timeout 900 --rw "$dir" -- \
+		"$TOP/tests/launcher/net-inner.sh" "$KL" "$dir" $models 2>&1)
+	st=$?
+	# serial lines end in CR LF
+	out=$(printf "%s\n" "$out" | tr -d "\r")
+	printf '%s\n' "$out" | grep -E '^(HOST-|[a-z0-9]+-(HOSTFWD|STATUS)|[a-z0-9]+\| (KL-(NIC|DHCP|ROUTE|GOT|WGET|MSG|IRQ|DEV|EXIT)|kvm-launch|udhcpc|wget))' |
+		head -60 | sed 's/^/# /'
+	check '[ $st -eq 0 ]' "$lane: test host ran (status $st)"
+	md5=$(printf '%s\n' "$out" | sed -n 's/^HOST-MD5 //p')
+	for m in $models; do
+		case $m in virtio) drv=virtio_net ;; *) drv=$m ;; esac
+		check 'printf "%s\n" "$out" | grep -q "^$m-STATUS 0$" && lines $m "KL-EXIT: 0" >/dev/null' \
+			"$lane: $m: boots, runs the test, ends with status 0"
+		check 'lines $m "KL-NIC $drv " >/dev/null && lines $m "KL-DHCP eth0 10.0.2.15/24 router 10.0.2.2" >/dev/null' \
+			"$lane: $m: eth0 is $drv, DHCP gives 10.0.2.15/24 and the router 10.0.2.2"
+		check '[ -n "$md5" ] && lines $m "KL-GOT 4194304 $md5 " >/dev/null' \
+			"$lane: $m: 4 MiB fetched from the host's httpd through 10.0.2.2, MD5 right"
+		check 'printf "%s\n" "$out" | grep -q "^$m-HOSTFWD-HTTP KL-PAGE-$drv$"' \
+			"$lane: $m: hostfwd 127.0.0.1:8022 -> the guest's httpd on port 80"
+		check 'lines $m "KL-MSG KL-HELLO-$m$" >/dev/null' \
+			"$lane: $m: hostfwd 127.0.0.1:2323 -> the guest's nc -l on port 23"
+		if [ "$lane" = ours ]; then
+			cnt=$(irqs $m "XT-PIC")
+			check '[ "$cnt" -gt 0 ]' "$lane: $m: INTA on the 8259, $cnt interrupts"
+		elif [ $m = virtio ]; then
+			cnt=$(irqs $m "PCI-MSI.*virtio[0-9]-input")
+			check '[ "$cnt" -gt 0 ] && lines $m "KL-IRQ .*PCI-MSI.*virtio[0-9]-output" >/dev/null' \
+				"$lane: $m: MSI-X vectors for rx and tx, $cnt rx interrupts"
+		else
+			cnt=$(irqs $m "eth0")
+			check '[ "$cnt" -gt 0 ]' "$lane: $m: $cnt interrupts"
+		fi
+	done
+	check '! printf "%s\n" "$out" | grep -Eq "(WARNING|BUG|Oops):|needs a reset|loadvirtio:|frame dropped"' \
+		"$lane: no WARN, BUG, oops, broken queue, module failure or dropped frame"
+	rm -rf "$dir"
+done

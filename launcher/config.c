@@ -938,3 +938,20 @@ void config_free(struct vm_config *cfg)
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }
+
+unsigned int config_nics_of_model(const struct vm_config *cfg, enum cfg_nic_model model)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < cfg->nr_nics; i++)
+		n += cfg->nics[i].model == model;
+	return n;
+}
+
+int config_nth_nic(const struct vm_config *cfg, enum cfg_nic_model model, unsigned int k)
+{
+	for (unsigned int i = 0; i < cfg->nr_nics; i++)
+		if (cfg->nics[i].model == model && k-- == 0)
+			return (int)i;
+	return -1;
+}

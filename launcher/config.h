@@ -96,4 +96,8 @@ int config_parse_mac(const char *s, uint8_t mac[6]);
 /* The address a NIC gets without mac: 02:.., a hash of the VM name and the index. */
 void config_default_mac(const char *vm_name, unsigned int index, uint8_t mac[6]);
 
+/* How many NICs of a model; the index in nics[] of the k-th one, or -1. */
+unsigned int config_nics_of_model(const struct vm_config *cfg, enum cfg_nic_model model);
+int config_nth_nic(const struct vm_config *cfg, enum cfg_nic_model model, unsigned int k);
+
 #endif

@@ -37,11 +37,7 @@ struct pc_e1000 {
 
 static unsigned int e1000_nics(const struct vm_config *cfg)
 {
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < cfg->nr_nics; i++)
-		n += cfg->nics[i].model == NIC_MODEL_E1000;
-	return n;
+	return config_nics_of_model(cfg, NIC_MODEL_E1000);
 }
 
 /* ---- the model's host side: device mutex held ---- */
@@ -147,24 +143,21 @@ static void nic_destroy(void *state)
 static int nic_create(struct vm *vm, void **state)
 {
 	const struct vm_config *cfg = vm_config(vm);
-	unsigned int k = vm_device_index(vm), i;
+	int i = config_nth_nic(cfg, NIC_MODEL_E1000, vm_device_index(vm));
 	struct e1000_params p;
 	struct pc_e1000 *d;
 	struct net_peer peer;
 	int ret;
 
-	/* the k-th NIC of model e1000, i its index among all NICs */
-	for (i = 0; i < cfg->nr_nics; i++)
-		if (cfg->nics[i].model == NIC_MODEL_E1000 && k-- == 0)
-			break;
-	if (i == cfg->nr_nics)
+	/* i: this instance's index among all NICs */
+	if (i < 0)
 		return 0;
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		fprintf(stderr, "kvm-launch: nic %u: out of memory\n", i);
+		fprintf(stderr, "kvm-launch: nic %d: out of memory\n", i);
 		return -1;
 	}
-	snprintf(d->name, sizeof(d->name), "nic %u (e1000)", i);
+	snprintf(d->name, sizeof(d->name), "nic %d (e1000)", i);
 	d->vm = vm;
 	d->lock = vm_creating_lock(vm);
 	d->devfn = PCI_DEVFN(NIC_SLOT0 + i, 0);

@@ -25,11 +25,7 @@ struct pc_virtio_net {
 
 static unsigned int virtio_nics(const struct vm_config *cfg)
 {
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < cfg->nr_nics; i++)
-		n += cfg->nics[i].model == NIC_MODEL_VIRTIO;
-	return n;
+	return config_nics_of_model(cfg, NIC_MODEL_VIRTIO);
 }
 
 /* The backend's frame: its thread with our mutex taken, or ours (resume) with it held. */
@@ -70,24 +66,21 @@ static void net_destroy(void *state)
 static int net_create(struct vm *vm, void **state)
 {
 	const struct vm_config *cfg = vm_config(vm);
-	unsigned int k = vm_device_index(vm), i;
+	int i = config_nth_nic(cfg, NIC_MODEL_VIRTIO, vm_device_index(vm));
 	struct virtio_net_backend be;
 	struct pc_virtio_net *d;
 	struct net_peer peer;
 	int ret;
 
-	/* the k-th NIC of model virtio, i its index among all NICs */
-	for (i = 0; i < cfg->nr_nics; i++)
-		if (cfg->nics[i].model == NIC_MODEL_VIRTIO && k-- == 0)
-			break;
-	if (i == cfg->nr_nics)
+	/* i: this instance's index among all NICs */
+	if (i < 0)
 		return 0;
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		fprintf(stderr, "kvm-launch: nic %u: out of memory\n", i);
+		fprintf(stderr, "kvm-launch: nic %d: out of memory\n", i);
 		return -1;
 	}
-	snprintf(d->name, sizeof(d->name), "nic %u (virtio-net)", i);
+	snprintf(d->name, sizeof(d->name), "nic %d (virtio-net)", i);
 	d->lock = vm_creating_lock(vm);
 	peer = (struct net_peer){ .receive = nic_receive, .nic = d, .lock = d->lock };
 	d->backend = net_backend_create(vm, &cfg->nics[i], &peer);

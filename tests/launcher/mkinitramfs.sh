@@ -159,7 +159,7 @@ ip link set eth0 up
 timeout 120 udhcpc -i eth0 -n -q -t 5 -T 3 2>&1 | grep -v '^udhcpc: \(started\|broadcasting\|sending\|select\|lease\)'
 echo "KL-ROUTE $(ip route | grep '^default')"
 t0=$(date +%s)
-timeout 300 wget -q -T 60 -O /tmp/big http://10.0.2.2:8080/big || echo "KL-WGET-FAILED $?"
+timeout 300 wget -q -O /tmp/big http://10.0.2.2:8080/big || echo "KL-WGET-FAILED $?"
 echo "KL-GOT $(wc -c < /tmp/big) $(md5sum < /tmp/big | cut -d' ' -f1) in $(($(date +%s) - t0)) s"
 rm -f /tmp/big
 mkdir -p /tmp/www

@@ -366,7 +366,7 @@ int main(void)
 	nic = calloc(1, sizeof(*nic));
 	if (!ram || !nic)
 		return 1;
-	tap_plan(43);
+	tap_plan(44);
 	new_nic();
 
 	/* ---- identity, EEPROM, PHY ---- */
@@ -516,6 +516,14 @@ int main(void)
 	       !memcmp(ram + RX_BUF + 7 * RX_BUF_STEP, frame + 256, 256) &&
 	       !memcmp(ram + RX_BUF, frame + 512, 88),
 	       "600 bytes in 256-byte buffers: three descriptors, 6, 7 and 0 (wrap), EOP on the last");
+
+	/* without LPE: 1522 bytes with the CRC at most, what Linux's 1522-byte buffers hold */
+	new_nic();
+	rx_setup(8, 0);
+	make_frame(mac, 1519);
+	ok = rx(1519) && rd(E1000_RDH) == 0 && rd(E1000_ROC) == 1;
+	tap_ok(ok && rx(1518) && rx_length(0) == 1522,
+	       "without LPE: 1519 bytes dropped (ROC), 1518 taken (1522 with the CRC)");
 
 	/* BSEX: 16 KiB buffers take a long frame with LPE */
 	new_nic();

@@ -1,7 +1,4 @@
 #!/bin/bash
-# NOT YET IN make check (not executable on purpose): DHCP passes for both
-# models, the TCP fetch and hostfwd points fail (busybox wget exits 139).
-# Run it by hand: bash tests/launcher/net.t
 # tests/launcher/net.t: NICs on user networking (libslirp) in the test host
 # (2 CPUs). For each NIC model (virtio; e1000 once launcher/dev-e1000.c is
 # there) a guest gets its address by DHCP (udhcpc), fetches a 4 MiB file

@@ -1,4 +1,6 @@
 #!/bin/bash
+# Its own target, `make check-net` (not yet in make check: no fresh-clone
+# CI run has included it).
 # tests/launcher/net.t: NICs on user networking (libslirp) in the test host
 # (2 CPUs). For each NIC model (virtio; e1000 once launcher/dev-e1000.c is
 # there) a guest gets its address by DHCP (udhcpc), fetches a 4 MiB file

@@ -204,7 +204,7 @@ for i in $(seq "$(nproc)"); do
 	(while :; do :; done) &
 	p="$p $!"
 done
-sleep 3
+sleep 6
 grep "^cpu[0-9]" /proc/stat | while read -r c u _; do echo "KL-STAT $c $u"; done
 kill $p
 echo "KL-CLOCKEVENT-$(cat /sys/devices/system/clockevents/clockevent0/current_device)"

@@ -20,11 +20,14 @@ echo "smpcfg-STATUS $?"
 sed 's/^/smpcfg| /' /tmp/smpcfg.out
 
 # A reset with 2 vCPUs: every thread stops, the machine comes back with both,
-# holding as many fds after its reset as before it (nothing leaks).
+# holding as many fds after its reset as before it (nothing leaks). Bounded
+# by wall time, not loop turns: each turn costs far more than its 0.1 s
+# sleep in a slow test host.
 "$KL" "$dir/reset.cfg" > /tmp/reset.out 2>&1 &
 pid=$!
 fds1="" fds2=""
-for _ in $(seq $((limit * 10))); do
+end=$((SECONDS + limit))
+while [ $SECONDS -lt $end ]; do
 	boots=$(grep -c KL-NPROC-2 /tmp/reset.out)
 	[ "$boots" -ge 1 ] && [ -z "$fds1" ] && fds1=$(ls /proc/$pid/fd | wc -l)
 	[ "$boots" -ge 2 ] && fds2=$(ls /proc/$pid/fd | wc -l) && break
@@ -33,7 +36,19 @@ for _ in $(seq $((limit * 10))); do
 done
 echo "RESET-FDS $fds1 $fds2"
 echo "RESET-THREADS $(ls /proc/$pid/task 2>/dev/null | wc -l) $(cat /proc/$pid/task/*/comm 2>/dev/null | sort | tr '\n' ' ')"
+# SIGTERM must end it; if it does not within 60 s, say so and SIGKILL it.
 kill "$pid" 2>/dev/null
+for _ in $(seq 600); do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+	echo "RESET-HUNG: still running 60 s after SIGTERM"
+	for t in /proc/$pid/task/*; do
+		echo "RESET-HUNG: $(cat "$t/comm") $(cat "$t/wchan") $(cut -d' ' -f1 "$t/syscall")"
+	done
+	kill -9 "$pid"
+fi
 wait "$pid"
 echo "RESET-STATUS $?"
 sed 's/^/reset| /' /tmp/reset.out

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/launcher/smp.t: the SMP PC in the test host (2 CPUs). Linux direct
+# tests/launcher/smp.t: the SMP PC in the test host. Linux direct
 # boot with vcpus = 4 and the in-kernel irqchip: 4 CPUs online, 4 busy
 # processes make every CPU work (/proc/stat), the LAPIC timer is the
 # clockevent and ticks on each CPU, the vCPU threads are named; irqchip =
@@ -7,6 +7,9 @@
 # Lanes: KL_LANES (default "stock ours" when kvm-driver/kvmdrv.ko exists).
 # A lane whose hypervisor has no KVM_CAP_IRQCHIP must refuse vcpus = 4
 # with that reason; its SMP points are then skipped.
+# The test host has 1 CPU (KL_TESTHOST_CPUS to change): vCPU threads then
+# share it, which tests the same things; 2-CPU TCG test hosts running
+# kvm_amd guests have been seen to wedge (QEMU MTTCG with nested SVM).
 set -u
 . "$(dirname "$0")/../lib/guest.sh"
 plan 17
@@ -41,10 +44,10 @@ EOF2
 	mkcfg pituser 1 'irqchip = "kernel"; pit = "user";' 'echo KL-NPROC-$(nproc) KL-CLOCKEVENT-$(cat /sys/devices/system/clockevents/clockevent0/current_device)'
 	mkcfg reset 2 'on_reset = "restart";' 'echo KL-NPROC-$(nproc); sleep 1'
 
-	out=$("$TOP/tests/testhost" --lane "$lane" --smp 2 --timeout 2400 --rw "$dir" -- \
+	out=$("$TOP/tests/testhost" --lane "$lane" --smp "${KL_TESTHOST_CPUS:-1}" --timeout 1500 --rw "$dir" -- \
 		"$TOP/tests/launcher/smp-inner.sh" "$KL" "$dir" 2>&1)
 	st=$?
-	printf '%s\n' "$out" | grep -E '^[a-z0-9]+\| (KL-[A-Z]|kvm-launch|stats)' | head -40 | sed 's/^/# /'
+	printf '%s\n' "$out" | grep -E '^[a-z0-9]+\| (KL-[A-Z]|kvm-launch|stats)|^RESET-' | head -60 | sed 's/^/# /'
 	check '[ $st -eq 0 ]' "$lane: test host ran (status $st)"
 	if printf '%s\n' "$out" | grep -q "^smp4| .*vcpus: .*no in-kernel interrupt controller (KVM_CAP_IRQCHIP)"; then
 		check 'printf "%s\n" "$out" | grep -q "^smp4-STATUS 1$"' \

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/launcher/virtio.t: the virtio entropy device (rng = true) in the test
-# host (2 CPUs). Linux's virtio_pci and virtio-rng read 64 KiB from
+# host. Linux's virtio_pci and virtio-rng read 64 KiB from
 # /dev/hwrng with irqchip = "kernel" (2 vCPUs, MSI-X vectors through
 # irqfds; then again through the legacy interface, force_legacy=1),
 # "user" (INTA on the 8259, IRQ 11) and "split" with pci=nomsi (a level
@@ -44,7 +44,7 @@ EOF2
 	mkcfg user 1 'irqchip = "user";' "" "kl-rngtest"
 	mkcfg split 2 'irqchip = "split";' "pci=nomsi" "kl-rngtest"
 
-	out=$("$TOP/tests/testhost" --lane "$lane" --smp 2 --timeout 900 --rw "$dir" -- \
+	out=$("$TOP/tests/testhost" --lane "$lane" --smp "${KL_TESTHOST_CPUS:-1}" --timeout 900 --rw "$dir" -- \
 		"$TOP/tests/launcher/virtio-inner.sh" "$KL" "$dir" kernel user split 2>&1)
 	st=$?
 	printf '%s\n' "$out" | grep -E '^[a-z]+(\| (KL-(RNG|BYTES|IRQ)|kvm-launch|/)|-STATUS)' | head -40 | sed 's/^/# /'

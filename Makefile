@@ -4,7 +4,6 @@
 #   make demo       boot a guest on our driver
 #   make bench      side-by-side ratios against stock KVM, QEMU, qemu-img
 #   make check-vmx  the driver tests under Bochs (Intel VMX), slow
-#   make check-net  the NICs on user networking in the test host
 #   make fuzz       bounded fuzzing of the image parser
 #   make install    DESTDIR and PREFIX honoured
 
@@ -53,9 +52,6 @@ check: deps-check
 check-vmx: deps-check all
 	tests/run-all --vmx
 
-check-net: deps-check all
-	prove --exec bash tests/launcher/net.t
-
 demo: deps-check all
 	tests/demo
 
@@ -81,5 +77,5 @@ clean:
 	rm -rf build build-san
 	-$(MAKE) -C kvm-driver KDIR=$(KDIR) clean >/dev/null 2>&1
 
-.PHONY: all tools module driver-tests tools-san deps deps-check sparse check check-vmx check-net \
+.PHONY: all tools module driver-tests tools-san deps deps-check sparse check check-vmx \
 	demo bench fuzz install clean

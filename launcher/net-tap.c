@@ -157,7 +157,7 @@ static int tap_attach(struct tap *t, struct ifreq *ifr, bool existed)
 		if (!ioctl(t->fd, TUNSETIFF, ifr))
 			goto attached;
 	}
-	if (!*ifr->ifr_name)
+	if (strchr(ifr->ifr_name, '%'))
 		net_error(&t->b, "tap: cannot create one: %s%s", strerror(err),
 			  err == EPERM ? " (creating a TAP needs CAP_NET_ADMIN)" : "");
 	else if (err == EPERM && existed)
@@ -283,6 +283,9 @@ static int tap_open(struct net_backend *b, const struct cfg_nic *cfg)
 		}
 		memcpy(ifr.ifr_name, cfg->ifname, strlen(cfg->ifname));
 		existed = if_nametoindex(cfg->ifname) != 0;
+	} else {
+		/* the kernel picks the first free kl0, kl1, ... */
+		snprintf(ifr.ifr_name, IFNAMSIZ, "kl%%d");
 	}
 	if (cfg->bridge && (!*cfg->bridge || strlen(cfg->bridge) >= IFNAMSIZ)) {
 		net_error(b, "bridge \"%s\": not an interface name", cfg->bridge);

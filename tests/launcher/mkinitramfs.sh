@@ -173,6 +173,58 @@ grep eth0 /proc/net/dev | sed 's/^ */KL-DEV /'
 EOS
 chmod 755 "$root/bin/kl-nettest"
 
+# The TAP test of net.t: two guests on a bridge of the test host, the
+# server 10.9.0.1 and the client 10.9.0.2. Each prints its NIC's offloads
+# (ethtool -k, when net.t added ethtool) and pings the other; the client
+# fetches the server's 4 MiB file and sends back its MD5.
+#   kl-taptest server|client virtio_net|e1000
+cat > "$root/bin/kl-taptest" <<'EOS'
+#!/bin/sh
+role=$1
+loadvirtio
+[ "$2" = e1000 ] && while read -r m; do insmod "/lib/modules/$m"; done < /etc/modules-e1000
+ip link set lo up
+i=0
+while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+echo "KL-NIC $(basename "$(readlink /sys/class/net/eth0/device/driver)") $(cat /sys/class/net/eth0/address)"
+if [ "$role" = server ]; then me=10.9.0.1 peer=10.9.0.2; else me=10.9.0.2 peer=10.9.0.1; fi
+ip addr add "$me/24" dev eth0
+ip link set eth0 up
+if [ "$role" = server ]; then
+	mkdir -p /tmp/www
+	head -c 4194304 /dev/urandom > /tmp/www/big
+	echo "KL-SRVMD5 $(md5sum < /tmp/www/big | cut -d' ' -f1)"
+	httpd -p 80 -h /tmp/www
+	timeout 400 nc -l -p 24 > /tmp/done &
+	done=$!
+fi
+command -v ethtool > /dev/null &&
+	ethtool -k eth0 | grep -E '^(rx-checksumming|tx-checksumming|tcp-segmentation-offload|generic-receive-offload):' | sed 's/^/KL-ETHTOOL /'
+i=0
+until ping -c 1 -W 2 "$peer" > /dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -ge 100 ] && break
+	sleep 1
+done
+echo "KL-PING $(ping -c 3 -W 5 "$peer" | grep 'packets transmitted')"
+if [ "$role" = server ]; then
+	wait "$done"
+	echo "KL-DONE $(cat /tmp/done)"
+else
+	i=0
+	until wget -q -O /tmp/big "http://$peer/big"; do
+		i=$((i + 1))
+		[ $i -ge 10 ] && break
+		sleep 2
+	done
+	sum=$(md5sum < /tmp/big | cut -d' ' -f1)
+	echo "KL-GOT $(wc -c < /tmp/big) $sum"
+	echo "KL-FETCHED $sum" | nc "$peer" 24
+fi
+grep eth0 /proc/net/dev | sed 's/^ */KL-DEV /'
+EOS
+chmod 755 "$root/bin/kl-taptest"
+
 # The disk test of boot.t (the kernel passes at most 32 words to init).
 cat > "$root/bin/kl-disktest" <<'EOS'
 #!/bin/sh

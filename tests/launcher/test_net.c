@@ -28,7 +28,7 @@
 
 #define NR_PARSE_TESTS		2
 #define NR_USER_TESTS		12
-#define NR_TAP_TESTS		14
+#define NR_TAP_TESTS		15
 #define WAIT_MS			3000
 #define FRAME_CAP		(65536 + 64)
 #define ETHERTYPE_TEST		0x88b5		/* IEEE local experimental */
@@ -896,11 +896,12 @@ static void tap_child(void)
 		cfg->bridge = NULL;
 	}
 
-	/* the kernel's name */
+	/* no name: the first free kl%d, gone with the backend */
 	cfg->ifname = NULL;
 	b = tap_create(vm, &nic, cfg);
-	child_ok(b && if_nametoindex("tap0"), "tap: no ifname: the kernel names it (tap0)");
+	child_ok(b && if_nametoindex("kl0"), "tap: no ifname: a new TAP named kl0");
 	tap_destroy(vm, &nic);
+	child_ok(!if_nametoindex("kl0"), "tap: kl0 removed with the backend");
 
 	/* refusals, with their reasons */
 	cfg->ifname = "lo";

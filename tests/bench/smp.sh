@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/bench/smp.sh: the launcher bench with 4 vCPUs in a 2-CPU test host:
+# tests/bench/smp.sh: the launcher bench with 4 vCPUs (1-CPU test host):
 # kvm-launch (vcpus = 4, in-kernel irqchip) against qemu-system-x86_64
 # -accel kvm -smp 4, same kernel, initramfs and disk: boot to the first
 # userspace line, RSS beyond guest RAM, IDE reads. Stock lane only by

@@ -1,4 +1,4 @@
-/* launcher/hw/i8042.c: i8042 controller model: command byte, self tests, keyboard replies, reset. */
+/* launcher/hw/i8042.c: i8042 controller model: output buffer, command byte, self tests, reset line. */
 #include <string.h>
 
 #include "hw/i8042.h"
@@ -16,38 +16,66 @@
 #define CTR_AUXDIS	0x20
 #define CTR_XLATE	0x40
 
-#define KBD_ACK		0xfa
-
-static void update_irq(struct i8042 *k)
+static void set_irq(struct irq_line *line, bool *level, bool want)
 {
-	bool kbd = false, aux = false;
-
-	if (k->count) {
-		if (k->queue_aux[k->head])
-			aux = k->ctr & CTR_AUXINT;
-		else
-			kbd = k->ctr & CTR_KBDINT;
-	}
-	if (kbd != k->irq_kbd_level) {
-		k->irq_kbd_level = kbd;
-		irq_line_set(&k->irq_kbd, kbd);
-	}
-	if (aux != k->irq_aux_level) {
-		k->irq_aux_level = aux;
-		irq_line_set(&k->irq_aux, aux);
+	if (want != *level) {
+		*level = want;
+		irq_line_set(line, want);
 	}
 }
 
-static void push(struct i8042 *k, uint8_t b, bool aux)
+static void update_irq(struct i8042 *k)
 {
-	unsigned int i;
+	set_irq(&k->irq_kbd, &k->irq_kbd_level, k->out_full && !k->out_aux && (k->ctr & CTR_KBDINT));
+	set_irq(&k->irq_aux, &k->irq_aux_level, k->out_full && k->out_aux && (k->ctr & CTR_AUXINT));
+}
 
-	if (k->count == I8042_QUEUE)
+/*
+ * An empty output buffer takes the next byte: the controller's own replies
+ * first, then the keyboard's, then the mouse's, each device only while its
+ * interface is enabled in the command byte.
+ */
+static void refill(struct i8042 *k)
+{
+	uint8_t b;
+
+	if (k->out_full)
 		return;
-	i = (k->head + k->count) % I8042_QUEUE;
-	k->queue[i] = b;
-	k->queue_aux[i] = aux;
-	k->count++;
+	if (k->nr_ctl) {
+		k->out = k->ctl[0];
+		k->out_aux = k->ctl_aux[0];
+		k->nr_ctl--;
+		memmove(k->ctl, k->ctl + 1, k->nr_ctl);
+		memmove(k->ctl_aux, k->ctl_aux + 1, k->nr_ctl * sizeof(k->ctl_aux[0]));
+		k->out_full = true;
+	} else if (!(k->ctr & CTR_KBDDIS) && ps2_queue_pop(&k->kbd.q, &b)) {
+		k->out = b;
+		k->out_aux = false;
+		k->out_full = true;
+	} else if (!(k->ctr & CTR_AUXDIS) && ps2_queue_pop(&k->mouse.q, &b)) {
+		k->out = b;
+		k->out_aux = true;
+		k->out_full = true;
+		ps2_mouse_flush(&k->mouse);
+	}
+	update_irq(k);
+}
+
+static void ctl_reply(struct i8042 *k, uint8_t b, bool aux)
+{
+	if (k->nr_ctl == I8042_CTL_QUEUE)
+		return;
+	k->ctl[k->nr_ctl] = b;
+	k->ctl_aux[k->nr_ctl] = aux;
+	k->nr_ctl++;
+	refill(k);
+}
+
+static void set_ctr(struct i8042 *k, uint8_t ctr)
+{
+	k->ctr = ctr;
+	k->kbd.translate = ctr & CTR_XLATE;
+	refill(k);
 	update_irq(k);
 }
 
@@ -59,9 +87,10 @@ void i8042_init(struct i8042 *k, struct irq_line kbd, struct irq_line aux,
 	k->irq_aux = aux;
 	k->reset = reset;
 	k->reset_ctx = ctx;
-	k->ctr = CTR_KBDINT | CTR_SYS | CTR_XLATE | CTR_AUXDIS;
+	ps2_kbd_reset(&k->kbd);
+	ps2_mouse_reset(&k->mouse);
 	k->outport = 0x03;	/* A20 on, not in reset */
-	k->kbd_enabled = true;
+	set_ctr(k, CTR_KBDINT | CTR_SYS | CTR_XLATE | CTR_AUXDIS);
 }
 
 static void pulse_reset(struct i8042 *k)
@@ -76,67 +105,26 @@ uint8_t i8042_read(struct i8042 *k, unsigned int port)
 
 	if (port == 4) {
 		v = STAT_UNLOCKED | (k->ctr & CTR_SYS ? STAT_SYS : 0);
-		if (k->pending_cmd || k->kbd_cmd)
+		if (k->pending_cmd)
 			v |= STAT_CMD;
-		if (k->count)
-			v |= STAT_OBF | (k->queue_aux[k->head] ? STAT_AUXOBF : 0);
+		if (k->out_full)
+			v |= STAT_OBF | (k->out_aux ? STAT_AUXOBF : 0);
 		return v;
 	}
-	if (!k->count)
-		return 0;	/* the last byte stays; 0 is as good */
-	v = k->queue[k->head];
-	k->head = (k->head + 1) % I8042_QUEUE;
-	k->count--;
+	/* An empty buffer reads as the last byte again. Reading lowers the
+	 * line; the next byte raises it anew, an edge for each byte. */
+	v = k->out;
+	k->out_full = false;
 	update_irq(k);
+	refill(k);
 	return v;
-}
-
-/* A byte for the keyboard itself (written to 0x60 with no pending command). */
-static void kbd_write(struct i8042 *k, uint8_t val)
-{
-	if (k->kbd_cmd) {
-		/* The argument of LED (0xed) or typematic (0xf3). */
-		k->kbd_cmd = 0;
-		push(k, KBD_ACK, false);
-		return;
-	}
-	switch (val) {
-	case 0xed:		/* set LEDs */
-	case 0xf3:		/* typematic rate */
-		k->kbd_cmd = val;
-		push(k, KBD_ACK, false);
-		break;
-	case 0xee:		/* echo */
-		push(k, 0xee, false);
-		break;
-	case 0xf2:		/* identify: MF2 keyboard */
-		push(k, KBD_ACK, false);
-		push(k, 0xab, false);
-		push(k, 0x83, false);
-		break;
-	case 0xf4:
-		k->kbd_enabled = true;
-		push(k, KBD_ACK, false);
-		break;
-	case 0xf5:
-		k->kbd_enabled = false;
-		push(k, KBD_ACK, false);
-		break;
-	case 0xff:		/* reset and self-test passed */
-		push(k, KBD_ACK, false);
-		push(k, 0xaa, false);
-		break;
-	default:		/* 0xf0 scan set, 0xf6 defaults, ... */
-		push(k, KBD_ACK, false);
-		break;
-	}
 }
 
 static void ctl_command(struct i8042 *k, uint8_t cmd)
 {
 	switch (cmd) {
 	case 0x20:		/* read command byte */
-		push(k, k->ctr, false);
+		ctl_reply(k, k->ctr, false);
 		break;
 	case 0x60:		/* write command byte */
 	case 0xd1:		/* write output port */
@@ -146,28 +134,29 @@ static void ctl_command(struct i8042 *k, uint8_t cmd)
 		k->pending_cmd = cmd;
 		break;
 	case 0xa7:
-		k->ctr |= CTR_AUXDIS;
+		set_ctr(k, k->ctr | CTR_AUXDIS);
 		break;
 	case 0xa8:
-		k->ctr &= ~CTR_AUXDIS;
+		set_ctr(k, k->ctr & ~CTR_AUXDIS);
 		break;
-	case 0xa9:		/* aux interface test: clock line stuck low = no port */
-		push(k, 0x01, false);
+	case 0xa9:		/* aux interface test: passed, a mouse is there */
+	case 0xab:		/* keyboard interface test */
+		ctl_reply(k, 0x00, false);
 		break;
 	case 0xaa:		/* controller self-test */
-		push(k, 0x55, false);
-		break;
-	case 0xab:		/* keyboard interface test */
-		push(k, 0x00, false);
+		ctl_reply(k, 0x55, false);
 		break;
 	case 0xad:
-		k->ctr |= CTR_KBDDIS;
+		set_ctr(k, k->ctr | CTR_KBDDIS);
 		break;
 	case 0xae:
-		k->ctr &= ~CTR_KBDDIS;
+		set_ctr(k, k->ctr & ~CTR_KBDDIS);
+		break;
+	case 0xc0:		/* read input port: nothing strapped */
+		ctl_reply(k, 0x00, false);
 		break;
 	case 0xd0:		/* read output port */
-		push(k, k->outport, false);
+		ctl_reply(k, k->outport, false);
 		break;
 	default:
 		/* 0xf0-0xff pulse output lines; bit 0 low = CPU reset. */
@@ -175,7 +164,6 @@ static void ctl_command(struct i8042 *k, uint8_t cmd)
 			pulse_reset(k);
 		break;
 	}
-	update_irq(k);
 }
 
 void i8042_write(struct i8042 *k, unsigned int port, uint8_t val)
@@ -191,8 +179,7 @@ void i8042_write(struct i8042 *k, unsigned int port, uint8_t val)
 	k->pending_cmd = 0;
 	switch (cmd) {
 	case 0x60:
-		k->ctr = val;
-		update_irq(k);
+		set_ctr(k, val);
 		break;
 	case 0xd1:
 		k->outport = val;
@@ -200,17 +187,35 @@ void i8042_write(struct i8042 *k, unsigned int port, uint8_t val)
 			pulse_reset(k);
 		break;
 	case 0xd2:
-		push(k, val, false);
+		ctl_reply(k, val, false);
 		break;
 	case 0xd3:
-		push(k, val, true);
+		ctl_reply(k, val, true);
 		break;
 	case 0xd4:
-		/* No mouse: the controller answers for it at once (NAK). */
-		push(k, 0xfe, true);
+		if (k->ctr & CTR_AUXDIS)
+			set_ctr(k, k->ctr & ~CTR_AUXDIS);
+		ps2_mouse_write(&k->mouse, val);
+		refill(k);
 		break;
 	default:
-		kbd_write(k, val);
+		/* a byte for a device enables its interface (as QEMU's 8042) */
+		if (k->ctr & CTR_KBDDIS)
+			set_ctr(k, k->ctr & ~CTR_KBDDIS);
+		ps2_kbd_write(&k->kbd, val);
+		refill(k);
 		break;
 	}
+}
+
+void i8042_key(struct i8042 *k, uint16_t code, bool down)
+{
+	ps2_kbd_key(&k->kbd, code, down);
+	refill(k);
+}
+
+void i8042_mouse(struct i8042 *k, int dx, int dy, int dz, uint8_t buttons)
+{
+	ps2_mouse_event(&k->mouse, dx, dy, dz, buttons);
+	refill(k);
 }

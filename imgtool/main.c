@@ -25,6 +25,7 @@ static const struct {
 	{ "import", cmd_import, "import [-q] [-p] [-c] [-O FMT] [-o OPTS] [-j THREADS] ARCHIVE DST" },
 	{ "rebase", cmd_rebase, "rebase [-q] [-p] [-f FMT] [-u] -b BACKING [-F BACKING_FMT] FILE" },
 	{ "commit", cmd_commit, "commit [-q] [-p] [-f FMT] [-d] [-b BASE] FILE" },
+	{ "amend", cmd_amend, "amend [-q] [-p] [-f FMT] -o OPTS FILE" },
 };
 
 static void usage(FILE *f)

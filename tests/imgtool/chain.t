@@ -227,4 +227,9 @@ fails_with 1 "Format driver 'raw' does not support option amendment" "$I" amend 
 ok $? "amend of a raw image refused"
 "$I" amend -o help "$T/a.qcow2" | grep -q "^  refcount_bits="; ok $? "amend -o help lists the options"
 
+for v in rebase commit amend; do
+	grep -q "^\.It Cm $v$" "$TOP/man/imgtool.1" && "$I" --help | grep -q "imgtool $v "
+	ok $? "$v is in --help and man/imgtool.1"
+done
+
 done_testing

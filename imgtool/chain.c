@@ -100,6 +100,14 @@ int img_amend(struct img *img, const struct img_amend_opts *o, char *err, size_t
 	return ret;
 }
 
+/* Bytes from off to the next chunk boundary or the end: each look-up stays short. */
+static uint64_t chunk_at(uint64_t off, uint64_t size)
+{
+	uint64_t n = CHAIN_CHUNK - off % CHAIN_CHUNK;
+
+	return n < size - off ? n : size - off;
+}
+
 /* Read len bytes at off of img, zeros past its end (a shorter backing file). */
 static int read_padded(struct img *img, void *buf, size_t len, uint64_t off)
 {
@@ -162,15 +170,15 @@ int img_rebase(struct img *img, const char *backing, enum img_format bfmt,
 		goto out;
 	}
 	for (uint64_t off = 0; off < size;) {
-		uint64_t run, n;
-		int alloc = img_is_allocated(img, off, size - off, &run);
+		uint64_t run, n = chunk_at(off, size);
+		int alloc = img_is_allocated(img, off, n, &run);
 
 		if (alloc < 0) {
 			ret = ERR(alloc, "error while reading '%s' at offset %llu: %s", img->path,
 				  (unsigned long long)off, strerror(-alloc));
 			goto out;
 		}
-		n = run < CHAIN_CHUNK - off % CHAIN_CHUNK ? run : CHAIN_CHUNK - off % CHAIN_CHUNK;
+		n = run;
 		if (alloc || (known_zero(ob, off, n) && known_zero(nb, off, n))) {
 			off += n;
 			if (progress)
@@ -298,15 +306,15 @@ int img_commit(struct img *img, int base_depth, bool empty,
 		}
 	}
 	for (uint64_t off = 0; off < size;) {
-		uint64_t run, n;
-		int a = above_base(layer, base_depth, off, size - off, &run);
+		uint64_t run, n = chunk_at(off, size);
+		int a = above_base(layer, base_depth, off, n, &run);
 
 		if (a < 0) {
 			ret = ERR(a, "error while reading the allocation of '%s' at offset %llu: %s",
 				  img->path, (unsigned long long)off, strerror(-a));
 			goto out;
 		}
-		n = run < CHAIN_CHUNK - off % CHAIN_CHUNK ? run : CHAIN_CHUNK - off % CHAIN_CHUNK;
+		n = run;
 		if (a) {
 			ret = img_pread(img, buf, n, off);
 			if (ret) {

@@ -31,6 +31,8 @@ int cli_default_threads(void);
 /* Is the buffer all zero bytes? */
 int cli_is_zero(const void *buf, size_t len);
 void cli_progress(double pct, int enabled);
+/* Report a failure on path: the reason, naming the file unless it does. */
+void cli_error_in(const char *path, const char *reason);
 
 /* Shared by convert and import: ordered parallel writer. */
 struct conv_out;

@@ -159,7 +159,7 @@ int cmd_amend(int argc, char **argv)
 	}
 	cli_progress(0, prog && !quiet);
 	if (img_amend(img, &o, err, sizeof(err)) < 0) {
-		cli_error("%s", err);
+		cli_error_in(argv[optind], err);
 	} else {
 		cli_progress(100, prog && !quiet);
 		ret = 0;

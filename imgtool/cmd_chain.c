@@ -8,6 +8,18 @@
 
 #include "cli.h"
 
+/* The reason, after the image's name unless it names it already. */
+void cli_error_in(const char *path, const char *reason)
+{
+	char quoted[4200];
+
+	snprintf(quoted, sizeof(quoted), "'%s'", path);
+	if (strstr(reason, quoted))
+		cli_error("%s", reason);
+	else
+		cli_error("%s: %s", quoted, reason);
+}
+
 /* Progress as qemu-img prints it, at most once per percent. */
 struct progress {
 	bool on;
@@ -107,7 +119,7 @@ int cmd_rebase(int argc, char **argv)
 		progress_end(&p);
 	}
 	if (ret < 0)
-		cli_error("%s", err);
+		cli_error_in(argv[optind], err);
 	img_close(img);
 	return ret < 0 ? 1 : 0;
 }
@@ -176,7 +188,7 @@ int cmd_commit(int argc, char **argv)
 		return 1;
 	}
 	if (!img_get_backing(img)) {
-		cli_error("Image does not have a backing file");
+		cli_error_in(argv[optind], "Image does not have a backing file");
 		img_close(img);
 		return 1;
 	}
@@ -197,7 +209,7 @@ int cmd_commit(int argc, char **argv)
 	progress_end(&p);
 	img_close(img);
 	if (ret < 0) {
-		cli_error("%s", err);
+		cli_error_in(argv[optind], err);
 		return 1;
 	}
 	if (!quiet)

@@ -155,7 +155,7 @@ struct img *img_get_backing(struct img *img);
  */
 int img_is_allocated(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum);
 /* Where a backing name recorded in the image at img_path points: a
- * relative name is relative to the image's directory. 0 or -ENAMETOOLONG. */
+ * relative name is relative to the image's directory. 0 or -errno. */
 int img_backing_path(const char *img_path, const char *name, char *out, size_t outlen);
 
 /* Progress of a long operation: done out of total bytes. */

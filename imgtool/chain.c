@@ -1,5 +1,6 @@
 /* imgtool/chain.c: backing chains: rebase, commit and emptying an image; amend; the generic entry points. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #define ERR(code, ...) (img_seterr(err, errlen, __VA_ARGS__), (code))
 #define CHAIN_CHUNK	(1u << 20)	/* bytes read and compared or copied at a time */
+#define WRITEBACK_KICK	(32u << 20)	/* committed bytes between write-back starts */
 
 const char *img_get_filename(const struct img *img)
 {
@@ -272,6 +274,7 @@ int img_commit(struct img *img, int base_depth, bool empty,
 	uint64_t size = img->size;
 	uint8_t *buf = NULL;
 	char sub[512];
+	uint64_t since_kick = 0;
 	int ret = 0;
 
 	if (base_depth < 1 || base_depth > QCOW2_MAX_DEPTH + 1)
@@ -331,6 +334,12 @@ int img_commit(struct img *img, int base_depth, bool empty,
 				ret = ERR(ret, "error while writing '%s' at offset %llu: %s", base->path,
 					  (unsigned long long)off, strerror(-ret));
 				goto out;
+			}
+			/* Start the write-back as we go: the final flush then waits for little. */
+			since_kick += n;
+			if (since_kick >= WRITEBACK_KICK) {
+				sync_file_range(base->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+				since_kick = 0;
 			}
 		}
 		off += n;

@@ -17,6 +17,9 @@ int cmd_compare(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_rebase(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
+int cmd_amend(int argc, char **argv);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_format(const char *s, enum img_format *fmt);
@@ -28,6 +31,8 @@ int cli_default_threads(void);
 /* Is the buffer all zero bytes? */
 int cli_is_zero(const void *buf, size_t len);
 void cli_progress(double pct, int enabled);
+/* Report a failure on path: the reason, naming the file unless it does. */
+void cli_error_in(const char *path, const char *reason);
 
 /* Shared by convert and import: ordered parallel writer. */
 struct conv_out;

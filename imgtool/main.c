@@ -23,6 +23,9 @@ static const struct {
 	{ "resize", cmd_resize, "resize [-q] [-f FMT] [--shrink] FILE [+|-]SIZE" },
 	{ "map", cmd_map, "map [-f FMT] [--output=human|json] FILE" },
 	{ "import", cmd_import, "import [-q] [-p] [-c] [-O FMT] [-o OPTS] [-j THREADS] ARCHIVE DST" },
+	{ "rebase", cmd_rebase, "rebase [-q] [-p] [-f FMT] [-u] -b BACKING [-F BACKING_FMT] FILE" },
+	{ "commit", cmd_commit, "commit [-q] [-p] [-f FMT] [-d] [-b BASE] FILE" },
+	{ "amend", cmd_amend, "amend [-q] [-p] [-f FMT] -o OPTS FILE" },
 };
 
 static void usage(FILE *f)

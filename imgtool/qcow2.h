@@ -200,4 +200,13 @@ void qcow2_close(struct img *img);
 int qcow2_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log);
 int qcow2_resize(struct img *img, uint64_t size, bool shrink, char *err, size_t errlen);
 
+/* qcow2_cache.c: store refcount i of a block of the given order */
+void qcow2_rc_store(uint8_t *b, unsigned order, uint64_t i, uint64_t v);
+
+/* qcow2_amend.c */
+int qcow2_set_backing(struct img *img, const char *name, const char *fmt, char *err, size_t errlen);
+int qcow2_is_allocated(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum);
+int qcow2_make_empty(struct img *img, char *err, size_t errlen);
+int qcow2_amend(struct img *img, const struct img_amend_opts *o, char *err, size_t errlen);
+
 #endif

@@ -298,7 +298,7 @@ static uint64_t rc_load(const uint8_t *b, unsigned order, uint64_t i)
 	}
 }
 
-static void rc_store(uint8_t *b, unsigned order, uint64_t i, uint64_t v)
+void qcow2_rc_store(uint8_t *b, unsigned order, uint64_t i, uint64_t v)
 {
 	switch (order) {
 	case 0: case 1: case 2: {
@@ -412,7 +412,7 @@ static int ensure_refblock(struct img *img, uint64_t b, uint64_t avoid)
 	if (!tbl)
 		return -ENOMEM;
 	if (be == b)
-		rc_store(tbl, s->refcount_order, (uint64_t)e & ((1ull << s->rb_bits) - 1), 1);
+		qcow2_rc_store(tbl, s->refcount_order, (uint64_t)e & ((1ull << s->rb_bits) - 1), 1);
 	ret = img_file_pwrite(img->fd, tbl, cs, (uint64_t)e << s->cluster_bits);
 	free(tbl);
 	if (ret)
@@ -503,7 +503,7 @@ static int grow_reftable(struct img *img, uint64_t need)
 		for (j = 0; j < nb && bidx[j] != b; j++)
 			;
 		if (j < nb) {
-			rc_store(blocks + j * cs, s->refcount_order, c & ((1ull << s->rb_bits) - 1), 1);
+			qcow2_rc_store(blocks + j * cs, s->refcount_order, c & ((1ull << s->rb_bits) - 1), 1);
 		} else {
 			ret = qcow2_refcount_add(img, c, 1);
 			if (ret)
@@ -572,7 +572,7 @@ int qcow2_refcount_add(struct img *img, uint64_t cluster, int64_t delta)
 	if ((delta < 0 && v < (uint64_t)-delta) || (delta > 0 && s->refcount_max - v < (uint64_t)delta))
 		return -EIO;
 	v += (uint64_t)delta;
-	rc_store(tbl, s->refcount_order, i, v);
+	qcow2_rc_store(tbl, s->refcount_order, i, v);
 	rb_mark_dirty(img, s->rt[b]);
 	if (delta > 0 && cluster + 1 > s->alloc_end)
 		s->alloc_end = cluster + 1;

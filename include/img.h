@@ -142,4 +142,60 @@ int img_check(struct img *img, unsigned fix, struct img_check_result *res, FILE 
 /* Human size parser shared by the tools: 10G, 512K, 1.5M, plain bytes. */
 int img_parse_size(const char *s, uint64_t *out);
 
+/* ---- Backing chains and amendments: rebase, commit, amend. ---- */
+
+const char *img_get_filename(const struct img *img);	/* the path it was opened by */
+/* The backing image img reads through (opened read-only), or NULL. */
+struct img *img_get_backing(struct img *img);
+/*
+ * Does img itself define the bytes at off (data, compressed or zero
+ * clusters) rather than its backing chain? 1 or 0, with *pnum the length
+ * of the run from off (at most len) that has the same answer; or -errno.
+ * A raw image defines every byte.
+ */
+int img_is_allocated(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum);
+/* Where a backing name recorded in the image at img_path points: a
+ * relative name is relative to the image's directory. 0 or -errno. */
+int img_backing_path(const char *img_path, const char *name, char *out, size_t outlen);
+
+/* Progress of a long operation: done out of total bytes. */
+typedef void (*img_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+/*
+ * Record a new backing file in the header, nothing else (an unsafe
+ * rebase): name NULL or "" drops it, fmt NULL or "" records no format.
+ * qcow2 only.
+ */
+int img_set_backing(struct img *img, const char *name, const char *fmt,
+		    char *err, size_t errlen);
+/*
+ * Safe rebase: every range img does not allocate itself where its backing
+ * chain and the new backing file read differently is copied into img
+ * first, so that what img reads stays the same. backing "" makes img
+ * standalone; bfmt IMG_FMT_AUTO probes. img must be open with its chain.
+ */
+int img_rebase(struct img *img, const char *backing, enum img_format bfmt,
+	       img_progress_fn progress, void *opaque, char *err, size_t errlen);
+/*
+ * Write what the layers above base_depth (1: img's backing file) hold into
+ * that image, opened read-write on its own, grown to img's size if smaller;
+ * then, with empty, unmap every cluster of img so that it reads through.
+ */
+int img_commit(struct img *img, int base_depth, bool empty,
+	       img_progress_fn progress, void *opaque, char *err, size_t errlen);
+/* Unmap every cluster of img: it then reads as its backing file. qcow2 only. */
+int img_make_empty(struct img *img, char *err, size_t errlen);
+
+/* What amend may change in a qcow2 image; 0 (or -1 for flags) keeps it. */
+struct img_amend_opts {
+	int compat;			/* 2 (0.10) or 3 (1.1) */
+	int lazy_refcounts;		/* -1 keep, 0 off, 1 on */
+	int refcount_bits;		/* a power of two, 1..64 */
+	uint64_t size;
+	bool set_backing;		/* record backing_file/backing_fmt (no data moves) */
+	const char *backing_file;	/* NULL keeps the name */
+	const char *backing_fmt;
+};
+int img_amend(struct img *img, const struct img_amend_opts *o, char *err, size_t errlen);
+
 #endif

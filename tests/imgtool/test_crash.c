@@ -1,9 +1,12 @@
-/* tests/imgtool/test_crash.c: kill a qcow2 writer at random points; only leaks may remain and flushed data survives. */
+/* tests/imgtool/test_crash.c: kill a qcow2 writer at random points, and cut commit, rebase and amend before each write; only leaks may remain. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -135,6 +138,331 @@ static void apply(uint8_t *img, uint64_t seed, uint64_t b)
 	}
 }
 
+
+/* ---- commit, rebase and amend cut short before each of their writes ---- */
+
+#define CC		4096u		/* cluster size: small tables, every cluster a write */
+#define TOP_NCL		64u
+#define BASE_NCL	56u		/* smaller than the top: commit grows it first */
+#define CHAIN_POINTS	10		/* TAP points of chain_tests() */
+
+enum chain_op { OP_COMMIT, OP_REBASE, OP_REBASE_STANDALONE, OP_REFCOUNT_BITS, OP_DOWNGRADE };
+
+static const char *const op_name[] = {
+	"commit", "rebase", "rebase -b \"\"", "amend refcount_bits=8", "amend compat=0.10",
+};
+
+static void fill(uint8_t *p, unsigned seed)
+{
+	for (unsigned i = 0; i < CC; i++)
+		p[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
+}
+
+static int make_image(const char *path, uint64_t ncl, const char *backing)
+{
+	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = ncl * CC, .cluster_size = CC,
+				     .backing_file = backing, .backing_format = IMG_FMT_QCOW2 };
+	char err[256];
+
+	return img_create(path, &o, err, sizeof(err));
+}
+
+/* base <- top, and new (the rebase target): data, compressed, zero and half-written clusters. */
+static int make_chain(const char *dir)
+{
+	struct img_deflate *d = img_deflate_new();
+	uint8_t buf[CC], cbuf[CC];
+	char path[1024], err[256];
+	const char *names[] = { "base.qcow2", "new.qcow2", "top.qcow2" };
+	int ret = 0;
+
+	for (int f = 0; f < 3 && !ret; f++) {
+		struct img *img;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[f]);
+		ret = make_image(path, f == 0 ? BASE_NCL : TOP_NCL, f == 2 ? "base.qcow2" : NULL);
+		img = ret ? NULL : img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+		if (!img || !d)
+			return -1;
+		for (uint32_t c = 0; c < (f == 0 ? BASE_NCL : TOP_NCL) && !ret; c++) {
+			uint64_t off = (uint64_t)c * CC;
+			size_t cl;
+
+			if (f == 0 && c % 3 == 0) {
+				fill(buf, 1000 + c);
+				ret = img_pwrite(img, buf, CC, off);
+			} else if (f == 0 && c % 7 == 1) {
+				fill(buf, 1500 + c);
+				cl = img_deflate_cluster(d, buf, CC, cbuf, CC);
+				ret = cl ? img_write_compressed(img, off, cbuf, cl) : -1;
+			} else if (f == 1 && c % 2 == 0) {
+				fill(buf, c % 3 == 0 ? 1000 + c : 2000 + c);	/* some equal to base */
+				ret = img_pwrite(img, buf, CC, off);
+			} else if (f == 2 && c % 4 == 1) {
+				fill(buf, 3000 + c);
+				ret = img_pwrite(img, buf, CC, off);
+			} else if (f == 2 && c % 6 == 2) {
+				ret = img_discard(img, off, CC);		/* a zero cluster over base */
+			} else if (f == 2 && c % 9 == 4) {
+				fill(buf, 4000 + c);
+				cl = img_deflate_cluster(d, buf, CC, cbuf, CC);
+				ret = cl ? img_write_compressed(img, off, cbuf, cl) : -1;
+			} else if (f == 2 && c % 11 == 3) {
+				fill(buf, 5000 + c);
+				ret = img_pwrite(img, buf, CC / 2, off);
+			}
+		}
+		if (img_flush(img))
+			ret = -1;
+		img_close(img);
+	}
+	img_deflate_free(d);
+	return ret;
+}
+
+/* Say why into why; returns -1. */
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Whole contents of an image read through its chain (NULL if it does not open). */
+static uint8_t *read_all(const char *path, unsigned flags, uint64_t *size, char *err, size_t errlen)
+{
+	struct img *img = img_open(path, IMG_FMT_QCOW2, IMG_OPEN_RDONLY | flags, err, errlen);
+	uint8_t *buf;
+
+	if (!img)
+		return NULL;
+	*size = img_get_size(img);
+	buf = malloc(*size);
+	if (buf && img_pread(img, buf, *size, 0)) {
+		snprintf(err, errlen, "read error");
+		free(buf);
+		buf = NULL;
+	}
+	img_close(img);
+	return buf;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	uint8_t buf[65536];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+	int ret = in && out ? 0 : -1;
+
+	while (!ret && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ret = fwrite(buf, 1, n, out) == n ? 0 : -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		ret = -1;
+	return ret;
+}
+
+static volatile long *write_count;	/* where the uncut run reports its writes */
+
+static void run_op(const char *dir, enum chain_op op)
+{
+	struct img_amend_opts ao = { .lazy_refcounts = -1 };
+	char path[1024], err[256];
+	struct img *top;
+
+	snprintf(path, sizeof(path), "%s/top.qcow2", dir);
+	top = img_open(path, IMG_FMT_QCOW2, op >= OP_REFCOUNT_BITS ? IMG_OPEN_NO_BACKING : 0,
+		       err, sizeof(err));
+	if (!top)
+		_exit(2);
+	if (op == OP_REFCOUNT_BITS)
+		ao.refcount_bits = 8;
+	if (op == OP_DOWNGRADE)
+		ao.compat = 2;
+	if ((op == OP_COMMIT && img_commit(top, 1, true, NULL, NULL, err, sizeof(err))) ||
+	    (op == OP_REBASE && img_rebase(top, "new.qcow2", IMG_FMT_QCOW2, NULL, NULL, err, sizeof(err))) ||
+	    (op == OP_REBASE_STANDALONE && img_rebase(top, "", IMG_FMT_AUTO, NULL, NULL, err, sizeof(err))) ||
+	    (op >= OP_REFCOUNT_BITS && img_amend(top, &ao, err, sizeof(err))))
+		_exit(3);
+	img_close(top);
+	if (write_count)
+		*write_count = nwrites;
+	_exit(0);
+}
+
+/* What the images hold after a cut: check at most leaks, the top reads as before, base old or new per cluster. */
+static int verify(const char *dir, enum chain_op op, const uint8_t *top0, const uint8_t *base0,
+		  char *why, size_t whylen)
+{
+	const char *files[] = { "top.qcow2", "base.qcow2" };
+	struct img_check_result res;
+	char path[1024], err[256];
+	uint64_t size, bsize;
+	uint8_t *got;
+
+	for (int f = 0; f < 2; f++) {
+		struct img *img;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[f]);
+		img = img_open(path, IMG_FMT_QCOW2, IMG_OPEN_RDONLY | IMG_OPEN_NO_BACKING, err, sizeof(err));
+		if (!img)
+			return fail(why, whylen, "%s does not open: %s", files[f], err);
+		if (img_check(img, 0, &res, NULL) || res.corruptions || res.check_errors) {
+			img_close(img);
+			return fail(why, whylen, "%s: %llu corruptions", files[f],
+					(unsigned long long)res.corruptions);
+		}
+		img_close(img);
+	}
+	snprintf(path, sizeof(path), "%s/top.qcow2", dir);
+	got = read_all(path, 0, &size, err, sizeof(err));
+	if (!got)
+		return fail(why, whylen, "top does not open with its chain: %s", err);
+	if (size != TOP_NCL * CC || memcmp(got, top0, size)) {
+		free(got);
+		return fail(why, whylen, "top no longer reads as before");
+	}
+	free(got);
+	if (op != OP_COMMIT)
+		return 0;
+	snprintf(path, sizeof(path), "%s/base.qcow2", dir);
+	got = read_all(path, IMG_OPEN_NO_BACKING, &bsize, err, sizeof(err));
+	if (!got)
+		return fail(why, whylen, "base does not read: %s", err);
+	for (uint64_t c = 0; c < bsize / CC; c++) {
+		static const uint8_t zero[CC];
+		const uint8_t *old = c < BASE_NCL ? base0 + c * CC : zero;
+
+		if (memcmp(got + c * CC, old, CC) && memcmp(got + c * CC, top0 + c * CC, CC)) {
+			free(got);
+			return fail(why, whylen, "base cluster %llu is neither old nor new",
+					(unsigned long long)c);
+		}
+	}
+	free(got);
+	return 0;
+}
+
+/* After the uncut run: the operation did what it says. */
+static int final_state(const char *dir, enum chain_op op, const uint8_t *top0, char *why, size_t whylen)
+{
+	struct img_info in;
+	char path[1024], err[256];
+	uint64_t size, run;
+	uint8_t *got;
+	struct img *top;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "%s/top.qcow2", dir);
+	top = img_open(path, IMG_FMT_QCOW2, IMG_OPEN_RDONLY | IMG_OPEN_NO_BACKING, err, sizeof(err));
+	if (!top)
+		return fail(why, whylen, "top does not open: %s", err);
+	img_get_info(top, &in);
+	if (op == OP_COMMIT && (img_is_allocated(top, 0, TOP_NCL * CC, &run) != 0 || run != TOP_NCL * CC))
+		ret = fail(why, whylen, "the top still allocates clusters");
+	if (op == OP_REBASE && (strcmp(in.backing_file, "new.qcow2") || strcmp(in.backing_format, "qcow2")))
+		ret = fail(why, whylen, "backing file '%s' (%s)", in.backing_file, in.backing_format);
+	if (op == OP_REBASE_STANDALONE && in.backing_file[0])
+		ret = fail(why, whylen, "backing file '%s' left", in.backing_file);
+	if (op == OP_REFCOUNT_BITS && in.refcount_bits != 8)
+		ret = fail(why, whylen, "refcount_bits %d", in.refcount_bits);
+	if (op == OP_DOWNGRADE && in.qcow2_version != 2)
+		ret = fail(why, whylen, "version %d", in.qcow2_version);
+	img_close(top);
+	if (ret || op != OP_COMMIT)
+		return ret;
+	snprintf(path, sizeof(path), "%s/base.qcow2", dir);
+	got = read_all(path, 0, &size, err, sizeof(err));
+	if (!got || size != TOP_NCL * CC || memcmp(got, top0, size))
+		ret = fail(why, whylen, "the base does not read as the top did");
+	free(got);
+	return ret;
+}
+
+static void chain_tests(const char *dir)
+{
+	static char tmpl[512], work[512];
+	volatile long *count = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint8_t *top0, *base0;
+	uint64_t size;
+	char err[256], path[1024], from[1100], to[1100];
+
+	snprintf(tmpl, sizeof(tmpl), "%s/tmpl", dir);
+	snprintf(work, sizeof(work), "%s/work", dir);
+	if (mkdir(tmpl, 0700) || mkdir(work, 0700) || make_chain(tmpl)) {
+		for (int i = 0; i < CHAIN_POINTS; i++)
+			tap_ok(0, "chain fixture could not be made");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/top.qcow2", tmpl);
+	top0 = read_all(path, 0, &size, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/base.qcow2", tmpl);
+	base0 = read_all(path, 0, &size, err, sizeof(err));
+	for (enum chain_op op = OP_COMMIT; op <= OP_DOWNGRADE; op++) {
+		long writes = 0, cuts = 0, bad = 0;
+		char why[1024] = "";
+		int status;
+		pid_t pid;
+
+		/* Cut 0 is the uncut run: it counts the writes, then is checked like the rest. */
+		for (long cut = 0; cut == 0 || cut <= writes; cut++) {
+			for (int f = 0; f < 3; f++) {
+				const char *n[] = { "base.qcow2", "new.qcow2", "top.qcow2" };
+
+				snprintf(from, sizeof(from), "%s/%s", tmpl, n[f]);
+				snprintf(to, sizeof(to), "%s/%s", work, n[f]);
+				copy_file(from, to);
+			}
+			*count = 0;
+			pid = fork();
+			if (pid == 0) {
+				crash_before = cut ? cut : LONG_MAX;
+				nwrites = 0;
+				write_count = count;
+				run_op(work, op);
+			}
+			waitpid(pid, &status, 0);
+			if (cut == 0) {
+				writes = *count;
+				tap_ok(final_state(work, op, top0, why, sizeof(why)) == 0, "%s uncut: done %s",
+				       op_name[op], why);
+				why[0] = '\0';
+				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+					snprintf(why, sizeof(why), "the uncut run failed (status 0x%x)", status);
+					bad++;
+				}
+			} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 9) {
+				snprintf(why, sizeof(why), "cut %ld: status 0x%x", cut, status);
+				bad++;
+			}
+			cuts++;
+			if (verify(work, op, top0, base0, why, sizeof(why)) < 0) {
+				bad++;
+				tap_diag("%s cut before write %ld: %s", op_name[op], cut, why);
+			}
+		}
+		tap_ok(writes > 0 && bad == 0, "%s cut before each of its %ld writes: images open, check finds at most leaks, the top reads as before%s (%ld bad)",
+		       op_name[op], writes, op == OP_COMMIT ? ", base clusters old or new" : "", bad);
+		(void)cuts;
+	}
+	free(top0);
+	free(base0);
+	for (int f = 0; f < 3; f++) {
+		const char *n[] = { "base.qcow2", "new.qcow2", "top.qcow2" };
+
+		snprintf(from, sizeof(from), "%s/%s", tmpl, n[f]);
+		snprintf(to, sizeof(to), "%s/%s", work, n[f]);
+		unlink(from);
+		unlink(to);
+	}
+	rmdir(tmpl);
+	rmdir(work);
+}
+
 int main(void)
 {
 	static char dir[] = "/tmp/imgtool-crash.XXXXXX";
@@ -148,14 +476,14 @@ int main(void)
 	model = malloc(NBLK * BLK);
 	partial = malloc(NBLK * BLK);
 	got = malloc(NBLK * BLK);
-	tap_plan(ROUNDS * 4);
+	tap_plan(ROUNDS * 4 + CHAIN_POINTS);
 	srand((unsigned)time(NULL));
 	for (int round = 0; round < ROUNDS; round++) {
 		struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = (uint64_t)NBLK * STRIDE,
 					     .cluster_size = BLK };
 		struct img_check_result res, res2;
 		uint64_t seed = (uint64_t)rand() + 1, f;
-		char path[256], err[256];
+		char path[1024], err[256];
 		struct img *img;
 		int bad = 0, status;
 		pid_t pid;
@@ -249,6 +577,7 @@ int main(void)
 		img_close(img);
 		unlink(path);
 	}
+	chain_tests(dir);
 	rmdir(dir);
 	free(model);
 	free(partial);

@@ -1,5 +1,6 @@
 /* imgtool/qcow2_cache.c: qcow2 metadata caches, refcounts, cluster allocation and write ordering. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -733,6 +734,26 @@ int qcow2_clear_autoclear(struct img *img)
 	return ret;
 }
 
+/*
+ * A cluster nothing references any more gives its space back to the host
+ * file system (the image's allocated size shrinks, as after a guest's
+ * TRIM). Unreferenced, its bytes no longer matter: best effort.
+ */
+static int punch_if_free(struct img *img, uint64_t cluster)
+{
+	struct qcow2 *s = QS(img);
+	uint64_t rc;
+	int ret = qcow2_refcount_get(img, cluster, &rc);
+
+	if (ret || rc)
+		return ret;
+	if (fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(cluster << s->cluster_bits), (off_t)s->cluster_size) < 0 &&
+	    errno != EOPNOTSUPP && errno != ENOSYS)
+		return -errno;
+	return 0;
+}
+
 int qcow2_flush_metadata(struct img *img)
 {
 	struct qcow2 *s = QS(img);
@@ -782,6 +803,8 @@ int qcow2_flush_metadata(struct img *img)
 			if (s->pending_free[i] == s->cbyte_off >> s->cluster_bits)
 				s->cbyte_off = 0;	/* never pack into a freed cluster */
 			ret = qcow2_refcount_add(img, s->pending_free[i], -1);
+			if (!ret)
+				ret = punch_if_free(img, s->pending_free[i]);
 			if (ret)
 				return ret;
 		}

@@ -493,7 +493,7 @@ static void parse_serial(struct ctx *c, config_t *cf, struct vm_config *cfg)
 
 static void parse_disks(struct ctx *c, config_t *cf, struct vm_config *cfg)
 {
-	static const char *const keys[] = { "file", "format", "readonly", "media", NULL };
+	static const char *const keys[] = { "file", "format", "readonly", "media", "snapshot", NULL };
 	config_setting_t *l = config_lookup(cf, "disks");
 	int i, n;
 
@@ -529,6 +529,13 @@ static void parse_disks(struct ctx *c, config_t *cf, struct vm_config *cfg)
 			else
 				disk->readonly = config_setting_get_bool(s);
 		}
+		if ((s = config_setting_get_member(d, "snapshot"))) {
+			snprintf(name, sizeof(name), "disks[%d].snapshot", i);
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+				bad(c, line_of(s), name, "expected true or false");
+			else
+				disk->snapshot = config_setting_get_bool(s);
+		}
 		if ((s = config_setting_get_member(d, "format"))) {
 			const char *v;
 
@@ -547,13 +554,18 @@ static void parse_disks(struct ctx *c, config_t *cf, struct vm_config *cfg)
 			else if (v && strcmp(v, "disk"))
 				bad(c, line_of(s), name, "'%s' is not a media type (disk or cdrom)", v);
 		}
+		if (disk->snapshot && disk->cdrom) {
+			snprintf(name, sizeof(name), "disks[%d].snapshot", i);
+			bad(c, line_of(config_setting_get_member(d, "snapshot")), name,
+			    "a CD-ROM is never written; snapshot is for disks");
+		}
 		snprintf(name, sizeof(name), "disks[%d].file", i);
 		s = config_setting_get_member(d, "file");
 		if (!s) {
 			bad(c, line_of(d), name, "missing");
 			continue;
 		}
-		disk->file = get_file(c, s, name, !disk->readonly && !disk->cdrom);
+		disk->file = get_file(c, s, name, !disk->readonly && !disk->cdrom && !disk->snapshot);
 		if (!disk->file)
 			continue;
 		img = img_open(disk->file, disk->format, IMG_OPEN_RDONLY, err, sizeof(err));

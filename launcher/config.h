@@ -46,6 +46,7 @@ struct cfg_disk {
 	enum img_format format;		/* IMG_FMT_AUTO when not given */
 	bool readonly;
 	bool cdrom;			/* media = "cdrom": an ATAPI CD-ROM drive */
+	bool snapshot;			/* writes go to a temporary overlay */
 	int line;			/* for later messages */
 };
 

@@ -15,6 +15,7 @@ struct ide_disk_spec {
 	enum img_format format;
 	bool readonly;
 	bool cdrom;
+	bool snapshot;			/* writes to a temporary overlay */
 };
 
 struct pc_ide {
@@ -36,7 +37,9 @@ static int ide_attach(struct piix_ide *ide, struct ide_image *im, unsigned int i
 		return -1;
 	}
 	if (spec->file) {
-		if (ide_image_open(im, spec->file, spec->format,
+		if (spec->snapshot && !spec->readonly && !spec->cdrom ?
+		    ide_image_open_snapshot(im, spec->file, spec->format, &be, err, errlen) :
+		    ide_image_open(im, spec->file, spec->format,
 				   spec->readonly || spec->cdrom, &be, err, errlen))
 			return -1;
 	} else if (!spec->cdrom) {
@@ -97,6 +100,7 @@ static int pc_ide_create(struct vm *vm, void **state)
 		struct ide_disk_spec spec = {
 			.file = d->file, .format = d->format,
 			.readonly = d->readonly, .cdrom = d->cdrom,
+			.snapshot = d->snapshot,
 		};
 
 		if (ide_attach(&pi->ide, &pi->image[i], i, &spec, err, sizeof(err))) {

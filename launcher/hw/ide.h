@@ -27,6 +27,8 @@ struct ide_backend {
 	int (*preadv)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
 	int (*pwritev)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
 	int (*flush)(void *ctx);
+	/* optional: the range may read back as zeros (TRIM); absent: no TRIM */
+	int (*discard)(void *ctx, uint64_t off, uint64_t len);
 	void *ctx;
 	uint64_t size;		/* bytes */
 	bool readonly;
@@ -76,6 +78,7 @@ struct ide_drive {
 	uint32_t left;			/* sectors still to move */
 	uint32_t block;			/* sectors per PIO DRQ block */
 	bool lba48, write;
+	bool dsm;			/* the DMA data is DATA SET MANAGEMENT ranges */
 	/* DMA command waiting for the bus master to run. */
 	bool dma_pending;
 

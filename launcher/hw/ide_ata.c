@@ -1,10 +1,12 @@
 /* launcher/hw/ide_ata.c: the ATA command set of IDE disks (IDENTIFY, PIO and DMA reads and writes, cache, power). */
+#include <errno.h>
 #include <string.h>
 
 #include "ide_int.h"
 
 /* ATA commands */
 #define WIN_NOP			0x00
+#define WIN_DSM			0x06	/* DATA SET MANAGEMENT */
 #define WIN_RECAL		0x10	/* 0x10-0x1f */
 #define WIN_READ		0x20
 #define WIN_READ_ONCE		0x21
@@ -99,6 +101,12 @@ static void ata_identify(struct ide_drive *d, uint16_t *id)
 	id[93] = 0x6001;		/* 80-wire cable, master passed */
 	for (unsigned int i = 0; i < 4; i++)
 		id[100 + i] = (uint16_t)(d->nsectors >> (16 * i));
+	if (d->be.discard && !d->be.readonly) {
+		/* TRIM, reading zeros after, in DSM commands of up to 8 blocks */
+		id[69] = 0x4020;
+		id[105] = ATA_DSM_MAX_BLOCKS;
+		id[169] = 0x0001;
+	}
 }
 
 /* The sector the task file addresses; false for an impossible CHS. */
@@ -282,6 +290,14 @@ static void ata_dma(struct ide_channel *ch, struct ide_drive *d, bool lba48,
 void ata_dma_done(struct ide_channel *ch, struct ide_drive *d,
 		  enum ide_dma_result r)
 {
+	if (d->dsm) {
+		d->dsm = false;
+		if (r == IDE_DMA_OK)
+			ata_cmd_ok(ch, d);
+		else
+			ata_cmd_error(ch, d, ATA_ABRT);
+		return;
+	}
 	if (r == IDE_DMA_OK) {
 		ata_set_lba(d, d->lba48, d->lba - 1);
 		ata_cmd_ok(ch, d);
@@ -291,6 +307,52 @@ void ata_dma_done(struct ide_channel *ch, struct ide_drive *d,
 	ata_cmd_error(ch, d, r == IDE_DMA_EIO && !d->write ? ATA_UNC : ATA_ABRT);
 }
 
+
+/*
+ * DATA SET MANAGEMENT with the TRIM bit: the ranges come as DMA data,
+ * count 512-byte blocks of 64 entries (ide_dma.c hands them to
+ * ata_dsm_ranges). A drive without discard in its backend refuses it.
+ */
+static void ata_dsm(struct ide_channel *ch, struct ide_drive *d)
+{
+	uint32_t blocks = ata_get_count(d, true);
+
+	if (!(d->feature & 1) || !d->be.discard || d->be.readonly ||
+	    blocks > ATA_DSM_MAX_BLOCKS) {
+		ata_cmd_error(ch, d, ATA_ABRT);
+		return;
+	}
+	d->dsm = true;
+	d->lba = 0;
+	d->left = blocks;
+	d->lba48 = true;
+	d->write = true;
+	d->pos = d->len = 0;
+	d->status = ATA_DRDY | ATA_DSC | ATA_DRQ;
+	d->dma_pending = true;
+	ide_dma_request(ch, d);
+}
+
+int ata_dsm_ranges(struct ide_drive *d, const uint8_t *buf, uint32_t blocks)
+{
+	for (uint32_t i = 0; i < blocks * IDE_SECTOR_SIZE; i += 8) {
+		uint64_t e = 0, lba, n;
+		int ret;
+
+		for (unsigned int b = 0; b < 8; b++)
+			e |= (uint64_t)buf[i + b] << (8 * b);
+		lba = e & 0xffffffffffffULL;
+		n = e >> 48;
+		if (!n)
+			continue;	/* an unused entry */
+		if (lba >= d->nsectors || n > d->nsectors - lba)
+			return -EINVAL;
+		ret = d->be.discard(d->be.ctx, lba * IDE_SECTOR_SIZE, n * IDE_SECTOR_SIZE);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
 /* READ VERIFY: read the sectors, hand nothing to the host. */
 static void ata_verify(struct ide_channel *ch, struct ide_drive *d,
 		       bool lba48)
@@ -386,7 +448,11 @@ static bool ata_set_features(struct ide_drive *d)
 
 void ata_exec(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 {
+	d->dsm = false;
 	switch (cmd) {
+	case WIN_DSM:
+		ata_dsm(ch, d);
+		return;
 	case WIN_IDENTIFY:
 		ata_identify(d, (uint16_t *)d->buf);
 		ide_pio_start(ch, d, 0, 512, false, ata_pio_read_done, true);

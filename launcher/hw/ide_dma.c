@@ -206,6 +206,27 @@ static enum ide_dma_result dma_from_memory(struct ide_channel *ch,
 	return IDE_DMA_OK;
 }
 
+/* DATA SET MANAGEMENT: the range blocks into the buffer, then discarded. */
+static enum ide_dma_result dma_dsm(struct ide_channel *ch, struct ide_drive *d,
+				   struct prd_walk *w)
+{
+	uint32_t bytes = d->left * IDE_SECTOR_SIZE, got = 0;
+
+	while (got < bytes) {
+		uint32_t n;
+		uint8_t *p = prd_piece(ch, w, bytes - got, &n);
+
+		if (!p)
+			return IDE_DMA_BADPRD;
+		memcpy(d->buf + got, p, n);
+		got += n;
+	}
+	if (ata_dsm_ranges(d, d->buf, d->left) < 0)
+		return IDE_DMA_EIO;
+	d->left = 0;
+	return IDE_DMA_OK;
+}
+
 static void ide_dma_run(struct ide_channel *ch, struct ide_drive *d)
 {
 	struct prd_walk w = { .next = ch->bm.prdt };
@@ -214,6 +235,8 @@ static void ide_dma_run(struct ide_channel *ch, struct ide_drive *d)
 	d->dma_pending = false;
 	if (!ch->bus_master)
 		r = IDE_DMA_BADPRD;
+	else if (d->dsm)
+		r = dma_dsm(ch, d, &w);
 	else if (d->write)
 		r = dma_from_memory(ch, d, &w);
 	else

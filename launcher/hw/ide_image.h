@@ -25,6 +25,15 @@ struct ide_image {
 int ide_image_open(struct ide_image *im, const char *file,
 		   enum img_format fmt, bool readonly, struct ide_backend *be,
 		   char *err, size_t errlen);
+/*
+ * The same, with the writes going to a temporary qcow2 overlay on file
+ * (snapshot = true): made in $TMPDIR, default /var/tmp, and unlinked at
+ * once, so that it goes with the process however that ends. file is only
+ * read.
+ */
+int ide_image_open_snapshot(struct ide_image *im, const char *file,
+			    enum img_format fmt, struct ide_backend *be,
+			    char *err, size_t errlen);
 void ide_image_close(struct ide_image *im);
 
 #endif

@@ -29,6 +29,9 @@ void ide_pio_start(struct ide_channel *ch, struct ide_drive *d, uint32_t pos,
 /* Read the next buffer-full of the sector stream: 0 or a negative errno. */
 int ide_fill(struct ide_drive *d);
 
+/* DATA SET MANAGEMENT: 512-byte blocks of ranges one command takes */
+#define ATA_DSM_MAX_BLOCKS	8
+
 /* ATA command set (ide_ata.c) */
 void ata_exec(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd);
 void ata_cmd_ok(struct ide_channel *ch, struct ide_drive *d);
@@ -38,6 +41,8 @@ void ata_dma_done(struct ide_channel *ch, struct ide_drive *d,
 /* The ATA commands a packet device also takes; false: not one of them. */
 bool ata_exec_packet_device(struct ide_channel *ch, struct ide_drive *d,
 			    uint8_t cmd);
+/* Discard the TRIM ranges of blocks DSM blocks in buf: 0 or a negative errno. */
+int ata_dsm_ranges(struct ide_drive *d, const uint8_t *buf, uint32_t blocks);
 
 /* ATAPI (atapi.c) */
 void atapi_exec(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd);

@@ -16,15 +16,31 @@ timeout "$limit" "$KL" "$dir/hello.cfg" > /tmp/hello.out 2>&1
 echo "HELLO-STATUS $? $(entries /tmp/klcache)"
 sed 's/^/hello| /' /tmp/hello.out
 
-# IDE disks (raw, compressed qcow2, read-only raw), then a triple-fault reset;
+# IDE disks (raw, compressed qcow2, read-only raw, raw with snapshot = true:
+# its overlay goes in /tmp/klsnap, which must be empty after), then a triple-fault reset;
 # the cache being empty, the kernel boots as a bzImage while an idle process
 # unpacks it into the cache.
 if [ -f "$dir/disks.cfg" ]; then
-	timeout "$limit" "$KL" "$dir/disks.cfg" > /tmp/disks.out 2>&1
+	mkdir -p /tmp/klsnap
+	TMPDIR=/tmp/klsnap timeout "$limit" "$KL" "$dir/disks.cfg" > /tmp/disks.out 2>&1
 	echo "DISKS-STATUS $?"
+	echo "SNAPSHOT-LEFT $(ls -A /tmp/klsnap | wc -l)"
 	for _ in $(seq 300); do [ "$(entries /tmp/klcache)" -gt 0 ] && break; sleep 1; done
 	echo "CACHE-ENTRIES $(entries /tmp/klcache)"
 	sed 's/^/disks| /' /tmp/disks.out
+fi
+
+# TRIM: the guest fills an ext2 file system on e.qcow2 with 16 MiB, then
+# removes the file and runs fstrim; the image's allocated size (du) with
+# the file and after.
+if [ -f "$dir/trim.cfg" ]; then
+	timeout "$limit" "$KL" "$dir/trim.cfg" > /tmp/trim.out 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null && ! grep -q KL-FILLED /tmp/trim.out; do sleep 0.5; done
+	full=$(du -k "$dir/e.qcow2" | cut -f1)
+	wait "$pid"
+	echo "TRIM-STATUS $? $full $(du -k "$dir/e.qcow2" | cut -f1)"
+	sed 's/^/trim| /' /tmp/trim.out
 fi
 
 # kvm-launch --cache-kernel fills a cache on the spot.

@@ -10,7 +10,7 @@
 # Lanes: KL_LANES (default "stock ours" when kvm-driver/kvmdrv.ko exists).
 set -u
 . "$(dirname "$0")/../lib/guest.sh"
-plan 21
+plan 26
 
 for lane in $LANES; do
 	dir=$(mktemp -d "$BUILD/tests/launcher/e2e.XXXXXX")
@@ -39,6 +39,7 @@ EOF2
 		cp "$dir/pattern" "$dir/a.raw"
 		qemu-img convert -q -c -f raw -O qcow2 "$dir/pattern" "$dir/b.qcow2"
 		cp "$dir/pattern" "$dir/c.raw"
+		cp "$dir/pattern" "$dir/d.raw"
 		sum=$(md5sum < "$dir/pattern" | cut -d' ' -f1)
 		cat > "$dir/disks.cfg" <<EOF2
 name = "disks";
@@ -51,7 +52,21 @@ boot = {
 serial = { output = "stdio"; };
 disks = ( { file = "a.raw"; },
           { file = "b.qcow2"; format = "qcow2"; },
-          { file = "c.raw"; format = "raw"; readonly = true; } );
+          { file = "c.raw"; format = "raw"; readonly = true; },
+          { file = "d.raw"; format = "raw"; snapshot = true; } );
+EOF2
+		# TRIM: an empty qcow2 the guest makes a file system on
+		qemu-img create -q -f qcow2 "$dir/e.qcow2" 64M
+		cat > "$dir/trim.cfg" <<EOF2
+name = "trim";
+memory = "128M";
+boot = {
+  kernel = "$KERNEL";
+  initrd = "initrd.img";
+  cmdline = "console=ttyS0 quiet reboot=k -- kl-trimtest";
+};
+serial = { output = "stdio"; };
+disks = ( { file = "e.qcow2"; } );
 EOF2
 	fi
 	[ "$have_disks" = 1 ] || rm -f "$dir/disks.cfg"
@@ -60,7 +75,7 @@ EOF2
 	out=$("$TOP/tests/testhost" --lane "$lane" --cpu max --timeout 5400 --rw "$dir" -- \
 		"$TOP/tests/launcher/boot-inner.sh" "$KL" "$dir" "$KERNEL" 2>&1)
 	st=$?
-	printf '%s\n' "$out" | grep -E '^(hello|disks|restart)\| ' | grep -vE 'KL-|^[a-z]+\| $' | head -40 | sed 's/^/# /'
+	printf '%s\n' "$out" | grep -E '^(hello|disks|restart|trim)\| ' | grep -vE 'KL-|^[a-z]+\| $' | head -40 | sed 's/^/# /'
 	check '[ $st -eq 0 ]' "$lane: test host ran (status $st)"
 	check 'printf "%s\n" "$out" | grep -q "^hello| KL-USERSPACE"' "$lane: guest reached userspace"
 	check 'printf "%s\n" "$out" | grep -q "^hello| KL-HELLO-42"' "$lane: guest printed a line on the serial console"
@@ -72,8 +87,8 @@ EOF2
 		"$lane: on an emulated host (the test host is TCG) the guest has no ERMS"
 	if [ "$have_disks" = 1 ]; then
 		check 'printf "%s\n" "$out" | grep -q "^DISKS-STATUS 0"' "$lane: triple fault (reboot=t) ends kvm-launch with status 0"
-		for d in a b c; do
-			check "printf '%s\n' \"\$out\" | grep -q \"^disks| KL-SUM-$d $sum\"" "$lane: guest reads disk $d (raw, qcow2, read-only raw) with the right contents"
+		for d in a b c d; do
+			check "printf '%s\n' \"\$out\" | grep -q \"^disks| KL-SUM-$d $sum\"" "$lane: guest reads disk $d (raw, qcow2, read-only raw, snapshot raw) with the right contents"
 		done
 		check '[ "$(dd if="$dir/a.raw" bs=512 skip=2 count=1 2>/dev/null | head -c 10 | tr -d "\\0")" = KL-WRITE-A ]' \
 			"$lane: guest write reached the raw image"
@@ -81,9 +96,19 @@ EOF2
 			"$lane: guest write to a compressed cluster allocated; qemu-img check passes"
 		check '! printf "%s\n" "$out" | grep -q "^disks| KL-WROTE-c" && cmp -s "$dir/c.raw" "$dir/pattern"' \
 			"$lane: read-only disk refused the write; image unchanged"
+		check 'printf "%s\n" "$out" | grep -q "^disks| KL-READ-d KL-WRITE-D"' \
+			"$lane: snapshot = true: the guest reads its write back (from the overlay)"
+		check 'cmp -s "$dir/d.raw" "$dir/pattern" && printf "%s\n" "$out" | grep -q "^SNAPSHOT-LEFT 0$"' \
+			"$lane: snapshot = true: the image is byte-identical after, no overlay left in TMPDIR"
+		# TRIM: "TRIM-STATUS status KiB-with-the-file KiB-after"
+		trim=$(printf '%s\n' "$out" | sed -n 's/^TRIM-STATUS //p')
+		check 'printf "%s\n" "$out" | grep -Eq "^trim\| KL-FSTRIM /mnt: [1-9][0-9]* bytes trimmed" && [ "${trim%% *}" = 0 ]' \
+			"$lane: TRIM: the disk offers discard and fstrim trims the freed space ($(printf '%s\n' "$out" | sed -n 's/^trim| KL-FSTRIM //p'))"
+		check 'set -- $trim; [ "$#" = 3 ] && [ "$2" -ge 16384 ] && [ "$3" -le $(($2 - 12288)) ]' \
+			"$lane: TRIM: the qcow2 image's allocated size shrinks (KiB with the file, after: ${trim#* })"
 		check 'printf "%s\n" "$out" | grep -q "^CACHE-ENTRIES 1$"' "$lane: a boot that finds the kernel cache empty has an idle process fill it"
 	else
-		for i in 1 2 3 4 5 6 7 8; do nok "$lane: disk test $i (no qemu-img)"; done
+		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13; do nok "$lane: disk test $i (no qemu-img)"; done
 	fi
 	check 'printf "%s\n" "$out" | grep -Eq "^RESTART-BOOTS ([2-9]|[1-9][0-9])"' "$lane: on_reset = restart boots the guest again"
 	check 'printf "%s\n" "$out" | grep -q "^RESTART-RUNNING yes"' "$lane: and kvm-launch keeps running"

@@ -42,7 +42,7 @@ bad() {
 	fi
 }
 
-echo "1..31"
+echo "1..33"
 
 good minimal <<EOF2
 memory = "256M";
@@ -59,7 +59,8 @@ boot = {
   cmdline = "console=ttyS0 quiet";
 };
 serial = { output = "none"; };
-disks = ( { file = "disk.raw"; format = "raw"; readonly = true; } );
+disks = ( { file = "disk.raw"; format = "raw"; readonly = true; },
+          { file = "disk.raw"; snapshot = true; } );
 hypervisor = "/dev/kvm";
 on_reset = "restart";
 EOF2
@@ -181,6 +182,16 @@ bad disk-format 3 'disks\[0\]\.format' 'not an image format' <<EOF2
 memory = "256M";
 boot = { kernel = "$KERNEL"; };
 disks = ( { file = "disk.raw"; format = "vmdk"; } );
+EOF2
+bad disk-snapshot-type 3 'disks\[0\]\.snapshot' 'true or false' <<EOF2
+memory = "256M";
+boot = { kernel = "$KERNEL"; };
+disks = ( { file = "disk.raw"; snapshot = 1; } );
+EOF2
+bad disk-snapshot-cdrom 3 'disks\[0\]\.snapshot' 'snapshot is for disks' <<EOF2
+memory = "256M";
+boot = { kernel = "$KERNEL"; };
+disks = ( { file = "disk.raw"; media = "cdrom"; snapshot = true; } );
 EOF2
 bad on-reset 3 'on_reset' 'neither' <<EOF2
 memory = "256M";

@@ -485,16 +485,103 @@ static void test_vectored(void)
 	bm_clear();
 }
 
+
+/* One TRIM entry at ram[gpa]: 48-bit LBA, 16-bit count. */
+static void trim_entry(uint32_t gpa, uint64_t lba, uint16_t count)
+{
+	uint64_t e = lba | (uint64_t)count << 48;
+
+	for (unsigned int b = 0; b < 8; b++)
+		ram[gpa + b] = (uint8_t)(e >> (8 * b));
+}
+
+/* DATA SET MANAGEMENT with the TRIM bit and blocks range blocks at BUF. */
+static void dsm(uint8_t feature, uint16_t blocks)
+{
+	outb(&ch, ATA_REG_ERROR, 0);
+	outb(&ch, ATA_REG_ERROR, feature);
+	lba48(0, blocks);
+	prd_put(PRDT, BUF, blocks * 512u, true);
+	dma_cmd(0x06, false, PRDT);
+}
+
+static bool disk_zero(uint64_t lba, unsigned int sectors)
+{
+	for (uint64_t i = lba * 512; i < (lba + sectors) * 512; i++)
+		if (disk.data[i])
+			return false;
+	return true;
+}
+
+static bool disk_intact(uint64_t lba, unsigned int sectors)
+{
+	for (uint64_t i = lba * 512; i < (lba + sectors) * 512; i++)
+		if (disk.data[i] != memdisk_pattern(i, 512))
+			return false;
+	return true;
+}
+
+static void test_trim(void)
+{
+	uint16_t id[256];
+
+	setup(false);
+	outb(&ch, ATA_REG_SELECT, 0xa0);
+	outb(&ch, ATA_REG_STATUS, 0xec);
+	pio_in(&ch, (uint8_t *)id, 512);
+	tap_ok((id[169] & 1) && id[105] == 8 && (id[69] & 0x4020) == 0x4020,
+	       "IDENTIFY: TRIM (word 169), 8 blocks a command (105), zeros after TRIM (69)");
+	inb(&ch, ATA_REG_STATUS);
+	irq_edges = 0;
+
+	memset(ram + BUF, 0, 1024);
+	trim_entry(BUF, 100, 8);
+	trim_entry(BUF + 8, 0, 0);		/* unused */
+	trim_entry(BUF + 512, 1000, 16);	/* in the second block */
+	dsm(1, 2);
+	tap_ok(disk_zero(100, 8) && disk_zero(1000, 16) && disk.discards == 2 &&
+	       disk_intact(99, 1) && disk_intact(108, 1) && disk_intact(1016, 1),
+	       "DSM TRIM over two blocks: both ranges discarded, their neighbours intact");
+	tap_ok(altstatus(&ch) == (ATA_DRDY | ATA_DSC) && irq_edges == 1 &&
+	       bm_status() == (BM_ST_INT | BM_ST_DMA0), "DSM ends with one interrupt, the bus master done");
+	bm_clear();
+
+	trim_entry(BUF, DISK_SECTORS - 4, 8);
+	dsm(1, 1);
+	tap_ok(dma_failed() && disk.discards == 2 && disk_intact(DISK_SECTORS - 4, 4),
+	       "a range past the end: ABRT, nothing discarded");
+	bm_clear();
+	trim_entry(BUF, 200, 8);
+	dsm(0, 1);
+	tap_ok((altstatus(&ch) & ATA_ERR) && inb(&ch, ATA_REG_ERROR) == ATA_ABRT &&
+	       disk_intact(200, 8), "DSM without the TRIM bit: ABRT");
+	bm_clear();
+	dsm(1, 9);
+	tap_ok((altstatus(&ch) & ATA_ERR) && disk_intact(200, 8), "more than 8 blocks: ABRT");
+	bm_clear();
+
+	setup(true);
+	outb(&ch, ATA_REG_SELECT, 0xa0);
+	outb(&ch, ATA_REG_STATUS, 0xec);
+	pio_in(&ch, (uint8_t *)id, 512);
+	inb(&ch, ATA_REG_STATUS);
+	trim_entry(BUF, 200, 8);
+	dsm(1, 1);
+	tap_ok(!(id[169] & 1) && (altstatus(&ch) & ATA_ERR) && disk_intact(200, 8),
+	       "read-only: no TRIM in IDENTIFY, DSM aborts");
+	bm_clear();
+}
 int main(void)
 {
 	ram = calloc(1, RAM_SIZE);
-	tap_plan(47);
+	tap_plan(54);
 	test_registers();
 	test_read_write();
 	test_generous_prd();
 	test_hostile_prd();
 	test_coalesce();
 	test_vectored();
+	test_trim();
 	ide_channel_destroy(&ch);
 	free(disk.data);
 	free(ram);

@@ -1,6 +1,10 @@
 /* tests/launcher/test_ide_image.c: IDE disks on real raw and qcow2 images through libimg, incl. the raw-probe guard. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hw/ide_image.h"
@@ -10,7 +14,7 @@ static struct ide_channel ch;
 static struct ide_image im;
 static char dir[] = "/tmp/test_ide_image.XXXXXX";
 
-static int attach(const char *file, enum img_format fmt, bool readonly)
+static int attach_as(const char *file, enum img_format fmt, bool readonly, bool snapshot)
 {
 	struct ide_backend be;
 	char err[256];
@@ -18,7 +22,8 @@ static int attach(const char *file, enum img_format fmt, bool readonly)
 	ide_channel_destroy(&ch);
 	ide_image_close(&im);
 	ide_channel_init(&ch, 0, &test_irq, &test_mem);
-	if (ide_image_open(&im, file, fmt, readonly, &be, err, sizeof(err))) {
+	if (snapshot ? ide_image_open_snapshot(&im, file, fmt, &be, err, sizeof(err)) :
+	    ide_image_open(&im, file, fmt, readonly, &be, err, sizeof(err))) {
 		tap_diag("open %s: %s", file, err);
 		return -1;
 	}
@@ -27,6 +32,26 @@ static int attach(const char *file, enum img_format fmt, bool readonly)
 		return -1;
 	}
 	return 0;
+}
+
+static int attach(const char *file, enum img_format fmt, bool readonly)
+{
+	return attach_as(file, fmt, readonly, false);
+}
+
+/* Entries in directory path besides . and .. */
+static int entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
 }
 
 static void write_sector(uint32_t lba, const uint8_t *buf)
@@ -86,7 +111,7 @@ int main(void)
 	if (fd < 0 || ftruncate(fd, 1 << 20))
 		tap_skip_all("cannot create a raw image");
 	close(fd);
-	tap_plan(17);
+	tap_plan(22);
 
 	memset(sec, 0x5a, sizeof(sec));
 	memset(magic, 0, sizeof(magic));
@@ -144,10 +169,37 @@ int main(void)
 		tap_ok(ok_status() && !memcmp(back, sec, 512), "qcow2: writes allocate and read back (no guard)");
 	}
 
+
+	/* snapshot = true: an overlay in $TMPDIR, gone at once; the image only read */
+	{
+		char ovl[80], before[512], pat[512];
+
+		snprintf(ovl, sizeof(ovl), "%s/ovl", dir);
+		mkdir(ovl, 0700);
+		setenv("TMPDIR", ovl, 1);
+		memset(pat, 0xa5, sizeof(pat));
+		fd = open(raw, O_RDONLY);
+		if (fd < 0 || pread(fd, before, 512, 9 * 512) != 512)
+			memset(before, 0, sizeof(before));
+		if (fd >= 0)
+			close(fd);
+		tap_ok(!attach_as(raw, IMG_FMT_RAW, false, true) && !ch.drive[0].be.readonly &&
+		       entries(ovl) == 0, "snapshot: attached writable, the overlay already unlinked");
+		write_sector(9, (uint8_t *)pat);
+		read_sector(9, back);
+		tap_ok(ok_status() && !memcmp(back, pat, 512), "snapshot: the write reads back");
+		tap_ok(file_has(raw, 9 * 512, (uint8_t *)before, 512), "snapshot: the image itself is unchanged");
+		tap_ok(attach_as(qcow, IMG_FMT_AUTO, false, true) == 0, "snapshot over a qcow2 image");
+		read_sector(100, back);
+		tap_ok(!memcmp(back, sec, 512), "snapshot: reads go through to the qcow2 below");
+		unsetenv("TMPDIR");
+	}
 	ide_channel_destroy(&ch);
 	ide_image_close(&im);
 	unlink(raw);
 	unlink(qcow);
+	snprintf(err, sizeof(err), "%s/ovl", dir);
+	rmdir(err);
 	rmdir(dir);
 	free(ram);
 	return tap_done();

@@ -17,6 +17,7 @@ struct memdisk {
 	uint64_t size;
 	unsigned int reads, writes, flushes;
 	unsigned int readvs, writevs;	/* vectored calls */
+	unsigned int discards;		/* TRIMmed ranges */
 	bool fail_read, fail_write, fail_flush;
 };
 
@@ -85,6 +86,17 @@ static inline int memdisk_pwritev(void *ctx, const struct iovec *iov, int cnt,
 	return memdisk_iov(m, iov, cnt, off, true);
 }
 
+static inline int memdisk_discard(void *ctx, uint64_t off, uint64_t len)
+{
+	struct memdisk *m = ctx;
+
+	if (off > m->size || len > m->size - off)
+		return -EINVAL;
+	m->discards++;
+	memset(m->data + off, 0, len);
+	return 0;
+}
+
 static inline int memdisk_flush(void *ctx)
 {
 	struct memdisk *m = ctx;
@@ -112,7 +124,8 @@ static inline struct ide_backend memdisk_backend(struct memdisk *m, bool readonl
 {
 	return (struct ide_backend){
 		.pread = memdisk_pread, .pwrite = memdisk_pwrite,
-		.flush = memdisk_flush, .ctx = m, .size = m->size,
+		.flush = memdisk_flush, .discard = memdisk_discard,
+		.ctx = m, .size = m->size,
 		.readonly = readonly,
 	};
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "arch/e820.h"
+#include "arch/layout.h"
 #include "coalesced.h"
 #include "device.h"
 #include "iobus.h"
@@ -96,8 +97,8 @@ struct vm {
 	enum cfg_irqchip irqchip_mode;
 	bool kernel_pit;
 
-	struct cfg_slot ram[CFG_MAX_SLOTS];
-	void *ram_hva[CFG_MAX_SLOTS];
+	struct cfg_slot ram[LAYOUT_MAX_RAM];
+	void *ram_hva[LAYOUT_MAX_RAM];
 	unsigned int nr_ram;
 	unsigned int nr_dev_slots;	/* memory slots devices took (vm_ram_slot) */
 	uint64_t dev_slot_size[VM_MAX_DEV_SLOTS];	/* what each maps now, 0: nothing */

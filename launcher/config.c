@@ -447,7 +447,7 @@ struct ctx *c, config_t *cf, struct vm_config *cfg)
 
 	/* With RAM known, check that kernel and initrd fit. */
 	if (kernel_ok && cfg->ram_size && !c->errors) {
-		struct cfg_slot ram[CFG_MAX_SLOTS];
+		struct cfg_slot ram[LAYOUT_MAX_RAM];
 		unsigned int n = layout_ram(cfg, ram);
 		uint64_t addr;
 		config_setting_t *at = config_setting_get_member(b, "initrd");
@@ -631,6 +631,85 @@ static void parse_cpus(struct ctx *c, config_t *cf, struct vm_config *cfg)
 		else
 			cfg->pit = CFG_PIT_KERNEL;
 	}
+}
+
+/* ---- display ---- */
+
+/* display.vram: MiB as an integer, or a size string of whole MiB ("32M"). */
+static void parse_vram(struct ctx *c, const config_setting_t *s, struct vm_config *cfg)
+{
+	uint64_t bytes, mb;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		long long v = config_setting_get_int64(s);
+
+		if (v < 1 || v > CFG_VRAM_MAX_MB) {
+			bad(c, line_of(s), "display.vram", "%lld MiB; from 1 to %d", v, CFG_VRAM_MAX_MB);
+			return;
+		}
+		mb = (uint64_t)v;
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (config_parse_size(config_setting_get_string(s), &bytes) || bytes % MiB) {
+			bad(c, line_of(s), "display.vram", "'%s' is not a number of MiB (16, or \"16M\")",
+			    config_setting_get_string(s));
+			return;
+		}
+		mb = bytes / MiB;
+		if (mb < 1 || mb > CFG_VRAM_MAX_MB) {
+			bad(c, line_of(s), "display.vram", "%llu MiB; from 1 to %d",
+			    (unsigned long long)mb, CFG_VRAM_MAX_MB);
+			return;
+		}
+	} else {
+		bad(c, line_of(s), "display.vram", "expected a number of MiB, such as 16");
+		return;
+	}
+	if (mb & (mb - 1)) {
+		bad(c, line_of(s), "display.vram", "%llu MiB is not a power of two (1, 2, 4, ... 256)",
+		    (unsigned long long)mb);
+		return;
+	}
+	cfg->vram_mb = (unsigned int)mb;
+}
+
+/*
+ * display = { type = "std"; vram = 16; }. No group: no display (until a
+ * frontend shows one, a VGA would only change what the BIOS does). A
+ * group without type means "std".
+ */
+static void parse_display(struct ctx *c, config_t *cf, struct vm_config *cfg)
+{
+	static const char *const keys[] = { "type", "vram", NULL };
+	config_setting_t *g = config_lookup(cf, "display"), *s, *vram;
+	const char *v;
+
+	cfg->display = CFG_DISPLAY_NONE;
+	cfg->vram_mb = CFG_VRAM_DEFAULT_MB;
+	if (!g)
+		return;
+	if (!config_setting_is_group(g)) {
+		bad(c, line_of(g), "display", "expected a group { type = \"std\"; vram = 16; }");
+		return;
+	}
+	check_known(c, g, "display.", keys);
+	cfg->display = CFG_DISPLAY_STD;
+	s = config_setting_get_member(g, "type");
+	if (s && (v = get_string(c, s, "display.type"))) {
+		if (!strcmp(v, "none"))
+			cfg->display = CFG_DISPLAY_NONE;
+		else if (strcmp(v, "std"))
+			bad(c, line_of(s), "display.type",
+			    "'%s' is not a display (\"std\", QEMU's standard VGA, or \"none\")", v);
+	}
+	vram = config_setting_get_member(g, "vram");
+	if (vram && cfg->display != CFG_DISPLAY_STD)
+		bad(c, line_of(vram), "display.vram", "only with type = \"std\"");
+	else if (vram)
+		parse_vram(c, vram, cfg);
+	/* SeaBIOS sets the card up by running its VGA BIOS */
+	if (cfg->display == CFG_DISPLAY_STD && cfg->firmware && access(FIRMWARE_VGA_ROM, R_OK) < 0)
+		bad(c, line_of(s ? s : g), "display.type", "the VGA BIOS %s is missing "
+		    "(install seabios): %s", FIRMWARE_VGA_ROM, strerror(errno));
 }
 
 
@@ -854,7 +933,7 @@ int config_load(const char *path, struct vm_config *cfg)
 {
 	static const char *const keys[] = { "name", "memory", "vcpus", "boot", "serial",
 					     "disks", "hypervisor", "on_reset", "irqchip", "pit",
-					     "rng", "nics", NULL };
+					     "rng", "nics", "display", NULL };
 	struct ctx c = { .file = path };
 	config_setting_t *s;
 	char *dir, *slash;
@@ -899,6 +978,7 @@ int config_load(const char *path, struct vm_config *cfg)
 	parse_serial(&c, &cf, cfg);
 	parse_disks(&c, &cf, cfg);
 	parse_nics(&c, &cf, cfg);
+	parse_display(&c, &cf, cfg);
 	cfg->hypervisor = strdup("/dev/kvm");
 	if ((s = config_lookup(&cf, "hypervisor")) && (v = get_string(&c, s, "hypervisor"))) {
 		free(cfg->hypervisor);

@@ -30,6 +30,11 @@ enum cfg_pit { CFG_PIT_KERNEL, CFG_PIT_USER };
 enum cfg_nic_model { NIC_MODEL_VIRTIO, NIC_MODEL_E1000 };
 enum cfg_nic_backend { NIC_BACKEND_USER, NIC_BACKEND_TAP };
 
+/* display = { type = "std"; vram = 16; }: QEMU's standard VGA (PCI 00:02.0), or none. */
+enum cfg_display { CFG_DISPLAY_NONE, CFG_DISPLAY_STD };
+#define CFG_VRAM_DEFAULT_MB	16
+#define CFG_VRAM_MAX_MB		256
+
 struct cfg_nic {
 	enum cfg_nic_model model;	/* default virtio */
 	enum cfg_nic_backend backend;	/* default user */
@@ -77,6 +82,8 @@ struct vm_config {
 	bool rng;			/* rng = true: a virtio entropy device */
 	unsigned int nr_nics;
 	struct cfg_nic nics[CFG_MAX_NICS];
+	enum cfg_display display;	/* default none; a display group: std */
+	unsigned int vram_mb;		/* video memory, MiB: a power of two, 1 to 256 */
 	/* Facts about the kernel found while validating it. */
 	uint64_t kernel_size;
 	uint64_t initrd_size;

@@ -277,7 +277,7 @@ static int fill_fw_cfg(struct firmware *fw)
 	if (fw_cfg_add_u64(c, FW_CFG_RAM_SIZE, cfg->ram_size) ||
 	    fw_cfg_add_u16(c, FW_CFG_NB_CPUS, cpus) ||
 	    fw_cfg_add_u16(c, FW_CFG_MAX_CPUS, cpus) ||
-	    fw_cfg_add_u16(c, FW_CFG_NOGRAPHIC, 1) ||
+	    fw_cfg_add_u16(c, FW_CFG_NOGRAPHIC, cfg->display == CFG_DISPLAY_NONE) ||
 	    fw_cfg_add_u16(c, FW_CFG_BOOT_MENU, cfg->boot_menu) ||
 	    add_e820(fw) ||
 	    add_file_int(c, "etc/boot-fail-wait", BOOT_FAIL_WAIT_MS, 4))
@@ -292,9 +292,9 @@ static int fill_fw_cfg(struct firmware *fw)
 	    (order_len > 0 && fw_cfg_add_file(c, "bootorder", order, (size_t)order_len) < 0))
 		return -1;
 	/*
-	 * There is no VGA: SeaBIOS's serial console makes the BIOS screen,
-	 * its boot menu and what boot loaders print through int 10h appear
-	 * on COM1, and reads the keyboard from it.
+	 * SeaBIOS's serial console makes the BIOS screen, its boot menu and
+	 * what boot loaders print through int 10h appear on COM1, and reads
+	 * the keyboard from it; with a VGA (dev-vga.c) it does both.
 	 */
 	if (cfg->serial != SERIAL_NONE &&
 	    add_file_int(c, "etc/sercon-port", FIRMWARE_SERCON_PORT, 2))

@@ -11,6 +11,8 @@ struct vm_config;
 #define FIRMWARE_DEFAULT	"/usr/share/seabios/bios.bin"
 /* SeaBIOS's serial console (sercon) port: COM1. */
 #define FIRMWARE_SERCON_PORT	0x3f8
+/* The VGA BIOS SeaBIOS runs for display.type = "std" (fw_cfg "pci1234,1111.rom"). */
+#define FIRMWARE_VGA_ROM	"/usr/share/seabios/vgabios-stdvga.bin"
 
 /*
  * A firmware image is mapped just below 4 GiB with the reset vector in

@@ -79,6 +79,48 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+/*
+ * Device slots follow the RAM slots and the firmware ROM's (nr_ram);
+ * firmware.c takes its PAM slots from the top of the hypervisor's range.
+ */
+int vm_ram_slot(struct vm *vm)
+{
+	if (vm->nr_dev_slots == VM_MAX_DEV_SLOTS) {
+		fprintf(stderr, "kvm-launch: more than %d device memory slots\n", VM_MAX_DEV_SLOTS);
+		return -1;
+	}
+	return (int)(vm->nr_ram + 1 + vm->nr_dev_slots++);
+}
+
+int vm_map_ram(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	unsigned int i = (unsigned int)slot - vm->nr_ram - 1;
+	struct kvm_userspace_memory_region r = { .slot = (uint32_t)slot };
+
+	if (slot < 0 || i >= vm->nr_dev_slots)
+		return -1;
+	/* a slot moves by going away first */
+	if (vm->dev_slot_size[i]) {
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+			fprintf(stderr, "kvm-launch: unmapping memory slot %d: %s\n", slot, strerror(errno));
+			return -1;
+		}
+		vm->dev_slot_size[i] = 0;
+	}
+	if (!size)
+		return 0;
+	r.guest_phys_addr = gpa;
+	r.memory_size = size;
+	r.userspace_addr = (uintptr_t)hva;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		fprintf(stderr, "kvm-launch: mapping %llu KiB at 0x%llx: %s\n",
+			(unsigned long long)(size >> 10), (unsigned long long)gpa, strerror(errno));
+		return -1;
+	}
+	vm->dev_slot_size[i] = size;
+	return 0;
+}
+
 static void *gmem_map(void *ctx, uint64_t gpa, uint64_t len)
 {
 	return vm_gpa_to_hva(ctx, gpa, len);

@@ -146,4 +146,15 @@ unsigned int vm_e820(const struct vm *vm, const struct e820_entry **table);
 /* Host pointer for guest RAM [gpa, gpa + len), or NULL. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 
+/*
+ * Memory a device provides as guest RAM (a framebuffer BAR), so that the
+ * guest reaches it without exits. vm_ram_slot() reserves a memory slot for
+ * the VM's life; vm_map_ram() maps guest [gpa, gpa + size) to hva through
+ * it, replacing what the slot mapped, or only unmaps with size 0. Returns
+ * -1 (message printed) when no slot is left or the range overlaps other
+ * memory. Callable from any thread.
+ */
+int vm_ram_slot(struct vm *vm);
+int vm_map_ram(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva);
+
 #endif

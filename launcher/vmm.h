@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "arch/e820.h"
+#include "arch/layout.h"
 #include "coalesced.h"
 #include "device.h"
 #include "iobus.h"
@@ -50,6 +51,7 @@
 #define VM_MAX_DEVICES	64
 #define VM_MAX_WATCHES	32
 #define VM_MAX_ROUTES	256
+#define VM_MAX_DEV_SLOTS	4	/* device memory slots (vm_ram_slot) */
 
 /* What a userspace interrupt controller offers the vCPU loop (irqchip = "user"). */
 struct vm_irqchip {
@@ -95,9 +97,11 @@ struct vm {
 	enum cfg_irqchip irqchip_mode;
 	bool kernel_pit;
 
-	struct cfg_slot ram[CFG_MAX_SLOTS];
-	void *ram_hva[CFG_MAX_SLOTS];
+	struct cfg_slot ram[LAYOUT_MAX_RAM];
+	void *ram_hva[LAYOUT_MAX_RAM];
 	unsigned int nr_ram;
+	unsigned int nr_dev_slots;	/* memory slots devices took (vm_ram_slot) */
+	uint64_t dev_slot_size[VM_MAX_DEV_SLOTS];	/* what each maps now, 0: nothing */
 	void *rom;			/* firmware image mapping (BIOS boot) */
 	size_t rom_size;
 	struct e820_entry e820[E820_MAX];

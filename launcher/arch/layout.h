@@ -17,6 +17,9 @@
 /* Legacy areas kept out of the e820 RAM ranges. */
 #define EBDA_START		0x9fc00ULL
 #define BIOS_AREA_END		0x100000ULL
+/* The VGA's window, not RAM when the machine has a display. */
+#define LEGACY_VGA_START	0xa0000ULL
+#define LEGACY_VGA_END		0xc0000ULL
 
 /* Direct Linux boot: fixed low-memory spots (all below the EBDA). */
 #define BOOT_GDT_ADDR		0x500ULL
@@ -28,8 +31,10 @@
 
 /*
  * The guest's RAM ranges from the VM file: the PC split of "memory" or the
- * explicit slots. Fills out (CFG_MAX_SLOTS entries), returns the count.
+ * explicit slots, less the VGA window when there is a display. Fills out
+ * (LAYOUT_MAX_RAM entries), returns the count.
  */
+#define LAYOUT_MAX_RAM		(CFG_MAX_SLOTS + 1)
 unsigned int layout_ram(const struct vm_config *cfg, struct cfg_slot *out);
 /* Length of RAM that is contiguous from gpa (0 if gpa is not RAM). */
 uint64_t layout_ram_from(const struct cfg_slot *ram, unsigned int n,

@@ -42,7 +42,7 @@ bad() {
 	fi
 }
 
-echo "1..33"
+echo "1..36"
 
 good minimal <<EOF2
 memory = "256M";
@@ -72,6 +72,11 @@ good serial-file <<EOF2
 memory = "128M";
 boot = { kernel = "$KERNEL"; };
 serial = { output = "console.log"; };
+EOF2
+good display <<EOF2
+memory = "256M";
+boot = { kernel = "$KERNEL"; };
+display = { type = "std"; vram = 32; };
 EOF2
 
 bad syntax 2 'syntax' 'syntax error' <<EOF2
@@ -202,6 +207,18 @@ bad serial-empty 3 'serial\.output' 'empty' <<EOF2
 memory = "256M";
 boot = { kernel = "$KERNEL"; };
 serial = { output = ""; };
+EOF2
+bad display-vram 4 'display\.vram' '24 MiB is not a power of two' <<EOF2
+memory = "256M";
+boot = { kernel = "$KERNEL"; };
+display = {
+  vram = 24;
+};
+EOF2
+bad display-type 3 'display\.type' '.vmware. is not a display' <<EOF2
+memory = "256M";
+boot = { kernel = "$KERNEL"; };
+display = { type = "vmware"; };
 EOF2
 
 # Not a --check matter: a missing hypervisor device fails at run time, status 1.

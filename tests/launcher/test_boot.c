@@ -13,14 +13,14 @@
 int main(void)
 {
 	struct vm_config cfg;
-	struct cfg_slot ram[CFG_MAX_SLOTS];
+	struct cfg_slot ram[LAYOUT_MAX_RAM];
 	struct e820_entry e[E820_MAX];
 	struct linux_image li;
 	uint64_t addr;
 	unsigned int n, ne;
 	char err[256];
 
-	tap_plan(17);
+	tap_plan(21);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ram_size = 256 * MiB;
@@ -45,6 +45,32 @@ int main(void)
 	cfg.slots[1] = (struct cfg_slot){ MiB, 255 * MiB };
 	n = layout_ram(&cfg, ram);
 	tap_ok(n == 2 && layout_ram_from(ram, n, 0) == 640 * KiB, "explicit slots kept as given");
+
+	/* a display: the VGA decodes 0xa0000-0xbffff, RAM leaves it */
+	cfg.display = CFG_DISPLAY_STD;
+	n = layout_ram(&cfg, ram);
+	tap_ok(n == 2 && ram[0].size == 640 * KiB && ram[1].base == MiB,
+	       "display: slots clear of the window stay as given");
+	cfg.explicit_slots = false;
+	cfg.ram_size = 4 * GiB;
+	n = layout_ram(&cfg, ram);
+	tap_ok(n == 3 && ram[0].base == 0 && ram[0].size == LEGACY_VGA_START &&
+	       ram[1].base == 4 * GiB && ram[2].base == LEGACY_VGA_END &&
+	       ram[2].size == PCI_HOLE_START - LEGACY_VGA_END,
+	       "display: low RAM split around 0xa0000-0xbffff, a range of its own above");
+	ne = e820_build(ram, n, e, E820_MAX);
+	tap_ok(ne == 5 && e[0].size == EBDA_START && e[3].addr == MiB &&
+	       e[3].addr + e[3].size == PCI_HOLE_START, "display: the e820 map is the same as without");
+	cfg.explicit_slots = true;
+	cfg.nr_slots = 3;
+	cfg.slots[0] = (struct cfg_slot){ 0, 0xb0000 };
+	cfg.slots[1] = (struct cfg_slot){ 0xb0000, 0x8000 };
+	cfg.slots[2] = (struct cfg_slot){ 0xb8000, 0x48000 };
+	n = layout_ram(&cfg, ram);
+	tap_ok(n == 2 && ram[0].size == LEGACY_VGA_START && ram[1].base == LEGACY_VGA_END &&
+	       ram[1].size == 0x40000, "display: slots overlapping the window are trimmed or dropped");
+	cfg.display = CFG_DISPLAY_NONE;
+	cfg.explicit_slots = false;
 
 	tap_ok(linux_probe("/etc/hostname", &li, err, sizeof(err)) == -1 && strstr(err, "bzImage"),
 	       "a text file is not a bzImage: %s", err);

@@ -45,7 +45,7 @@ int main(void)
 	char dir[] = "/tmp/kl-cfg-XXXXXX", path[256];
 	FILE *f;
 
-	tap_plan(102);
+	tap_plan(130);
 	tap_ok(!config_parse_size("256M", &v) && v == 256ULL << 20, "256M");
 	tap_ok(!config_parse_size("1G", &v) && v == 1ULL << 30, "1G");
 	tap_ok(!config_parse_size("640K", &v) && v == 640 << 10, "640K");
@@ -98,6 +98,33 @@ int main(void)
 	load_cpus(path, "rng = false;\n", 0, "rng = false accepted", NULL);
 	tap_ok(!cfg_last.rng, "rng = false: none");
 	load_cpus(path, "rng = \"yes\";\n", -1, "rng as a string refused", ":3: rng: expected true or false");
+
+	/* display */
+	load_cpus(path, "", 0, "a file without display loads", NULL);
+	tap_ok(cfg_last.display == CFG_DISPLAY_NONE, "no display group: no display");
+	load_cpus(path, "display = { type = \"std\"; };\n", 0, "display.type = std accepted", NULL);
+	tap_ok(cfg_last.display == CFG_DISPLAY_STD && cfg_last.vram_mb == 16, "std VGA, 16 MiB by default");
+	load_cpus(path, "display = { vram = 32; };\n", 0, "display with vram only accepted", NULL);
+	tap_ok(cfg_last.display == CFG_DISPLAY_STD && cfg_last.vram_mb == 32, "a display group means std; vram 32 MiB");
+	load_cpus(path, "display = { vram = \"256M\"; };\n", 0, "vram as a size string accepted", NULL);
+	tap_ok(cfg_last.vram_mb == 256, "vram = \"256M\": 256 MiB");
+	load_cpus(path, "display = { type = \"none\"; };\n", 0, "display.type = none accepted", NULL);
+	tap_ok(cfg_last.display == CFG_DISPLAY_NONE, "type none: no display");
+	load_cpus(path, "display = { type = \"cirrus\"; };\n", -1, "unknown display refused",
+		  ":3: display.type: 'cirrus' is not a display");
+	load_cpus(path, "display = {\n vram = 3; };\n", -1, "vram not a power of two refused",
+		  ":4: display.vram: 3 MiB is not a power of two");
+	load_cpus(path, "display = { vram = 512; };\n", -1, "vram 512 refused", ":3: display.vram: 512 MiB; from 1 to 256");
+	load_cpus(path, "display = { vram = 0; };\n", -1, "vram 0 refused", ":3: display.vram: 0 MiB; from 1 to 256");
+	load_cpus(path, "display = { vram = \"1536K\"; };\n", -1, "vram in KiB refused",
+		  ":3: display.vram: '1536K' is not a number of MiB");
+	load_cpus(path, "display = { vram = true; };\n", -1, "vram as a boolean refused",
+		  ":3: display.vram: expected a number of MiB");
+	load_cpus(path, "display = { type = \"none\"; vram = 8; };\n", -1, "vram without a display refused",
+		  ":3: display.vram: only with type = \"std\"");
+	load_cpus(path, "display = \"std\";\n", -1, "display as a string refused", ":3: display: expected a group");
+	load_cpus(path, "display = { typ = \"std\"; };\n", -1, "unknown key in display refused",
+		  ":3: display.typ: unknown setting; did you mean 'display.type'?");
 
 	/* nics */
 	load_cpus(path, "name = \"vm1\";\nnics = ( { }, { model = \"e1000\"; } );\n", 0, "two NICs, defaults", NULL);

@@ -421,7 +421,7 @@ static void test_linux_load(void)
 {
 	char dir[] = "/tmp/test_kboot.XXXXXX", err[512], key[64], path[600], cmd[300];
 	char kernel[256];
-	struct cfg_slot ram[CFG_MAX_SLOTS];
+	struct cfg_slot ram[LAYOUT_MAX_RAM];
 	struct e820_entry e820[E820_MAX];
 	struct vm_config cfg;
 	struct linux_load_mem mem;

@@ -55,8 +55,8 @@ disks = ( { file = "a.raw"; },
           { file = "c.raw"; format = "raw"; readonly = true; },
           { file = "d.raw"; format = "raw"; snapshot = true; } );
 EOF2
-		# TRIM: an empty qcow2 the guest makes a file system on
-		qemu-img create -q -f qcow2 "$dir/e.qcow2" 64M
+		# TRIM: an empty qcow2 the guest makes a file system on, which
+		# boot-inner.sh creates in the test host's /tmp (9p has no holes)
 		cat > "$dir/trim.cfg" <<EOF2
 name = "trim";
 memory = "128M";
@@ -66,7 +66,7 @@ boot = {
   cmdline = "console=ttyS0 quiet reboot=k -- kl-trimtest";
 };
 serial = { output = "stdio"; };
-disks = ( { file = "e.qcow2"; } );
+disks = ( { file = "/tmp/kltrim/e.qcow2"; } );
 EOF2
 	fi
 	[ "$have_disks" = 1 ] || rm -f "$dir/disks.cfg"
@@ -104,7 +104,7 @@ EOF2
 		trim=$(printf '%s\n' "$out" | sed -n 's/^TRIM-STATUS //p')
 		check 'printf "%s\n" "$out" | grep -Eq "^trim\| KL-FSTRIM /mnt: [1-9][0-9]* bytes trimmed" && [ "${trim%% *}" = 0 ]' \
 			"$lane: TRIM: the disk offers discard and fstrim trims the freed space ($(printf '%s\n' "$out" | sed -n 's/^trim| KL-FSTRIM //p'))"
-		check 'set -- $trim; [ "$#" = 3 ] && [ "$2" -ge 16384 ] && [ "$3" -le $(($2 - 12288)) ]' \
+		check 'echo "$trim" | awk "NF == 3 && \$2 >= 16384 && \$3 <= \$2 - 12288 { f = 1 } END { exit !f }"' \
 			"$lane: TRIM: the qcow2 image's allocated size shrinks (KiB with the file, after: ${trim#* })"
 		check 'printf "%s\n" "$out" | grep -q "^CACHE-ENTRIES 1$"' "$lane: a boot that finds the kernel cache empty has an idle process fill it"
 	else

@@ -31,8 +31,8 @@ static void ref_range(struct qcow2 *s, struct refs *r, uint64_t off, uint64_t le
 	}
 }
 
-static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_off, unsigned fix,
-		   struct img_check_result *res, FILE *log, uint64_t *prev_host)
+static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_off, uint64_t size,
+		   unsigned fix, struct img_check_result *res, FILE *log, uint64_t *prev_host)
 {
 	struct qcow2 *s = QS(img);
 	uint64_t *tbl;
@@ -45,7 +45,7 @@ static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_of
 
 		if (!(e & ~L2E_ZERO))
 			continue;	/* unallocated, or zero without a cluster */
-		if ((vc << s->cluster_bits) >= img->size) {
+		if ((vc << s->cluster_bits) >= size) {
 			if (log)
 				fprintf(log, "ERROR L2 entry %llu of table 0x%llx is past the disk size\n",
 					(unsigned long long)i, (unsigned long long)l2_off);
@@ -151,7 +151,7 @@ static int check_copied(struct img *img, unsigned fix, struct img_check_result *
 }
 
 /* Count what one internal snapshot references: its L1 table, L2 tables, data. */
-static int ref_snapshot_l1(struct img *img, struct refs *r, uint64_t l1_off, uint32_t l1_size,
+static int ref_snapshot_l1(struct img *img, struct refs *r, const struct qcow2_snapshot *sn,
 			   struct img_check_result *res, FILE *log)
 {
 	struct qcow2 *s = QS(img);
@@ -159,32 +159,32 @@ static int ref_snapshot_l1(struct img *img, struct refs *r, uint64_t l1_off, uin
 	uint64_t *l1, prev = 0;
 	int ret;
 
-	if (!l1_size)
+	/* Offset and size were checked at open. */
+	if (!sn->l1_size)
 		return 0;
-	if (l1_size > QCOW2_MAX_L1_BYTES / 8 || (l1_off & (s->cluster_size - 1))) {
-		if (log)
-			fprintf(log, "ERROR snapshot L1 table at 0x%llx (%u entries) is invalid\n",
-				(unsigned long long)l1_off, l1_size);
-		res->corruptions++;
-		return 0;
-	}
-	l1 = malloc((size_t)l1_size * 8);
+	l1 = malloc((size_t)sn->l1_size * 8);
 	if (!l1)
 		return -ENOMEM;
-	ret = img_file_pread(img->fd, l1, (size_t)l1_size * 8, l1_off);
-	ref_range(s, r, l1_off, (uint64_t)l1_size * 8, res, log);
-	for (uint32_t i = 0; i < l1_size && !ret; i++) {
+	ret = img_file_pread(img->fd, l1, (size_t)sn->l1_size * 8, sn->l1_off);
+	ref_range(s, r, sn->l1_off, (uint64_t)sn->l1_size * 8, res, log);
+	for (uint32_t i = 0; i < sn->l1_size && !ret; i++) {
 		uint64_t l2_off = be64toh(l1[i]) & L1E_OFFSET_MASK;
 
 		if (!l2_off)
 			continue;
 		if (l2_off & (s->cluster_size - 1)) {
+			if (log)
+				fprintf(log, "ERROR snapshot %s: L2 table 0x%llx is not cluster aligned\n",
+					sn->id, (unsigned long long)l2_off);
 			res->corruptions++;
 			continue;
 		}
 		ref_range(s, r, l2_off, s->cluster_size, res, log);
-		/* Statistics describe the active image only. */
-		ret = walk_l2(img, r, i, l2_off, 0, &scratch, log, &prev);
+		/*
+		 * Statistics describe the active image only; entries past the
+		 * disk size are the snapshot's saved VM state.
+		 */
+		ret = walk_l2(img, r, i, l2_off, UINT64_MAX, 0, &scratch, log, &prev);
 	}
 	res->corruptions += scratch.corruptions;
 	free(l1);
@@ -194,23 +194,12 @@ static int ref_snapshot_l1(struct img *img, struct refs *r, uint64_t l1_off, uin
 static int ref_snapshots(struct img *img, struct refs *r, struct img_check_result *res, FILE *log)
 {
 	struct qcow2 *s = QS(img);
-	uint64_t off = s->snapshots_off;
-	uint8_t h[40];
 	int ret = 0;
 
-	for (uint32_t i = 0; i < s->nb_snapshots && !ret; i++) {
-		uint64_t len;
-
-		ret = img_file_pread(img->fd, h, sizeof(h), off);
-		if (ret)
-			break;
-		len = 40 + (uint64_t)get_be32(h + 36) + get_be16(h + 12) + get_be16(h + 14);
-		len = (len + 7) & ~7ull;
-		ret = ref_snapshot_l1(img, r, get_be64(h), get_be32(h + 8), res, log);
-		off += len;
-	}
+	for (uint32_t i = 0; i < s->nb_snapshots && !ret; i++)
+		ret = ref_snapshot_l1(img, r, &s->snaps[i], res, log);
 	if (s->nb_snapshots)
-		ref_range(s, r, s->snapshots_off, off - s->snapshots_off, res, log);
+		ref_range(s, r, s->snapshots_off, s->snapshots_len, res, log);
 	return ret;
 }
 
@@ -257,7 +246,7 @@ static int check_once(struct img *img, unsigned fix, struct img_check_result *re
 			continue;
 		}
 		ref_range(s, &r, l2_off, s->cluster_size, res, log);
-		ret = walk_l2(img, &r, i, l2_off, fix, res, log, &prev_host);
+		ret = walk_l2(img, &r, i, l2_off, img->size, fix, res, log, &prev_host);
 	}
 	if (ret)
 		goto out;

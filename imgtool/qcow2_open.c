@@ -340,6 +340,7 @@ static void qcow2_free_state(struct img *img)
 	if (s->backing)
 		img_close(s->backing);
 	qcow2_caches_free(s);
+	qcow2_snapshots_free(s);
 	if (s->inflate_ready)
 		inflateEnd(&s->inflate);
 	free(s->l1);
@@ -400,6 +401,9 @@ int qcow2_open(struct img *img, unsigned flags, int depth, char *err, size_t err
 	if (ret)
 		goto fail;
 	ret = load_tables(img, fsize, err, errlen);
+	if (ret)
+		goto fail;
+	ret = qcow2_snapshots_load(img, fsize, err, errlen);
 	if (ret)
 		goto fail;
 	s->cbuf = malloc(2 * s->cluster_size + 512);

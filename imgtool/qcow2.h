@@ -225,5 +225,9 @@ int qcow2_resize(struct img *img, uint64_t size, bool shrink, char *err, size_t 
 /* qcow2_snapshot.c */
 int qcow2_snapshots_load(struct img *img, uint64_t fsize, char *err, size_t errlen);
 void qcow2_snapshots_free(struct qcow2 *s);
+int qcow2_snapshot_list(struct img *img, struct img_snapshot **list, char *err, size_t errlen);
+int qcow2_snapshot_create(struct img *img, const char *name, char *err, size_t errlen);
+int qcow2_snapshot_apply(struct img *img, const char *id_or_name, char *err, size_t errlen);
+int qcow2_snapshot_delete(struct img *img, const char *name, char *err, size_t errlen);
 
 #endif

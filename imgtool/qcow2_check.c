@@ -333,13 +333,10 @@ out:
 
 int qcow2_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log)
 {
-	struct qcow2 *s = QS(img);
 	struct img_check_result pass;
 	bool changed = false;
 	int ret;
 
-	if (s->nb_snapshots && fix)
-		return -ENOTSUP;	/* such images are only opened read-only */
 	if (!img->ro) {
 		ret = qcow2_flush_metadata(img);
 		if (ret)
@@ -444,6 +441,9 @@ int qcow2_resize(struct img *img, uint64_t size, bool shrink, char *err, size_t 
 
 	if (size > (1ull << 61))
 		return img_seterr(err, errlen, "size too large"), -EFBIG;
+	/* Version 2 snapshot entries need not record their disk size, as qemu says. */
+	if (s->nb_snapshots && s->version < 3)
+		return img_seterr(err, errlen, "can't resize a version 2 image that has snapshots"), -ENOTSUP;
 	if (size < old) {
 		uint64_t first = (size + s->cluster_size - 1) >> s->cluster_bits;
 		uint64_t last = (old + s->cluster_size - 1) >> s->cluster_bits;

@@ -372,4 +372,8 @@ const struct img_driver img_qcow2_driver = {
 	.resize = qcow2_resize,
 	.check = qcow2_check,
 	.info = qcow2_info,
+	.snapshot_list = qcow2_snapshot_list,
+	.snapshot_create = qcow2_snapshot_create,
+	.snapshot_apply = qcow2_snapshot_apply,
+	.snapshot_delete = qcow2_snapshot_delete,
 };

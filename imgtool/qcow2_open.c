@@ -326,8 +326,6 @@ static int parse_header(struct img *img, const uint8_t *hdr, uint64_t fsize, uns
 	}
 	if ((s->incompat & INCOMPAT_CORRUPT) && !(flags & IMG_OPEN_RDONLY))
 		return ERR("image is marked corrupt; it can only be opened read-only");
-	if (s->nb_snapshots && !(flags & IMG_OPEN_RDONLY))
-		return ERR("images with internal snapshots can only be opened read-only");
 	return 0;
 }
 

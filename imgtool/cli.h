@@ -17,6 +17,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_format(const char *s, enum img_format *fmt);
@@ -28,6 +29,8 @@ int cli_default_threads(void);
 /* Is the buffer all zero bytes? */
 int cli_is_zero(const void *buf, size_t len);
 void cli_progress(double pct, int enabled);
+/* The "Snapshot list:" table of qemu-img snapshot -l and qemu-img info; nothing if n is 0. */
+void cli_print_snapshots(const struct img_snapshot *list, int n);
 
 /* Shared by convert and import: ordered parallel writer. */
 struct conv_out;

@@ -517,8 +517,8 @@ static int precheck(struct img *img, const uint64_t *l1, uint32_t n, bool adding
 	if (p.rc == 0)
 		return ERR(-EINVAL, "%s references cluster %llu, whose refcount is 0 (run 'check -r all')",
 			   what, (unsigned long long)p.bad);
-	return ERR(-ERANGE, "cluster %llu of %s already has the highest refcount %u-bit entries hold",
-		   (unsigned long long)p.bad, what, QS(img)->refcount_bits);
+	return ERR(-ERANGE, "%s references cluster %llu, whose refcount is already the most %u-bit refcounts hold",
+		   what, (unsigned long long)p.bad, QS(img)->refcount_bits);
 }
 
 struct refwalk {

@@ -94,10 +94,17 @@ static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_of
 	return 0;
 }
 
-/* Fix COPIED flags once refcounts are known good: set exactly when refcount is 1. */
+/*
+ * Fix COPIED flags once refcounts are known good: set exactly when refcount
+ * is 1. Like qemu, a leak repair that left nothing else wrong fixes them
+ * too: dropping a leaked reference can bring a refcount down to 1.
+ */
 static int check_copied(struct img *img, unsigned fix, struct img_check_result *res, FILE *log)
 {
 	struct qcow2 *s = QS(img);
+	bool repair = (fix & IMG_CHECK_FIX_ERRORS) ||
+		      ((fix & IMG_CHECK_FIX_LEAKS) && !res->check_errors &&
+		       res->corruptions == res->corruptions_fixed && res->leaks == res->leaks_fixed);
 	uint64_t rc;
 	int ret;
 
@@ -113,10 +120,11 @@ static int check_copied(struct img *img, unsigned fix, struct img_check_result *
 		want = rc == 1;
 		if (want != !!(s->l1[i] & L1E_COPIED)) {
 			if (log)
-				fprintf(log, "ERROR OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%llx refcount=%llu\n",
-					i, (unsigned long long)s->l1[i], (unsigned long long)rc);
+				fprintf(log, "%s OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%llx refcount=%llu\n",
+					repair ? "Repairing" : "ERROR", i, (unsigned long long)s->l1[i],
+					(unsigned long long)rc);
 			res->corruptions++;
-			if (fix & IMG_CHECK_FIX_ERRORS) {
+			if (repair) {
 				s->l1[i] = want ? s->l1[i] | L1E_COPIED : s->l1[i] & ~L1E_COPIED;
 				s->l1_dirty = true;
 				res->corruptions_fixed++;
@@ -137,10 +145,10 @@ static int check_copied(struct img *img, unsigned fix, struct img_check_result *
 			if (want == !!(e & L2E_COPIED))
 				continue;
 			if (log)
-				fprintf(log, "ERROR OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n",
-					(unsigned long long)e, (unsigned long long)rc);
+				fprintf(log, "%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n",
+					repair ? "Repairing" : "ERROR", (unsigned long long)e, (unsigned long long)rc);
 			res->corruptions++;
-			if (fix & IMG_CHECK_FIX_ERRORS) {
+			if (repair) {
 				tbl[j] = htobe64(want ? e | L2E_COPIED : e & ~L2E_COPIED);
 				qcow2_l2_mark_dirty(img, l2_off);
 				res->corruptions_fixed++;

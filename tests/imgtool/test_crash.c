@@ -147,7 +147,7 @@ static void apply(uint8_t *img, uint64_t seed, uint64_t b)
 	}
 }
 
-/* ---- snapshot create and delete, cut at every write ---- */
+/* ---- snapshot create, delete and apply, cut at every write ---- */
 
 /*
  * Small clusters: create and delete update 16 L2 tables and 4 refcount
@@ -156,8 +156,8 @@ static void apply(uint8_t *img, uint64_t seed, uint64_t b)
 #define SN_CS		1024u
 #define SN_SIZE		(2u << 20)
 
-enum { SN_CREATE, SN_DELETE };
-static const char *const sn_op_name[] = { "create", "delete" };
+enum { SN_CREATE, SN_DELETE, SN_APPLY };
+static const char *const sn_op_name[] = { "create", "delete", "apply" };
 
 /* The image each cut starts from: snapshot "old" holds d_old; d0 is written over part of it. */
 static int snap_base(const char *path, uint8_t *d_old, uint8_t *d0)
@@ -217,7 +217,8 @@ static int snap_run(const char *path, int op, long cut, bool torn, volatile long
 		nwrites = 0;
 		crash_before = cut;
 		ret = op == SN_CREATE ? img_snapshot_create(img, "new", err, sizeof(err)) :
-					img_snapshot_delete(img, "old", err, sizeof(err));
+		      op == SN_DELETE ? img_snapshot_delete(img, "old", err, sizeof(err)) :
+					img_snapshot_apply(img, "old", err, sizeof(err));
 		if (ret)
 			_exit(3);
 		img_close(img);
@@ -244,22 +245,30 @@ static const char *snap_verify(const char *path, int op, const uint8_t *d_old, c
 	bool old_state, new_state;
 	int n;
 
-	/* Read-only, as found: the disk reads the same; the snapshots are the old set or the new. */
+	/*
+	 * Read-only, as found: the snapshots and the disk's data are as before or
+	 * as after (apply changes the data, the others the snapshots).
+	 */
 	if (!img)
 		return snprintf(why, whylen, "does not open: %s", err), why;
-	if (img_pread(img, buf, SN_SIZE, 0) || memcmp(buf, d0, SN_SIZE)) {
+	if (img_pread(img, buf, SN_SIZE, 0)) {
 		img_close(img);
-		return "the disk's data changed";
+		return "the disk does not read";
 	}
 	n = img_snapshot_list(img, &l, err, sizeof(err));
-	old_state = n == 1 && !strcmp(l[0].name, "old");
-	new_state = op == SN_CREATE ? n == 2 && !strcmp(l[0].name, "old") && !strcmp(l[1].name, "new") :
-				      n == 0;
+	old_state = n == 1 && !strcmp(l[0].name, "old") && !memcmp(buf, d0, SN_SIZE);
+	if (op == SN_CREATE)
+		new_state = n == 2 && !strcmp(l[0].name, "old") && !strcmp(l[1].name, "new") &&
+			    !memcmp(buf, d0, SN_SIZE);
+	else if (op == SN_DELETE)
+		new_state = n == 0 && !memcmp(buf, d0, SN_SIZE);
+	else
+		new_state = n == 1 && !strcmp(l[0].name, "old") && !memcmp(buf, d_old, SN_SIZE);
 	img_snapshot_list_free(l, n);
 	img_get_info(img, &info);
 	if (!old_state && !new_state) {
 		img_close(img);
-		return snprintf(why, whylen, "%d snapshots, neither the old set nor the new", n), why;
+		return snprintf(why, whylen, "%d snapshots and the data: neither the state before nor after", n), why;
 	}
 	out->new_state += new_state;
 	out->dirty += info.dirty;
@@ -379,7 +388,7 @@ int main(void)
 	model = malloc(NBLK * BLK);
 	partial = malloc(NBLK * BLK);
 	got = malloc(NBLK * BLK);
-	tap_plan(ROUNDS * 4 + 2 * 3);
+	tap_plan(ROUNDS * 4 + 3 * 3);
 	srand((unsigned)time(NULL));
 	for (int round = 0; round < ROUNDS; round++) {
 		struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = (uint64_t)NBLK * STRIDE,
@@ -486,6 +495,7 @@ int main(void)
 
 		snap_cuts(dir, SN_CREATE, count);
 		snap_cuts(dir, SN_DELETE, count);
+		snap_cuts(dir, SN_APPLY, count);
 	}
 	rmdir(dir);
 	free(model);

@@ -473,12 +473,25 @@ static int for_each_ref(struct img *img, const uint64_t *l1, uint32_t n, ref_fn 
 	return ret;
 }
 
-/* Before any refcount moves: every reference is inside the image and allocated, with room for one more. */
+/*
+ * Before any refcount moves: every reference is inside the image, clear of
+ * the fixed metadata and allocated, with room for one more.
+ */
 struct precheck {
 	uint64_t end;
 	bool adding;
 	uint64_t bad, rc;
+	bool metadata;
 };
+
+static bool is_fixed_metadata(struct qcow2 *s, uint64_t c)
+{
+	uint64_t off = c << s->cluster_bits;
+
+	return overlaps(off, s->cluster_size, s->l1_off, (uint64_t)s->l1_size * 8) ||
+	       overlaps(off, s->cluster_size, s->rt_off, (uint64_t)s->rt_clusters << s->cluster_bits) ||
+	       overlaps(off, s->cluster_size, s->snapshots_off, s->snapshots_len);
+}
 
 static int precheck_one(struct img *img, uint64_t c, bool table, void *arg)
 {
@@ -486,9 +499,10 @@ static int precheck_one(struct img *img, uint64_t c, bool table, void *arg)
 	int ret;
 
 	(void)table;
-	if (c == 0 || c >= p->end) {
+	if (c == 0 || c >= p->end || is_fixed_metadata(QS(img), c)) {
 		p->bad = c;
 		p->rc = UINT64_MAX;
+		p->metadata = c && c < p->end;
 		return 1;
 	}
 	ret = qcow2_refcount_get(img, c, &p->rc);
@@ -504,13 +518,16 @@ static int precheck_one(struct img *img, uint64_t c, bool table, void *arg)
 static int precheck(struct img *img, const uint64_t *l1, uint32_t n, bool adding,
 		    const char *what, char *err, size_t errlen)
 {
-	struct precheck p = { image_end(img), adding, 0, 0 };
+	struct precheck p = { image_end(img), adding, 0, 0, false };
 	int ret = for_each_ref(img, l1, n, precheck_one, &p);
 
 	if (ret < 0)
 		return ERR(ret, "could not read %s: %s", what, strerror(-ret));
 	if (ret == 0)
 		return 0;
+	if (p.rc == UINT64_MAX && p.metadata)
+		return ERR(-EINVAL, "%s references cluster %llu, which holds the image's own tables",
+			   what, (unsigned long long)p.bad);
 	if (p.rc == UINT64_MAX)
 		return ERR(-EINVAL, "%s references cluster %llu, outside the image",
 			   what, (unsigned long long)p.bad);

@@ -429,10 +429,12 @@ static int read_l1(struct img *img, const struct qcow2_snapshot *sn, uint64_t **
 }
 
 /*
- * Call fn for every reference l1 holds (table set for an L2 table), in a
- * fixed order; stop at the first nonzero return.
+ * Call fn with the host offset of every reference l1 holds, in a fixed
+ * order (a compressed cluster's span one cluster at a time); stop at the
+ * first nonzero return.
  */
-typedef int (*ref_fn)(struct img *img, uint64_t cluster, bool table, void *arg);
+enum ref_kind { REF_DATA, REF_COMPRESSED, REF_L2_TABLE };
+typedef int (*ref_fn)(struct img *img, uint64_t off, enum ref_kind kind, void *arg);
 
 static int for_each_ref(struct img *img, const uint64_t *l1, uint32_t n, ref_fn fn, void *arg)
 {
@@ -461,13 +463,13 @@ static int for_each_ref(struct img *img, const uint64_t *l1, uint32_t n, ref_fn 
 				uint64_t last = (coff + len - 1) >> s->cluster_bits;
 
 				for (uint64_t c = first; c <= last && !ret; c++)
-					ret = fn(img, c, false, arg);
+					ret = fn(img, c << s->cluster_bits, REF_COMPRESSED, arg);
 			} else if (e & L2E_OFFSET_MASK) {
-				ret = fn(img, (e & L2E_OFFSET_MASK) >> s->cluster_bits, false, arg);
+				ret = fn(img, e & L2E_OFFSET_MASK, REF_DATA, arg);
 			}
 		}
 		if (!ret)
-			ret = fn(img, l2_off >> s->cluster_bits, true, arg);
+			ret = fn(img, l2_off, REF_L2_TABLE, arg);
 	}
 	free(l2);
 	return ret;
@@ -481,7 +483,7 @@ struct precheck {
 	uint64_t end;
 	bool adding;
 	uint64_t bad, rc;
-	bool metadata;
+	bool metadata, unaligned;
 };
 
 static bool is_fixed_metadata(struct qcow2 *s, uint64_t c)
@@ -493,13 +495,19 @@ static bool is_fixed_metadata(struct qcow2 *s, uint64_t c)
 	       overlaps(off, s->cluster_size, s->snapshots_off, s->snapshots_len);
 }
 
-static int precheck_one(struct img *img, uint64_t c, bool table, void *arg)
+static int precheck_one(struct img *img, uint64_t off, enum ref_kind kind, void *arg)
 {
+	struct qcow2 *s = QS(img);
 	struct precheck *p = arg;
+	uint64_t c = off >> s->cluster_bits;
 	int ret;
 
-	(void)table;
-	if (c == 0 || c >= p->end || is_fixed_metadata(QS(img), c)) {
+	if (kind == REF_DATA && (off & (s->cluster_size - 1))) {
+		p->bad = off;
+		p->unaligned = true;
+		return 1;
+	}
+	if (c == 0 || c >= p->end || is_fixed_metadata(s, c)) {
 		p->bad = c;
 		p->rc = UINT64_MAX;
 		p->metadata = c && c < p->end;
@@ -508,7 +516,7 @@ static int precheck_one(struct img *img, uint64_t c, bool table, void *arg)
 	ret = qcow2_refcount_get(img, c, &p->rc);
 	if (ret)
 		return ret;
-	if (p->rc == 0 || (p->adding && p->rc >= QS(img)->refcount_max)) {
+	if (p->rc == 0 || (p->adding && p->rc >= s->refcount_max)) {
 		p->bad = c;
 		return 1;
 	}
@@ -518,13 +526,16 @@ static int precheck_one(struct img *img, uint64_t c, bool table, void *arg)
 static int precheck(struct img *img, const uint64_t *l1, uint32_t n, bool adding,
 		    const char *what, char *err, size_t errlen)
 {
-	struct precheck p = { image_end(img), adding, 0, 0, false };
+	struct precheck p = { image_end(img), adding, 0, 0, false, false };
 	int ret = for_each_ref(img, l1, n, precheck_one, &p);
 
 	if (ret < 0)
 		return ERR(ret, "could not read %s: %s", what, strerror(-ret));
 	if (ret == 0)
 		return 0;
+	if (p.unaligned)
+		return ERR(-EINVAL, "%s references a data cluster at 0x%llx, which is not cluster-aligned",
+			   what, (unsigned long long)p.bad);
 	if (p.rc == UINT64_MAX && p.metadata)
 		return ERR(-EINVAL, "%s references cluster %llu, which holds the image's own tables",
 			   what, (unsigned long long)p.bad);
@@ -543,9 +554,10 @@ struct refwalk {
 	uint64_t done, limit;
 };
 
-static int ref_one(struct img *img, uint64_t c, bool table, void *arg)
+static int ref_one(struct img *img, uint64_t off, enum ref_kind kind, void *arg)
 {
 	struct refwalk *w = arg;
+	uint64_t c = off >> QS(img)->cluster_bits;
 	uint64_t rc;
 	int ret;
 
@@ -556,8 +568,8 @@ static int ref_one(struct img *img, uint64_t c, bool table, void *arg)
 		return ret;
 	w->done++;
 	/* A table that nobody holds any more must not be served from the cache. */
-	if (table && w->delta < 0 && qcow2_refcount_get(img, c, &rc) == 0 && rc == 0)
-		qcow2_l2_forget(img, c << QS(img)->cluster_bits);
+	if (kind == REF_L2_TABLE && w->delta < 0 && qcow2_refcount_get(img, c, &rc) == 0 && rc == 0)
+		qcow2_l2_forget(img, off);
 	return 0;
 }
 

@@ -220,6 +220,8 @@ M(snl2e_past_eof, snap_good(b, len); *len = 9 * CS; p64(b, 7 * CS, 8ull * CS); b
   p64(b, 8 * CS, 900ull * CS))
 M(snl2e_on_l1, snap_good(b, len); *len = 9 * CS; p64(b, 7 * CS, 8ull * CS); b[2 * CS + 17] = 1;
   p64(b, 8 * CS, 3ull * CS))
+M(snl2e_unaligned, snap_good(b, len); *len = 9 * CS; p64(b, 7 * CS, 8ull * CS); b[2 * CS + 17] = 1;
+  p64(b, 8 * CS, 5ull * CS + 512))
 M(snl2_unrefcounted, snap_good(b, len); *len = 9 * CS; p64(b, 7 * CS, 8ull * CS);
   p64(b, 8 * CS, 5ull * CS))
 
@@ -303,7 +305,7 @@ int main(void)
 	};
 	struct { const char *name; void (*fn)(uint8_t *, size_t *); } verb_bad[] = {
 		E(snl1e_past_eof), E(snl1e_unaligned), E(snl1e_reserved), E(snl1e_on_rt), E(snl2e_past_eof),
-		E(snl2_unrefcounted), E(snl2e_on_l1),
+		E(snl2_unrefcounted), E(snl2e_on_l1), E(snl2e_unaligned),
 	};
 	size_t no = sizeof(open_bad) / sizeof(open_bad[0]), nr = sizeof(read_bad) / sizeof(read_bad[0]);
 	size_t nv = sizeof(verb_bad) / sizeof(verb_bad[0]);

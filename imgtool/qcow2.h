@@ -203,6 +203,7 @@ int qcow2_refcount_set(struct img *img, uint64_t cluster, uint64_t val);
 void qcow2_l2_mark_dirty(struct img *img, uint64_t l2_off);
 void qcow2_l2_forget(struct img *img, uint64_t l2_off);
 int qcow2_refcount_get(struct img *img, uint64_t cluster, uint64_t *rc);
+bool qcow2_exclusive(struct img *img, uint64_t off);
 int qcow2_refcount_add(struct img *img, uint64_t cluster, int64_t delta);
 int64_t qcow2_alloc_clusters(struct img *img, uint64_t n);
 int64_t qcow2_alloc_bytes(struct img *img, uint64_t len);

@@ -1,5 +1,7 @@
 /* tests/imgtool/test_snapshot.c: internal snapshots against an in-memory model: create, apply, delete, writes between them, refcounts after each. */
+#include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -341,6 +343,49 @@ static void sizes(void)
 	free(buf);
 }
 
+/* COPIED flags wrongly set on shared clusters (another tool's doing) must not let a write into a snapshot. */
+static void wrong_flags(void)
+{
+	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = 1 << 20 };
+	uint8_t a[4096], b[4096], buf[4096], be[8];
+	uint64_t l1_off, l1e, l2e;
+	char path[256];
+	struct img *img;
+	int fd, ok = 0;
+
+	snprintf(path, sizeof(path), "%s/flags.qcow2", dir);
+	img_create(path, &o, err, sizeof(err));
+	img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+	fill(a, sizeof(a));
+	fill(b, sizeof(b));
+	img_pwrite(img, a, sizeof(a), 0);
+	img_snapshot_create(img, "s", err, sizeof(err));
+	img_close(img);
+	/* Set COPIED on the first L1 entry and on the first entry of its L2 table. */
+	fd = open(path, O_RDWR);
+	if (pread(fd, be, 8, 40) == 8) {
+		l1_off = be64toh(*(uint64_t *)be);
+		if (pread(fd, be, 8, (off_t)l1_off) == 8) {
+			l1e = be64toh(*(uint64_t *)be) | (1ull << 63);
+			*(uint64_t *)be = htobe64(l1e);
+			ok = pwrite(fd, be, 8, (off_t)l1_off) == 8 &&
+			     pread(fd, be, 8, (off_t)(l1e & 0x00fffffffffffe00ull)) == 8;
+			l2e = be64toh(*(uint64_t *)be) | (1ull << 63);
+			*(uint64_t *)be = htobe64(l2e);
+			ok = ok && pwrite(fd, be, 8, (off_t)(l1e & 0x00fffffffffffe00ull)) == 8;
+		}
+	}
+	close(fd);
+	img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+	tap_ok(ok && img && img_pwrite(img, b, sizeof(b), 0) == 0 && img_pread(img, buf, sizeof(buf), 0) == 0 &&
+	       !memcmp(buf, b, sizeof(b)), "a write under wrongly set COPIED flags lands");
+	tap_ok(img && img_snapshot_apply(img, "s", err, sizeof(err)) == 0 &&
+	       img_pread(img, buf, sizeof(buf), 0) == 0 && !memcmp(buf, a, sizeof(a)),
+	       "and the snapshot still holds its data: the refcount overrules the flags");
+	img_close(img);
+	unlink(path);
+}
+
 int main(void)
 {
 	static const uint32_t cs[] = { 512, 4096, 65536 };
@@ -348,7 +393,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		tap_skip_all("no temporary directory");
 	have_qemu = system("command -v qemu-img >/dev/null") == 0;
-	tap_plan(3 * 15 + 3 * 4 + 13 + 6);
+	tap_plan(3 * 15 + 3 * 4 + 13 + 6 + 2);
 	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
 		basic(cs[i]);
 	random_model(512, 256 << 10, 400);
@@ -356,6 +401,7 @@ int main(void)
 	random_model(65536, 4 << 20, 200);
 	refusals();
 	sizes();
+	wrong_flags();
 	if (!have_qemu)
 		tap_diag("qemu-img not installed: its checks were skipped");
 	rmdir(dir);

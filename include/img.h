@@ -139,9 +139,6 @@ struct img_check_result {
 /* Lines describing each problem go to log (may be NULL). 0 or -errno. */
 int img_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log);
 
-/* Human size parser shared by the tools: 10G, 512K, 1.5M, plain bytes. */
-int img_parse_size(const char *s, uint64_t *out);
-
 /*
  * Internal snapshots (qcow2). A raw image lists none and refuses the others
  * with -ENOTSUP. Each call returns 0 (list: the number of snapshots) or a
@@ -165,5 +162,8 @@ int img_snapshot_create(struct img *img, const char *name, char *err, size_t err
 int img_snapshot_apply(struct img *img, const char *id_or_name, char *err, size_t errlen);
 /* Delete the first snapshot with this name. */
 int img_snapshot_delete(struct img *img, const char *name, char *err, size_t errlen);
+
+/* Human size parser shared by the tools: 10G, 512K, 1.5M, plain bytes. */
+int img_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -20,6 +20,7 @@ int cmd_import(int argc, char **argv);
 int cmd_rebase(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_amend(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_format(const char *s, enum img_format *fmt);
@@ -33,6 +34,8 @@ int cli_is_zero(const void *buf, size_t len);
 void cli_progress(double pct, int enabled);
 /* Report a failure on path: the reason, naming the file unless it does. */
 void cli_error_in(const char *path, const char *reason);
+/* The "Snapshot list:" table of qemu-img snapshot -l and qemu-img info; nothing if n is 0. */
+void cli_print_snapshots(const struct img_snapshot *list, int n);
 
 /* Shared by convert and import: ordered parallel writer. */
 struct conv_out;

@@ -165,8 +165,14 @@ static void info_human(struct img *img, const char *path, const struct img_info 
 		if (in->backing_format[0])
 			printf("backing file format: %s\n", in->backing_format);
 	}
-	if (in->nb_snapshots)
-		printf("snapshots: %u (internal snapshots are not listed)\n", in->nb_snapshots);
+	if (in->nb_snapshots) {
+		struct img_snapshot *list;
+		char err[256];
+		int n = img_snapshot_list(img, &list, err, sizeof(err));
+
+		cli_print_snapshots(list, n);
+		img_snapshot_list_free(list, n);
+	}
 	printf("Format specific information:\n    compat: %s\n", in->qcow2_version == 2 ? "0.10" : "1.1");
 	if (in->qcow2_version == 3)
 		printf("    compression type: zlib\n");
@@ -175,7 +181,6 @@ static void info_human(struct img *img, const char *path, const struct img_info 
 	       in->corrupt ? "true" : "false");
 	if (in->qcow2_version == 3)
 		printf("    extended l2: false\n");
-	(void)img;
 }
 
 static void info_json(const char *path, const struct img_info *in)

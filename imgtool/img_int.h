@@ -33,6 +33,11 @@ struct img_driver {
 	int (*check)(struct img *img, unsigned fix, struct img_check_result *res,
 		     FILE *log);
 	void (*info)(struct img *img, struct img_info *info);
+	/* optional: internal snapshots */
+	int (*snapshot_list)(struct img *img, struct img_snapshot **list, char *err, size_t errlen);
+	int (*snapshot_create)(struct img *img, const char *name, char *err, size_t errlen);
+	int (*snapshot_apply)(struct img *img, const char *id_or_name, char *err, size_t errlen);
+	int (*snapshot_delete)(struct img *img, const char *name, char *err, size_t errlen);
 };
 
 struct img {

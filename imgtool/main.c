@@ -26,6 +26,7 @@ static const struct {
 	{ "rebase", cmd_rebase, "rebase [-q] [-p] [-f FMT] [-u] -b BACKING [-F BACKING_FMT] FILE" },
 	{ "commit", cmd_commit, "commit [-q] [-p] [-f FMT] [-d] [-b BASE] FILE" },
 	{ "amend", cmd_amend, "amend [-q] [-p] [-f FMT] -o OPTS FILE" },
+	{ "snapshot", cmd_snapshot, "snapshot [-q] [-f FMT] [-l | -a SNAPSHOT | -c SNAPSHOT | -d SNAPSHOT] FILE" },
 };
 
 static void usage(FILE *f)

@@ -18,6 +18,11 @@
 #define QCOW2_MAX_REFTABLE_BYTES (8u << 20)
 #define QCOW2_MAX_DEPTH		16		/* backing chain */
 #define QCOW2_OFFSET_LIMIT	(1ull << 56)	/* host offsets are 56-bit */
+#define QCOW2_MAX_SNAPSHOTS	65536		/* qemu's limits */
+#define QCOW2_MAX_SNAPSHOT_TABLE (64u << 20)
+#define QCOW2_MAX_SNAPSHOT_EXTRA 1024
+#define SN_HDR_LEN		40		/* fixed part of a snapshot table entry */
+#define SN_EXTRA_LEN		24		/* the extra data we write: vm state, disk size, icount */
 
 /* Header fields (big-endian, offsets from the start of the file). */
 #define HDR_VERSION		4
@@ -79,6 +84,21 @@ struct qcow2_cache {
 	uint64_t tick;
 };
 
+/* One entry of the snapshot table, as parsed at open. */
+struct qcow2_snapshot {
+	uint64_t l1_off;
+	uint32_t l1_size;
+	char *id, *name;		/* NUL-terminated copies of the stored bytes */
+	uint16_t id_len, name_len;
+	uint32_t date_sec, date_nsec;
+	uint64_t vm_clock_nsec;
+	uint64_t vm_state_size;
+	uint64_t disk_size;		/* the current size if the entry has none */
+	uint64_t icount;		/* UINT64_MAX if the entry has none */
+	uint8_t *extra_unknown;		/* extra data past what we know, kept as is */
+	uint32_t extra_unknown_len;
+};
+
 struct qcow2 {
 	int version;
 	unsigned cluster_bits;
@@ -108,6 +128,8 @@ struct qcow2 {
 
 	uint32_t nb_snapshots;
 	uint64_t snapshots_off;
+	uint64_t snapshots_len;		/* bytes of the table on disk */
+	struct qcow2_snapshot *snaps;	/* nb_snapshots of them */
 
 	struct qcow2_cache l2c;
 	struct qcow2_cache rbc;
@@ -181,6 +203,7 @@ int qcow2_refcount_set(struct img *img, uint64_t cluster, uint64_t val);
 void qcow2_l2_mark_dirty(struct img *img, uint64_t l2_off);
 void qcow2_l2_forget(struct img *img, uint64_t l2_off);
 int qcow2_refcount_get(struct img *img, uint64_t cluster, uint64_t *rc);
+bool qcow2_exclusive(struct img *img, uint64_t off);
 int qcow2_refcount_add(struct img *img, uint64_t cluster, int64_t delta);
 int64_t qcow2_alloc_clusters(struct img *img, uint64_t n);
 int64_t qcow2_alloc_bytes(struct img *img, uint64_t len);
@@ -208,5 +231,12 @@ int qcow2_set_backing(struct img *img, const char *name, const char *fmt, char *
 int qcow2_is_allocated(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum);
 int qcow2_make_empty(struct img *img, char *err, size_t errlen);
 int qcow2_amend(struct img *img, const struct img_amend_opts *o, char *err, size_t errlen);
+/* qcow2_snapshot.c */
+int qcow2_snapshots_load(struct img *img, uint64_t fsize, char *err, size_t errlen);
+void qcow2_snapshots_free(struct qcow2 *s);
+int qcow2_snapshot_list(struct img *img, struct img_snapshot **list, char *err, size_t errlen);
+int qcow2_snapshot_create(struct img *img, const char *name, char *err, size_t errlen);
+int qcow2_snapshot_apply(struct img *img, const char *id_or_name, char *err, size_t errlen);
+int qcow2_snapshot_delete(struct img *img, const char *name, char *err, size_t errlen);
 
 #endif

@@ -206,6 +206,19 @@ void qcow2_l2_forget(struct img *img, uint64_t l2_off)
 			s->l2c.e[i].off = 0;
 }
 
+/*
+ * May the cluster at host offset off be changed in place? Its COPIED flag
+ * said so; the refcount is asked too, so that a wrong flag (another tool's,
+ * or a version 2 image cut in a snapshot operation) costs a copy, never a
+ * snapshot's data.
+ */
+bool qcow2_exclusive(struct img *img, uint64_t off)
+{
+	uint64_t rc;
+
+	return qcow2_refcount_get(img, off >> QS(img)->cluster_bits, &rc) == 0 && rc == 1;
+}
+
 /* Make L1 entry idx point at a writable (refcount 1) L2 table; return it. */
 int qcow2_l2_writable(struct img *img, uint64_t idx, uint64_t **tbl, uint64_t *l2_off)
 {
@@ -215,7 +228,7 @@ int qcow2_l2_writable(struct img *img, uint64_t idx, uint64_t **tbl, uint64_t *l
 	int64_t n;
 	int ret;
 
-	if (old && (e & L1E_COPIED)) {
+	if (old && (e & L1E_COPIED) && qcow2_exclusive(img, old)) {
 		*l2_off = old;
 		return qcow2_l2_get(img, old, tbl);
 	}

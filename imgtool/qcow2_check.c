@@ -31,8 +31,8 @@ static void ref_range(struct qcow2 *s, struct refs *r, uint64_t off, uint64_t le
 	}
 }
 
-static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_off, unsigned fix,
-		   struct img_check_result *res, FILE *log, uint64_t *prev_host)
+static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_off, uint64_t size,
+		   unsigned fix, struct img_check_result *res, FILE *log, uint64_t *prev_host)
 {
 	struct qcow2 *s = QS(img);
 	uint64_t *tbl;
@@ -45,7 +45,7 @@ static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_of
 
 		if (!(e & ~L2E_ZERO))
 			continue;	/* unallocated, or zero without a cluster */
-		if ((vc << s->cluster_bits) >= img->size) {
+		if ((vc << s->cluster_bits) >= size) {
 			if (log)
 				fprintf(log, "ERROR L2 entry %llu of table 0x%llx is past the disk size\n",
 					(unsigned long long)i, (unsigned long long)l2_off);
@@ -94,10 +94,17 @@ static int walk_l2(struct img *img, struct refs *r, uint32_t l1i, uint64_t l2_of
 	return 0;
 }
 
-/* Fix COPIED flags once refcounts are known good: set exactly when refcount is 1. */
+/*
+ * Fix COPIED flags once refcounts are known good: set exactly when refcount
+ * is 1. Like qemu, a leak repair that left nothing else wrong fixes them
+ * too: dropping a leaked reference can bring a refcount down to 1.
+ */
 static int check_copied(struct img *img, unsigned fix, struct img_check_result *res, FILE *log)
 {
 	struct qcow2 *s = QS(img);
+	bool repair = (fix & IMG_CHECK_FIX_ERRORS) ||
+		      ((fix & IMG_CHECK_FIX_LEAKS) && !res->check_errors &&
+		       res->corruptions == res->corruptions_fixed && res->leaks == res->leaks_fixed);
 	uint64_t rc;
 	int ret;
 
@@ -113,10 +120,11 @@ static int check_copied(struct img *img, unsigned fix, struct img_check_result *
 		want = rc == 1;
 		if (want != !!(s->l1[i] & L1E_COPIED)) {
 			if (log)
-				fprintf(log, "ERROR OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%llx refcount=%llu\n",
-					i, (unsigned long long)s->l1[i], (unsigned long long)rc);
+				fprintf(log, "%s OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%llx refcount=%llu\n",
+					repair ? "Repairing" : "ERROR", i, (unsigned long long)s->l1[i],
+					(unsigned long long)rc);
 			res->corruptions++;
-			if (fix & IMG_CHECK_FIX_ERRORS) {
+			if (repair) {
 				s->l1[i] = want ? s->l1[i] | L1E_COPIED : s->l1[i] & ~L1E_COPIED;
 				s->l1_dirty = true;
 				res->corruptions_fixed++;
@@ -137,10 +145,10 @@ static int check_copied(struct img *img, unsigned fix, struct img_check_result *
 			if (want == !!(e & L2E_COPIED))
 				continue;
 			if (log)
-				fprintf(log, "ERROR OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n",
-					(unsigned long long)e, (unsigned long long)rc);
+				fprintf(log, "%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n",
+					repair ? "Repairing" : "ERROR", (unsigned long long)e, (unsigned long long)rc);
 			res->corruptions++;
-			if (fix & IMG_CHECK_FIX_ERRORS) {
+			if (repair) {
 				tbl[j] = htobe64(want ? e | L2E_COPIED : e & ~L2E_COPIED);
 				qcow2_l2_mark_dirty(img, l2_off);
 				res->corruptions_fixed++;
@@ -151,7 +159,7 @@ static int check_copied(struct img *img, unsigned fix, struct img_check_result *
 }
 
 /* Count what one internal snapshot references: its L1 table, L2 tables, data. */
-static int ref_snapshot_l1(struct img *img, struct refs *r, uint64_t l1_off, uint32_t l1_size,
+static int ref_snapshot_l1(struct img *img, struct refs *r, const struct qcow2_snapshot *sn,
 			   struct img_check_result *res, FILE *log)
 {
 	struct qcow2 *s = QS(img);
@@ -159,32 +167,32 @@ static int ref_snapshot_l1(struct img *img, struct refs *r, uint64_t l1_off, uin
 	uint64_t *l1, prev = 0;
 	int ret;
 
-	if (!l1_size)
+	/* Offset and size were checked at open. */
+	if (!sn->l1_size)
 		return 0;
-	if (l1_size > QCOW2_MAX_L1_BYTES / 8 || (l1_off & (s->cluster_size - 1))) {
-		if (log)
-			fprintf(log, "ERROR snapshot L1 table at 0x%llx (%u entries) is invalid\n",
-				(unsigned long long)l1_off, l1_size);
-		res->corruptions++;
-		return 0;
-	}
-	l1 = malloc((size_t)l1_size * 8);
+	l1 = malloc((size_t)sn->l1_size * 8);
 	if (!l1)
 		return -ENOMEM;
-	ret = img_file_pread(img->fd, l1, (size_t)l1_size * 8, l1_off);
-	ref_range(s, r, l1_off, (uint64_t)l1_size * 8, res, log);
-	for (uint32_t i = 0; i < l1_size && !ret; i++) {
+	ret = img_file_pread(img->fd, l1, (size_t)sn->l1_size * 8, sn->l1_off);
+	ref_range(s, r, sn->l1_off, (uint64_t)sn->l1_size * 8, res, log);
+	for (uint32_t i = 0; i < sn->l1_size && !ret; i++) {
 		uint64_t l2_off = be64toh(l1[i]) & L1E_OFFSET_MASK;
 
 		if (!l2_off)
 			continue;
 		if (l2_off & (s->cluster_size - 1)) {
+			if (log)
+				fprintf(log, "ERROR snapshot %s: L2 table 0x%llx is not cluster aligned\n",
+					sn->id, (unsigned long long)l2_off);
 			res->corruptions++;
 			continue;
 		}
 		ref_range(s, r, l2_off, s->cluster_size, res, log);
-		/* Statistics describe the active image only. */
-		ret = walk_l2(img, r, i, l2_off, 0, &scratch, log, &prev);
+		/*
+		 * Statistics describe the active image only; entries past the
+		 * disk size are the snapshot's saved VM state.
+		 */
+		ret = walk_l2(img, r, i, l2_off, UINT64_MAX, 0, &scratch, log, &prev);
 	}
 	res->corruptions += scratch.corruptions;
 	free(l1);
@@ -194,23 +202,12 @@ static int ref_snapshot_l1(struct img *img, struct refs *r, uint64_t l1_off, uin
 static int ref_snapshots(struct img *img, struct refs *r, struct img_check_result *res, FILE *log)
 {
 	struct qcow2 *s = QS(img);
-	uint64_t off = s->snapshots_off;
-	uint8_t h[40];
 	int ret = 0;
 
-	for (uint32_t i = 0; i < s->nb_snapshots && !ret; i++) {
-		uint64_t len;
-
-		ret = img_file_pread(img->fd, h, sizeof(h), off);
-		if (ret)
-			break;
-		len = 40 + (uint64_t)get_be32(h + 36) + get_be16(h + 12) + get_be16(h + 14);
-		len = (len + 7) & ~7ull;
-		ret = ref_snapshot_l1(img, r, get_be64(h), get_be32(h + 8), res, log);
-		off += len;
-	}
+	for (uint32_t i = 0; i < s->nb_snapshots && !ret; i++)
+		ret = ref_snapshot_l1(img, r, &s->snaps[i], res, log);
 	if (s->nb_snapshots)
-		ref_range(s, r, s->snapshots_off, off - s->snapshots_off, res, log);
+		ref_range(s, r, s->snapshots_off, s->snapshots_len, res, log);
 	return ret;
 }
 
@@ -257,7 +254,7 @@ static int check_once(struct img *img, unsigned fix, struct img_check_result *re
 			continue;
 		}
 		ref_range(s, &r, l2_off, s->cluster_size, res, log);
-		ret = walk_l2(img, &r, i, l2_off, fix, res, log, &prev_host);
+		ret = walk_l2(img, &r, i, l2_off, img->size, fix, res, log, &prev_host);
 	}
 	if (ret)
 		goto out;
@@ -344,13 +341,10 @@ out:
 
 int qcow2_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log)
 {
-	struct qcow2 *s = QS(img);
 	struct img_check_result pass;
 	bool changed = false;
 	int ret;
 
-	if (s->nb_snapshots && fix)
-		return -ENOTSUP;	/* such images are only opened read-only */
 	if (!img->ro) {
 		ret = qcow2_flush_metadata(img);
 		if (ret)
@@ -455,6 +449,9 @@ int qcow2_resize(struct img *img, uint64_t size, bool shrink, char *err, size_t 
 
 	if (size > (1ull << 61))
 		return img_seterr(err, errlen, "size too large"), -EFBIG;
+	/* Version 2 snapshot entries need not record their disk size, as qemu says. */
+	if (s->nb_snapshots && s->version < 3)
+		return img_seterr(err, errlen, "can't resize a version 2 image that has snapshots"), -ENOTSUP;
 	if (size < old) {
 		uint64_t first = (size + s->cluster_size - 1) >> s->cluster_bits;
 		uint64_t last = (old + s->cluster_size - 1) >> s->cluster_bits;

@@ -174,8 +174,9 @@ static int write_cluster(struct img *img, uint64_t vc, uint64_t in, size_t n, co
 	if (ret)
 		return ret;
 	host = entry & L2E_OFFSET_MASK;
+	/* In place only where the flags and the refcount agree the cluster is ours alone. */
 	if (!(entry & (L2E_COMPRESSED | L2E_ZERO)) && host && (entry & L2E_COPIED) &&
-	    (s->l1[vc >> s->l2_bits] & L1E_COPIED)) {
+	    (s->l1[vc >> s->l2_bits] & L1E_COPIED) && qcow2_exclusive(img, host)) {
 		if (!data_offset_ok(s, host))
 			return -EIO;
 		return img_file_pwrite(img->fd, buf, n, host + in);
@@ -372,4 +373,8 @@ const struct img_driver img_qcow2_driver = {
 	.resize = qcow2_resize,
 	.check = qcow2_check,
 	.info = qcow2_info,
+	.snapshot_list = qcow2_snapshot_list,
+	.snapshot_create = qcow2_snapshot_create,
+	.snapshot_apply = qcow2_snapshot_apply,
+	.snapshot_delete = qcow2_snapshot_delete,
 };

@@ -326,8 +326,6 @@ static int parse_header(struct img *img, const uint8_t *hdr, uint64_t fsize, uns
 	}
 	if ((s->incompat & INCOMPAT_CORRUPT) && !(flags & IMG_OPEN_RDONLY))
 		return ERR("image is marked corrupt; it can only be opened read-only");
-	if (s->nb_snapshots && !(flags & IMG_OPEN_RDONLY))
-		return ERR("images with internal snapshots can only be opened read-only");
 	return 0;
 }
 
@@ -340,6 +338,7 @@ static void qcow2_free_state(struct img *img)
 	if (s->backing)
 		img_close(s->backing);
 	qcow2_caches_free(s);
+	qcow2_snapshots_free(s);
 	if (s->inflate_ready)
 		inflateEnd(&s->inflate);
 	free(s->l1);
@@ -400,6 +399,9 @@ int qcow2_open(struct img *img, unsigned flags, int depth, char *err, size_t err
 	if (ret)
 		goto fail;
 	ret = load_tables(img, fsize, err, errlen);
+	if (ret)
+		goto fail;
+	ret = qcow2_snapshots_load(img, fsize, err, errlen);
 	if (ret)
 		goto fail;
 	s->cbuf = malloc(2 * s->cluster_size + 512);

@@ -139,6 +139,30 @@ struct img_check_result {
 /* Lines describing each problem go to log (may be NULL). 0 or -errno. */
 int img_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log);
 
+/*
+ * Internal snapshots (qcow2). A raw image lists none and refuses the others
+ * with -ENOTSUP. Each call returns 0 (list: the number of snapshots) or a
+ * negative errno with a one-line reason in err; a failed call leaves the
+ * image as it was.
+ */
+struct img_snapshot {
+	char *id;			/* "1", "2", ... */
+	char *name;
+	uint64_t vm_state_size;		/* bytes of saved VM state; 0 for disk-only */
+	uint32_t date_sec, date_nsec;	/* creation time, Unix epoch */
+	uint64_t vm_clock_nsec;		/* guest clock when taken */
+	uint64_t icount;		/* UINT64_MAX if not recorded */
+	uint64_t disk_size;		/* virtual size when taken */
+};
+int img_snapshot_list(struct img *img, struct img_snapshot **list, char *err, size_t errlen);
+void img_snapshot_list_free(struct img_snapshot *list, int n);
+/* A new snapshot of the current state, with the next free numeric ID. */
+int img_snapshot_create(struct img *img, const char *name, char *err, size_t errlen);
+/* Revert the disk to a snapshot, found by ID first, then by name. */
+int img_snapshot_apply(struct img *img, const char *id_or_name, char *err, size_t errlen);
+/* Delete the first snapshot with this name. */
+int img_snapshot_delete(struct img *img, const char *name, char *err, size_t errlen);
+
 /* Human size parser shared by the tools: 10G, 512K, 1.5M, plain bytes. */
 int img_parse_size(const char *s, uint64_t *out);
 

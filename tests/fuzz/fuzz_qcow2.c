@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_qcow2.c: libFuzzer harness: arbitrary bytes as a qcow2 file through open, read, map, write and check. */
+/* tests/fuzz/fuzz_qcow2.c: libFuzzer harness: arbitrary bytes as a qcow2 file through open, read, map, write, snapshots and check. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +17,10 @@ static void exercise(const char *path, unsigned flags)
 	struct img_check_result res;
 	struct img_extent ext;
 	struct img_info info;
+	struct img_snapshot *list;
 	static uint8_t buf[1 << 16];
 	uint64_t size, off = 0;
+	int nsnap;
 
 	if (!img) {
 		if (!err[0])
@@ -27,6 +29,8 @@ static void exercise(const char *path, unsigned flags)
 	}
 	size = img_get_size(img);
 	img_get_info(img, &info);
+	nsnap = img_snapshot_list(img, &list, err, sizeof(err));
+	img_snapshot_list_free(list, nsnap);
 	for (int i = 0; i < 64 && off < size; i++) {
 		if (img_block_status(img, off, size - off, &ext) < 0 || !ext.len)
 			break;
@@ -40,6 +44,9 @@ static void exercise(const char *path, unsigned flags)
 		img_pwrite(img, buf, 1, size - 1);
 		img_discard(img, 0, size < 4096 ? size : 4096);
 		img_flush(img);
+		img_snapshot_create(img, "f", err, sizeof(err));
+		img_snapshot_apply(img, "1", err, sizeof(err));
+		img_snapshot_delete(img, "s1", err, sizeof(err));
 		img_check(img, IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS, &res, NULL);
 	} else {
 		img_check(img, 0, &res, NULL);

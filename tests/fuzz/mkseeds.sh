@@ -13,3 +13,8 @@ qemu-io -f qcow2 -c "write -P 1 0 2k" -c "write -c -P 2 4k 512" -c "write -z 8k 
 qemu-img create -q -f qcow2 -o cluster_size=512,refcount_bits=1 "$out/rb1.qcow2" 32k
 qemu-io -f qcow2 -c "write -P 3 1k 3k" "$out/rb1.qcow2" >/dev/null
 qemu-img create -q -f qcow2 -o cluster_size=512 -b v3-empty.qcow2 -F qcow2 "$out/backing.qcow2"
+qemu-img create -q -f qcow2 -o cluster_size=512 "$out/snapshots.qcow2" 64k
+qemu-io -f qcow2 -c "write -P 4 0 3k" -c "write -c -P 5 8k 512" "$out/snapshots.qcow2" >/dev/null
+qemu-img snapshot -c s1 "$out/snapshots.qcow2"
+qemu-io -f qcow2 -c "write -P 6 1k 2k" "$out/snapshots.qcow2" >/dev/null
+qemu-img snapshot -c s2 "$out/snapshots.qcow2"

@@ -1,5 +1,6 @@
-/* tests/imgtool/test_crash.c: kill a qcow2 writer at random points, and cut commit, rebase and amend before each write; only leaks may remain. */
+/* tests/imgtool/test_crash.c: kill a qcow2 writer at random points; cut commit, rebase, amend and snapshot create, delete and apply before each write; only leaks may remain and flushed data survives. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -66,13 +67,24 @@ static void stamp(uint8_t *p, uint64_t b, uint32_t blk, unsigned kind)
  * Crash injection: this pwrite() takes the place of libc's for the library
  * linked into this test, and ends the writer just before its Nth write, so a
  * crash lands exactly between two writes instead of wherever a timer falls.
+ * With torn_write set the Nth write is cut instead: the first half of it, in
+ * whole sectors, reaches the file. write_count, when set, counts the writes
+ * and keeps the length of the first WRITE_LOG of them after it.
  */
+#define WRITE_LOG	1000
 static long crash_before = -1, nwrites;
+static bool torn_write;
+static volatile long *write_count;
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	if (crash_before >= 0 && ++nwrites >= crash_before)
+	if (crash_before >= 0 && ++nwrites >= crash_before) {
+		if (torn_write && n / 2 >= 512)
+			syscall(SYS_pwrite64, fd, buf, n / 2 / 512 * 512, off);
 		_exit(9);
+	}
+	if (write_count && ++*write_count <= WRITE_LOG)
+		write_count[*write_count] = (long)n;
 	return syscall(SYS_pwrite64, fd, buf, n, off);
 }
 
@@ -463,6 +475,218 @@ static void chain_tests(const char *dir)
 	rmdir(work);
 }
 
+/* ---- snapshot create, delete and apply, cut at every write ---- */
+
+/*
+ * Small clusters: create and delete update 16 L2 tables and 4 refcount
+ * blocks, each one write that can be torn between its two sectors.
+ */
+#define SN_CS		1024u
+#define SN_SIZE		(2u << 20)
+
+enum { SN_CREATE, SN_DELETE, SN_APPLY };
+static const char *const sn_op_name[] = { "create", "delete", "apply" };
+
+/* The image each cut starts from: snapshot "old" holds d_old; d0 is written over part of it. */
+static int snap_base(const char *path, uint8_t *d_old, uint8_t *d0)
+{
+	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = SN_SIZE, .cluster_size = SN_CS };
+	struct img_deflate *d = img_deflate_new();
+	uint8_t cbuf[SN_CS];
+	char err[256];
+	struct img *img;
+	int ret;
+
+	if (img_create(path, &o, err, sizeof(err)) || !(img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err))))
+		return -1;
+	rng_state = 0x1234567;
+	for (uint32_t i = 0; i < SN_SIZE; i++)
+		d_old[i] = (i / 4096) % 5 == 4 ? 0 : (uint8_t)rnd();
+	ret = img_pwrite(img, d_old, SN_SIZE, 0);
+	for (uint32_t c = 16; c < SN_SIZE / SN_CS && !ret; c += 97) {
+		uint8_t *p = d_old + (uint64_t)c * SN_CS;
+		size_t cl;
+
+		memset(p, (int)c, SN_CS);
+		cl = img_deflate_cluster(d, p, SN_CS, cbuf, SN_CS);
+		ret = cl ? img_write_compressed(img, (uint64_t)c * SN_CS, cbuf, cl) :
+			   img_pwrite(img, p, SN_CS, (uint64_t)c * SN_CS);
+	}
+	if (!ret)
+		ret = img_snapshot_create(img, "old", err, sizeof(err));
+	memcpy(d0, d_old, SN_SIZE);
+	for (uint32_t i = 0; i < SN_SIZE / 2; i += 3)
+		d0[i] = (uint8_t)rnd();
+	memset(d0 + 600000, 0, 50000);
+	if (!ret)
+		ret = img_pwrite(img, d0, SN_SIZE / 2, 0);
+	if (!ret)
+		ret = img_discard(img, 600000, 50000);
+	img_close(img);
+	img_deflate_free(d);
+	return ret;
+}
+
+/* Run the operation on path, ended before write cut (-1: never); count writes into count if set. */
+static int snap_run(const char *path, int op, long cut, bool torn, volatile long *count)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char err[256];
+		struct img *img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+		int ret;
+
+		if (!img)
+			_exit(2);
+		write_count = count;
+		torn_write = torn;
+		nwrites = 0;
+		crash_before = cut;
+		ret = op == SN_CREATE ? img_snapshot_create(img, "new", err, sizeof(err)) :
+		      op == SN_DELETE ? img_snapshot_delete(img, "old", err, sizeof(err)) :
+					img_snapshot_apply(img, "old", err, sizeof(err));
+		if (ret)
+			_exit(3);
+		img_close(img);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+struct snap_outcome {
+	int dirty, leaked, new_state;
+};
+
+/* What a cut left behind: NULL if acceptable, else why not. */
+static const char *snap_verify(const char *path, int op, const uint8_t *d_old, const uint8_t *d0,
+			       uint8_t *buf, struct snap_outcome *out, char *why, size_t whylen)
+{
+	struct img_check_result res;
+	struct img_snapshot *l;
+	struct img_info info;
+	char err[256];
+	struct img *img = img_open(path, IMG_FMT_QCOW2, IMG_OPEN_RDONLY, err, sizeof(err));
+	bool old_state, new_state;
+	int n;
+
+	/*
+	 * Read-only, as found: the snapshots and the disk's data are as before or
+	 * as after (apply changes the data, the others the snapshots).
+	 */
+	if (!img)
+		return snprintf(why, whylen, "does not open: %s", err), why;
+	if (img_pread(img, buf, SN_SIZE, 0)) {
+		img_close(img);
+		return "the disk does not read";
+	}
+	n = img_snapshot_list(img, &l, err, sizeof(err));
+	old_state = n == 1 && !strcmp(l[0].name, "old") && !memcmp(buf, d0, SN_SIZE);
+	if (op == SN_CREATE)
+		new_state = n == 2 && !strcmp(l[0].name, "old") && !strcmp(l[1].name, "new") &&
+			    !memcmp(buf, d0, SN_SIZE);
+	else if (op == SN_DELETE)
+		new_state = n == 0 && !memcmp(buf, d0, SN_SIZE);
+	else
+		new_state = n == 1 && !strcmp(l[0].name, "old") && !memcmp(buf, d_old, SN_SIZE);
+	img_snapshot_list_free(l, n);
+	img_get_info(img, &info);
+	if (!old_state && !new_state) {
+		img_close(img);
+		return snprintf(why, whylen, "%d snapshots and the data: neither the state before nor after", n), why;
+	}
+	out->new_state += new_state;
+	out->dirty += info.dirty;
+	if (img_check(img, 0, &res, NULL) || (!info.dirty && res.corruptions)) {
+		img_close(img);
+		return snprintf(why, whylen, "check finds %llu corruptions, the dirty bit clear",
+				(unsigned long long)res.corruptions), why;
+	}
+	out->leaked += res.leaks > 0;
+	img_close(img);
+
+	/* Read-write: open repairs a dirty image, check -r leaks drops leaks; then all is exact. */
+	img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+	if (!img)
+		return snprintf(why, whylen, "does not open read-write: %s", err), why;
+	if (img_check(img, IMG_CHECK_FIX_LEAKS, &res, NULL) || res.corruptions != res.corruptions_fixed ||
+	    img_check(img, 0, &res, NULL) || res.corruptions || res.leaks) {
+		img_close(img);
+		return "not clean after check -r leaks";
+	}
+	/* Each snapshot that is there holds its data. */
+	n = img_snapshot_list(img, &l, err, sizeof(err));
+	for (int i = 0; i < n; i++) {
+		const uint8_t *want = !strcmp(l[i].name, "old") ? d_old : d0;
+
+		if (img_snapshot_apply(img, l[i].id, err, sizeof(err)) ||
+		    img_pread(img, buf, SN_SIZE, 0) || memcmp(buf, want, SN_SIZE)) {
+			snprintf(why, whylen, "snapshot '%s' does not hold its data %s", l[i].name, err);
+			img_snapshot_list_free(l, n);
+			img_close(img);
+			return why;
+		}
+	}
+	img_snapshot_list_free(l, n);
+	if (img_check(img, 0, &res, NULL) || res.corruptions || res.leaks) {
+		img_close(img);
+		return "not clean after applying the snapshots";
+	}
+	img_close(img);
+	return NULL;
+}
+
+/* Every cut point of one operation, clean cuts then torn writes: three test points. */
+static void snap_cuts(const char *dir, int op, volatile long *count)
+{
+	uint8_t *d_old = malloc(SN_SIZE), *d0 = malloc(SN_SIZE), *buf = malloc(SN_SIZE);
+	char base[256], path[256], why[300];
+	struct snap_outcome o = { 0 };
+	const char *bad;
+	long writes;
+	int st;
+
+	snprintf(base, sizeof(base), "%s/snap-base.qcow2", dir);
+	snprintf(path, sizeof(path), "%s/snap.qcow2", dir);
+	*count = 0;
+	st = snap_base(base, d_old, d0) == 0 && copy_file(base, path) == 0 ?
+	     snap_run(path, op, -1, false, count) : -1;
+	writes = *count;
+	bad = st == 0 ? snap_verify(path, op, d_old, d0, buf, &o, why, sizeof(why)) : "it failed";
+	tap_ok(st == 0 && writes > 0 && !bad && o.new_state == 1 && !o.leaked && !o.dirty,
+	       "snapshot %s uncut: %ld writes, the new state, clean%s%s", sn_op_name[op], writes,
+	       bad ? ": " : "", bad ? bad : "");
+	for (int torn = 0; torn < 2; torn++) {
+		int nbad = 0, tried = 0;
+
+		o = (struct snap_outcome){ 0 };
+		for (long cut = 1; cut <= writes; cut++) {
+			if (torn && cut <= WRITE_LOG && count[cut] < 1024)
+				continue;	/* too short to tear: the same as a cut */
+			tried++;
+			copy_file(base, path);
+			st = snap_run(path, op, cut, torn, NULL);
+			bad = st != 9 ? "the cut did not happen" :
+			      snap_verify(path, op, d_old, d0, buf, &o, why, sizeof(why));
+			if (bad && nbad++ < 5)
+				tap_diag("%s, %s before write %ld: %s", sn_op_name[op],
+					 torn ? "torn" : "cut", cut, bad);
+		}
+		tap_ok(!nbad, "snapshot %s, %d of %ld writes %s: each time it opens with the old or new "
+		       "state, at most leaks (%d new, %d dirty and repaired at open, %d leaking)",
+		       sn_op_name[op], tried, writes, torn ? "torn in half" : "cut before", o.new_state,
+		       o.dirty, o.leaked);
+	}
+	unlink(base);
+	unlink(path);
+	free(d_old);
+	free(d0);
+	free(buf);
+}
+
 int main(void)
 {
 	static char dir[] = "/tmp/imgtool-crash.XXXXXX";
@@ -476,7 +700,7 @@ int main(void)
 	model = malloc(NBLK * BLK);
 	partial = malloc(NBLK * BLK);
 	got = malloc(NBLK * BLK);
-	tap_plan(ROUNDS * 4 + CHAIN_POINTS);
+	tap_plan(ROUNDS * 4 + CHAIN_POINTS + 3 * 3);
 	srand((unsigned)time(NULL));
 	for (int round = 0; round < ROUNDS; round++) {
 		struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = (uint64_t)NBLK * STRIDE,
@@ -578,6 +802,14 @@ int main(void)
 		unlink(path);
 	}
 	chain_tests(dir);
+	{
+		volatile long *count = mmap(NULL, (WRITE_LOG + 1) * sizeof(long), PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		snap_cuts(dir, SN_CREATE, count);
+		snap_cuts(dir, SN_DELETE, count);
+		snap_cuts(dir, SN_APPLY, count);
+	}
 	rmdir(dir);
 	free(model);
 	free(partial);

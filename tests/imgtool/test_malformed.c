@@ -157,6 +157,105 @@ M(compressed_truncated, put_compressed(b, len, CS, 200))
 M(compressed_oversized, put_compressed(b, len, 3 * CS, 1 << 20))
 M(compressed_short, put_compressed(b, len, CS / 2, 1 << 20))
 
+/*
+ * Snapshot tables. The table goes at 6*CS and a snapshot's L1 table at
+ * 7*CS; the file is extended to 8*CS to hold them.
+ */
+static size_t put_snap(uint8_t *b, size_t off, uint64_t l1_off, uint32_t l1_size,
+		       const char *name, uint32_t extra)
+{
+	size_t nl = strlen(name);
+
+	p64(b, off, l1_off);
+	p32(b, off + 8, l1_size);
+	b[off + 13] = 1;			/* ID "1" */
+	b[off + 14] = (uint8_t)(nl >> 8);
+	b[off + 15] = (uint8_t)nl;
+	p32(b, off + 36, extra);
+	if (extra >= 16)
+		p64(b, off + 48, 1 << 20);	/* disk_size */
+	b[off + 40 + extra] = '1';
+	memcpy(b + off + 41 + extra, name, nl);
+	return (41 + extra + nl + 7) & ~7ul;
+}
+
+static void snaps_at(uint8_t *b, size_t *len, uint32_t n, uint64_t off)
+{
+	p32(b, 60, n);
+	p64(b, 64, off);
+	*len = 8 * CS;
+}
+
+M(snap_good, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 7 * CS, 1, "s", 24))
+M(snap_unaligned, snaps_at(b, len, 1, 6 * CS + 8); put_snap(b, 6 * CS + 8, 7 * CS, 1, "s", 24))
+M(snap_in_header, snaps_at(b, len, 1, 0))
+M(snap_on_l1, snaps_at(b, len, 1, 3 * CS))
+M(snap_on_rt, snaps_at(b, len, 1, CS))
+M(snap_65537, snaps_at(b, len, 65537, 6 * CS))
+M(snap_entry_truncated, snaps_at(b, len, 2, 6 * CS);
+  size_t l = put_snap(b, 6 * CS, 0, 0, "a name", 200);
+  *len = 6 * CS + l + 20)
+M(snap_name_past_eof, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 7 * CS, 1, "s", 24);
+  b[6 * CS + 14] = 0xff; b[6 * CS + 15] = 0xff; *len = 6 * CS + 4096)
+M(snap_extra_huge, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 7 * CS, 1, "s", 24);
+  p32(b, 6 * CS + 36, 5000))
+M(snap_l1_huge, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 7 * CS, 0x10000000, "s", 24))
+M(snap_l1_unaligned, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 7 * CS + 8, 1, "s", 24))
+M(snap_l1_past_eof, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 100 * CS, 1, "s", 24))
+M(snap_l1_zero, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 0, 1, "s", 24))
+M(snap_l1_2_56, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 1ull << 56, 1, "s", 24))
+M(snap_l1_on_rt, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, CS, 1, "s", 24))
+M(snap_l1_on_l1, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 3 * CS, 1, "s", 24))
+M(snap_l1_on_table, snaps_at(b, len, 1, 6 * CS); put_snap(b, 6 * CS, 6 * CS, 1, "s", 24))
+M(snap_l1_shared, snaps_at(b, len, 2, 6 * CS);
+  size_t l = put_snap(b, 6 * CS, 7 * CS, 1, "s", 24);
+  put_snap(b, 6 * CS + l, 7 * CS, 1, "t", 24))
+/* Damage found only when a snapshot is applied or deleted: its L1 and L2 entries. */
+M(snl1e_past_eof, snap_good(b, len); p64(b, 7 * CS, 500ull * CS))
+M(snl1e_unaligned, snap_good(b, len); p64(b, 7 * CS, 4ull * CS + 4096))
+M(snl1e_reserved, snap_good(b, len); p64(b, 7 * CS, (4ull * CS) | 2))
+M(snl1e_on_rt, snap_good(b, len); p64(b, 7 * CS, CS))
+/* An L2 table at 8*CS, refcounted (16-bit entries in the block at 2*CS), pointing past the file. */
+M(snl2e_past_eof, snap_good(b, len); *len = 9 * CS; p64(b, 7 * CS, 8ull * CS); b[2 * CS + 17] = 1;
+  p64(b, 8 * CS, 900ull * CS))
+M(snl2e_on_l1, snap_good(b, len); *len = 9 * CS; p64(b, 7 * CS, 8ull * CS); b[2 * CS + 17] = 1;
+  p64(b, 8 * CS, 3ull * CS))
+M(snl2e_unaligned, snap_good(b, len); *len = 9 * CS; p64(b, 7 * CS, 8ull * CS); b[2 * CS + 17] = 1;
+  p64(b, 8 * CS, 5ull * CS + 512))
+M(snl2_unrefcounted, snap_good(b, len); *len = 9 * CS; p64(b, 7 * CS, 8ull * CS);
+  p64(b, 8 * CS, 5ull * CS))
+
+/* Opens, but applying and deleting the snapshot are refused with a reason, and the file is unchanged. */
+static void verb_refused(const char *name, void (*mutate)(uint8_t *b, size_t *len))
+{
+	uint8_t *b = malloc(base_len + 4 * CS), *after = malloc(base_len + 4 * CS);
+	size_t len = base_len;
+	char path[256], err[512] = "", err_a[512] = "", err_d[512] = "";
+	struct img *img;
+	int ra = 0, rd = 0, fd;
+	bool same = false;
+
+	memcpy(b, base, base_len);
+	memset(b + base_len, 0, 4 * CS);
+	mutate(b, &len);
+	snprintf(path, sizeof(path), "%s/bad.qcow2", dir);
+	write_file(path, b, len);
+	img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+	if (img) {
+		ra = img_snapshot_apply(img, "1", err_a, sizeof(err_a));
+		rd = img_snapshot_delete(img, "s", err_d, sizeof(err_d));
+		img_close(img);
+		fd = open(path, O_RDONLY);
+		same = read(fd, after, base_len + 4 * CS) == (ssize_t)len && !memcmp(after, b, len);
+		close(fd);
+	}
+	tap_ok(img && ra < 0 && rd < 0 && err_a[0] && err_d[0] && same,
+	       "%s: apply refused (%s), delete refused (%s), file %s", name,
+	       img ? err_a : err, err_d, same ? "unchanged" : "changed");
+	free(b);
+	free(after);
+}
+
 static int make_base(void)
 {
 	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = 1 << 20 };
@@ -195,18 +294,27 @@ int main(void)
 		E(backing_self), E(ext_overflow), E(ext_bfmt_long), E(l1e_past_eof), E(l1e_unaligned),
 		E(l1e_on_rt), E(l1e_on_l1), E(l1e_reserved), E(rte_past_eof), E(rte_on_l1),
 		E(rte_unaligned), E(rte_2_56), E(truncated_hdr), E(truncated_l1),
+		E(snap_unaligned), E(snap_in_header), E(snap_on_l1), E(snap_on_rt), E(snap_65537),
+		E(snap_entry_truncated), E(snap_name_past_eof), E(snap_extra_huge), E(snap_l1_huge),
+		E(snap_l1_unaligned), E(snap_l1_past_eof), E(snap_l1_zero), E(snap_l1_2_56), E(snap_l1_on_rt),
+		E(snap_l1_on_l1), E(snap_l1_on_table), E(snap_l1_shared),
 	};
 	struct { const char *name; void (*fn)(uint8_t *, size_t *); } read_bad[] = {
 		E(l2e_on_rt), E(l2e_unaligned), E(l2e_on_hdr_compressed), E(compressed_truncated),
 		E(compressed_oversized), E(compressed_short),
 	};
+	struct { const char *name; void (*fn)(uint8_t *, size_t *); } verb_bad[] = {
+		E(snl1e_past_eof), E(snl1e_unaligned), E(snl1e_reserved), E(snl1e_on_rt), E(snl2e_past_eof),
+		E(snl2_unrefcounted), E(snl2e_on_l1), E(snl2e_unaligned),
+	};
 	size_t no = sizeof(open_bad) / sizeof(open_bad[0]), nr = sizeof(read_bad) / sizeof(read_bad[0]);
+	size_t nv = sizeof(verb_bad) / sizeof(verb_bad[0]);
 	char cmd[300];
 	int i0;
 
 	if (!mkdtemp(dir))
 		tap_skip_all("no temporary directory");
-	tap_plan((int)(no + nr + 3));
+	tap_plan((int)(no + nr + nv + 4));
 	i0 = make_base();
 	tap_ok(i0 == 0, "base image has the expected layout (%zu bytes)", base_len);
 	for (size_t i = 0; i < no; i++)
@@ -214,6 +322,31 @@ int main(void)
 	refused("corrupt bit, read-write", corrupt_rw, 0);
 	for (size_t i = 0; i < nr; i++)
 		read_fails(read_bad[i].name, read_bad[i].fn, 0);
+	for (size_t i = 0; i < nv; i++)
+		verb_refused(verb_bad[i].name, verb_bad[i].fn);
+	{
+		/* The well-formed table those start from opens and lists its snapshot. */
+		uint8_t *b = malloc(base_len + 4 * CS);
+		size_t len = base_len;
+		char path[256], err[512] = "";
+		struct img_snapshot *l = NULL;
+		struct img *img;
+		int n = -1;
+
+		memcpy(b, base, base_len);
+		memset(b + base_len, 0, 4 * CS);
+		snap_good(b, &len);
+		snprintf(path, sizeof(path), "%s/good.qcow2", dir);
+		write_file(path, b, len);
+		img = img_open(path, IMG_FMT_QCOW2, 0, err, sizeof(err));
+		if (img)
+			n = img_snapshot_list(img, &l, err, sizeof(err));
+		tap_ok(n == 1 && !strcmp(l[0].id, "1") && !strcmp(l[0].name, "s"),
+		       "control: a well-formed snapshot table opens and lists (%s)", err);
+		img_snapshot_list_free(l, n);
+		img_close(img);
+		free(b);
+	}
 	{
 		/* The same compressed cluster, intact, reads back. */
 		uint8_t *b = malloc(8 * CS), buf[4096];

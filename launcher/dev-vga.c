@@ -194,6 +194,29 @@ int pc_vga_screendump(struct pc_vga *d, const char *path)
 	return ret;
 }
 
+int vm_screendump(struct vm *vm, bool asked)
+{
+	struct pc_vga *d = vm_device(vm, "vga");
+	const char *path = getenv("KVM_LAUNCH_SCREENDUMP");
+	char def[300];
+
+	if (!asked && (!path || !*path))
+		return 0;
+	if (!d) {
+		if (asked)
+			fprintf(stderr, "kvm-launch: screendump: the machine has no display\n");
+		return -1;
+	}
+	if (!path || !*path) {
+		snprintf(def, sizeof(def), "%s-screen.png", vm_config(vm)->name);
+		path = def;
+	}
+	if (pc_vga_screendump(d, path))
+		return -1;
+	fprintf(stderr, "\r\nkvm-launch: screendump: %s\r\n", path);
+	return 0;
+}
+
 static const struct device_type vga_type = {
 	.name = "vga", .stage = DEVICE_STAGE_DEVICE,
 	.create = vga_create, .destroy = vga_destroy,

@@ -2,6 +2,8 @@
 #ifndef LAUNCHER_DEV_VGA_H
 #define LAUNCHER_DEV_VGA_H
 
+#include <stdbool.h>
+
 #include "hw/vga.h"
 
 struct pc_vga;
@@ -14,5 +16,14 @@ struct pc_vga;
 int pc_vga_render(struct pc_vga *d, struct vga_screen *scr);
 /* The current screen as a PNG file (screendump.h); 0 or -1 (message printed). */
 int pc_vga_screendump(struct pc_vga *d, const char *path);
+
+/*
+ * The VM's screen to KVM_LAUNCH_SCREENDUMP, or NAME-screen.png in the
+ * current directory: on SIGUSR2 (asked), and when the machine ends if that
+ * variable is set. Says what it wrote on stderr; without a display, asked,
+ * says that. 0 or -1.
+ */
+struct vm;
+int vm_screendump(struct vm *vm, bool asked);
 
 #endif

@@ -165,6 +165,11 @@ static void on_signal(struct vm *vm)
 
 	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		if (vm->on_usr2)
+			vm->on_usr2(vm);
+		return;
+	}
 	if (!atomic_load(&vm->stop)) {
 		fprintf(stderr, "\r\nkvm-launch: %s: ended by signal %u\r\n", vm->cfg->name,
 			si.ssi_signo);
@@ -275,6 +280,7 @@ int iothread_setup(struct vm *vm)
 	sigaddset(&quit, SIGINT);
 	sigaddset(&quit, SIGTERM);
 	sigaddset(&quit, SIGHUP);
+	sigaddset(&quit, SIGUSR2);	/* a screendump */
 	/*
 	 * Quit signals reach this signalfd only: blocked from here on, in the
 	 * main thread and so in every thread it starts (vCPUs, the I/O thread,

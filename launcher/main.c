@@ -4,6 +4,7 @@
 
 #include "arch/linux.h"
 #include "config.h"
+#include "dev-vga.h"
 #include "vmm.h"
 
 static void usage(FILE *f)
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		vm_run(vm);
+		vm_screendump(vm, false);
 		end = vm->end;
 		status = vm->exit_status;
 		vm_destroy(vm);

@@ -12,6 +12,7 @@
 #include "arch/cpu.h"
 #include "arch/layout.h"
 #include "arch/linux.h"
+#include "dev-vga.h"
 #include "vmm.h"
 
 /* The linker collects every DEVICE_TYPE() pointer between these. */
@@ -419,6 +420,11 @@ void vm_run(struct vm *vm)
 	iothread_stop(vm);
 }
 
+static void screendump_asked(struct vm *vm)
+{
+	vm_screendump(vm, true);
+}
+
 struct vm *vm_create(const struct vm_config *cfg)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
@@ -440,6 +446,7 @@ struct vm *vm_create(const struct vm_config *cfg)
 	vm->gmem = (struct guest_mem){ gmem_map, vm };
 	vm->clock = (struct hw_clock){ monotonic_ns, NULL };
 	vm->trace_io = getenv("KVM_LAUNCH_TRACE_IO") != NULL;
+	vm->on_usr2 = screendump_asked;
 
 	vm->kvm_fd = open(cfg->hypervisor, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {

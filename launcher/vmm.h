@@ -141,6 +141,8 @@ struct vm {
 	pthread_mutex_t watch_lock;	/* the watch table (not held across ready()) */
 	int wake_fd;			/* eventfd: timers or watches changed, or stop */
 	int signal_fd;
+	/* SIGUSR2: a screendump (vm.c sets it; a test's fake VM may leave it NULL) */
+	void (*on_usr2)(struct vm *vm);
 	pthread_t io_thread;
 	bool io_started;
 

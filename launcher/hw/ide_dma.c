@@ -171,6 +171,19 @@ static enum ide_dma_result dma_to_memory(struct ide_channel *ch,
 	}
 }
 
+/* bytes of guest memory along the PRD walk into buf; false: no usable PRD. */
+static bool gather(struct ide_channel *ch, struct prd_walk *w, uint8_t *buf, uint32_t bytes)
+{
+	for (uint32_t got = 0, n; got < bytes; got += n) {
+		uint8_t *p = prd_piece(ch, w, bytes - got, &n);
+
+		if (!p)
+			return false;
+		memcpy(buf + got, p, n);
+	}
+	return true;
+}
+
 /* Memory to device: gather a buffer-full, write it, repeat. */
 static enum ide_dma_result dma_from_memory(struct ide_channel *ch,
 					   struct ide_drive *d,
@@ -182,22 +195,15 @@ static enum ide_dma_result dma_from_memory(struct ide_channel *ch,
 	while (d->left) {
 		uint32_t sectors = d->left < IDE_BUF_SIZE / ssize ?
 				   d->left : IDE_BUF_SIZE / ssize;
-		uint32_t bytes = sectors * ssize, got = 0;
+		uint32_t bytes = sectors * ssize;
 		int moved = dma_direct(ch, d, w, &r);
 
 		if (moved < 0)
 			return r;
 		if (moved)
 			continue;
-		while (got < bytes) {
-			uint32_t n;
-			uint8_t *p = prd_piece(ch, w, bytes - got, &n);
-
-			if (!p)
-				return IDE_DMA_BADPRD;
-			memcpy(d->buf + got, p, n);
-			got += n;
-		}
+		if (!gather(ch, w, d->buf, bytes))
+			return IDE_DMA_BADPRD;
 		if (d->be.pwrite(d->be.ctx, d->buf, bytes, d->lba * ssize) < 0)
 			return IDE_DMA_EIO;
 		d->lba += sectors;
@@ -210,17 +216,8 @@ static enum ide_dma_result dma_from_memory(struct ide_channel *ch,
 static enum ide_dma_result dma_dsm(struct ide_channel *ch, struct ide_drive *d,
 				   struct prd_walk *w)
 {
-	uint32_t bytes = d->left * IDE_SECTOR_SIZE, got = 0;
-
-	while (got < bytes) {
-		uint32_t n;
-		uint8_t *p = prd_piece(ch, w, bytes - got, &n);
-
-		if (!p)
-			return IDE_DMA_BADPRD;
-		memcpy(d->buf + got, p, n);
-		got += n;
-	}
+	if (!gather(ch, w, d->buf, d->left * IDE_SECTOR_SIZE))
+		return IDE_DMA_BADPRD;
 	if (ata_dsm_ranges(d, d->buf, d->left) < 0)
 		return IDE_DMA_EIO;
 	d->left = 0;

@@ -121,9 +121,19 @@ struct img *cli_create_temp(const char *dst, const struct img_create_opts *o, ch
 {
 	struct img_create_opts opts = *o;
 	char err[512];
+	struct stat st;
 	struct img *img;
 	int fd;
 
+	/*
+	 * The image is written next to dst and renamed over it: never over a
+	 * device, a FIFO or a socket (a rename would replace /dev/null).
+	 */
+	if (!stat(dst, &st) && !S_ISREG(st.st_mode)) {
+		*tmp_path = NULL;
+		cli_error("'%s' is not a regular file: imgtool writes images to regular files only", dst);
+		return NULL;
+	}
 	if (asprintf(tmp_path, "%s.imgtool-XXXXXX", dst) < 0) {
 		*tmp_path = NULL;
 		cli_error("out of memory");

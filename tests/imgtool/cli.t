@@ -92,6 +92,11 @@ run "the dirty image was repaired (leak gone)" "$I" check "$T/d.qcow2"
 run "and passes qemu-img check" qemu-img check -q "$T/d.qcow2"
 run "and still holds its data" "$I" compare "$T/d.qcow2" "$T/p.raw"
 
+# a device is never replaced by a rename (imgtool writes a temporary and renames it)
+mkfifo "$T/fifo"
+"$I" convert -O raw "$T/p.raw" "$T/fifo" 2>"$T/err"; r=$?
+[ $r -eq 1 ] && [ -p "$T/fifo" ] && grep -q "not a regular file" "$T/err"; ok $? "convert to a FIFO is refused with the reason, the FIFO left as it was"
+
 if command -v mandoc >/dev/null; then
 	mandoc -Tlint -W warning "$TOP/man/imgtool.1" >"$T/lint" 2>&1; ok $? "man/imgtool.1 is mandoc -Tlint clean"
 fi

@@ -20,6 +20,8 @@ int cmd_import(int argc, char **argv);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_format(const char *s, enum img_format *fmt);
+int cli_parse_compression(const char *s, enum img_compression *c);
+const char *cli_compression_name(enum img_compression c);
 /* "1 GiB" style, as qemu-img prints sizes. */
 void cli_size_str(uint64_t v, char *buf, size_t len);
 void cli_json_string(FILE *f, const char *s);

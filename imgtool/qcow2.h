@@ -123,8 +123,10 @@ struct qcow2 {
 	char backing_name[QCOW2_MAX_BACKING_NAME + 1];
 	char backing_fmt[32];
 
+	enum img_compression compression;	/* header byte 104: the enum is the on-disk value */
 	z_stream inflate;
 	bool inflate_ready;
+	struct img_zstd *zstd;		/* compression_type zstd */
 	uint8_t *cbuf;			/* compressed read buffer, 2 clusters */
 	uint8_t *bounce;		/* one cluster for read-modify-write */
 	uint8_t *dcbuf;			/* last decompressed cluster ... */

@@ -187,6 +187,26 @@ static int open_backing(struct img *img, unsigned flags, int depth, char *err, s
 	return 0;
 }
 
+/*
+ * The compression_type byte exists when the header reaches past it; a type
+ * other than zlib needs the incompatible bit, and the bit needs one (qemu
+ * refuses both mismatches too).
+ */
+static int parse_compression_type(struct qcow2 *s, const uint8_t *hdr, char *err, size_t errlen)
+{
+	unsigned type = s->header_len > HDR_COMPRESSION_TYPE ? hdr[HDR_COMPRESSION_TYPE] : 0;
+
+	if (type != IMG_COMPRESSION_ZLIB && type != IMG_COMPRESSION_ZSTD)
+		return ERR("unknown compression type %u (zlib and zstd are supported)", type);
+	if (type != IMG_COMPRESSION_ZLIB && !(s->incompat & INCOMPAT_COMPRESSION))
+		return ERR("compression type zstd set without its incompatible bit");
+	if (type == IMG_COMPRESSION_ZLIB && (s->incompat & INCOMPAT_COMPRESSION))
+		return ERR("compression type incompatible bit set, but the type is zlib%s",
+			   s->header_len > HDR_COMPRESSION_TYPE ? "" : " (header too short for the field)");
+	s->compression = type;
+	return 0;
+}
+
 static int parse_header(struct img *img, const uint8_t *hdr, uint64_t fsize, unsigned flags,
 			char *err, size_t errlen)
 {
@@ -317,13 +337,9 @@ static int parse_header(struct img *img, const uint8_t *hdr, uint64_t fsize, uns
 				     bit, name, sizeof(name));
 		return ERR("unsupported incompatible feature: %s", name);
 	}
-	if (s->incompat & INCOMPAT_COMPRESSION) {
-		if (s->header_len <= HDR_COMPRESSION_TYPE || hdr[HDR_COMPRESSION_TYPE] != 0)
-			return ERR("unsupported compression type (only zlib)");
-	} else if (s->header_len > HDR_COMPRESSION_TYPE && hdr[HDR_COMPRESSION_TYPE] != 0) {
-		return ERR("compression type %u set without its incompatible bit",
-			   hdr[HDR_COMPRESSION_TYPE]);
-	}
+	ret = parse_compression_type(s, hdr, err, errlen);
+	if (ret)
+		return ret;
 	if ((s->incompat & INCOMPAT_CORRUPT) && !(flags & IMG_OPEN_RDONLY))
 		return ERR("image is marked corrupt; it can only be opened read-only");
 	if (s->nb_snapshots && !(flags & IMG_OPEN_RDONLY))
@@ -342,6 +358,7 @@ static void qcow2_free_state(struct img *img)
 	qcow2_caches_free(s);
 	if (s->inflate_ready)
 		inflateEnd(&s->inflate);
+	img_zstd_free(s->zstd);
 	free(s->l1);
 	free(s->rt);
 	free(s->pending_free);
@@ -410,6 +427,10 @@ int qcow2_open(struct img *img, unsigned flags, int depth, char *err, size_t err
 		goto fail;
 	}
 	s->inflate_ready = true;
+	if (s->compression == IMG_COMPRESSION_ZSTD && !(s->zstd = img_zstd_new())) {
+		ret = ERR("out of memory");
+		goto fail;
+	}
 	ret = qcow2_caches_init(img);
 	if (ret) {
 		ret = ERR("out of memory for the caches");
@@ -478,6 +499,8 @@ int qcow2_create(const char *path, const struct img_create_opts *opts, char *err
 
 	if ((cs & (cs - 1)) || bits < QCOW2_MIN_CLUSTER_BITS || bits > QCOW2_MAX_CLUSTER_BITS)
 		return ERR("cluster size must be a power of two between 512 and 2M");
+	if (opts->compression != IMG_COMPRESSION_ZLIB && opts->compression != IMG_COMPRESSION_ZSTD)
+		return ERR("unknown compression type %d", (int)opts->compression);
 	if (opts->backing_file) {
 		struct img *b;
 		char sub[512];
@@ -542,6 +565,10 @@ int qcow2_create(const char *path, const struct img_create_opts *opts, char *err
 	put_be32(buf + HDR_RT_CLUSTERS, (uint32_t)rt_c);
 	put_be32(buf + HDR_REFCOUNT_ORDER, 4);
 	put_be32(buf + HDR_HEADER_LEN, QCOW2_V3_HDR_LEN + 8);
+	if (opts->compression == IMG_COMPRESSION_ZSTD) {
+		put_be64(buf + HDR_INCOMPAT, INCOMPAT_COMPRESSION);
+		buf[HDR_COMPRESSION_TYPE] = IMG_COMPRESSION_ZSTD;
+	}
 	if (bfmt) {
 		put_be32(buf + ext, EXT_BACKING_FORMAT);
 		put_be32(buf + ext + 4, (uint32_t)strlen(bfmt));

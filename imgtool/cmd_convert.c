@@ -41,6 +41,9 @@ int cli_out_opts(char *s, struct img_create_opts *o)
 			*v++ = '\0';
 		if (v && !strcmp(kv, "cluster_size") && img_parse_size(v, &n) == 0 && n <= (2u << 20)) {
 			o->cluster_size = (uint32_t)n;
+		} else if (v && !strcmp(kv, "compression_type")) {
+			if (cli_parse_compression(v, &o->compression) < 0)
+				return -1;
 		} else if (v && !strcmp(kv, "compat") && !strcmp(v, "1.1")) {
 			continue;
 		} else {
@@ -105,6 +108,10 @@ int cmd_convert(int argc, char **argv)
 	}
 	if (compress && co.format != IMG_FMT_QCOW2) {
 		cli_error("Compression not supported for this file format");
+		return 1;
+	}
+	if (co.compression && co.format != IMG_FMT_QCOW2) {
+		cli_error("Invalid parameter 'compression_type'");
 		return 1;
 	}
 	src.h = calloc((size_t)threads, sizeof(*src.h));

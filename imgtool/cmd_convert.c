@@ -120,7 +120,7 @@ int cmd_convert(int argc, char **argv)
 	for (int i = 0; i < threads; i++) {
 		src.h[i] = img_open(argv[optind], sfmt, IMG_OPEN_RDONLY, err, sizeof(err));
 		if (!src.h[i]) {
-			cli_error("%s", err);
+			cli_error("Could not open '%s': %s", argv[optind], err);
 			goto out;
 		}
 	}

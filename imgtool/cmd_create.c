@@ -164,7 +164,7 @@ static struct img *open_or_report(const char *path, enum img_format fmt, unsigne
 	struct img *img = img_open(path, fmt, flags, err, sizeof(err));
 
 	if (!img)
-		cli_error("%s", err);
+		cli_error("Could not open '%s': %s", path, err);
 	return img;
 }
 

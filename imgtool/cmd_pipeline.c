@@ -19,7 +19,8 @@ struct slot {
 	uint8_t *cbuf;
 	size_t len;		/* valid input bytes */
 	size_t clen;		/* compressed length, 0 if stored as is */
-	bool zero;
+	bool zero;		/* nothing to write */
+	uint8_t *what;		/* with o->sort: enum pipe_what per output cluster */
 	int err;
 };
 
@@ -34,6 +35,7 @@ struct pipe {
 	uint64_t next_claim;
 	uint64_t next_write;
 	uint64_t end_idx;		/* first chunk past the input, once known */
+	size_t g;			/* output cluster size, for o->sort */
 	bool stop;
 };
 
@@ -43,6 +45,50 @@ struct worker {
 	struct img_deflate *d;
 	struct img_zstd *z;		/* instead of d for a zstd output */
 };
+
+static size_t compress_slot(struct pipe *p, struct worker *w, struct slot *s)
+{
+	size_t chunk = p->o->chunk;
+
+	return w->z ? img_zstd_cluster(w->z, s->buf, chunk, s->cbuf, chunk)
+		    : img_deflate_cluster(w->d, s->buf, chunk, s->cbuf, chunk);
+}
+
+/*
+ * Bytes of the output that a chunk covers: its input, and at the end of the
+ * input up to the output's size (whole sectors), which reads as zeros.
+ */
+static size_t slot_span(struct pipe *p, struct slot *s)
+{
+	uint64_t off = s->idx * p->o->chunk, vsize = img_get_size(p->o->out);
+	size_t span = vsize > off && vsize - off < p->o->chunk ? (size_t)(vsize - off) : p->o->chunk;
+
+	return span > s->len ? span : s->len;
+}
+
+/*
+ * Output with a backing file: the caller's sort says which clusters differ
+ * from it; a chunk where none does needs no write at all. When compressing,
+ * a chunk is one cluster.
+ */
+static int sort_slot(struct pipe *p, struct worker *w, struct slot *s, bool known_zero)
+{
+	struct pipe_opts *o = p->o;
+	size_t span = slot_span(p, s), nc = (span + p->g - 1) / p->g;
+	int ret;
+
+	if (!known_zero)
+		memset(s->buf + s->len, 0, o->chunk - s->len);
+	ret = o->sort(o->ctx, w->id, s->idx, known_zero ? NULL : s->buf, span, p->g, s->what);
+	if (ret)
+		return ret;
+	s->zero = true;
+	for (size_t i = 0; i < nc; i++)
+		s->zero &= s->what[i] == PIPE_SKIP;
+	if (o->compress && s->what[0] == PIPE_DATA)
+		s->clen = compress_slot(p, w, s);
+	return 0;
+}
 
 static void *worker_main(void *arg)
 {
@@ -98,14 +144,15 @@ static void *worker_main(void *arg)
 		s->len = n < 0 ? 0 : (size_t)n;
 		s->clen = 0;
 		s->zero = false;
-		if (!s->err && known_zero) {
+		if (!s->err && o->sort) {
+			s->err = sort_slot(p, w, s, known_zero);
+		} else if (!s->err && known_zero) {
 			s->zero = true;
 		} else if (!s->err) {
 			memset(s->buf + s->len, 0, o->chunk - s->len);
 			s->zero = cli_is_zero(s->buf, o->chunk);
 			if (!s->zero && o->compress)
-				s->clen = w->z ? img_zstd_cluster(w->z, s->buf, o->chunk, s->cbuf, o->chunk)
-					       : img_deflate_cluster(w->d, s->buf, o->chunk, s->cbuf, o->chunk);
+				s->clen = compress_slot(p, w, s);
 		}
 		pthread_mutex_lock(&p->lock);
 		s->state = SLOT_DONE;
@@ -146,6 +193,32 @@ static int write_sparse(struct img *out, const uint8_t *buf, size_t len, uint64_
 	return 0;
 }
 
+/* Runs of clusters with the same fate, as sort_slot found them. */
+static int write_sorted(struct pipe *p, struct slot *s, uint64_t off)
+{
+	struct pipe_opts *o = p->o;
+	size_t span = slot_span(p, s), nc = (span + p->g - 1) / p->g;
+
+	/* A partial cluster would be filled from the backing: write to the end of the disk. */
+	for (size_t i = 0, j; i < nc; i = j) {
+		size_t a = i * p->g, b;
+		int ret = 0;
+
+		for (j = i + 1; j < nc && s->what[j] == s->what[i]; j++)
+			;
+		b = j * p->g < span ? j * p->g : span;
+		if (s->what[i] == PIPE_DATA && s->clen)
+			ret = img_write_compressed(o->out, off, s->cbuf, s->clen);
+		else if (s->what[i] == PIPE_DATA)
+			ret = img_pwrite(o->out, s->buf + a, b - a, off + a);
+		else if (s->what[i] == PIPE_ZERO)	/* a zero cluster, over the backing */
+			ret = img_discard(o->out, off + a, b - a);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int write_slot(struct pipe *p, struct slot *s)
 {
 	struct pipe_opts *o = p->o;
@@ -166,6 +239,8 @@ static int write_slot(struct pipe *p, struct slot *s)
 	}
 	if (s->zero || !len)
 		return 0;
+	if (o->sort)
+		return write_sorted(p, s, off);
 	if (s->clen)
 		return img_write_compressed(o->out, off, s->cbuf, s->clen);
 	if (img_get_format(o->out) == IMG_FMT_RAW)
@@ -196,6 +271,7 @@ int pipe_run(struct pipe_opts *o)
 	/* Compressed clusters must be in the output's own compression type. */
 	img_get_info(o->out, &info);
 	zstd = info.compression == IMG_COMPRESSION_ZSTD;
+	p.g = info.cluster_size ? info.cluster_size : 512;
 	ws = calloc((size_t)nt, sizeof(*ws));
 	tids = calloc((size_t)nt, sizeof(*tids));
 	if (!p.slots || !ws || !tids) {
@@ -206,7 +282,9 @@ int pipe_run(struct pipe_opts *o)
 	for (unsigned i = 0; i < p.nslots; i++) {
 		p.slots[i].buf = malloc(o->chunk);
 		p.slots[i].cbuf = malloc(o->chunk);
-		if (!p.slots[i].buf || !p.slots[i].cbuf) {
+		if (o->sort)
+			p.slots[i].what = malloc(o->chunk / p.g + 1);
+		if (!p.slots[i].buf || !p.slots[i].cbuf || (o->sort && !p.slots[i].what)) {
 			cli_error("out of memory");
 			ret = -1;
 			goto out_free;
@@ -299,6 +377,7 @@ out_free:
 	for (unsigned i = 0; p.slots && i < p.nslots; i++) {
 		free(p.slots[i].buf);
 		free(p.slots[i].cbuf);
+		free(p.slots[i].what);
 	}
 	free(p.slots);
 	free(ws);

@@ -17,7 +17,7 @@ static const struct {
 } verbs[] = {
 	{ "create", cmd_create, "create [-q] [-f FMT] [-b BACKING [-F FMT]] [-o OPTS] [--force] FILE [SIZE]" },
 	{ "info", cmd_info, "info [-f FMT] [--output=human|json] FILE" },
-	{ "convert", cmd_convert, "convert [-q] [-p] [-c] [-f FMT] [-O FMT] [-o OPTS] [-j THREADS] SRC DST" },
+	{ "convert", cmd_convert, "convert [-q] [-p] [-c] [-f FMT] [-O FMT] [-B BACKING [-F FMT]] [-o OPTS] [-j THREADS] SRC DST" },
 	{ "check", cmd_check, "check [-q] [-f FMT] [-r leaks|all] [--output=human|json] FILE" },
 	{ "compare", cmd_compare, "compare [-q] [-s] [-f FMT] [-F FMT] A B" },
 	{ "resize", cmd_resize, "resize [-q] [-f FMT] [--shrink] FILE [+|-]SIZE" },

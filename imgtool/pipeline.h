@@ -16,6 +16,24 @@
  */
 typedef ssize_t (*pipe_read_fn)(void *ctx, int w, uint64_t idx, void *buf, size_t len, bool *zero);
 
+/*
+ * For an output with a backing file: what to do with each output cluster
+ * (g bytes; the last one of the input may be shorter) of a chunk just read.
+ */
+enum pipe_what {
+	PIPE_SKIP,	/* leave unallocated: the backing file holds the same */
+	PIPE_DATA,	/* write it */
+	PIPE_ZERO,	/* zeros over a backing that has data there: a zero cluster */
+};
+/*
+ * Fills what[] for chunk idx: len bytes of the output from the chunk's start,
+ * in buf, zeros past the input's end; buf is NULL when the read knew the
+ * chunk to read as zeros (and then no cluster may be PIPE_DATA). Called by
+ * worker w right after its read. 0 or a negative errno.
+ */
+typedef int (*pipe_sort_fn)(void *ctx, int w, uint64_t idx, const void *buf, size_t len,
+			    size_t g, uint8_t *what);
+
 struct pipe_opts {
 	struct img *out;
 	uint64_t size;		/* input length; UINT64_MAX when unknown (stream) */
@@ -25,6 +43,7 @@ struct pipe_opts {
 	int threads;
 	bool progress;
 	pipe_read_fn read;
+	pipe_sort_fn sort;	/* optional: only what differs from a backing file is written */
 	void *ctx;
 	uint64_t total;		/* out: bytes of input consumed */
 };

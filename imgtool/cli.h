@@ -38,7 +38,7 @@ struct img *cli_create_temp(const char *dst, const struct img_create_opts *o,
 int cli_commit_temp(struct img *out, char *tmp_path, const char *dst);
 void cli_abort_temp(struct img *out, char *tmp_path);
 int cli_out_opts(char *s, struct img_create_opts *o);
-/* Pipeline chunk: one cluster when compressing, else 1 MiB (or a 2 MiB cluster). */
-size_t cli_chunk_size(struct img *out, bool compress);
+/* Pipeline chunk: 1 MiB (or a 2 MiB cluster); compressed or not, a worker takes that many clusters at a time. */
+size_t cli_chunk_size(struct img *out);
 
 #endif

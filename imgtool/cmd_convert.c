@@ -282,7 +282,7 @@ int cmd_convert(int argc, char **argv)
 		goto out;
 	po.out = out;
 	po.size = co.size;
-	po.chunk = cli_chunk_size(out, compress);
+	po.chunk = cli_chunk_size(out);
 	po.compress = compress;
 	po.threads = threads;
 	po.progress = progress && !quiet && isatty(STDOUT_FILENO);

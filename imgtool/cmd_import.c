@@ -199,7 +199,7 @@ int cmd_import(int argc, char **argv)
 		goto out;
 	po.out = out;
 	po.size = size;
-	po.chunk = cli_chunk_size(out, compress);
+	po.chunk = cli_chunk_size(out);
 	po.compress = compress;
 	po.serial_read = true;
 	po.threads = threads;

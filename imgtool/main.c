@@ -168,12 +168,10 @@ int cli_commit_temp(struct img *out, char *tmp_path, const char *dst)
 	return ret < 0 ? -1 : 0;
 }
 
-size_t cli_chunk_size(struct img *out, bool compress)
+size_t cli_chunk_size(struct img *out)
 {
 	size_t cs = img_get_cluster_size(out);
 
-	if (compress)
-		return cs;
 	return cs > (1u << 20) ? cs : 1u << 20;
 }
 

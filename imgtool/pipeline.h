@@ -37,7 +37,7 @@ typedef int (*pipe_sort_fn)(void *ctx, int w, uint64_t idx, const void *buf, siz
 struct pipe_opts {
 	struct img *out;
 	uint64_t size;		/* input length; UINT64_MAX when unknown (stream) */
-	size_t chunk;		/* bytes per chunk; the output cluster size for -c */
+	size_t chunk;		/* bytes per chunk, whole output clusters */
 	bool compress;
 	bool serial_read;
 	int threads;

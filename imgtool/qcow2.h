@@ -49,6 +49,10 @@
 #define EXT_END			0x00000000u
 #define EXT_BACKING_FORMAT	0xe2792acau
 #define EXT_FEATURE_TABLE	0x6803f857u
+#define EXT_BITMAPS		0x23852875u
+#define AUTOCLEAR_BITMAPS	(1ull << 0)
+#define QCOW2_MAX_BITMAPS	65535
+#define QCOW2_MAX_BITMAP_DIR	(64u << 20)
 
 #define L1E_OFFSET_MASK		0x00fffffffffffe00ull
 #define L1E_COPIED		(1ull << 63)
@@ -108,6 +112,9 @@ struct qcow2 {
 
 	uint32_t nb_snapshots;
 	uint64_t snapshots_off;
+
+	uint32_t nb_bitmaps;		/* bitmaps extension, valid with AUTOCLEAR_BITMAPS */
+	uint64_t bitmap_dir_off, bitmap_dir_size;
 
 	struct qcow2_cache l2c;
 	struct qcow2_cache rbc;
@@ -197,6 +204,9 @@ int qcow2_l2_entry(struct img *img, uint64_t vcluster, uint64_t *entry);
 uint64_t qcow2_compressed_span(struct qcow2 *s, uint64_t entry, uint64_t *coff);
 extern const struct img_driver img_qcow2_driver;
 void qcow2_close(struct img *img);
+
+/* qcow2_open.c: what the persistent dirty bitmaps would take in an image of cluster size cs. */
+int qcow2_bitmaps_size(struct img *img, uint64_t cs, uint64_t *size);
 
 /* qcow2_check.c */
 int qcow2_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log);

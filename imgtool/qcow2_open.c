@@ -77,6 +77,10 @@ static int parse_extensions(struct img *img, const uint8_t *hdr, uint64_t ext_en
 		} else if (type == EXT_FEATURE_TABLE) {
 			*feat_off = off + 8;
 			*feat_len = len;
+		} else if (type == EXT_BITMAPS && len >= 24) {
+			s->nb_bitmaps = get_be32(hdr + off + 8);
+			s->bitmap_dir_size = get_be64(hdr + off + 16);
+			s->bitmap_dir_off = get_be64(hdr + off + 24);
 		}
 		off += 8 + (((uint64_t)len + 7) & ~7ull);
 	}
@@ -367,6 +371,55 @@ static void qcow2_free_state(struct img *img)
 	free(s->dcbuf);
 	free(s);
 	img->priv = NULL;
+}
+
+/*
+ * What qemu-img measure counts for the persistent dirty bitmaps in an image
+ * of cluster size cs: each bitmap whole (a bit per granule of the disk) and
+ * its table, both in whole clusters, then the directory. qemu loads them only
+ * while the autoclear bit says the extension is current.
+ */
+int qcow2_bitmaps_size(struct img *img, uint64_t cs, uint64_t *size)
+{
+	struct qcow2 *s = QS(img);
+	uint64_t total = 0, dir = 0, off = 0;
+	uint8_t *d;
+	int ret;
+
+	*size = 0;
+	if (!(s->autoclear & AUTOCLEAR_BITMAPS) || !s->nb_bitmaps)
+		return 0;
+	if (s->nb_bitmaps > QCOW2_MAX_BITMAPS || s->bitmap_dir_size > QCOW2_MAX_BITMAP_DIR)
+		return -EINVAL;
+	d = malloc(s->bitmap_dir_size ? s->bitmap_dir_size : 1);
+	if (!d)
+		return -ENOMEM;
+	ret = img_file_pread(img->fd, d, s->bitmap_dir_size, s->bitmap_dir_off);
+	for (uint32_t i = 0; !ret && i < s->nb_bitmaps; i++) {
+		uint64_t esize, bits, clusters;
+		unsigned gbits, nlen;
+
+		if (off + 24 > s->bitmap_dir_size) {
+			ret = -EINVAL;
+			break;
+		}
+		gbits = d[off + 17];
+		nlen = get_be16(d + off + 18);
+		esize = (24 + (uint64_t)get_be32(d + off + 20) + nlen + 7) & ~7ull;
+		if (gbits < 9 || gbits > 31 || esize > s->bitmap_dir_size - off) {
+			ret = -EINVAL;
+			break;
+		}
+		bits = (img->size + (1ull << gbits) - 1) >> gbits;
+		clusters = ((bits + 7) / 8 + cs - 1) / cs;
+		total += clusters * cs + (clusters * 8 + cs - 1) / cs * cs;
+		dir += (24 + nlen + 7) & ~7ull;		/* qemu counts no extra data here */
+		off += esize;
+	}
+	free(d);
+	if (!ret)
+		*size = total + (dir + cs - 1) / cs * cs;
+	return ret;
 }
 
 void qcow2_close(struct img *img)

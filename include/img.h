@@ -155,6 +155,13 @@ struct img_check_result {
 /* Lines describing each problem go to log (may be NULL). 0 or -errno. */
 int img_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log);
 
+/*
+ * qcow2 persistent dirty bitmaps: the bytes they would take, with their
+ * tables and directory, in a qcow2 image of cluster size cs (what qemu-img
+ * measure counts). 0 for an image without any. 0 or -errno.
+ */
+int img_bitmaps_size(struct img *img, uint32_t cs, uint64_t *size);
+
 /* Human size parser shared by the tools: 10G, 512K, 1.5M, plain bytes. */
 int img_parse_size(const char *s, uint64_t *out);
 

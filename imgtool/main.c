@@ -23,6 +23,7 @@ static const struct {
 	{ "resize", cmd_resize, "resize [-q] [-f FMT] [--shrink] FILE [+|-]SIZE" },
 	{ "map", cmd_map, "map [-f FMT] [--output=human|json] FILE" },
 	{ "import", cmd_import, "import [-q] [-p] [-c] [-O FMT] [-o OPTS] [-j THREADS] ARCHIVE DST" },
+	{ "measure", cmd_measure, "measure [--output=human|json] [-O FMT] [-o OPTS] [--size N | [-f FMT] FILE]" },
 };
 
 static void usage(FILE *f)

@@ -18,6 +18,7 @@ int cmd_check(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
+int cmd_dd(int argc, char **argv);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_format(const char *s, enum img_format *fmt);

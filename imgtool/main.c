@@ -24,6 +24,7 @@ static const struct {
 	{ "map", cmd_map, "map [-f FMT] [--output=human|json] FILE" },
 	{ "import", cmd_import, "import [-q] [-p] [-c] [-O FMT] [-o OPTS] [-j THREADS] ARCHIVE DST" },
 	{ "measure", cmd_measure, "measure [--output=human|json] [-O FMT] [-o OPTS] [--size N | [-f FMT] FILE]" },
+	{ "dd", cmd_dd, "dd [-f FMT] [-O FMT] [bs=N] [count=N] [skip=N] if=INPUT of=OUTPUT" },
 };
 
 static void usage(FILE *f)

@@ -13,27 +13,29 @@
 struct conv_src {
 	struct img **h;		/* one handle per worker: reads run in parallel */
 	size_t chunk;
+	struct pipe_extents ext;	/* the source's block status */
 	/* convert -B: only what differs from the output's backing file is written */
 	struct img **base;	/* that file (and its chain), one handle per worker */
 	uint8_t **bbuf;		/* a chunk of it, per worker */
 	bool same_chain;	/* it is also the source's own backing file */
 	bool *from_base;	/* per worker: the chunk just read comes from it */
+	struct pipe_extents bext;	/* its block status */
 };
 
 static ssize_t conv_read(void *ctx, int w, uint64_t idx, void *buf, size_t len, bool *zero)
 {
 	struct conv_src *src = ctx;
-	struct img_extent e;
+	unsigned flags;
 	int ret;
 
-	if (img_block_status(src->h[w], idx * src->chunk, len, &e) == 0 && e.len >= len) {
+	if (pipe_extent(&src->ext, src->h[w], idx * src->chunk, len, &flags) == 0) {
 		/* Holes and zero clusters need neither reading nor scanning. */
-		if (e.flags == IMG_EXT_ZERO) {
+		if (flags == IMG_EXT_ZERO) {
 			*zero = true;
 			return (ssize_t)len;
 		}
 		/* What the source takes from the new backing file, the output will too. */
-		if (src->same_chain && (e.flags & IMG_EXT_BACKING)) {
+		if (src->same_chain && (flags & IMG_EXT_BACKING)) {
 			src->from_base[w] = true;
 			*zero = true;	/* nothing read: conv_sort knows */
 			return (ssize_t)len;
@@ -52,7 +54,7 @@ static int conv_sort(void *ctx, int w, uint64_t idx, const void *buf, size_t len
 	uint64_t off = idx * src->chunk, bsize = img_get_size(src->base[w]);
 	size_t nc = (len + g - 1) / g, blen = off < bsize ? (bsize - off < len ? bsize - off : len) : 0;
 	uint8_t *bb = src->bbuf[w];
-	struct img_extent e;
+	unsigned flags;
 	bool bzero;
 
 	if (src->from_base[w]) {
@@ -60,8 +62,8 @@ static int conv_sort(void *ctx, int w, uint64_t idx, const void *buf, size_t len
 		memset(what, PIPE_SKIP, nc);
 		return 0;
 	}
-	bzero = !blen || (img_block_status(src->base[w], off, blen, &e) == 0 &&
-			  e.flags == IMG_EXT_ZERO && e.len >= blen);
+	bzero = !blen || (pipe_extent(&src->bext, src->base[w], off, blen, &flags) == 0 &&
+			  flags == IMG_EXT_ZERO);
 	if (!bzero) {
 		int ret = img_pread(src->base[w], bb, blen, off);
 
@@ -269,6 +271,8 @@ int cmd_convert(int argc, char **argv)
 	src.h = calloc((size_t)threads, sizeof(*src.h));
 	if (!src.h)
 		return 1;
+	pipe_extents_init(&src.ext);
+	pipe_extents_init(&src.bext);
 	for (int i = 0; i < threads; i++) {
 		src.h[i] = img_open(argv[optind], sfmt, IMG_OPEN_RDONLY, err, sizeof(err));
 		if (!src.h[i]) {
@@ -304,6 +308,8 @@ int cmd_convert(int argc, char **argv)
 		ret = 0;
 out:
 	close_base(&src, threads);
+	pipe_extents_destroy(&src.ext);
+	pipe_extents_destroy(&src.bext);
 	for (int i = 0; i < threads; i++)
 		img_close(src.h[i]);
 	free(src.h);

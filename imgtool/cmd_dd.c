@@ -16,6 +16,7 @@ struct dd_src {
 	uint64_t start;		/* input offset of the first byte copied */
 	uint64_t in_size;	/* what the input holds; past it, up to its last sector, zeros */
 	size_t chunk;
+	struct pipe_extents ext;	/* the input's block status */
 };
 
 static ssize_t dd_read(void *ctx, int w, uint64_t idx, void *buf, size_t len, bool *zero)
@@ -23,10 +24,10 @@ static ssize_t dd_read(void *ctx, int w, uint64_t idx, void *buf, size_t len, bo
 	struct dd_src *src = ctx;
 	uint64_t off = src->start + idx * src->chunk;
 	size_t n = off >= src->in_size ? 0 : src->in_size - off < len ? (size_t)(src->in_size - off) : len;
-	struct img_extent e;
+	unsigned flags;
 	int ret;
 
-	if (!n || (img_block_status(src->h[w], off, n, &e) == 0 && e.flags == IMG_EXT_ZERO && e.len >= n)) {
+	if (!n || (pipe_extent(&src->ext, src->h[w], off, n, &flags) == 0 && flags == IMG_EXT_ZERO)) {
 		*zero = true;
 		return (ssize_t)len;
 	}
@@ -114,6 +115,7 @@ int cmd_dd(int argc, char **argv)
 	src.h = calloc((size_t)threads, sizeof(*src.h));
 	if (!src.h)
 		return 1;
+	pipe_extents_init(&src.ext);
 	for (int i = 0; i < threads; i++) {
 		src.h[i] = img_open(in_path, ifmt, IMG_OPEN_RDONLY, err, sizeof(err));
 		if (!src.h[i]) {
@@ -160,5 +162,6 @@ out:
 	for (int i = 0; i < threads; i++)
 		img_close(src.h[i]);
 	free(src.h);
+	pipe_extents_destroy(&src.ext);
 	return ret;
 }

@@ -399,3 +399,45 @@ out_free:
 	free(tids);
 	return ret;
 }
+
+/*
+ * Block status is asked for a long range once and remembered: on ext4,
+ * SEEK_DATA/SEEK_HOLE took milliseconds a call on a disk image in the page
+ * cache, and asking per chunk made the workers spend more time in lseek
+ * than compressing.
+ */
+#define EXTENT_ASK	(1ull << 30)
+
+void pipe_extents_init(struct pipe_extents *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+void pipe_extents_destroy(struct pipe_extents *c)
+{
+	pthread_mutex_destroy(&c->lock);
+}
+
+int pipe_extent(struct pipe_extents *c, struct img *img, uint64_t off, uint64_t len, unsigned *flags)
+{
+	uint64_t size = img_get_size(img);
+	struct img_extent e;
+	bool hit;
+
+	pthread_mutex_lock(&c->lock);
+	hit = c->len && off >= c->off && off - c->off < c->len && len <= c->len - (off - c->off);
+	*flags = c->flags;
+	pthread_mutex_unlock(&c->lock);
+	if (hit)
+		return 0;
+	if (off >= size || img_block_status(img, off, size - off < EXTENT_ASK ? size - off : EXTENT_ASK, &e) < 0)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	c->off = off;
+	c->len = e.len;
+	c->flags = e.flags;
+	pthread_mutex_unlock(&c->lock);
+	*flags = e.flags;
+	return e.len >= len ? 0 : -1;
+}

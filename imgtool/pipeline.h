@@ -2,6 +2,7 @@
 #ifndef IMGTOOL_PIPELINE_H
 #define IMGTOOL_PIPELINE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,5 +51,16 @@ struct pipe_opts {
 
 /* 0 on success; on failure prints the reason and returns -1. */
 int pipe_run(struct pipe_opts *o);
+
+/* The last block status extent of a source, shared by the workers reading it. */
+struct pipe_extents {
+	pthread_mutex_t lock;
+	uint64_t off, len;
+	unsigned flags;		/* IMG_EXT_* */
+};
+void pipe_extents_init(struct pipe_extents *c);
+void pipe_extents_destroy(struct pipe_extents *c);
+/* 0 and the flags when [off, off + len) of img is one extent; -1 when it is not, or unknown. */
+int pipe_extent(struct pipe_extents *c, struct img *img, uint64_t off, uint64_t len, unsigned *flags);
 
 #endif

@@ -21,9 +21,13 @@ int cmd_rebase(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_amend(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
+int cmd_dd(int argc, char **argv);
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_format(const char *s, enum img_format *fmt);
+int cli_parse_compression(const char *s, enum img_compression *c);
+const char *cli_compression_name(enum img_compression c);
 /* "1 GiB" style, as qemu-img prints sizes. */
 void cli_size_str(uint64_t v, char *buf, size_t len);
 void cli_json_string(FILE *f, const char *s);
@@ -44,7 +48,7 @@ struct img *cli_create_temp(const char *dst, const struct img_create_opts *o,
 int cli_commit_temp(struct img *out, char *tmp_path, const char *dst);
 void cli_abort_temp(struct img *out, char *tmp_path);
 int cli_out_opts(char *s, struct img_create_opts *o);
-/* Pipeline chunk: one cluster when compressing, else 1 MiB (or a 2 MiB cluster). */
-size_t cli_chunk_size(struct img *out, bool compress);
+/* Pipeline chunk: 1 MiB (or a 2 MiB cluster); compressed or not, a worker takes that many clusters at a time. */
+size_t cli_chunk_size(struct img *out);
 
 #endif

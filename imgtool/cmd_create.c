@@ -6,6 +6,25 @@
 
 #include "cli.h"
 
+/* compression_type=zlib|zstd, shared by create, convert and measure. */
+int cli_parse_compression(const char *s, enum img_compression *c)
+{
+	if (!strcmp(s, "zlib")) {
+		*c = IMG_COMPRESSION_ZLIB;
+	} else if (!strcmp(s, "zstd")) {
+		*c = IMG_COMPRESSION_ZSTD;
+	} else {
+		cli_error("Parameter 'compression-type' does not accept value '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+const char *cli_compression_name(enum img_compression c)
+{
+	return c == IMG_COMPRESSION_ZSTD ? "zstd" : "zlib";
+}
+
 /* -o key=value[,key=value...]: the qcow2 creation options qemu-img knows. */
 static int parse_create_opts(char *s, struct img_create_opts *o, char **bfmt)
 {
@@ -44,10 +63,8 @@ static int parse_create_opts(char *s, struct img_create_opts *o, char **bfmt)
 				return -1;
 			}
 		} else if (!strcmp(kv, "compression_type")) {
-			if (strcmp(v, "zlib")) {
-				cli_error("compression_type=%s: only zlib is supported", v);
+			if (cli_parse_compression(v, &o->compression) < 0)
 				return -1;
-			}
 		} else {
 			cli_error("Invalid parameter '%s'", kv);
 			return -1;
@@ -116,8 +133,8 @@ int cmd_create(int argc, char **argv)
 	}
 	if (bfmt && cli_parse_format(bfmt, &o.backing_format) < 0)
 		return 1;
-	if (o.format == IMG_FMT_RAW && (o.backing_file || o.cluster_size)) {
-		cli_error("raw images take no backing file or cluster size");
+	if (o.format == IMG_FMT_RAW && (o.backing_file || o.cluster_size || o.compression)) {
+		cli_error("raw images take no backing file, cluster size or compression type");
 		return 1;
 	}
 	if (!quiet) {
@@ -125,6 +142,8 @@ int cmd_create(int argc, char **argv)
 		printf("Formatting '%s', fmt=%s", argv[optind], img_format_name(o.format));
 		if (o.format == IMG_FMT_QCOW2)
 			printf(" cluster_size=%u", o.cluster_size ? o.cluster_size : 65536);
+		if (o.compression == IMG_COMPRESSION_ZSTD)
+			printf(" compression_type=zstd");
 		if (o.backing_file)
 			printf(" backing_file=%s", o.backing_file);
 		printf(" size=%llu\n", (unsigned long long)o.size);
@@ -145,7 +164,7 @@ static struct img *open_or_report(const char *path, enum img_format fmt, unsigne
 	struct img *img = img_open(path, fmt, flags, err, sizeof(err));
 
 	if (!img)
-		cli_error("%s", err);
+		cli_error("Could not open '%s': %s", path, err);
 	return img;
 }
 
@@ -173,14 +192,16 @@ static void info_human(struct img *img, const char *path, const struct img_info 
 		cli_print_snapshots(list, n);
 		img_snapshot_list_free(list, n);
 	}
-	printf("Format specific information:\n    compat: %s\n", in->qcow2_version == 2 ? "0.10" : "1.1");
-	if (in->qcow2_version == 3)
-		printf("    compression type: zlib\n");
-	printf("    lazy refcounts: %s\n    refcount bits: %d\n    corrupt: %s\n",
+	printf("Format specific information:\n    compat: %s\n    compression type: %s\n",
+	       in->qcow2_version == 2 ? "0.10" : "1.1", cli_compression_name(in->compression));
+	if (in->qcow2_version == 2) {
+		/* all that qemu-img shows for version 2 */
+		printf("    refcount bits: %d\n", in->refcount_bits);
+		return;
+	}
+	printf("    lazy refcounts: %s\n    refcount bits: %d\n    corrupt: %s\n    extended l2: false\n",
 	       in->lazy_refcounts ? "true" : "false", in->refcount_bits,
 	       in->corrupt ? "true" : "false");
-	if (in->qcow2_version == 3)
-		printf("    extended l2: false\n");
 }
 
 static void info_json(const char *path, const struct img_info *in)
@@ -193,15 +214,15 @@ static void info_json(const char *path, const struct img_info *in)
 	printf(",\n    \"actual-size\": %llu", (unsigned long long)in->disk_size);
 	if (in->format == IMG_FMT_QCOW2) {
 		printf(",\n    \"format-specific\": {\n        \"type\": \"qcow2\",\n        \"data\": {\n"
-		       "            \"compat\": \"%s\",\n", in->qcow2_version == 2 ? "0.10" : "1.1");
-		if (in->qcow2_version == 3)
-			printf("            \"compression-type\": \"zlib\",\n");
-		printf("            \"lazy-refcounts\": %s,\n            \"refcount-bits\": %d,\n"
-		       "            \"corrupt\": %s",
-		       in->lazy_refcounts ? "true" : "false", in->refcount_bits,
-		       in->corrupt ? "true" : "false");
-		if (in->qcow2_version == 3)
-			printf(",\n            \"extended-l2\": false");
+		       "            \"compat\": \"%s\",\n            \"compression-type\": \"%s\",\n",
+		       in->qcow2_version == 2 ? "0.10" : "1.1", cli_compression_name(in->compression));
+		if (in->qcow2_version == 2)
+			printf("            \"refcount-bits\": %d", in->refcount_bits);
+		else
+			printf("            \"lazy-refcounts\": %s,\n            \"refcount-bits\": %d,\n"
+			       "            \"corrupt\": %s,\n            \"extended-l2\": false",
+			       in->lazy_refcounts ? "true" : "false", in->refcount_bits,
+			       in->corrupt ? "true" : "false");
 		printf("\n        }\n    }");
 		if (in->backing_file[0]) {
 			printf(",\n    \"backing-filename\": ");

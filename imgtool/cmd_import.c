@@ -144,6 +144,10 @@ int cmd_import(int argc, char **argv)
 		cli_error("Compression not supported for this file format");
 		return 1;
 	}
+	if (co.compression && co.format != IMG_FMT_QCOW2) {
+		cli_error("Invalid parameter 'compression_type'");
+		return 1;
+	}
 	src.name = argv[optind];
 	src.a = archive_read_new();
 	if (!src.a)
@@ -195,7 +199,7 @@ int cmd_import(int argc, char **argv)
 		goto out;
 	po.out = out;
 	po.size = size;
-	po.chunk = cli_chunk_size(out, compress);
+	po.chunk = cli_chunk_size(out);
 	po.compress = compress;
 	po.serial_read = true;
 	po.threads = threads;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "img_int.h"
+#include "qcow2.h"
 
 int img_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -457,4 +458,17 @@ int img_parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	*out = (uint64_t)(v * (double)mult);
 	return 0;
+}
+
+int img_bitmaps_size(struct img *img, uint32_t cs, uint64_t *size)
+{
+	int ret;
+
+	*size = 0;
+	if (img->fmt != IMG_FMT_QCOW2)
+		return 0;
+	pthread_mutex_lock(&img->lock);
+	ret = qcow2_bitmaps_size(img, cs, size);
+	pthread_mutex_unlock(&img->lock);
+	return ret;
 }

@@ -72,4 +72,7 @@ struct img *img_open_depth(const char *path, enum img_format fmt, unsigned flags
 			   int depth, char *err, size_t errlen);
 enum img_format img_probe_fd(int fd);
 
+/* zstd.c: one cluster out of its zstd frame(s); 0, -EIO if malformed, -ENOMEM. */
+int img_zstd_decompress(struct img_zstd *z, void *out, size_t cs, const void *in, size_t len);
+
 #endif

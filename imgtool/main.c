@@ -17,7 +17,7 @@ static const struct {
 } verbs[] = {
 	{ "create", cmd_create, "create [-q] [-f FMT] [-b BACKING [-F FMT]] [-o OPTS] [--force] FILE [SIZE]" },
 	{ "info", cmd_info, "info [-f FMT] [--output=human|json] FILE" },
-	{ "convert", cmd_convert, "convert [-q] [-p] [-c] [-f FMT] [-O FMT] [-o OPTS] [-j THREADS] SRC DST" },
+	{ "convert", cmd_convert, "convert [-q] [-p] [-c] [-f FMT] [-O FMT] [-B BACKING [-F FMT]] [-o OPTS] [-j THREADS] SRC DST" },
 	{ "check", cmd_check, "check [-q] [-f FMT] [-r leaks|all] [--output=human|json] FILE" },
 	{ "compare", cmd_compare, "compare [-q] [-s] [-f FMT] [-F FMT] A B" },
 	{ "resize", cmd_resize, "resize [-q] [-f FMT] [--shrink] FILE [+|-]SIZE" },
@@ -27,6 +27,8 @@ static const struct {
 	{ "commit", cmd_commit, "commit [-q] [-p] [-f FMT] [-d] [-b BASE] FILE" },
 	{ "amend", cmd_amend, "amend [-q] [-p] [-f FMT] -o OPTS FILE" },
 	{ "snapshot", cmd_snapshot, "snapshot [-q] [-f FMT] [-l | -a SNAPSHOT | -c SNAPSHOT | -d SNAPSHOT] FILE" },
+	{ "measure", cmd_measure, "measure [--output=human|json] [-O FMT] [-o OPTS] [--size N | [-f FMT] FILE]" },
+	{ "dd", cmd_dd, "dd [-f FMT] [-O FMT] [bs=N] [count=N] [skip=N] if=INPUT of=OUTPUT" },
 };
 
 static void usage(FILE *f)
@@ -182,12 +184,10 @@ int cli_commit_temp(struct img *out, char *tmp_path, const char *dst)
 	return ret < 0 ? -1 : 0;
 }
 
-size_t cli_chunk_size(struct img *out, bool compress)
+size_t cli_chunk_size(struct img *out)
 {
 	size_t cs = img_get_cluster_size(out);
 
-	if (compress)
-		return cs;
 	return cs > (1u << 20) ? cs : 1u << 20;
 }
 

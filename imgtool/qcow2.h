@@ -54,6 +54,10 @@
 #define EXT_END			0x00000000u
 #define EXT_BACKING_FORMAT	0xe2792acau
 #define EXT_FEATURE_TABLE	0x6803f857u
+#define EXT_BITMAPS		0x23852875u
+#define AUTOCLEAR_BITMAPS	(1ull << 0)
+#define QCOW2_MAX_BITMAPS	65535
+#define QCOW2_MAX_BITMAP_DIR	(64u << 20)
 
 #define L1E_OFFSET_MASK		0x00fffffffffffe00ull
 #define L1E_COPIED		(1ull << 63)
@@ -131,6 +135,9 @@ struct qcow2 {
 	uint64_t snapshots_len;		/* bytes of the table on disk */
 	struct qcow2_snapshot *snaps;	/* nb_snapshots of them */
 
+	uint32_t nb_bitmaps;		/* bitmaps extension, valid with AUTOCLEAR_BITMAPS */
+	uint64_t bitmap_dir_off, bitmap_dir_size;
+
 	struct qcow2_cache l2c;
 	struct qcow2_cache rbc;
 
@@ -145,8 +152,10 @@ struct qcow2 {
 	char backing_name[QCOW2_MAX_BACKING_NAME + 1];
 	char backing_fmt[32];
 
+	enum img_compression compression;	/* header byte 104: the enum is the on-disk value */
 	z_stream inflate;
 	bool inflate_ready;
+	struct img_zstd *zstd;		/* compression_type zstd */
 	uint8_t *cbuf;			/* compressed read buffer, 2 clusters */
 	uint8_t *bounce;		/* one cluster for read-modify-write */
 	uint8_t *dcbuf;			/* last decompressed cluster ... */
@@ -218,6 +227,9 @@ int qcow2_l2_entry(struct img *img, uint64_t vcluster, uint64_t *entry);
 uint64_t qcow2_compressed_span(struct qcow2 *s, uint64_t entry, uint64_t *coff);
 extern const struct img_driver img_qcow2_driver;
 void qcow2_close(struct img *img);
+
+/* qcow2_open.c: what the persistent dirty bitmaps would take in an image of cluster size cs. */
+int qcow2_bitmaps_size(struct img *img, uint64_t cs, uint64_t *size);
 
 /* qcow2_check.c */
 int qcow2_check(struct img *img, unsigned fix, struct img_check_result *res, FILE *log);

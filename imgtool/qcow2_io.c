@@ -60,6 +60,8 @@ static int read_compressed(struct img *img, uint64_t entry, uint8_t *out)
 	ret = img_file_pread(img->fd, s->cbuf, len, coff);
 	if (ret)
 		return ret;
+	if (s->compression == IMG_COMPRESSION_ZSTD)
+		return img_zstd_decompress(s->zstd, out, s->cluster_size, s->cbuf, len);
 	if (inflateReset(&s->inflate) != Z_OK)
 		return -EIO;
 	s->inflate.next_in = s->cbuf;
@@ -360,6 +362,7 @@ static void qcow2_info(struct img *img, struct img_info *info)
 	info->nb_snapshots = s->nb_snapshots;
 	snprintf(info->backing_file, sizeof(info->backing_file), "%s", s->backing_name);
 	snprintf(info->backing_format, sizeof(info->backing_format), "%s", s->backing_fmt);
+	info->compression = s->compression;
 }
 
 const struct img_driver img_qcow2_driver = {

@@ -77,6 +77,10 @@ static int parse_extensions(struct img *img, const uint8_t *hdr, uint64_t ext_en
 		} else if (type == EXT_FEATURE_TABLE) {
 			*feat_off = off + 8;
 			*feat_len = len;
+		} else if (type == EXT_BITMAPS && len >= 24) {
+			s->nb_bitmaps = get_be32(hdr + off + 8);
+			s->bitmap_dir_size = get_be64(hdr + off + 16);
+			s->bitmap_dir_off = get_be64(hdr + off + 24);
 		}
 		off += 8 + (((uint64_t)len + 7) & ~7ull);
 	}
@@ -184,6 +188,26 @@ static int open_backing(struct img *img, unsigned flags, int depth, char *err, s
 				    sub, sizeof(sub));
 	if (!s->backing)
 		return ERR("could not open backing file: %s", sub);
+	return 0;
+}
+
+/*
+ * The compression_type byte exists when the header reaches past it; a type
+ * other than zlib needs the incompatible bit, and the bit needs one (qemu
+ * refuses both mismatches too).
+ */
+static int parse_compression_type(struct qcow2 *s, const uint8_t *hdr, char *err, size_t errlen)
+{
+	unsigned type = s->header_len > HDR_COMPRESSION_TYPE ? hdr[HDR_COMPRESSION_TYPE] : 0;
+
+	if (type != IMG_COMPRESSION_ZLIB && type != IMG_COMPRESSION_ZSTD)
+		return ERR("unknown compression type %u (zlib and zstd are supported)", type);
+	if (type != IMG_COMPRESSION_ZLIB && !(s->incompat & INCOMPAT_COMPRESSION))
+		return ERR("compression type zstd set without its incompatible bit");
+	if (type == IMG_COMPRESSION_ZLIB && (s->incompat & INCOMPAT_COMPRESSION))
+		return ERR("compression type incompatible bit set, but the type is zlib%s",
+			   s->header_len > HDR_COMPRESSION_TYPE ? "" : " (header too short for the field)");
+	s->compression = type;
 	return 0;
 }
 
@@ -317,13 +341,9 @@ static int parse_header(struct img *img, const uint8_t *hdr, uint64_t fsize, uns
 				     bit, name, sizeof(name));
 		return ERR("unsupported incompatible feature: %s", name);
 	}
-	if (s->incompat & INCOMPAT_COMPRESSION) {
-		if (s->header_len <= HDR_COMPRESSION_TYPE || hdr[HDR_COMPRESSION_TYPE] != 0)
-			return ERR("unsupported compression type (only zlib)");
-	} else if (s->header_len > HDR_COMPRESSION_TYPE && hdr[HDR_COMPRESSION_TYPE] != 0) {
-		return ERR("compression type %u set without its incompatible bit",
-			   hdr[HDR_COMPRESSION_TYPE]);
-	}
+	ret = parse_compression_type(s, hdr, err, errlen);
+	if (ret)
+		return ret;
 	if ((s->incompat & INCOMPAT_CORRUPT) && !(flags & IMG_OPEN_RDONLY))
 		return ERR("image is marked corrupt; it can only be opened read-only");
 	return 0;
@@ -341,6 +361,7 @@ static void qcow2_free_state(struct img *img)
 	qcow2_snapshots_free(s);
 	if (s->inflate_ready)
 		inflateEnd(&s->inflate);
+	img_zstd_free(s->zstd);
 	free(s->l1);
 	free(s->rt);
 	free(s->pending_free);
@@ -349,6 +370,55 @@ static void qcow2_free_state(struct img *img)
 	free(s->dcbuf);
 	free(s);
 	img->priv = NULL;
+}
+
+/*
+ * What qemu-img measure counts for the persistent dirty bitmaps in an image
+ * of cluster size cs: each bitmap whole (a bit per granule of the disk) and
+ * its table, both in whole clusters, then the directory. qemu loads them only
+ * while the autoclear bit says the extension is current.
+ */
+int qcow2_bitmaps_size(struct img *img, uint64_t cs, uint64_t *size)
+{
+	struct qcow2 *s = QS(img);
+	uint64_t total = 0, dir = 0, off = 0;
+	uint8_t *d;
+	int ret;
+
+	*size = 0;
+	if (!(s->autoclear & AUTOCLEAR_BITMAPS) || !s->nb_bitmaps)
+		return 0;
+	if (s->nb_bitmaps > QCOW2_MAX_BITMAPS || s->bitmap_dir_size > QCOW2_MAX_BITMAP_DIR)
+		return -EINVAL;
+	d = malloc(s->bitmap_dir_size ? s->bitmap_dir_size : 1);
+	if (!d)
+		return -ENOMEM;
+	ret = img_file_pread(img->fd, d, s->bitmap_dir_size, s->bitmap_dir_off);
+	for (uint32_t i = 0; !ret && i < s->nb_bitmaps; i++) {
+		uint64_t esize, bits, clusters;
+		unsigned gbits, nlen;
+
+		if (off + 24 > s->bitmap_dir_size) {
+			ret = -EINVAL;
+			break;
+		}
+		gbits = d[off + 17];
+		nlen = get_be16(d + off + 18);
+		esize = (24 + (uint64_t)get_be32(d + off + 20) + nlen + 7) & ~7ull;
+		if (gbits < 9 || gbits > 31 || esize > s->bitmap_dir_size - off) {
+			ret = -EINVAL;
+			break;
+		}
+		bits = (img->size + (1ull << gbits) - 1) >> gbits;
+		clusters = ((bits + 7) / 8 + cs - 1) / cs;
+		total += clusters * cs + (clusters * 8 + cs - 1) / cs * cs;
+		dir += (24 + nlen + 7) & ~7ull;		/* qemu counts no extra data here */
+		off += esize;
+	}
+	free(d);
+	if (!ret)
+		*size = total + (dir + cs - 1) / cs * cs;
+	return ret;
 }
 
 void qcow2_close(struct img *img)
@@ -412,6 +482,10 @@ int qcow2_open(struct img *img, unsigned flags, int depth, char *err, size_t err
 		goto fail;
 	}
 	s->inflate_ready = true;
+	if (s->compression == IMG_COMPRESSION_ZSTD && !(s->zstd = img_zstd_new())) {
+		ret = ERR("out of memory");
+		goto fail;
+	}
 	ret = qcow2_caches_init(img);
 	if (ret) {
 		ret = ERR("out of memory for the caches");
@@ -480,6 +554,8 @@ int qcow2_create(const char *path, const struct img_create_opts *opts, char *err
 
 	if ((cs & (cs - 1)) || bits < QCOW2_MIN_CLUSTER_BITS || bits > QCOW2_MAX_CLUSTER_BITS)
 		return ERR("cluster size must be a power of two between 512 and 2M");
+	if (opts->compression != IMG_COMPRESSION_ZLIB && opts->compression != IMG_COMPRESSION_ZSTD)
+		return ERR("unknown compression type %d", (int)opts->compression);
 	if (opts->backing_file) {
 		struct img *b;
 		char sub[512];
@@ -544,6 +620,10 @@ int qcow2_create(const char *path, const struct img_create_opts *opts, char *err
 	put_be32(buf + HDR_RT_CLUSTERS, (uint32_t)rt_c);
 	put_be32(buf + HDR_REFCOUNT_ORDER, 4);
 	put_be32(buf + HDR_HEADER_LEN, QCOW2_V3_HDR_LEN + 8);
+	if (opts->compression == IMG_COMPRESSION_ZSTD) {
+		put_be64(buf + HDR_INCOMPAT, INCOMPAT_COMPRESSION);
+		buf[HDR_COMPRESSION_TYPE] = IMG_COMPRESSION_ZSTD;
+	}
 	if (bfmt) {
 		put_be32(buf + ext, EXT_BACKING_FORMAT);
 		put_be32(buf + ext + 4, (uint32_t)strlen(bfmt));

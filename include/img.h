@@ -16,6 +16,12 @@ enum img_format {
 #define IMG_OPEN_RDONLY		(1u << 0)
 #define IMG_OPEN_NO_BACKING	(1u << 1)	/* do not open the backing chain */
 
+/* qcow2 compression_type: how compressed clusters are encoded. */
+enum img_compression {
+	IMG_COMPRESSION_ZLIB = 0,	/* raw deflate, 4 KiB window */
+	IMG_COMPRESSION_ZSTD = 1,	/* one zstd frame per cluster */
+};
+
 /* img_create() options; zero means "default". */
 struct img_create_opts {
 	enum img_format format;		/* default qcow2 */
@@ -24,6 +30,7 @@ struct img_create_opts {
 	const char *backing_file;	/* qcow2, optional */
 	enum img_format backing_format;
 	bool force;			/* overwrite an existing file */
+	enum img_compression compression;	/* qcow2: of compressed clusters, default zlib */
 };
 
 struct img;
@@ -84,6 +91,7 @@ struct img_info {
 	uint32_t nb_snapshots;
 	char backing_file[1024];	/* "" if none */
 	char backing_format[32];	/* "" if not recorded */
+	enum img_compression compression;	/* qcow2 compression_type */
 };
 void img_get_info(struct img *img, struct img_info *info);
 uint32_t img_get_cluster_size(const struct img *img);	/* 0 for raw */
@@ -104,9 +112,11 @@ int img_block_status(struct img *img, uint64_t off, uint64_t len,
 		     struct img_extent *ext);
 
 /*
- * Store one cluster given as raw deflate data (no zlib header) produced by
- * img_deflate_cluster(). off is cluster-aligned; the last, partial cluster
- * of an image is padded with zeros before compression. qcow2 only.
+ * Store one cluster given as compressed data in the image's compression
+ * type (img_info.compression): raw deflate (no zlib header) from
+ * img_deflate_cluster(), or a zstd frame from img_zstd_cluster(). off is
+ * cluster-aligned; the last, partial cluster of an image is padded with
+ * zeros before compression. qcow2 only.
  */
 int img_write_compressed(struct img *img, uint64_t off, const void *cdata, size_t clen);
 
@@ -117,6 +127,12 @@ void img_deflate_free(struct img_deflate *d);
 /* Returns the compressed length, or 0 if it would not be smaller than len. */
 size_t img_deflate_cluster(struct img_deflate *d, const void *in, size_t len,
 			   void *out, size_t outlen);
+
+/* The same for zstd images: one frame per cluster, at qemu's level. */
+struct img_zstd;
+struct img_zstd *img_zstd_new(void);
+void img_zstd_free(struct img_zstd *z);
+size_t img_zstd_cluster(struct img_zstd *z, const void *in, size_t len, void *out, size_t outlen);
 
 /* Grow, or shrink when shrink is set and the tail holds no data. */
 int img_resize(struct img *img, uint64_t size, bool shrink, char *err, size_t errlen);
@@ -162,6 +178,13 @@ int img_snapshot_create(struct img *img, const char *name, char *err, size_t err
 int img_snapshot_apply(struct img *img, const char *id_or_name, char *err, size_t errlen);
 /* Delete the first snapshot with this name. */
 int img_snapshot_delete(struct img *img, const char *name, char *err, size_t errlen);
+
+/*
+ * qcow2 persistent dirty bitmaps: the bytes they would take, with their
+ * tables and directory, in a qcow2 image of cluster size cs (what qemu-img
+ * measure counts). 0 for an image without any. 0 or -errno.
+ */
+int img_bitmaps_size(struct img *img, uint32_t cs, uint64_t *size);
 
 /* Human size parser shared by the tools: 10G, 512K, 1.5M, plain bytes. */
 int img_parse_size(const char *s, uint64_t *out);

@@ -21,8 +21,8 @@ CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all \
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-PKGS_CFLAGS = $(shell pkg-config --cflags libconfig libarchive zlib 2>/dev/null)
-PKGS_LIBS   = $(shell pkg-config --libs libconfig libarchive zlib 2>/dev/null)
+PKGS_CFLAGS = $(shell pkg-config --cflags libconfig libarchive zlib libzstd 2>/dev/null)
+PKGS_LIBS   = $(shell pkg-config --libs libconfig libarchive zlib libzstd 2>/dev/null)
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=

@@ -6,7 +6,7 @@ set -eu
 # linux-image-amd64 and linux-headers-amd64 go in one apt call so that their
 # versions match: the test host boots exactly the kernel the module builds for.
 PKGS="build-essential make gcc pkg-config libconfig-dev zlib1g-dev
-libarchive-dev libcmocka-dev kmod cpio bc linux-image-amd64
+libarchive-dev libzstd-dev libcmocka-dev kmod cpio bc linux-image-amd64
 linux-headers-amd64 qemu-system-x86 qemu-utils busybox-static seabios
 mtools dosfstools syslinux syslinux-common isolinux xorriso fdisk e2fsprogs
 sparse mandoc util-linux zip zstd bzip2 xz-utils bochs bochsbios bochs-term acpica-tools

@@ -1,46 +1,9 @@
 #!/bin/bash
 # tests/bench/imgtool.sh: imgtool vs qemu-img on a 2 GiB ext4 image of real files: compressed convert and decompression.
 # Prints `| metric | ours | qemu-img | ratio | target |` rows, medians of IMGTOOL_BENCH_RUNS (3) back-to-back pairs.
-# IMGTOOL_BENCH_DIR keeps the disk between runs.
+# The disk and the helpers: imgtool-lib.bash.
 set -eu
-top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-I=${IMGTOOL:-$top/build/bin/imgtool}
-W=${IMGTOOL_BENCH_DIR:-/tmp/imgtool-bench}
-SIZE=${IMGTOOL_BENCH_SIZE:-2G}
-command -v qemu-img >/dev/null || { echo "bench imgtool: qemu-img not installed" >&2; exit 1; }
-command -v mke2fs >/dev/null || { echo "bench imgtool: mke2fs not installed" >&2; exit 1; }
-mkdir -p "$W"
-
-# The disk: binaries, libraries, text and docs, as a root filesystem holds them.
-if [ ! -s "$W/disk.raw" ] || [ "$(cat "$W/disk.size" 2>/dev/null)" != "$SIZE" ]; then
-	rm -rf "$W/stage" "$W/disk.raw"
-	mkdir -p "$W/stage"
-	for d in /usr/bin /usr/lib/gcc /usr/share/doc /usr/include /usr/share/locale /usr/share/man /usr/libexec; do
-		[ -d "$d" ] || continue
-		mkdir -p "$W/stage$(dirname "$d")"
-		# Hard links when /usr shares the filesystem: no copy, same bytes.
-		cp -al "$d" "$W/stage$d" 2>/dev/null || cp -a "$d" "$W/stage$d"
-	done
-	echo "bench imgtool: building $SIZE ext4 image from $(du -sh "$W/stage" | cut -f1) of files" >&2
-	mke2fs -q -F -t ext4 -d "$W/stage" "$W/disk.raw" "$SIZE" >&2
-	rm -rf "$W/stage"
-	echo "$SIZE" >"$W/disk.size"
-fi
-
-# One run: wall and CPU (user+sys) seconds into $wall and $cpu.
-wall= cpu=
-timeit() {	# timeit CMD...
-	sync
-	/usr/bin/time -f "%e %U %S" -o "$W/time" "$@" >/dev/null
-	wall=$(cut -d" " -f1 "$W/time")
-	cpu=$(awk '{ print $2 + $3 }' "$W/time")
-}
-fmt() { printf '%.2f' "$1"; }
-median() {	# median NUMBER...
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-div() { echo "$1 / $2" | bc -l; }
-RUNS=${IMGTOOL_BENCH_RUNS:-3}
+. "$(dirname "$0")/imgtool-lib.bash"
 
 # The other engineers' emulators share these 2 CPUs, and the load moves
 # from minute to minute: ours and qemu-img run back to back, each pair

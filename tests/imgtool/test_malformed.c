@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "img.h"
 #include "tap.h"
@@ -101,7 +102,9 @@ M(incompat_unknown, p64(b, 72, 1ull << 5))
 M(incompat_top, p64(b, 72, 1ull << 63))
 M(incompat_datafile, p64(b, 72, 1ull << 2))
 M(incompat_extl2, p64(b, 72, 1ull << 4))
-M(zstd, p64(b, 72, 1ull << 3); b[104] = 1)
+M(ctype_unknown, p64(b, 72, 1ull << 3); b[104] = 2)
+M(ctype_bit_zlib, p64(b, 72, 1ull << 3))
+M(ctype_bit_short_hdr, p64(b, 72, 1ull << 3); b[104] = 1; p32(b, 100, 104))
 M(ctype_no_bit, b[104] = 1)
 M(corrupt_rw, p64(b, 72, 1ull << 1))
 M(backing_long, p64(b, 8, 1024); p32(b, 16, 2000); memset(b + 1024, 'a', 2000))
@@ -256,6 +259,78 @@ static void verb_refused(const char *name, void (*mutate)(uint8_t *b, size_t *le
 	free(after);
 }
 
+/*
+ * The same cluster in a zstd image (incompatible bit 3, type byte 1): nframes
+ * frames of plain/nframes bytes each, garbage bytes after them, cut at keep.
+ * With content_size 0 the frames do not record their size.
+ */
+static void put_zstd(uint8_t *b, size_t *len, size_t plain, int nframes, size_t garbage,
+		     size_t keep, int content_size)
+{
+	uint8_t *in = calloc(1, plain), out[16384];
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t n = 0;
+	uint64_t nsec;
+
+	for (size_t i = 0; i < plain; i += 7)
+		in[i] = (uint8_t)i;
+	ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, content_size);
+	for (int f = 0; f < nframes; f++)
+		n += ZSTD_compress2(c, out + n, sizeof(out) - n, in + f * (plain / nframes), plain / nframes);
+	ZSTD_freeCCtx(c);
+	for (size_t i = 0; i < garbage; i++)
+		out[n++] = (uint8_t)(0xa5 ^ i);
+	p64(b, 72, 1ull << 3);
+	b[104] = 1;
+	memcpy(b + 5 * CS, out, n);
+	nsec = (n + 511) / 512 - 1;
+	p64(b, 4 * CS, (1ull << 62) | (nsec << 54) | (5ull * CS));
+	*len = 5 * CS + (keep < n ? keep : n);
+	free(in);
+}
+M(zstd_truncated, put_zstd(b, len, CS, 1, 0, 100, 1))
+M(zstd_oversized, put_zstd(b, len, 3 * CS, 1, 0, 1 << 20, 1))
+M(zstd_short, put_zstd(b, len, CS / 2, 1, 0, 1 << 20, 1))
+M(zstd_short_no_size, put_zstd(b, len, CS / 2, 1, 0, 1 << 20, 0))
+M(zstd_short_then_garbage, put_zstd(b, len, CS / 2, 1, 300, 1 << 20, 1))
+M(zstd_oversized_no_size, put_zstd(b, len, CS + 512, 1, 0, 1 << 20, 0))
+M(zstd_frames_short, put_zstd(b, len, CS / 2, 2, 0, 1 << 20, 1))
+M(zstd_bad_magic, put_zstd(b, len, CS, 1, 0, 1 << 20, 1); b[5 * CS] ^= 0xff)
+/* The header claims more content than the blocks hold (byte 5: low byte of the content size). */
+M(zstd_size_lies, put_zstd(b, len, CS, 1, 0, 1 << 20, 1); b[5 * CS + 4] = 0x20)
+M(zstd_zlib_image, put_zstd(b, len, CS, 1, 0, 1 << 20, 1); p64(b, 72, 0); b[104] = 0)
+
+/* Controls: the same clusters, intact, read back whole. */
+M(zlib_good, put_compressed(b, len, CS, 1 << 20))
+M(zstd_good, put_zstd(b, len, CS, 1, 0, 1 << 20, 1))
+M(zstd_good_then_garbage, put_zstd(b, len, CS, 1, 700, 1 << 20, 1))
+M(zstd_good_two_frames, put_zstd(b, len, CS, 2, 0, 1 << 20, 1))
+M(zstd_good_no_size, put_zstd(b, len, CS, 1, 0, 1 << 20, 0))
+
+static void reads_back(const char *name, void (*mutate)(uint8_t *b, size_t *len))
+{
+	uint8_t *b = calloc(1, 8 * CS), *buf = malloc(CS);
+	size_t len = base_len;
+	char path[256], err[512] = "";
+	struct img *img;
+	int ok = 0, ret = 0;
+
+	memcpy(b, base, base_len);
+	mutate(b, &len);
+	snprintf(path, sizeof(path), "%s/good.qcow2", dir);
+	write_file(path, b, len);
+	img = img_open(path, IMG_FMT_QCOW2, IMG_OPEN_RDONLY, err, sizeof(err));
+	if (img && (ret = img_pread(img, buf, CS, 0)) == 0) {
+		ok = 1;
+		for (size_t i = 0; i < CS && ok; i++)
+			ok = buf[i] == (i % 7 ? 0 : (uint8_t)i);
+	}
+	tap_ok(ok, "control: %s reads back (%s)", name, img ? (ret ? strerror(-ret) : "read") : err);
+	img_close(img);
+	free(buf);
+	free(b);
+}
+
 static int make_base(void)
 {
 	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = 1 << 20 };
@@ -289,7 +364,8 @@ int main(void)
 		E(l1_size_huge), E(l1_unaligned), E(l1_past_eof), E(l1_2_56), E(l1_zero), E(l1_on_rt),
 		E(rt_unaligned), E(rt_past_eof), E(rt_2_56), E(rt_zero_off), E(rt_zero_clusters),
 		E(rt_huge), E(rt_overlaps_l1), E(snap_many), E(snap_past_eof), E(incompat_unknown),
-		E(incompat_top), E(incompat_datafile), E(incompat_extl2), E(zstd), E(ctype_no_bit),
+		E(incompat_top), E(incompat_datafile), E(incompat_extl2), E(ctype_unknown), E(ctype_bit_zlib),
+		E(ctype_bit_short_hdr), E(ctype_no_bit),
 		E(backing_long), E(backing_past), E(backing_in_hdr), E(backing_nul), E(backing_missing),
 		E(backing_self), E(ext_overflow), E(ext_bfmt_long), E(l1e_past_eof), E(l1e_unaligned),
 		E(l1e_on_rt), E(l1e_on_l1), E(l1e_reserved), E(rte_past_eof), E(rte_on_l1),
@@ -302,6 +378,9 @@ int main(void)
 	struct { const char *name; void (*fn)(uint8_t *, size_t *); } read_bad[] = {
 		E(l2e_on_rt), E(l2e_unaligned), E(l2e_on_hdr_compressed), E(compressed_truncated),
 		E(compressed_oversized), E(compressed_short),
+		E(zstd_truncated), E(zstd_oversized), E(zstd_short), E(zstd_short_no_size),
+		E(zstd_short_then_garbage), E(zstd_oversized_no_size), E(zstd_frames_short),
+		E(zstd_bad_magic), E(zstd_size_lies), E(zstd_zlib_image),
 	};
 	struct { const char *name; void (*fn)(uint8_t *, size_t *); } verb_bad[] = {
 		E(snl1e_past_eof), E(snl1e_unaligned), E(snl1e_reserved), E(snl1e_on_rt), E(snl2e_past_eof),
@@ -314,7 +393,7 @@ int main(void)
 
 	if (!mkdtemp(dir))
 		tap_skip_all("no temporary directory");
-	tap_plan((int)(no + nr + nv + 4));
+	tap_plan((int)(no + nr + nv + 8));
 	i0 = make_base();
 	tap_ok(i0 == 0, "base image has the expected layout (%zu bytes)", base_len);
 	for (size_t i = 0; i < no; i++)
@@ -347,25 +426,11 @@ int main(void)
 		img_close(img);
 		free(b);
 	}
-	{
-		/* The same compressed cluster, intact, reads back. */
-		uint8_t *b = malloc(8 * CS), buf[4096];
-		size_t len;
-		char path[256], err[512];
-		struct img *img;
-		int ok = 0;
-
-		memcpy(b, base, base_len);
-		put_compressed(b, &len, CS, 1 << 20);
-		snprintf(path, sizeof(path), "%s/good.qcow2", dir);
-		write_file(path, b, len);
-		img = img_open(path, IMG_FMT_QCOW2, IMG_OPEN_RDONLY, err, sizeof(err));
-		if (img && img_pread(img, buf, sizeof(buf), 0) == 0)
-			ok = buf[7] == 7 && buf[1] == 0 && buf[14] == 14;
-		tap_ok(ok, "control: the intact compressed cluster reads back");
-		img_close(img);
-		free(b);
-	}
+	reads_back("zlib cluster", zlib_good);
+	reads_back("zstd cluster", zstd_good);
+	reads_back("zstd cluster, garbage after the frame", zstd_good_then_garbage);
+	reads_back("zstd cluster in two frames", zstd_good_two_frames);
+	reads_back("zstd cluster, frame without its content size", zstd_good_no_size);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
 		tap_diag("could not remove %s", dir);

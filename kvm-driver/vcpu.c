@@ -472,8 +472,13 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 	r = kvmd_complete_userspace(vcpu);
 	if (r <= 0)
 		goto out;
+	/*
+	 * Like KVM, immediate_exit ends the run with EINTR but leaves kvm_run
+	 * describing the last exit: a VMM that completes an I/O this way (the
+	 * KVM selftests do, on every ucall) may still read that exit after.
+	 * KVM_EXIT_INTR is for a pending signal only.
+	 */
 	if (READ_ONCE(run->immediate_exit)) {
-		run->exit_reason = KVM_EXIT_INTR;
 		r = -EINTR;
 		goto out;
 	}

@@ -16,7 +16,7 @@
 #include "vendor.h"
 
 #define KVMD_MAX_VCPUS		8
-#define KVMD_MAX_VCPU_ID	1024
+#define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32
 #define KVMD_MAX_SLOT_PAGES	(1UL << 31)
 #define KVMD_MAX_CPUID		256
@@ -77,6 +77,7 @@ struct kvmd_vm {
 
 	struct kvmd_vcpu *vcpus[KVMD_MAX_VCPUS];
 	int nr_vcpus;
+	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID, fixed at the first vCPU */
 	u64 tss_addr;
 	u64 identity_map_addr;
 

@@ -980,9 +980,16 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 {
 	struct kvmd_vcpu *vcpu;
 	struct page *pages;
+	u32 max_ids;
 	int r, i;
 
-	if (id >= KVMD_MAX_VCPU_ID)
+	/* Like KVM, the first vCPU fixes the ID limit if KVM_ENABLE_CAP did not. */
+	mutex_lock(&vm->lock);
+	if (!vm->max_vcpu_ids)
+		vm->max_vcpu_ids = KVMD_MAX_VCPU_ID;
+	max_ids = vm->max_vcpu_ids;
+	mutex_unlock(&vm->lock);
+	if (id >= max_ids)
 		return -EINVAL;
 
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);

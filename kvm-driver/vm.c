@@ -32,6 +32,7 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_ENABLE_CAP_VM:
 		return 1;
 	/* KVM_SET_GSI_ROUTING exists; without an irqchip it refuses like KVM. */
 	case KVM_CAP_IRQ_ROUTING:
@@ -115,6 +116,31 @@ void kvmd_flush_remote_tlbs(struct kvmd_vm *vm)
 	}
 }
 
+/* KVM_ENABLE_CAP on the VM: only KVM_CAP_MAX_VCPU_ID, which may be set once (KVM's errno). */
+static int kvmd_vm_enable_cap(struct kvmd_vm *vm, const struct kvm_enable_cap *cap)
+{
+	int r = -EINVAL;
+
+	if (cap->flags)
+		return -EINVAL;
+	switch (cap->cap) {
+	case KVM_CAP_MAX_VCPU_ID:
+		if (cap->args[0] > KVMD_MAX_VCPU_ID)
+			return -EINVAL;
+		mutex_lock(&vm->lock);
+		if (vm->max_vcpu_ids == cap->args[0]) {
+			r = 0;
+		} else if (!vm->max_vcpu_ids) {
+			vm->max_vcpu_ids = cap->args[0];
+			r = 0;
+		}
+		mutex_unlock(&vm->lock);
+		return r;
+	default:
+		return -EINVAL;
+	}
+}
+
 static long kvmd_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -186,6 +212,13 @@ unlock:
 	case KVM_REGISTER_COALESCED_MMIO:
 	case KVM_UNREGISTER_COALESCED_MMIO:
 		return kvmd_coalesced_ioctl(vm, ioctl, argp);
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap cap;
+
+		if (copy_from_user(&cap, argp, sizeof(cap)))
+			return -EFAULT;
+		return kvmd_vm_enable_cap(vm, &cap);
+	}
 	case KVM_CHECK_EXTENSION:
 		return kvmd_check_extension(vm, arg);
 	default:

@@ -1,5 +1,46 @@
-/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors, register state round trips. */
+/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors and the vCPU ID limit, register state round trips. */
 #include "kvmtest.h"
+
+/* The vCPU ID limit, as KVM's selftests use it. */
+static void test_vcpu_id_limit(int kvm)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MAX_VCPU_ID };
+	long max = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0), vm2, v;
+	long e1, e2, e3;
+
+	tap_ok(max == 4096, "CAP_MAX_VCPU_ID: 4096 IDs, as KVM (%ld)", max);
+	tap_ok(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ENABLE_CAP_VM) == 1, "CAP_ENABLE_CAP_VM");
+	cap.args[0] = max + 1;
+	tap_ok(xioctl(vm, KVM_ENABLE_CAP, &cap) == -EINVAL,
+	       "ENABLE_CAP(MAX_VCPU_ID) above the limit: EINVAL");
+	cap.args[0] = 4;
+	e1 = xioctl(vm, KVM_ENABLE_CAP, &cap);
+	e2 = xioctl(vm, KVM_ENABLE_CAP, &cap);
+	cap.args[0] = 5;
+	e3 = xioctl(vm, KVM_ENABLE_CAP, &cap);
+	tap_ok(e1 == 0 && e2 == 0 && e3 == -EINVAL,
+	       "ENABLE_CAP(MAX_VCPU_ID, 4) once, again 4, then 5: %ld %ld %ld", e1, e2, e3);
+	v = ioctl(vm, KVM_CREATE_VCPU, 3);
+	tap_ok(xioctl(vm, KVM_CREATE_VCPU, (void *)4) == -EINVAL && v >= 0,
+	       "with 4 IDs: vCPU 4 EINVAL, vCPU 3 created");
+	cap.cap = 100000;
+	tap_ok(xioctl(vm, KVM_ENABLE_CAP, &cap) == -EINVAL, "ENABLE_CAP of an unknown capability: EINVAL");
+	close(v);
+
+	vm2 = ioctl(kvm, KVM_CREATE_VM, 0);
+	v = ioctl(vm2, KVM_CREATE_VCPU, 0);
+	cap.cap = KVM_CAP_MAX_VCPU_ID;
+	cap.args[0] = 4;
+	e1 = xioctl(vm2, KVM_ENABLE_CAP, &cap);
+	cap.args[0] = max;
+	e2 = xioctl(vm2, KVM_ENABLE_CAP, &cap);
+	tap_ok(e1 == -EINVAL && e2 == 0,
+	       "after the first vCPU the limit is fixed: 4 EINVAL, %ld accepted (%ld %ld)", max, e1, e2);
+	close(v);
+	close(vm2);
+	close(vm);
+}
 
 int main(void)
 {
@@ -21,7 +62,7 @@ int main(void)
 	int kvm, vm, vcpu, n, i, has0 = 0, has1 = 0;
 	long e;
 
-	tap_plan(31);
+	tap_plan(31 + 7);
 	kvm = open_kvm();
 	tap_ok(ioctl(kvm, KVM_GET_API_VERSION, 0) == 12, "KVM_GET_API_VERSION 12");
 	tap_ok(xioctl(kvm, KVM_GET_API_VERSION, (void *)1) == -EINVAL, "API version with an argument: EINVAL");
@@ -105,6 +146,7 @@ int main(void)
 	msrs.m.nmsrs = 2;
 	tap_ok(ioctl(vcpu, KVM_GET_MSRS, &msrs) == 2 && msrs.e[0].data == 0x0023001000000000ULL &&
 	       msrs.e[1].data == 0x0007040600070406ULL, "GET_MSRS reads them back");
+	test_vcpu_id_limit(kvm);
 	close(vcpu);
 	close(vm);
 	close(kvm);

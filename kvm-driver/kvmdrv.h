@@ -28,6 +28,7 @@
 #define KVMD_COALESCED_MAX	1000	/* zones per address space, as KVM's NR_IOBUS_DEVS */
 #define KVMD_MCE_BANKS		32	/* machine-check banks, as many as KVM */
 #define KVMD_MAX_IRQ_ROUTES	4096	/* what KVM_CAP_IRQ_ROUTING reports, as KVM */
+#define KVMD_MIN_MMU_PAGES	64	/* KVM_SET_NR_MMU_PAGES floor, as KVM */
 
 /* General purpose register indices, in the hardware's ModRM order. */
 enum {
@@ -80,6 +81,7 @@ struct kvmd_vm {
 	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID, fixed at the first vCPU */
 	u64 tss_addr;
 	u64 identity_map_addr;
+	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES: kept, nothing to bound */
 
 	/* kvmclock: ns = base_ns + ((host TSC - base_tsc) scaled by mul, shift). */
 	u64 kvmclock_base_tsc;

@@ -33,6 +33,7 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_ENABLE_CAP_VM:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 		return 1;
 	/* KVM_SET_GSI_ROUTING exists; without an irqchip it refuses like KVM. */
 	case KVM_CAP_IRQ_ROUTING:
@@ -114,6 +115,26 @@ void kvmd_flush_remote_tlbs(struct kvmd_vm *vm)
 		kvmd_make_request(vm->vcpus[i], KVMD_REQ_TLB_FLUSH);
 		kvmd_kick_vcpu(vm->vcpus[i]);
 	}
+}
+
+/*
+ * KVM_GET_NR_MMU_PAGES: what KVM_SET_NR_MMU_PAGES asked for, else KVM's
+ * default for the slots (a page per 50 of guest memory, at least 64). Nested
+ * paging has no shadow-page pool for either to bound: the figure is kept
+ * for the VMMs that save and restore it.
+ */
+static long kvmd_nr_mmu_pages(struct kvmd_vm *vm)
+{
+	unsigned long pages = 0;
+	int i;
+
+	if (READ_ONCE(vm->nr_mmu_pages))
+		return READ_ONCE(vm->nr_mmu_pages);
+	down_read(&vm->slots_sem);
+	for (i = 0; i < KVMD_MEM_SLOTS; i++)
+		pages += vm->slots[i].npages;
+	up_read(&vm->slots_sem);
+	return pages ? max(pages / 50, (unsigned long)KVMD_MIN_MMU_PAGES) : 0;
 }
 
 /* KVM_ENABLE_CAP on the VM: only KVM_CAP_MAX_VCPU_ID, which may be set once (KVM's errno). */
@@ -212,6 +233,13 @@ unlock:
 	case KVM_REGISTER_COALESCED_MMIO:
 	case KVM_UNREGISTER_COALESCED_MMIO:
 		return kvmd_coalesced_ioctl(vm, ioctl, argp);
+	case KVM_SET_NR_MMU_PAGES:
+		if (arg < KVMD_MIN_MMU_PAGES)
+			return -EINVAL;
+		WRITE_ONCE(vm->nr_mmu_pages, arg);
+		return 0;
+	case KVM_GET_NR_MMU_PAGES:
+		return kvmd_nr_mmu_pages(vm);
 	case KVM_ENABLE_CAP: {
 		struct kvm_enable_cap cap;
 

@@ -1,8 +1,8 @@
-/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors and the vCPU ID limit, register state round trips. */
+/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors and the vCPU ID limit, the MMU page count, register state round trips. */
 #include "kvmtest.h"
 
-/* The vCPU ID limit, as KVM's selftests use it. */
-static void test_vcpu_id_limit(int kvm)
+/* The vCPU ID limit and the MMU page count, as KVM's selftests use them. */
+static void test_vm_caps(int kvm)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_MAX_VCPU_ID };
 	long max = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
@@ -39,6 +39,12 @@ static void test_vcpu_id_limit(int kvm)
 	       "after the first vCPU the limit is fixed: 4 EINVAL, %ld accepted (%ld %ld)", max, e1, e2);
 	close(v);
 	close(vm2);
+
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MMU_SHADOW_CACHE_CONTROL) == 1,
+	       "CAP_MMU_SHADOW_CACHE_CONTROL");
+	tap_ok(xioctl(vm, KVM_SET_NR_MMU_PAGES, (void *)63) == -EINVAL, "SET_NR_MMU_PAGES 63: EINVAL");
+	tap_ok(ioctl(vm, KVM_SET_NR_MMU_PAGES, 64) == 0 && ioctl(vm, KVM_GET_NR_MMU_PAGES, 0) == 64,
+	       "SET_NR_MMU_PAGES 64, GET_NR_MMU_PAGES reads 64");
 	close(vm);
 }
 
@@ -62,7 +68,7 @@ int main(void)
 	int kvm, vm, vcpu, n, i, has0 = 0, has1 = 0;
 	long e;
 
-	tap_plan(31 + 7);
+	tap_plan(31 + 10);
 	kvm = open_kvm();
 	tap_ok(ioctl(kvm, KVM_GET_API_VERSION, 0) == 12, "KVM_GET_API_VERSION 12");
 	tap_ok(xioctl(kvm, KVM_GET_API_VERSION, (void *)1) == -EINVAL, "API version with an argument: EINVAL");
@@ -146,7 +152,7 @@ int main(void)
 	msrs.m.nmsrs = 2;
 	tap_ok(ioctl(vcpu, KVM_GET_MSRS, &msrs) == 2 && msrs.e[0].data == 0x0023001000000000ULL &&
 	       msrs.e[1].data == 0x0007040600070406ULL, "GET_MSRS reads them back");
-	test_vcpu_id_limit(kvm);
+	test_vm_caps(kvm);
 	close(vcpu);
 	close(vm);
 	close(kvm);

@@ -250,6 +250,17 @@ static struct kvm_cpuid_entry2 *kvmd_find_cpuid(struct kvmd_vcpu *vcpu,
 	return NULL;
 }
 
+/* The driver offers this feature bit: KVM_GET_SUPPORTED_CPUID reports it. */
+bool kvmd_cpu_has(u32 leaf, int reg, int bit)
+{
+	u32 r[4];
+
+	if (leaf > cpuid_eax(leaf & 0x80000000))
+		return false;
+	cpuid_count(leaf, 0, &r[0], &r[1], &r[2], &r[3]);
+	return r[reg] & kvmd_feature_mask(leaf, 0, reg) & B(bit);
+}
+
 bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit)
 {
 	struct kvm_cpuid_entry2 *e = kvmd_find_cpuid(vcpu, leaf, 0);

@@ -291,6 +291,7 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
 int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
 int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu);
 bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit);
+bool kvmd_cpu_has(u32 leaf, int reg, int bit);
 void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu);
 int kvmd_guest_maxphyaddr(struct kvmd_vcpu *vcpu);
 bool kvmd_apic_base_valid(struct kvmd_vcpu *vcpu, u64 data);

@@ -580,19 +580,31 @@ static void kvmd_get_sregs(struct kvmd_vcpu *vcpu, struct kvm_sregs *s)
 		set_bit(vcpu->interrupt.nr, (unsigned long *)s->interrupt_bitmap);
 }
 
+/*
+ * KVM's rule for a CR4 feature bit: the driver must offer the feature and,
+ * once the VMM has given the vCPU a CPUID table, the guest must have it.
+ * Before KVM_SET_CPUID2 everything offered is allowed, so that a VMM may
+ * restore the registers before the CPU model.
+ */
+static bool kvmd_cr4_feature_ok(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit)
+{
+	return kvmd_cpu_has(leaf, reg, bit) &&
+	       (!vcpu->cpuid_nent || kvmd_guest_has(vcpu, leaf, reg, bit));
+}
+
 static bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4)
 {
 	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
 		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
 		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 
-	if (kvmd_guest_has(vcpu, 7, 1, 0))	/* EBX.FSGSBASE */
+	if (kvmd_cr4_feature_ok(vcpu, 7, 1, 0))	/* EBX.FSGSBASE */
 		ok |= X86_CR4_FSGSBASE;
-	if (kvmd_guest_has(vcpu, 7, 1, 7))
+	if (kvmd_cr4_feature_ok(vcpu, 7, 1, 7))
 		ok |= X86_CR4_SMEP;
-	if (kvmd_guest_has(vcpu, 7, 1, 20))
+	if (kvmd_cr4_feature_ok(vcpu, 7, 1, 20))
 		ok |= X86_CR4_SMAP;
-	if (kvmd_guest_has(vcpu, 1, 2, 17))
+	if (kvmd_cr4_feature_ok(vcpu, 1, 2, 17))
 		ok |= X86_CR4_PCIDE;
 	return !(cr4 & ~ok);
 }

@@ -296,13 +296,20 @@ static int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
 		struct kvmd_walk_fault f;
 		u64 addr = kvmd_seg_base(vcpu, KVMD_SEG_ES) +
 			   (vcpu->regs[R_DI] & kvmd_addr_mask(vcpu->pio.addr_size));
+		u32 count = vcpu->pio.count;
 		int r;
 
-		r = kvmd_write_guest_virt(vcpu, addr, data,
-					  vcpu->pio.count * vcpu->pio.size, &f);
+		/*
+		 * The VMM may have lowered RCX meanwhile (KVM's selftests do):
+		 * store no more elements than are left, never wrap RCX.
+		 */
+		if (vcpu->pio.rep)
+			count = min_t(u64, count, vcpu->regs[R_CX] &
+				      kvmd_addr_mask(vcpu->pio.addr_size));
+		r = kvmd_write_guest_virt(vcpu, addr, data, count * vcpu->pio.size, &f);
 		if (r)
 			return kvmd_inject_walk_fault(vcpu, r, &f);
-		kvmd_string_advance(vcpu, R_DI, vcpu->pio.count);
+		kvmd_string_advance(vcpu, R_DI, count);
 		if (kvmd_string_done(vcpu))
 			vcpu->rip = vcpu->pio.next_rip;
 		return KVMD_RESUME;

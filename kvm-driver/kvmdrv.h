@@ -83,6 +83,10 @@ struct kvmd_vm {
 	u64 identity_map_addr;
 	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES: kept, nothing to bound */
 
+	/* The TSC offset of the vCPUs created within a second of each other. */
+	u64 tsc_offset;
+	u64 tsc_offset_ns;		/* when the last vCPU took it */
+
 	/* kvmclock: ns = base_ns + ((host TSC - base_tsc) scaled by mul, shift). */
 	u64 kvmclock_base_tsc;
 	u64 kvmclock_base_ns;
@@ -150,6 +154,7 @@ struct kvmd_vcpu {
 	u64 mcg_status;
 	u64 mce_banks[KVMD_MCE_BANKS * 4];	/* CTL, STATUS, ADDR, MISC per bank */
 	u64 tsc_offset;
+	u64 tsc_adjust;			/* MSR_IA32_TSC_ADJUST */
 	u64 misc_enable;
 	u64 mtrr_deftype;
 	u64 mtrr_fixed[11];

@@ -9,9 +9,11 @@
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
 #include <asm/msr-index.h>
+#include <asm/msr.h>
 #include <asm/processor-flags.h>
 
 #include "kvmdrv.h"
@@ -986,6 +988,21 @@ static const struct file_operations kvmd_vcpu_fops = {
 	.llseek		= noop_llseek,
 };
 
+/*
+ * Like KVM, a new vCPU's TSC starts at 0, unless another vCPU of the VM
+ * started less than a second ago: then it takes that one's offset, so that
+ * the vCPUs of a VM agree. Called with vm->lock held.
+ */
+static u64 kvmd_vm_tsc_offset(struct kvmd_vm *vm)
+{
+	u64 now = ktime_get_ns();
+
+	if (!vm->tsc_offset_ns || now - vm->tsc_offset_ns >= NSEC_PER_SEC)
+		vm->tsc_offset = -rdtsc();
+	vm->tsc_offset_ns = now;
+	return vm->tsc_offset;
+}
+
 void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
 	kvmd_ops->vcpu_free(vcpu);
@@ -999,17 +1016,19 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 {
 	struct kvmd_vcpu *vcpu;
 	struct page *pages;
-	u32 max_ids;
+	u64 tsc_offset = 0;
 	int r, i;
 
 	/* Like KVM, the first vCPU fixes the ID limit if KVM_ENABLE_CAP did not. */
 	mutex_lock(&vm->lock);
 	if (!vm->max_vcpu_ids)
 		vm->max_vcpu_ids = KVMD_MAX_VCPU_ID;
-	max_ids = vm->max_vcpu_ids;
+	r = id < vm->max_vcpu_ids ? 0 : -EINVAL;
+	if (!r)
+		tsc_offset = kvmd_vm_tsc_offset(vm);
 	mutex_unlock(&vm->lock);
-	if (id >= max_ids)
-		return -EINVAL;
+	if (r)
+		return r;
 
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
 	if (!vcpu)
@@ -1030,6 +1049,7 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 		goto err_run;
 	vcpu->fpu->cwd = 0x37f;
 	vcpu->fpu->mxcsr = 0x1f80;
+	vcpu->tsc_offset = tsc_offset;
 
 	r = kvmd_ops->vcpu_create(vcpu);
 	if (r)

@@ -4,6 +4,7 @@
 #   make demo       boot a guest on our driver
 #   make bench      side-by-side ratios against stock KVM, QEMU, qemu-img
 #   make check-vmx  the driver tests under Bochs (Intel VMX), slow
+#   make check-selftests  the kernel's KVM selftests on stock kvm_amd and ours, slow
 #   make fuzz       bounded fuzzing of the image parser
 #   make install    DESTDIR and PREFIX honoured
 
@@ -52,6 +53,10 @@ check: deps-check
 check-vmx: deps-check all
 	tests/run-all --vmx
 
+# Not part of check: three test hosts (stock, ours, ours past the irqchip), 67 tests each.
+check-selftests: deps-check all
+	tests/selftests/run
+
 demo: deps-check all
 	tests/demo
 
@@ -78,4 +83,5 @@ clean:
 	-$(MAKE) -C kvm-driver KDIR=$(KDIR) clean >/dev/null 2>&1
 
 .PHONY: all tools module driver-tests tools-san deps deps-check sparse check check-vmx \
+	check-selftests \
 	demo bench fuzz install clean

@@ -13,10 +13,11 @@
 
 /*
  * Feature bits that work in a guest here: no XSAVE state switching (so no
- * AVX), no RDTSCP/TSC_AUX, no nested SVM. The APIC bit is reported like
- * KVM does: there is no in-kernel local APIC, but a VMM may emulate one in
- * userspace (its MMIO page exits like any address outside the slots), and
- * the guest sees the bit only while MSR_IA32_APICBASE enables the APIC.
+ * AVX), no RDTSCP/TSC_AUX, no nested SVM; IA32_TSC_ADJUST is emulated, as
+ * in KVM. The APIC bit is reported like KVM does: there is no in-kernel
+ * local APIC, but a VMM may emulate one in userspace (its MMIO page exits
+ * like any address outside the slots), and the guest sees the bit only
+ * while MSR_IA32_APICBASE enables the APIC.
  * x2APIC and the TSC deadline timer need an in-kernel APIC: not reported.
  */
 #define F1_EDX	(B(0) | B(1) | B(2) | B(3) | B(4) | B(5) | B(6) | B(7) | B(8) | \
@@ -24,7 +25,7 @@
 		 B(23) | B(24) | B(25) | B(26))
 #define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(19) | B(20) | B(22) | B(23) | \
 		 B(25) | B(30) | B(31))
-#define F7_EBX	(B(0) | B(3) | B(7) | B(8) | B(9) | B(19) | B(20) | B(23) | B(29))
+#define F7_EBX	(B(0) | B(1) | B(3) | B(7) | B(8) | B(9) | B(19) | B(20) | B(23) | B(29))
 #define FX1_EDX	((F1_EDX & 0x0183f3ff) | B(11) | B(20) | B(22) | B(26) | B(29))
 #define FX1_ECX	(B(0) | B(5) | B(6) | B(7) | B(8))
 
@@ -75,6 +76,7 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 		break;
 	case 7:
 		e->eax = 0;
+		e->ebx |= B(1);	/* IA32_TSC_ADJUST: emulated (msr.c), as KVM */
 		break;
 	case 0x80000000:
 		e->eax = min(e->eax, 0x80000008U);
@@ -248,6 +250,17 @@ static struct kvm_cpuid_entry2 *kvmd_find_cpuid(struct kvmd_vcpu *vcpu,
 		return e;
 	}
 	return NULL;
+}
+
+/* The driver offers this feature bit: KVM_GET_SUPPORTED_CPUID reports it. */
+bool kvmd_cpu_has(u32 leaf, int reg, int bit)
+{
+	u32 r[4];
+
+	if (leaf > cpuid_eax(leaf & 0x80000000))
+		return false;
+	cpuid_count(leaf, 0, &r[0], &r[1], &r[2], &r[3]);
+	return r[reg] & kvmd_feature_mask(leaf, 0, reg) & B(bit);
 }
 
 bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit)

@@ -16,7 +16,7 @@
 #include "vendor.h"
 
 #define KVMD_MAX_VCPUS		8
-#define KVMD_MAX_VCPU_ID	1024
+#define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32
 #define KVMD_MAX_SLOT_PAGES	(1UL << 31)
 #define KVMD_MAX_CPUID		256
@@ -28,6 +28,7 @@
 #define KVMD_COALESCED_MAX	1000	/* zones per address space, as KVM's NR_IOBUS_DEVS */
 #define KVMD_MCE_BANKS		32	/* machine-check banks, as many as KVM */
 #define KVMD_MAX_IRQ_ROUTES	4096	/* what KVM_CAP_IRQ_ROUTING reports, as KVM */
+#define KVMD_MIN_MMU_PAGES	64	/* KVM_SET_NR_MMU_PAGES floor, as KVM */
 
 /* General purpose register indices, in the hardware's ModRM order. */
 enum {
@@ -77,8 +78,14 @@ struct kvmd_vm {
 
 	struct kvmd_vcpu *vcpus[KVMD_MAX_VCPUS];
 	int nr_vcpus;
+	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID, fixed at the first vCPU */
 	u64 tss_addr;
 	u64 identity_map_addr;
+	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES: kept, nothing to bound */
+
+	/* The TSC offset of the vCPUs created within a second of each other. */
+	u64 tsc_offset;
+	u64 tsc_offset_ns;		/* when the last vCPU took it */
 
 	/* kvmclock: ns = base_ns + ((host TSC - base_tsc) scaled by mul, shift). */
 	u64 kvmclock_base_tsc;
@@ -147,6 +154,7 @@ struct kvmd_vcpu {
 	u64 mcg_status;
 	u64 mce_banks[KVMD_MCE_BANKS * 4];	/* CTL, STATUS, ADDR, MISC per bank */
 	u64 tsc_offset;
+	u64 tsc_adjust;			/* MSR_IA32_TSC_ADJUST */
 	u64 misc_enable;
 	u64 mtrr_deftype;
 	u64 mtrr_fixed[11];
@@ -288,6 +296,7 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
 int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
 int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu);
 bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit);
+bool kvmd_cpu_has(u32 leaf, int reg, int bit);
 void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu);
 int kvmd_guest_maxphyaddr(struct kvmd_vcpu *vcpu);
 bool kvmd_apic_base_valid(struct kvmd_vcpu *vcpu, u64 data);

@@ -18,8 +18,8 @@
 static const u32 kvmd_msrs_to_save[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
-	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE, MSR_MTRRdefType,
-	MSR_IA32_APICBASE,
+	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
+	MSR_MTRRdefType, MSR_IA32_APICBASE,
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
 };
@@ -109,6 +109,9 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_TSC:
 		*data = rdtsc() + vcpu->tsc_offset;
 		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*data = vcpu->tsc_adjust;
+		return 0;
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic_base;
 		return 0;
@@ -149,6 +152,13 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	}
 }
 
+static void kvmd_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
+{
+	vcpu->tsc_offset = offset;
+	kvmd_ops->set_tsc_offset(vcpu, offset);
+	kvmd_make_request(vcpu, KVMD_REQ_CLOCK_UPDATE);
+}
+
 int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	u64 efer;
@@ -176,10 +186,22 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		}
 		kvmd_ops->set_efer(vcpu, data);
 		return 0;
-	case MSR_IA32_TSC:
-		vcpu->tsc_offset = data - rdtsc();
-		kvmd_ops->set_tsc_offset(vcpu, vcpu->tsc_offset);
-		kvmd_make_request(vcpu, KVMD_REQ_CLOCK_UPDATE);
+	case MSR_IA32_TSC: {
+		u64 offset = data - rdtsc();
+
+		/* As KVM: the guest's own writes show in IA32_TSC_ADJUST too. */
+		if (!host)
+			vcpu->tsc_adjust += offset - vcpu->tsc_offset;
+		kvmd_set_tsc_offset(vcpu, offset);
+		return 0;
+	}
+	case MSR_IA32_TSC_ADJUST:
+		/* Ignored unless the guest's CPUID has it, as KVM does. */
+		if (!kvmd_guest_has(vcpu, 7, 1, 1))
+			return 0;
+		if (!host)
+			kvmd_set_tsc_offset(vcpu, vcpu->tsc_offset + data - vcpu->tsc_adjust);
+		vcpu->tsc_adjust = data;
 		return 0;
 	case MSR_IA32_APICBASE:
 		if (!kvmd_apic_base_valid(vcpu, data))

@@ -9,9 +9,11 @@
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
 #include <asm/msr-index.h>
+#include <asm/msr.h>
 #include <asm/processor-flags.h>
 
 #include "kvmdrv.h"
@@ -296,13 +298,20 @@ static int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
 		struct kvmd_walk_fault f;
 		u64 addr = kvmd_seg_base(vcpu, KVMD_SEG_ES) +
 			   (vcpu->regs[R_DI] & kvmd_addr_mask(vcpu->pio.addr_size));
+		u32 count = vcpu->pio.count;
 		int r;
 
-		r = kvmd_write_guest_virt(vcpu, addr, data,
-					  vcpu->pio.count * vcpu->pio.size, &f);
+		/*
+		 * The VMM may have lowered RCX meanwhile (KVM's selftests do):
+		 * store no more elements than are left, never wrap RCX.
+		 */
+		if (vcpu->pio.rep)
+			count = min_t(u64, count, vcpu->regs[R_CX] &
+				      kvmd_addr_mask(vcpu->pio.addr_size));
+		r = kvmd_write_guest_virt(vcpu, addr, data, count * vcpu->pio.size, &f);
 		if (r)
 			return kvmd_inject_walk_fault(vcpu, r, &f);
-		kvmd_string_advance(vcpu, R_DI, vcpu->pio.count);
+		kvmd_string_advance(vcpu, R_DI, count);
 		if (kvmd_string_done(vcpu))
 			vcpu->rip = vcpu->pio.next_rip;
 		return KVMD_RESUME;
@@ -472,8 +481,13 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 	r = kvmd_complete_userspace(vcpu);
 	if (r <= 0)
 		goto out;
+	/*
+	 * Like KVM, immediate_exit ends the run with EINTR but leaves kvm_run
+	 * describing the last exit: a VMM that completes an I/O this way (the
+	 * KVM selftests do, on every ucall) may still read that exit after.
+	 * KVM_EXIT_INTR is for a pending signal only.
+	 */
 	if (READ_ONCE(run->immediate_exit)) {
-		run->exit_reason = KVM_EXIT_INTR;
 		r = -EINTR;
 		goto out;
 	}
@@ -575,19 +589,31 @@ static void kvmd_get_sregs(struct kvmd_vcpu *vcpu, struct kvm_sregs *s)
 		set_bit(vcpu->interrupt.nr, (unsigned long *)s->interrupt_bitmap);
 }
 
+/*
+ * KVM's rule for a CR4 feature bit: the driver must offer the feature and,
+ * once the VMM has given the vCPU a CPUID table, the guest must have it.
+ * Before KVM_SET_CPUID2 everything offered is allowed, so that a VMM may
+ * restore the registers before the CPU model.
+ */
+static bool kvmd_cr4_feature_ok(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit)
+{
+	return kvmd_cpu_has(leaf, reg, bit) &&
+	       (!vcpu->cpuid_nent || kvmd_guest_has(vcpu, leaf, reg, bit));
+}
+
 static bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4)
 {
 	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
 		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
 		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 
-	if (kvmd_guest_has(vcpu, 7, 1, 0))	/* EBX.FSGSBASE */
+	if (kvmd_cr4_feature_ok(vcpu, 7, 1, 0))	/* EBX.FSGSBASE */
 		ok |= X86_CR4_FSGSBASE;
-	if (kvmd_guest_has(vcpu, 7, 1, 7))
+	if (kvmd_cr4_feature_ok(vcpu, 7, 1, 7))
 		ok |= X86_CR4_SMEP;
-	if (kvmd_guest_has(vcpu, 7, 1, 20))
+	if (kvmd_cr4_feature_ok(vcpu, 7, 1, 20))
 		ok |= X86_CR4_SMAP;
-	if (kvmd_guest_has(vcpu, 1, 2, 17))
+	if (kvmd_cr4_feature_ok(vcpu, 1, 2, 17))
 		ok |= X86_CR4_PCIDE;
 	return !(cr4 & ~ok);
 }
@@ -962,6 +988,21 @@ static const struct file_operations kvmd_vcpu_fops = {
 	.llseek		= noop_llseek,
 };
 
+/*
+ * Like KVM, a new vCPU's TSC starts at 0, unless another vCPU of the VM
+ * started less than a second ago: then it takes that one's offset, so that
+ * the vCPUs of a VM agree. Called with vm->lock held.
+ */
+static u64 kvmd_vm_tsc_offset(struct kvmd_vm *vm)
+{
+	u64 now = ktime_get_ns();
+
+	if (!vm->tsc_offset_ns || now - vm->tsc_offset_ns >= NSEC_PER_SEC)
+		vm->tsc_offset = -rdtsc();
+	vm->tsc_offset_ns = now;
+	return vm->tsc_offset;
+}
+
 void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
 	kvmd_ops->vcpu_free(vcpu);
@@ -975,10 +1016,19 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 {
 	struct kvmd_vcpu *vcpu;
 	struct page *pages;
+	u64 tsc_offset = 0;
 	int r, i;
 
-	if (id >= KVMD_MAX_VCPU_ID)
-		return -EINVAL;
+	/* Like KVM, the first vCPU fixes the ID limit if KVM_ENABLE_CAP did not. */
+	mutex_lock(&vm->lock);
+	if (!vm->max_vcpu_ids)
+		vm->max_vcpu_ids = KVMD_MAX_VCPU_ID;
+	r = id < vm->max_vcpu_ids ? 0 : -EINVAL;
+	if (!r)
+		tsc_offset = kvmd_vm_tsc_offset(vm);
+	mutex_unlock(&vm->lock);
+	if (r)
+		return r;
 
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
 	if (!vcpu)
@@ -999,6 +1049,7 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 		goto err_run;
 	vcpu->fpu->cwd = 0x37f;
 	vcpu->fpu->mxcsr = 0x1f80;
+	vcpu->tsc_offset = tsc_offset;
 
 	r = kvmd_ops->vcpu_create(vcpu);
 	if (r)

@@ -32,6 +32,8 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_ENABLE_CAP_VM:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 		return 1;
 	/* KVM_SET_GSI_ROUTING exists; without an irqchip it refuses like KVM. */
 	case KVM_CAP_IRQ_ROUTING:
@@ -115,6 +117,51 @@ void kvmd_flush_remote_tlbs(struct kvmd_vm *vm)
 	}
 }
 
+/*
+ * KVM_GET_NR_MMU_PAGES: what KVM_SET_NR_MMU_PAGES asked for, else KVM's
+ * default for the slots (a page per 50 of guest memory, at least 64). Nested
+ * paging has no shadow-page pool for either to bound: the figure is kept
+ * for the VMMs that save and restore it.
+ */
+static long kvmd_nr_mmu_pages(struct kvmd_vm *vm)
+{
+	unsigned long pages = 0;
+	int i;
+
+	if (READ_ONCE(vm->nr_mmu_pages))
+		return READ_ONCE(vm->nr_mmu_pages);
+	down_read(&vm->slots_sem);
+	for (i = 0; i < KVMD_MEM_SLOTS; i++)
+		pages += vm->slots[i].npages;
+	up_read(&vm->slots_sem);
+	return pages ? max(pages / 50, (unsigned long)KVMD_MIN_MMU_PAGES) : 0;
+}
+
+/* KVM_ENABLE_CAP on the VM: only KVM_CAP_MAX_VCPU_ID, which may be set once (KVM's errno). */
+static int kvmd_vm_enable_cap(struct kvmd_vm *vm, const struct kvm_enable_cap *cap)
+{
+	int r = -EINVAL;
+
+	if (cap->flags)
+		return -EINVAL;
+	switch (cap->cap) {
+	case KVM_CAP_MAX_VCPU_ID:
+		if (cap->args[0] > KVMD_MAX_VCPU_ID)
+			return -EINVAL;
+		mutex_lock(&vm->lock);
+		if (vm->max_vcpu_ids == cap->args[0]) {
+			r = 0;
+		} else if (!vm->max_vcpu_ids) {
+			vm->max_vcpu_ids = cap->args[0];
+			r = 0;
+		}
+		mutex_unlock(&vm->lock);
+		return r;
+	default:
+		return -EINVAL;
+	}
+}
+
 static long kvmd_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -186,6 +233,20 @@ unlock:
 	case KVM_REGISTER_COALESCED_MMIO:
 	case KVM_UNREGISTER_COALESCED_MMIO:
 		return kvmd_coalesced_ioctl(vm, ioctl, argp);
+	case KVM_SET_NR_MMU_PAGES:
+		if (arg < KVMD_MIN_MMU_PAGES)
+			return -EINVAL;
+		WRITE_ONCE(vm->nr_mmu_pages, arg);
+		return 0;
+	case KVM_GET_NR_MMU_PAGES:
+		return kvmd_nr_mmu_pages(vm);
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap cap;
+
+		if (copy_from_user(&cap, argp, sizeof(cap)))
+			return -EFAULT;
+		return kvmd_vm_enable_cap(vm, &cap);
+	}
 	case KVM_CHECK_EXTENSION:
 		return kvmd_check_extension(vm, arg);
 	default:

@@ -7,7 +7,7 @@
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
 	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
-	.globl	g_ro_write, g_loop
+	.globl	g_ro_write, g_loop, g_ins_count
 	.code64
 exits_guest:
 
@@ -25,6 +25,21 @@ g_io_string:
 	out	%eax, $0x22		/* rcx left: 0 */
 	hlt
 msg:	.ascii	"hello"
+
+/*
+ * rep insb of 3 bytes from port 0x23 to 0x7100, RCX changed by the VMM at
+ * the exit; RCX, then RDI, go out on 0x22.
+ */
+g_ins_count:
+	mov	$0x7100, %edi
+	mov	$3, %ecx
+	mov	$0x23, %dx
+	rep insb
+	mov	%ecx, %eax
+	out	%eax, $0x22
+	mov	%edi, %eax
+	out	%eax, $0x22
+	hlt
 
 /* MMIO in many instruction forms; results of reads go out on port 0x11. */
 g_mmio:

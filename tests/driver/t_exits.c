@@ -1,10 +1,10 @@
-/* tests/driver/t_exits.c: every exit kind: string I/O, MMIO in many forms, CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
+/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string), MMIO in many forms, CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
 #include "kvmtest.h"
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
 	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
-	g_nmi_handler[], g_ro_write[], g_loop[];
+	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[];
 
 #define GA(sym) (0x2000 + (uint64_t)((sym) - exits_guest))
 
@@ -124,6 +124,47 @@ static void test_io_string(void)
 	tap_ok(n == 5 && !memcmp(got, "hello", 5), "rep outsb delivers \"hello\" (%zu bytes)", n);
 	tap_ok(in_done == 3 && !memcmp(t.mem + 0x7000, words, 6), "rep insw stores 3 words in RAM");
 	tap_ok(r == KVM_EXIT_HLT, "string I/O guest ends in HLT (%s)", exit_name(r));
+	tvm_destroy(&t);
+}
+
+/*
+ * The VMM changes RCX while a rep insb waits for its data (KVM's
+ * userspace_io_test does): the string stops at the new count, or goes on
+ * to it, and RCX never wraps. What a raised count stores past the first
+ * exit's data is not ABI (KVM reuses the data page): only  is checked.
+ */
+static void test_ins_count(uint64_t new_rcx, const char *expect)
+{
+	const char data[] = "abcdefgh";
+	uint32_t outs[2] = { ~0U, ~0U };
+	size_t n = 0, nout = 0;
+	struct kvm_regs regs;
+	struct tvm t;
+	int r = 0, i;
+
+	fresh(&t, GA(g_ins_count));
+	for (i = 0; i < 10; i++) {
+		r = tvm_run(&t);
+		if (r != KVM_EXIT_IO)
+			break;
+		if (t.run->io.port == 0x23 && t.run->io.direction == KVM_EXIT_IO_IN &&
+		    n + t.run->io.count < sizeof(data)) {
+			memcpy((uint8_t *)t.run + t.run->io.data_offset, data + n, t.run->io.count);
+			n += t.run->io.count;
+			if (i == 0) {
+				ioctl(t.vcpu, KVM_GET_REGS, &regs);
+				regs.rcx = new_rcx;
+				ioctl(t.vcpu, KVM_SET_REGS, &regs);
+			}
+		} else if (t.run->io.port == 0x22 && nout < 2) {
+			outs[nout++] = tvm_io_val(&t);
+		}
+	}
+	tap_ok(r == KVM_EXIT_HLT && outs[0] == 0 && outs[1] == 0x7100 + new_rcx &&
+	       !memcmp(t.mem + 0x7100, expect, strlen(expect)) && t.mem[0x7100 + new_rcx] == 0,
+	       "rep insb of 3, RCX set to %llu at the exit: \"%s\" stored, RCX 0, RDI +%llu (%s, %x, %x, %zu in)",
+	       (unsigned long long)new_rcx, expect, (unsigned long long)new_rcx, exit_name(r),
+	       outs[0], outs[1], n);
 	tvm_destroy(&t);
 }
 
@@ -320,8 +361,10 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 1 + 1 + 3 + 6 + 14 + 3);
+	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3);
 	test_io_string();
+	test_ins_count(1, "a");
+	test_ins_count(5, "abc");
 	test_mmio();
 	test_cpuid_msr();
 	test_shutdown_and_failures();

@@ -1,5 +1,122 @@
-/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors, register state round trips. */
+/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors and the vCPU ID limit, the MMU page count, register state round trips, CR4 before and after SET_CPUID2. */
 #include "kvmtest.h"
+
+#define CR4_FSGSBASE	(1ULL << 16)
+#define CR4_SMEP	(1ULL << 20)
+#define CR4_SMAP	(1ULL << 21)
+#define CR4_VMXE	(1ULL << 13)
+
+/* The vCPU ID limit and the MMU page count, as KVM's selftests use them. */
+static void test_vm_caps(int kvm)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MAX_VCPU_ID };
+	long max = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0), vm2, v;
+	long e1, e2, e3;
+
+	tap_ok(max == 4096, "CAP_MAX_VCPU_ID: 4096 IDs, as KVM (%ld)", max);
+	tap_ok(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ENABLE_CAP_VM) == 1, "CAP_ENABLE_CAP_VM");
+	cap.args[0] = max + 1;
+	tap_ok(xioctl(vm, KVM_ENABLE_CAP, &cap) == -EINVAL,
+	       "ENABLE_CAP(MAX_VCPU_ID) above the limit: EINVAL");
+	cap.args[0] = 4;
+	e1 = xioctl(vm, KVM_ENABLE_CAP, &cap);
+	e2 = xioctl(vm, KVM_ENABLE_CAP, &cap);
+	cap.args[0] = 5;
+	e3 = xioctl(vm, KVM_ENABLE_CAP, &cap);
+	tap_ok(e1 == 0 && e2 == 0 && e3 == -EINVAL,
+	       "ENABLE_CAP(MAX_VCPU_ID, 4) once, again 4, then 5: %ld %ld %ld", e1, e2, e3);
+	v = ioctl(vm, KVM_CREATE_VCPU, 3);
+	tap_ok(xioctl(vm, KVM_CREATE_VCPU, (void *)4) == -EINVAL && v >= 0,
+	       "with 4 IDs: vCPU 4 EINVAL, vCPU 3 created");
+	cap.cap = 100000;
+	tap_ok(xioctl(vm, KVM_ENABLE_CAP, &cap) == -EINVAL, "ENABLE_CAP of an unknown capability: EINVAL");
+	close(v);
+
+	vm2 = ioctl(kvm, KVM_CREATE_VM, 0);
+	v = ioctl(vm2, KVM_CREATE_VCPU, 0);
+	cap.cap = KVM_CAP_MAX_VCPU_ID;
+	cap.args[0] = 4;
+	e1 = xioctl(vm2, KVM_ENABLE_CAP, &cap);
+	cap.args[0] = max;
+	e2 = xioctl(vm2, KVM_ENABLE_CAP, &cap);
+	tap_ok(e1 == -EINVAL && e2 == 0,
+	       "after the first vCPU the limit is fixed: 4 EINVAL, %ld accepted (%ld %ld)", max, e1, e2);
+	close(v);
+	close(vm2);
+
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MMU_SHADOW_CACHE_CONTROL) == 1,
+	       "CAP_MMU_SHADOW_CACHE_CONTROL");
+	tap_ok(xioctl(vm, KVM_SET_NR_MMU_PAGES, (void *)63) == -EINVAL, "SET_NR_MMU_PAGES 63: EINVAL");
+	tap_ok(ioctl(vm, KVM_SET_NR_MMU_PAGES, 64) == 0 && ioctl(vm, KVM_GET_NR_MMU_PAGES, 0) == 64,
+	       "SET_NR_MMU_PAGES 64, GET_NR_MMU_PAGES reads 64");
+	close(vm);
+}
+
+/* The CPUID bit of each optional CR4 feature the test checks. */
+static bool supported(const struct kvm_cpuid2 *c, uint32_t leaf, int reg, int bit)
+{
+	const struct kvm_cpuid_entry2 *e = c->entries;
+	uint32_t i, v;
+
+	for (i = 0; i < c->nent; i++, e++) {
+		if (e->function != leaf || e->index)
+			continue;
+		v = reg == 1 ? e->ebx : e->ecx;
+		return v & (1U << bit);
+	}
+	return false;
+}
+
+/*
+ * KVM's rule for CR4 in SET_SREGS: before SET_CPUID2 every bit the
+ * hypervisor supports is allowed; after, only those of the guest's CPUID.
+ */
+static void test_cr4_before_cpuid(int kvm)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[256];
+	} c = { .c.nent = 256 };
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	struct kvm_sregs s, s2;
+	uint64_t bits = 0, cr4;
+	uint32_t i;
+	long e;
+
+	ioctl(kvm, KVM_GET_SUPPORTED_CPUID, &c);
+	if (supported(&c.c, 7, 1, 0))
+		bits |= CR4_FSGSBASE;
+	if (supported(&c.c, 7, 1, 7))
+		bits |= CR4_SMEP;
+	if (supported(&c.c, 7, 1, 20))
+		bits |= CR4_SMAP;
+	ioctl(vcpu, KVM_GET_SREGS, &s);
+	cr4 = s.cr4;
+	s.cr4 |= bits;
+	e = xioctl(vcpu, KVM_SET_SREGS, &s);
+	ioctl(vcpu, KVM_GET_SREGS, &s2);
+	tap_ok(e == 0 && s2.cr4 == (cr4 | bits),
+	       "before SET_CPUID2, SET_SREGS takes the supported CR4 bits %#llx (%ld, %#llx)",
+	       (unsigned long long)bits, e, (unsigned long long)s2.cr4);
+	s.cr4 = cr4 | CR4_VMXE;
+	tap_ok(xioctl(vcpu, KVM_SET_SREGS, &s) == -EINVAL, "CR4.VMXE (no VMX on SVM): EINVAL");
+
+	/* A CPU model without SMEP: CR4.SMEP is refused from then on. */
+	for (i = 0; i < c.c.nent; i++)
+		if (c.e[i].function == 7 && !c.e[i].index)
+			c.e[i].ebx &= ~(1U << 7);
+	ioctl(vcpu, KVM_SET_CPUID2, &c);
+	s.cr4 = cr4 | CR4_SMEP;
+	e = xioctl(vcpu, KVM_SET_SREGS, &s);
+	if (bits & CR4_SMEP)
+		tap_ok(e == -EINVAL, "after a CPUID without SMEP, CR4.SMEP: EINVAL (%ld)", e);
+	else
+		tap_skip("no SMEP here", "after a CPUID without SMEP, CR4.SMEP: EINVAL");
+	close(vcpu);
+	close(vm);
+}
 
 int main(void)
 {
@@ -21,7 +138,7 @@ int main(void)
 	int kvm, vm, vcpu, n, i, has0 = 0, has1 = 0;
 	long e;
 
-	tap_plan(31);
+	tap_plan(31 + 10 + 3);
 	kvm = open_kvm();
 	tap_ok(ioctl(kvm, KVM_GET_API_VERSION, 0) == 12, "KVM_GET_API_VERSION 12");
 	tap_ok(xioctl(kvm, KVM_GET_API_VERSION, (void *)1) == -EINVAL, "API version with an argument: EINVAL");
@@ -105,6 +222,8 @@ int main(void)
 	msrs.m.nmsrs = 2;
 	tap_ok(ioctl(vcpu, KVM_GET_MSRS, &msrs) == 2 && msrs.e[0].data == 0x0023001000000000ULL &&
 	       msrs.e[1].data == 0x0007040600070406ULL, "GET_MSRS reads them back");
+	test_vm_caps(kvm);
+	test_cr4_before_cpuid(kvm);
 	close(vcpu);
 	close(vm);
 	close(kvm);

@@ -52,8 +52,11 @@ while [ $i -lt 60 ]; do
 	echo "KL-VGA line $i: the quick brown fox jumps over the lazy dog" > /dev/tty1
 	i=$((i + 1))
 done
+# fbcon's writes reach the framebuffer through a deferred flush
+sleep 1
 echo KL-DRAWN
-sleep 4
+# until the host has its SIGUSR2 picture (a line on the serial port)
+read -t 120 -r _
 EOS
 	chmod 755 "$stage/bin/kl-vgatest"
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip >> "$1"

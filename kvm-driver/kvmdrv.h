@@ -10,12 +10,15 @@
 #include <linux/rwsem.h>
 #include <linux/signal.h>
 #include <linux/spinlock.h>
+#include <linux/srcu.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <asm/fpu/types.h>
 
 #include "vendor.h"
+#include "irq.h"
 
-#define KVMD_MAX_VCPUS		8
+#define KVMD_MAX_VCPUS		1024	/* KVM_CAP_MAX_VCPUS, as KVM on x86 */
 #define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32
 #define KVMD_MAX_SLOT_PAGES	(1UL << 31)
@@ -98,6 +101,21 @@ struct kvmd_vm {
 	struct kvm_coalesced_mmio_ring *coalesced_ring;
 	spinlock_t coalesced_lock;
 	struct kvmd_coalesced_zones __rcu *coalesced_zones;
+
+	/* In-kernel interrupt controllers: the locking rules are in irq.h. */
+	struct mutex irq_lock;		/* bus and routing updates, irqchip creation */
+	struct srcu_struct irq_srcu;
+	int irqchip_mode;		/* enum kvmd_irqchip_mode, set once */
+	u32 nr_reserved_ioapic_pins;	/* split irqchip: GSIs userspace keeps */
+	struct kvmd_io_bus __rcu *buses[KVMD_NR_BUSES];
+	struct kvmd_irq_routing_table __rcu *irq_routing;
+	struct hlist_head irq_ack_notifiers;	/* under irq_lock, read under irq_srcu */
+	unsigned long irq_sources;	/* allocated irq source IDs, under irq_lock */
+	struct kvmd_pic *pic;
+	struct kvmd_ioapic *ioapic;
+	struct kvmd_pit *pit;
+	struct kvmd_eventfds *eventfds;
+	u32 bsp_vcpu_id;
 };
 
 /* Work left half-done when KVM_RUN returned to userspace for I/O. */
@@ -145,6 +163,8 @@ struct kvmd_vcpu {
 		bool iret_seen;
 	} nmi;
 
+	struct kvmd_lapic *apic;		/* the in-kernel local APIC, or NULL */
+	wait_queue_head_t wq;		/* in-kernel HLT and wait-for-SIPI sleep here */
 	u64 apic_base;
 	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME(_NEW): page GPA | enable */
 	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK(_NEW) */

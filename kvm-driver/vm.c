@@ -75,7 +75,7 @@ static void kvmd_destroy_vm(struct kvmd_vm *vm)
 	kvmd_free_memslots(vm);
 	kvmd_coalesced_destroy(vm);
 	mmdrop(vm->mm);
-	kfree(vm);
+	kvfree(vm);
 	kvmd_hardware_put();
 	module_put(THIS_MODULE);
 }
@@ -277,7 +277,7 @@ int kvmd_create_vm(unsigned long type)
 	if (type)
 		return -EINVAL;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	vm = kvzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
 	refcount_set(&vm->refs, 1);
@@ -329,6 +329,6 @@ err_ring:
 	kvmd_coalesced_destroy(vm);
 err_mm:
 	mmdrop(vm->mm);
-	kfree(vm);
+	kvfree(vm);
 	return r;
 }

@@ -221,8 +221,8 @@ op_hlt_tsc:
 /*
  * Busy loop until the 32-bit stop flag at SHARED + 0x100 is set: each
  * iteration adds 1 to every 4 KiB page's first word in [a, a + c) (the CPU's
- * own RAM) and reads the words at b and b + 0x100000 (a slot the VMM moves
- * between them or removes: either its pattern 0xa5a5a5a5 or, from the VMM's
+ * own RAM) and reads the word at b, every 64th time also b + 0x100000 (a
+ * slot the VMM moves between them or removes: either its pattern 0xa5a5a5a5 or, from the VMM's
  * MMIO exits, 0). res = iterations, res2 = reads that were neither.
  */
 op_busy:
@@ -243,7 +243,9 @@ op_busy:
 	cmp	$0xa5a5a5a5, %eax
 	je	3f
 	inc	%r9
-3:	mov	0x100000(%rsi), %eax
+3:	test	$63, %r8		/* the other address: every 64th iteration */
+	jnz	5f
+	mov	0x100000(%rsi), %eax
 	test	%eax, %eax
 	jz	5f
 	cmp	$0xa5a5a5a5, %eax

@@ -6,7 +6,7 @@
  * GSI routing with an MSI route, KVM_SIGNAL_MSI, and the errnos of these
  * ioctls. The values asserted are stock KVM's (the oracle).
  */
-#include "irqtest.h"
+#include "apictest.h"
 
 #define RTE(pin)	(0x10 + 2 * (pin))
 #define KVM_MAX_IRQ_ROUTES	4096	/* KVM_CHECK_EXTENSION(KVM_CAP_IRQ_ROUTING) */

@@ -6,7 +6,7 @@
  * the kernel, x2APIC through MSRs, KVM_GET/SET_LAPIC and KVM_NMI. The values
  * asserted are stock KVM's (the oracle); the surprising ones say why.
  */
-#include "irqtest.h"
+#include "apictest.h"
 
 #define CPUID_X2APIC	(1u << 21)
 #define CPUID_TSCDL	(1u << 24)

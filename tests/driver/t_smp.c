@@ -9,7 +9,7 @@
  * stock KVM's (the oracle). Small on purpose: the test host runs nested
  * under TCG, and with one CPU the vCPU threads take turns.
  */
-#include "irqtest.h"
+#include "apictest.h"
 
 #define NCPU	4
 #define ICR_INIT	0x4500

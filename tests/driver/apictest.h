@@ -1,18 +1,18 @@
 /*
- * tests/driver/irqtest.h: the VMM side of the irqchip tests (t_lapic, t_ioapic,
- * t_smp): a VM whose vCPUs run irqguest.S's command loop, one command per
+ * tests/driver/apictest.h: the VMM side of the irqchip tests (t_lapic, t_ioapic,
+ * t_smp): a VM whose vCPUs run apicguest.S's command loop, one command per
  * KVM_RUN, a watchdog per vCPU thread (a timer signal that makes a stuck
  * KVM_RUN return EINTR), and optional worker threads, one per vCPU.
  *
  * Guest physical layout (RAM slot 0, 2 MiB at 0): page tables at 0x1000
  * (PML4), 0x2000 (PDPT), 0x3000-0x6fff (identity map of 4 GiB, 2 MiB pages,
  * the top GiB uncached); GDT 0x8000 (0x08 64-bit code, 0x10 data, 0x18
- * 32-bit code); IDT 0x9000 (256 gates to irqguest.S's stubs); per-CPU blocks
+ * 32-bit code); IDT 0x9000 (256 gates to apicguest.S's stubs); per-CPU blocks
  * at 0x10000 + cpu * 0x1000; stacks below 0x21000 + cpu * 0x1000; shared
  * words at 0x30000; the guest code at 0x40000 (SIPI vector 0x40).
  */
-#ifndef IRQTEST_H
-#define IRQTEST_H
+#ifndef APICTEST_H
+#define APICTEST_H
 
 #include <pthread.h>
 #include <signal.h>
@@ -58,12 +58,12 @@
 #define A_TMCCT		0x390
 #define A_TDCR		0x3e0
 
-/* guest commands (irqguest.S) */
+/* guest commands (apicguest.S) */
 enum { OP_NOP, OP_RD32, OP_WR32, OP_RDMSR, OP_WRMSR, OP_STI_HLT, OP_WINDOW,
        OP_RDTSC, OP_WAIT, OP_CPUID, OP_WRRD32, OP_CR8, OP_SPIN_MEM, OP_BUSY,
        OP_HLT_TSC, OP_SPIN_IRQ, OP_WR32X2 };
 
-extern const uint8_t irq_guest[], irq_guest_end[], irq_entry64[], irq_stubs[];
+extern const uint8_t apic_guest[], apic_guest_end[], apic_entry64[], apic_stubs[];
 
 struct ivm;
 
@@ -302,7 +302,7 @@ static inline uint32_t supported_cpuid1_ecx(int kvm)
 	return 0;
 }
 
-/* The BSP (cpu 0) in long mode at irq_entry64. */
+/* The BSP (cpu 0) in long mode at apic_entry64. */
 static inline void icpu_long_mode(struct icpu *c)
 {
 	struct kvm_segment cs = { .base = 0, .limit = 0xffffffff, .selector = 8,
@@ -328,7 +328,7 @@ static inline void icpu_long_mode(struct icpu *c)
 		exit(1);
 	}
 	memset(&r, 0, sizeof(r));
-	r.rip = G_BASE + (irq_entry64 - irq_guest);
+	r.rip = G_BASE + (apic_entry64 - apic_guest);
 	r.rflags = 2;
 	r.r14 = c->idx;
 	ioctl(c->fd, KVM_SET_REGS, &r);
@@ -398,13 +398,13 @@ static inline void ivm_create(struct ivm *v, int ncpu, int irqchip, uint32_t ecx
 	gdt[2] = 0x00cf92000000ffffULL;
 	gdt[3] = 0x00cf9a000000ffffULL;
 	for (i = 0; i < 256; i++) {
-		uint64_t h = G_BASE + (irq_stubs - irq_guest) + i * 16;
+		uint64_t h = G_BASE + (apic_stubs - apic_guest) + i * 16;
 		uint64_t *g = (uint64_t *)(v->mem + 0x9000 + i * 16);
 
 		g[0] = (h & 0xffff) | (8ULL << 16) | (0x8eULL << 40) | ((h >> 16) & 0xffff) << 48;
 		g[1] = h >> 32;
 	}
-	memcpy(v->mem + G_BASE, irq_guest, irq_guest_end - irq_guest);
+	memcpy(v->mem + G_BASE, apic_guest, apic_guest_end - apic_guest);
 	v->ncpu = ncpu;
 	for (i = 0; i < ncpu; i++) {
 		icpu_init(v, i);

@@ -1,8 +1,8 @@
 /*
- * tests/driver/irqguest.S: the guest of the irqchip tests (t_lapic, t_ioapic,
+ * tests/driver/apicguest.S: the guest of the irqchip tests (t_lapic, t_ioapic,
  * t_smp), loaded at 0x40000. Each CPU runs a command loop: it reports on
  * port 0x10 that it is ready, the VMM writes a command into the CPU's block
- * (irqtest.h: op, a, b, c at PERCPU + cpu * 0x1000) and resumes it; the
+ * (apictest.h: op, a, b, c at PERCPU + cpu * 0x1000) and resumes it; the
  * result lands in the block. Every interrupt vector (and NMI) goes to one
  * handler that counts it per vector, logs it in order and, as the VMM
  * chooses per vector, writes the EOI (xAPIC MMIO or x2APIC MSR). Exceptions
@@ -11,22 +11,22 @@
  * Application processors enter at the start of the blob in real mode (SIPI
  * vector 0x40), go through 32-bit protected mode to long mode, count
  * themselves in and take their CPU index from their APIC ID. The BSP enters
- * at irq_entry64 in long mode, with r14 = its index.
+ * at apic_entry64 in long mode, with r14 = its index.
  */
 #define BASE	0x40000
-#define A(x)	(BASE + (x) - irq_guest)
+#define A(x)	(BASE + (x) - apic_guest)
 #define PERCPU	0x10000
 #define STACKS	0x20000
 #define SHARED	0x30000
 
 	.section .rodata
-	.globl	irq_guest, irq_guest_end, irq_entry64, irq_stubs
+	.globl	apic_guest, apic_guest_end, apic_entry64, apic_stubs
 	.code16
-irq_guest:				/* AP trampoline: CS = 0x4000 after SIPI 0x40 */
+apic_guest:				/* AP trampoline: CS = 0x4000 after SIPI 0x40 */
 	cli
 	mov	%cs, %ax
 	mov	%ax, %ds
-	lgdtl	tgdt_desc - irq_guest
+	lgdtl	tgdt_desc - apic_guest
 	mov	%cr0, %eax
 	or	$1, %al
 	mov	%eax, %cr0
@@ -68,7 +68,7 @@ ap64:
 	lock incl SHARED		/* APs that arrived */
 	lea	0x100(%r14), %eax
 	mov	%eax, SHARED + 0x10(,%r14,4)	/* 0x100 + APIC ID at its slot */
-irq_entry64:				/* BSP: long mode, r14 = CPU index */
+apic_entry64:				/* BSP: long mode, r14 = CPU index */
 	mov	%r14, %rax
 	shl	$12, %rax
 	lea	PERCPU(%rax), %r15
@@ -260,18 +260,18 @@ op_busy:
 
 /* Interrupts: push the vector, go to the common handler. 16 bytes each. */
 	.balign	16
-irq_stubs:
+apic_stubs:
 	.set	vec, 0
 	.rept	256
 	.balign	16
 	.byte	0x68			/* push imm32 */
 	.long	vec
 	.byte	0xe9			/* jmp rel32 */
-	.long	irq_common - . - 4
+	.long	apic_common - . - 4
 	.set	vec, vec + 1
 	.endr
 
-irq_common:
+apic_common:
 	push	%rax
 	push	%rcx
 	push	%rdx
@@ -317,5 +317,5 @@ tgdt_desc:
 idt_desc:
 	.word	4095
 	.quad	0x9000
-irq_guest_end:
+apic_guest_end:
 	.section .note.GNU-stack,"",@progbits

@@ -34,6 +34,11 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_ENABLE_CAP_VM:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 		return 1;
 	/* KVM_SET_GSI_ROUTING exists; without an irqchip it refuses like KVM. */
 	case KVM_CAP_IRQ_ROUTING:
@@ -67,6 +72,7 @@ static void kvmd_destroy_vm(struct kvmd_vm *vm)
 {
 	int i;
 
+	kvmd_eventfd_destroy(vm);
 	if (vm->mn_registered)
 		kvmd_mmu_notifier_unregister(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
@@ -247,6 +253,20 @@ unlock:
 			return -EFAULT;
 		return kvmd_vm_enable_cap(vm, &cap);
 	}
+	case KVM_IRQFD: {
+		struct kvm_irqfd data;
+
+		if (copy_from_user(&data, argp, sizeof(data)))
+			return -EFAULT;
+		return kvmd_irqfd(vm, &data);
+	}
+	case KVM_IOEVENTFD: {
+		struct kvm_ioeventfd data;
+
+		if (copy_from_user(&data, argp, sizeof(data)))
+			return -EFAULT;
+		return kvmd_ioeventfd(vm, &data);
+	}
 	case KVM_CHECK_EXTENSION:
 		return kvmd_check_extension(vm, arg);
 	default:
@@ -291,9 +311,12 @@ int kvmd_create_vm(unsigned long type)
 	r = kvmd_coalesced_init(vm);
 	if (r)
 		goto err_mm;
-	r = kvmd_hardware_get();
+	r = kvmd_eventfd_init(vm);
 	if (r)
 		goto err_ring;
+	r = kvmd_hardware_get();
+	if (r)
+		goto err_ev;
 	r = kvmd_tdp_init(vm);
 	if (r)
 		goto err_hw;
@@ -325,6 +348,8 @@ err_tdp:
 	kvmd_tdp_destroy(vm);
 err_hw:
 	kvmd_hardware_put();
+err_ev:
+	kvmd_eventfd_destroy(vm);
 err_ring:
 	kvmd_coalesced_destroy(vm);
 err_mm:

@@ -220,6 +220,8 @@ static int kvmd_inject_walk_fault(struct kvmd_vcpu *vcpu, int r,
 	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);
 }
 
+static int kvmd_complete_pio(struct kvmd_vcpu *vcpu);
+
 /* An I/O port access: fill kvm_run, finish it on the next KVM_RUN. */
 int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip)
@@ -260,6 +262,12 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 			kvmd_string_advance(vcpu, R_SI, count);
 		}
 	} else if (!in) {
+		/* an in-kernel device or an ioeventfd takes it here */
+		if (!kvmd_io_bus_write(vcpu, KVMD_PIO_BUS, port, size,
+				       &vcpu->regs[R_AX])) {
+			vcpu->rip = next_rip;
+			return KVMD_RESUME;
+		}
 		/* a write to a coalesced port completes here */
 		if (kvmd_coalesced_write(vcpu->vm, port, size,
 					 &vcpu->regs[R_AX], true)) {
@@ -267,6 +275,10 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 			return KVMD_RESUME;
 		}
 		memcpy(kvmd_pio_data(vcpu), &vcpu->regs[R_AX], size);
+	} else if (!kvmd_io_bus_read(vcpu, KVMD_PIO_BUS, port, size,
+				     kvmd_pio_data(vcpu))) {
+		vcpu->pio.count = 1;	/* completes as if from userspace */
+		return kvmd_complete_pio(vcpu);
 	}
 	vcpu->pio.count = count;
 

@@ -294,10 +294,12 @@ static int irqfd_assign(struct kvmd_vm *vm, struct kvm_irqfd *args)
 	struct fd f;
 	int ret, idx;
 
-	/* KVM's order and errnos: an irqchip, then a full one to resample. */
-	if (!kvmd_irqchip_in_kernel(vm))
-		return -EAGAIN;
-	if ((args->flags & KVM_IRQFD_FLAG_RESAMPLE) && !kvmd_irqchip_full(vm))
+	/*
+	 * As x86 KVM (kvm_arch_irqfd_allowed), before looking at the fds:
+	 * the LAPICs in the kernel, and the full irqchip to resample.
+	 */
+	if (!((args->flags & KVM_IRQFD_FLAG_RESAMPLE) ? kvmd_irqchip_full(vm) :
+	      kvmd_irqchip_in_kernel(vm)))
 		return -EINVAL;
 
 	irqfd = kzalloc(sizeof(*irqfd), GFP_KERNEL_ACCOUNT);

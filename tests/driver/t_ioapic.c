@@ -316,13 +316,15 @@ int main(void)
 {
 	struct ivm v;
 
-	tap_plan(64);
+	tap_plan(65);
 	test_errnos();
 	ivm_create(&v, 1, 1, 0);
 	test_registers(&v);
 	test_edge_level(&v);
 	test_irqchip_state(&v);
 	test_msi(&v);
+	tap_ok(v.cpu[0].mmio_exits == 0, "no MMIO exit reached userspace: the IOAPIC and APIC pages are the kernel's (%d)",
+	       v.cpu[0].mmio_exits);
 	ivm_destroy(&v);
 	return tap_done();
 }

@@ -193,6 +193,20 @@ static void test_edge_level(struct ivm *v)
 	tap_ok(s1 == 0 && irqs(c, 0x40) == 2, "edge to physical ID 5 (no such APIC): status 0 (%d)", s1);
 	ioapic_wr(c, RTE(16) + 1, 0);
 
+	/* Logical destination (flat LDR 0x01) and lowest priority from a pin. */
+	apic_wr(c, A_LDR, 0x01000000);
+	ioapic_wr(c, RTE(21) + 1, 0x01000000);
+	ioapic_wr(c, RTE(21), 0x84a);
+	s1 = line(v->vm, 21, 1);
+	line(v->vm, 21, 0);
+	ioapic_wr(c, RTE(21), 0x94b);
+	s2 = line(v->vm, 21, 1);
+	line(v->vm, 21, 0);
+	window(c);
+	tap_ok(s1 == 1 && s2 == 1 && irqs(c, 0x4a) == 1 && irqs(c, 0x4b) == 1,
+	       "pin 21, logical destination 0x01: fixed and lowest priority delivered (%d, %d)", s1, s2);
+	ioapic_wr(c, RTE(21), 0x10000);
+
 	/* Level: pin 17 -> vector 0x41, level; the handler leaves the EOI to us. */
 	eoi_mode(c, 0x41, 0);
 	ioapic_wr(c, RTE(17), 0x8041);
@@ -316,7 +330,7 @@ int main(void)
 {
 	struct ivm v;
 
-	tap_plan(65);
+	tap_plan(66);
 	test_errnos();
 	ivm_create(&v, 1, 1, 0);
 	test_registers(&v);

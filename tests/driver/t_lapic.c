@@ -355,6 +355,25 @@ static void test_get_set_lapic(struct ivm *v)
 	tap_ok(r == 0 && lreg(&s, A_ID) == 0 && apic_rd(c, A_ID) == 0, "ID restored to 0");
 }
 
+/* The LAPIC ioctls' errnos, with and without the irqchip. */
+static void test_errnos(struct ivm *v)
+{
+	struct kvm_lapic_state s;
+	struct kvm_interrupt irq = { .irq = 0x30 };
+	struct tvm t;
+
+	tvm_create(&t, 1 << 20);
+	tap_ok(xioctl(t.vcpu, KVM_GET_LAPIC, &s) == -EINVAL && xioctl(t.vcpu, KVM_SET_LAPIC, &s) == -EINVAL,
+	       "KVM_GET/SET_LAPIC without an irqchip: EINVAL");
+	tvm_destroy(&t);
+	tap_ok(xioctl(v->cpu[0].fd, KVM_GET_LAPIC, NULL) == -EFAULT &&
+	       xioctl(v->cpu[0].fd, KVM_SET_LAPIC, NULL) == -EFAULT, "KVM_GET/SET_LAPIC NULL: EFAULT");
+	/* With the 8259s in the kernel, KVM_INTERRUPT has no use. */
+	tap_ok(xioctl(v->cpu[0].fd, KVM_INTERRUPT, &irq) == -ENXIO, "KVM_INTERRUPT with the irqchip: ENXIO");
+	irq.irq = 256;
+	tap_ok(xioctl(v->cpu[0].fd, KVM_INTERRUPT, &irq) == -EINVAL, "KVM_INTERRUPT 256: EINVAL");
+}
+
 /* x2APIC on vCPU 1, made runnable by KVM_SET_MP_STATE and put in long mode directly. */
 static void test_x2apic(int x2apic)
 {
@@ -366,7 +385,7 @@ static void test_x2apic(int x2apic)
 	int rr;
 
 	if (!x2apic) {
-		for (rr = 0; rr < 15; rr++)
+		for (rr = 0; rr < 16; rr++)
 			tap_skip("x2APIC not in KVM_GET_SUPPORTED_CPUID", "x2APIC");
 		return;
 	}
@@ -410,6 +429,12 @@ static void test_x2apic(int x2apic)
 	s = lapic_get(c, &rr);
 	/* Without KVM_CAP_X2APIC_API the state keeps the xAPIC ID format. */
 	tap_ok(rr == 0 && lreg(&s, A_ID) == 1u << 24, "KVM_GET_LAPIC in x2APIC mode: ID %#x", lreg(&s, A_ID));
+	/* x2APIC -> disabled -> xAPIC; the MMIO page is back, disabled it reads all ones. */
+	msr_wr(c, 0x1b, 0xfee00000);
+	r = apic_rd(c, A_ID);
+	msr_wr(c, 0x1b, 0xfee00800);
+	tap_ok(!c->broken && r == 0xffffffff && apic_rd(c, A_ID) == 1u << 24 && msr_rd(c, 0x1b) == 0xfee00800,
+	       "x2APIC, then disabled (MMIO reads all ones), then xAPIC again: ID 1 at 0xfee00020");
 	ivm_destroy(&v);
 }
 
@@ -420,7 +445,7 @@ int main(void)
 	int tscdl = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) == 1;
 	int x2apic = !!(supported_cpuid1_ecx(kvm) & CPUID_X2APIC);
 
-	tap_plan(82);
+	tap_plan(87);
 	/*
 	 * KVM emulates the TSC-deadline timer whatever the host has; its bit in
 	 * KVM_GET_SUPPORTED_CPUID follows the host CPU (TCG has none), so a VMM
@@ -435,6 +460,7 @@ int main(void)
 	test_ipis(&v);
 	test_timer(&v, tscdl);
 	test_get_set_lapic(&v);
+	test_errnos(&v);
 	tap_ok(v.cpu[0].mmio_exits == 0, "no MMIO exit reached userspace: the APIC page is the kernel's (%d)",
 	       v.cpu[0].mmio_exits);
 	ivm_destroy(&v);

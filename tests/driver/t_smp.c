@@ -323,16 +323,36 @@ static void test_memslots(struct ivm *v)
 	munmap(slot, 0x10000);
 }
 
+/* The vCPU count capabilities and vCPU ids, as stock x86 KVM 6.1 reports them. */
+static void test_caps(void)
+{
+	int kvm = open_kvm(), vm = ioctl(kvm, KVM_CREATE_VM, 0), fd;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	int nr = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+
+	tap_ok(nr == (online < 1024 ? online : 1024), "KVM_CAP_NR_VCPUS: the online CPUs, %d", nr);
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS) == 1024, "KVM_CAP_MAX_VCPUS: 1024");
+	tap_ok(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID) == 4096, "KVM_CAP_MAX_VCPU_ID: 4096");
+	tap_ok(xioctl(vm, KVM_CREATE_VCPU, (void *)4096L) == -EINVAL, "KVM_CREATE_VCPU id 4096: EINVAL");
+	fd = ioctl(vm, KVM_CREATE_VCPU, 4095);
+	tap_ok(fd >= 0 && xioctl(vm, KVM_CREATE_VCPU, (void *)4095L) == -EEXIST,
+	       "KVM_CREATE_VCPU id 4095, then again: EEXIST");
+	close(fd);
+	close(vm);
+	close(kvm);
+}
+
 int main(void)
 {
 	struct ivm v;
 
-	tap_plan(33);
+	tap_plan(38);
 	ivm_create(&v, NCPU, 1, 0);
 	test_wakeup(&v);
 	test_ipis(&v);
 	test_memslots(&v);
 	ivm_destroy(&v);
 	test_set_mp_state();
+	test_caps();
 	return tap_done();
 }

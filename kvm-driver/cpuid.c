@@ -14,17 +14,18 @@
 /*
  * Feature bits that work in a guest here: no XSAVE state switching (so no
  * AVX), no RDTSCP/TSC_AUX, no nested SVM; IA32_TSC_ADJUST is emulated, as
- * in KVM. The APIC bit is reported like KVM does: there is no in-kernel
- * local APIC, but a VMM may emulate one in userspace (its MMIO page exits
- * like any address outside the slots), and the guest sees the bit only
- * while MSR_IA32_APICBASE enables the APIC.
- * x2APIC and the TSC deadline timer need an in-kernel APIC: not reported.
+ * in KVM. The APIC bit is reported like KVM does: the local APIC is in
+ * the kernel (lapic.c) or the VMM's (its MMIO page then exits like any
+ * address outside the slots), and the guest sees the bit only while
+ * MSR_IA32_APICBASE enables the APIC. As KVM, x2APIC is reported (it is
+ * emulated whatever the host has) and the TSC deadline timer is not (a VMM
+ * sets it when KVM_CAP_TSC_DEADLINE_TIMER says so); a guest may have both.
  */
 #define F1_EDX	(B(0) | B(1) | B(2) | B(3) | B(4) | B(5) | B(6) | B(7) | B(8) | \
 		 B(9) | B(11) | B(12) | B(13) | B(14) | B(15) | B(16) | B(17) | B(19) | \
 		 B(23) | B(24) | B(25) | B(26))
-#define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(19) | B(20) | B(22) | B(23) | \
-		 B(25) | B(30) | B(31))
+#define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(19) | B(20) | B(21) | B(22) | B(23) | \
+		 B(24) | B(25) | B(30) | B(31))
 #define F7_EBX	(B(0) | B(1) | B(3) | B(7) | B(8) | B(9) | B(19) | B(20) | B(23) | B(29))
 #define FX1_EDX	((F1_EDX & 0x0183f3ff) | B(11) | B(20) | B(22) | B(26) | B(29))
 #define FX1_ECX	(B(0) | B(5) | B(6) | B(7) | B(8))
@@ -73,6 +74,8 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 	case 1:
 		e->ebx &= 0xff00;	/* CLFLUSH size only: APIC ID 0, one thread */
 		e->ecx |= B(31);	/* running under a hypervisor */
+		e->ecx |= B(21);	/* x2APIC: emulated by lapic.c */
+		e->ecx &= ~B(24);	/* TSC deadline: KVM_CAP_TSC_DEADLINE_TIMER */
 		break;
 	case 7:
 		e->eax = 0;
@@ -215,6 +218,7 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 	kfree(vcpu->cpuid);
 	vcpu->cpuid = ents;
 	vcpu->cpuid_nent = c.nent;
+	kvmd_apic_update_version(vcpu);
 	return 0;
 }
 

@@ -244,6 +244,13 @@ static int emu_read(struct emu *e, u64 la, u64 *val, int size)
 		return EMU_OK;
 	if (r != -ENOENT)
 		return EMU_FAIL;
+	/* The local APIC and the devices on the kernel's MMIO bus answer here. */
+	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
+		kvmd_apic_mmio_read(vcpu, gpa, val, size);
+		return EMU_OK;
+	}
+	if (!kvmd_io_bus_read(vcpu, KVMD_MMIO_BUS, gpa, size, val))
+		return EMU_OK;
 	/* MMIO: answered by userspace, remembered across the re-execution. */
 	if (vcpu->mmio_used < vcpu->mmio_cached) {
 		memcpy(val, &vcpu->mmio_cache[vcpu->mmio_used++].data, size);
@@ -275,7 +282,12 @@ static int emu_write(struct emu *e, u64 gpa, u64 val, int size)
 		return EMU_OK;
 	if (r != -ENOENT)
 		return EMU_FAIL;
-	if (kvmd_coalesced_write(vcpu->vm, gpa, size, &val, false))
+	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
+		kvmd_apic_mmio_write(vcpu, gpa, &val, size);
+		return EMU_OK;
+	}
+	if (!kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, size, &val) ||
+	    kvmd_coalesced_write(vcpu->vm, gpa, size, &val, false))
 		return EMU_OK;
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;

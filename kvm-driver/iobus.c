@@ -5,8 +5,10 @@
  * userspace: the IOAPIC, the 8259s, the 8254 and ioeventfds register
  * ranges. As KVM's kvm_io_bus: each bus is an array sorted by address,
  * read under vm->irq_srcu and replaced whole under vm->irq_lock; an
- * access must lie inside one range; several ranges may overlap (ioeventfds
- * with different datamatch) and are tried in order until one takes it.
+ * access must lie inside one range, or start at the address of a range of
+ * length 0 (an ioeventfd that ignores the length, as KVM's); several ranges
+ * may overlap (ioeventfds with different datamatch) and are tried in order
+ * until one takes it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -42,7 +44,8 @@ int kvmd_io_bus_register(struct kvmd_vm *vm, enum kvmd_bus bus, u64 addr,
 	struct kvmd_io_bus *old, *new;
 	int n;
 
-	if (len <= 0 || addr + len < addr)
+	/* len 0: this address, any access length (KVM_CAP_IOEVENTFD_ANY_LENGTH). */
+	if (len < 0 || addr + len < addr)
 		return -EINVAL;
 	mutex_lock(&vm->irq_lock);
 	old = rcu_dereference_protected(vm->buses[bus],
@@ -120,7 +123,7 @@ static int bus_access(struct kvmd_vcpu *vcpu, enum kvmd_bus bus, u64 addr,
 		const struct kvmd_io_range *rg = &b->range[i];
 		struct kvmd_io_device *dev = rg->dev;
 
-		if (addr + len > rg->addr + rg->len)
+		if (rg->len ? addr + len > rg->addr + rg->len : addr != rg->addr)
 			continue;
 		if (write)
 			r = dev->ops->write ?

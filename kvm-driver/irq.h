@@ -86,6 +86,7 @@ enum kvmd_irqchip_mode {
 
 #define KVMD_NR_IOAPIC_PINS	24
 #define KVMD_NR_PIC_PINS	16
+#define KVMD_DEST_NOSHORT	0	/* ICR shorthand: none (asm/apicdef.h has the others) */
 
 /* Interrupt source IDs, as KVM's: each asserts lines independently. */
 #define KVMD_USERSPACE_IRQ_SOURCE_ID		0
@@ -122,7 +123,7 @@ struct kvmd_lapic_irq {
 	bool dest_logical;
 	bool level;			/* assert (INIT de-assert is level 0) */
 	bool trig_level;		/* level-triggered: sets TMR */
-	u32 shorthand;			/* APIC_DEST_NOSHORT, _SELF, _ALLINC, _ALLBUT */
+	u32 shorthand;			/* KVMD_DEST_NOSHORT, _SELF, _ALLINC, _ALLBUT */
 	u32 dest_id;
 };
 
@@ -178,9 +179,31 @@ int kvmd_apic_set_irq(struct kvmd_vcpu *vcpu, const struct kvmd_lapic_irq *irq);
 bool kvmd_apic_accept_pic_intr(struct kvmd_vcpu *vcpu);
 /* Wake or kick every vCPU that takes the PIC's INTR. */
 void kvmd_pic_kick_vcpus(struct kvmd_vm *vm);
-/* The vCPU has an event to act on: an interrupt, NMI, INIT or SIPI. */
-bool kvmd_vcpu_has_events(struct kvmd_vcpu *vcpu);
+/* Make KVMD_REQ_EVENT and wake the vCPU or make it leave guest mode. */
 void kvmd_vcpu_kick(struct kvmd_vcpu *vcpu);
+/* The vCPU side, on its own thread. */
+void kvmd_apic_sync(struct kvmd_vcpu *vcpu);
+void kvmd_apic_accept_events(struct kvmd_vcpu *vcpu);
+bool kvmd_apic_has_events(struct kvmd_vcpu *vcpu);
+void kvmd_apic_set_sipi_pending(struct kvmd_vcpu *vcpu);
+int kvmd_apic_take_eoi_exit(struct kvmd_vcpu *vcpu);
+bool kvmd_cpu_has_interrupt(struct kvmd_vcpu *vcpu);
+int kvmd_cpu_get_interrupt(struct kvmd_vcpu *vcpu);
+bool kvmd_cpu_accept_dm_intr(struct kvmd_vcpu *vcpu);
+void kvmd_apic_set_tpr(struct kvmd_vcpu *vcpu, u64 cr8);
+u64 kvmd_apic_get_cr8(struct kvmd_vcpu *vcpu);
+void kvmd_apic_base_changed(struct kvmd_vcpu *vcpu, u64 old);
+void kvmd_apic_update_version(struct kvmd_vcpu *vcpu);
+u64 kvmd_apic_get_tscdeadline(struct kvmd_vcpu *vcpu);
+void kvmd_apic_set_tscdeadline(struct kvmd_vcpu *vcpu, u64 data);
+bool kvmd_apic_mmio_in_range(struct kvmd_vcpu *vcpu, u64 gpa);
+void kvmd_apic_mmio_read(struct kvmd_vcpu *vcpu, u64 gpa, void *data, int len);
+void kvmd_apic_mmio_write(struct kvmd_vcpu *vcpu, u64 gpa, const void *data,
+			  int len);
+int kvmd_x2apic_msr_read(struct kvmd_vcpu *vcpu, u32 msr, u64 *data);
+int kvmd_x2apic_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data);
+int kvmd_get_lapic(struct kvmd_vcpu *vcpu, struct kvm_lapic_state *s);
+int kvmd_set_lapic(struct kvmd_vcpu *vcpu, const struct kvm_lapic_state *s);
 
 /* ---- ioapic.c ---- */
 

@@ -45,6 +45,8 @@ enum {
 	KVMD_REQ_TLB_FLUSH,
 	KVMD_REQ_TRIPLE_FAULT,		/* a machine check could not be delivered */
 	KVMD_REQ_CLOCK_UPDATE,		/* rewrite the kvmclock time page */
+	KVMD_REQ_EVENT,			/* an interrupt, NMI, INIT or SIPI may be pending */
+	KVMD_REQ_EOI_EXIT,		/* split irqchip: report an EOI to userspace */
 };
 
 enum kvmd_vcpu_mode {
@@ -165,6 +167,7 @@ struct kvmd_vcpu {
 
 	struct kvmd_lapic *apic;		/* the in-kernel local APIC, or NULL */
 	wait_queue_head_t wq;		/* in-kernel HLT and wait-for-SIPI sleep here */
+	int extint_vector;		/* split irqchip: KVM_INTERRUPT's vector, or -1 */
 	u64 apic_base;
 	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME(_NEW): page GPA | enable */
 	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK(_NEW) */
@@ -259,6 +262,7 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 int kvmd_handle_hlt(struct kvmd_vcpu *vcpu);
 int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr);
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
+void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu);
 int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6,
 		      u64 dr7);
 int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,

@@ -42,8 +42,9 @@ int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 
 void kvmd_msr_reset(struct kvmd_vcpu *vcpu)
 {
-	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
-			  MSR_IA32_APICBASE_BSP;
+	vcpu->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE;
+	if (vcpu->id == READ_ONCE(vcpu->vm->bsp_vcpu_id))
+		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;
 	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->kvmclock_system_time = 0;
@@ -115,6 +116,13 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic_base;
 		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		if (!vcpu->apic || (!host && !kvmd_guest_has(vcpu, 1, 2, 24)))
+			return 1;
+		*data = kvmd_apic_get_tscdeadline(vcpu);
+		return 0;
+	case 0x800 ... 0x8ff:
+		return kvmd_x2apic_msr_read(vcpu, index, data);
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->misc_enable;
 		return 0;
@@ -203,12 +211,29 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 			kvmd_set_tsc_offset(vcpu, vcpu->tsc_offset + data - vcpu->tsc_adjust);
 		vcpu->tsc_adjust = data;
 		return 0;
-	case MSR_IA32_APICBASE:
+	case MSR_IA32_APICBASE: {
+		u64 old = vcpu->apic_base;
+
 		if (!kvmd_apic_base_valid(vcpu, data))
 			return 1;
+		/* As KVM: the guest can't go x2APIC -> xAPIC or disabled -> x2APIC. */
+		if (!host && (old & X2APIC_ENABLE) && !(data & X2APIC_ENABLE) &&
+		    (data & MSR_IA32_APICBASE_ENABLE))
+			return 1;
+		if (!host && !(old & MSR_IA32_APICBASE_ENABLE) && (data & X2APIC_ENABLE))
+			return 1;
 		vcpu->apic_base = data;
+		kvmd_apic_base_changed(vcpu, old);
 		kvmd_cpuid_update_runtime(vcpu);
 		return 0;
+	}
+	case MSR_IA32_TSC_DEADLINE:
+		if (!vcpu->apic || (!host && !kvmd_guest_has(vcpu, 1, 2, 24)))
+			return 1;
+		kvmd_apic_set_tscdeadline(vcpu, data);
+		return 0;
+	case 0x800 ... 0x8ff:
+		return kvmd_x2apic_msr_write(vcpu, index, data);
 	case MSR_IA32_MISC_ENABLE:
 		vcpu->misc_enable = data;
 		return 0;
@@ -270,12 +295,18 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 
 /*
  * Like KVM: no bits above the guest's physical address width, none of the
- * reserved low ones, and no x2APIC mode (x2APIC is not provided).
+ * reserved low ones, x2APIC mode only when the guest's CPUID has it, and
+ * never x2APIC without the enable bit.
  */
 bool kvmd_apic_base_valid(struct kvmd_vcpu *vcpu, u64 data)
 {
 	int width = kvmd_guest_maxphyaddr(vcpu);
-	u64 reserved = 0x2ff | X2APIC_ENABLE;
+	u64 reserved = 0x2ff;
+
+	if (!kvmd_guest_has(vcpu, 1, 2, 21))
+		reserved |= X2APIC_ENABLE;
+	if ((data & X2APIC_ENABLE) && !(data & MSR_IA32_APICBASE_ENABLE))
+		return false;
 
 	if (width < 64)
 		reserved |= ~0ULL << width;

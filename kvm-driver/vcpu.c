@@ -69,6 +69,11 @@ static bool kvmd_ready_for_interrupt(struct kvmd_vcpu *vcpu)
 int kvmd_handle_hlt(struct kvmd_vcpu *vcpu)
 {
 	kvmd_skip_insn(vcpu, 1);
+	/* With the APIC in the kernel the vCPU sleeps in KVM_RUN instead. */
+	if (vcpu->apic) {
+		vcpu->mp_state = KVM_MP_STATE_HALTED;
+		return KVMD_RESUME;
+	}
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return KVMD_EXIT_USER;
 }
@@ -79,6 +84,10 @@ int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr)
 	u64 old = kvmd_ops->get_cr(vcpu, 8);
 
 	kvmd_ops->set_cr8(vcpu, tpr);
+	if (vcpu->apic) {
+		kvmd_apic_set_tpr(vcpu, tpr);
+		return KVMD_RESUME;
+	}
 	if (tpr >= old)
 		return KVMD_RESUME;
 	vcpu->run->exit_reason = KVM_EXIT_SET_TPR;
@@ -102,6 +111,13 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vcpu->mmio_cached = 0;
 	if (vcpu->guest_debug)
 		kvmd_ops->update_debug(vcpu);
+}
+
+/* INIT: the power-on registers and the APIC's INIT state; MSRs stay. */
+void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu)
+{
+	kvmd_vcpu_reset(vcpu);
+	kvmd_lapic_reset(vcpu, true);
 }
 
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu)
@@ -221,6 +237,8 @@ static int kvmd_inject_walk_fault(struct kvmd_vcpu *vcpu, int r,
 }
 
 /* An I/O port access: fill kvm_run, finish it on the next KVM_RUN. */
+static int kvmd_complete_pio(struct kvmd_vcpu *vcpu);
+
 int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip)
 {
@@ -260,13 +278,19 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 			kvmd_string_advance(vcpu, R_SI, count);
 		}
 	} else if (!in) {
-		/* a write to a coalesced port completes here */
-		if (kvmd_coalesced_write(vcpu->vm, port, size,
+		/* a port of an in-kernel device or a coalesced port completes here */
+		if (!kvmd_io_bus_write(vcpu, KVMD_PIO_BUS, port, size,
+				       &vcpu->regs[R_AX]) ||
+		    kvmd_coalesced_write(vcpu->vm, port, size,
 					 &vcpu->regs[R_AX], true)) {
 			vcpu->rip = next_rip;
 			return KVMD_RESUME;
 		}
 		memcpy(kvmd_pio_data(vcpu), &vcpu->regs[R_AX], size);
+	} else if (!kvmd_io_bus_read(vcpu, KVMD_PIO_BUS, port, size,
+				     kvmd_pio_data(vcpu))) {
+		vcpu->pio.count = 1;
+		return kvmd_complete_pio(vcpu);
 	}
 	vcpu->pio.count = count;
 
@@ -391,12 +415,23 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 		vcpu->nmi.injected = true;
 		vcpu->nmi.masked = true;
 		kvmd_ops->inject_nmi(vcpu);
+	} else if (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu)) {
+		/* The in-kernel APIC or PIC acknowledges it now. */
+		int vec = kvmd_cpu_get_interrupt(vcpu);
+
+		if (vec >= 0) {
+			vcpu->interrupt.injected = true;
+			vcpu->interrupt.soft = false;
+			vcpu->interrupt.nr = vec;
+			kvmd_ops->inject_irq(vcpu, vec);
+		}
 	}
 
 	if (vcpu->nmi.pending)
 		kvmd_ops->enable_nmi_window(vcpu);
 	/* Exit as soon as the guest can take the waiting or requested IRQ. */
-	if (vcpu->run->request_interrupt_window || irq_waits)
+	if (vcpu->run->request_interrupt_window || irq_waits ||
+	    (!vcpu->interrupt.injected && kvmd_cpu_has_interrupt(vcpu)))
 		kvmd_ops->enable_irq_window(vcpu);
 }
 
@@ -422,6 +457,24 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		kvmd_ops->flush_tlb(vcpu);
 	if (kvmd_check_request(vcpu, KVMD_REQ_CLOCK_UPDATE))
 		kvmd_kvmclock_update(vcpu);
+	if (kvmd_check_request(vcpu, KVMD_REQ_EOI_EXIT)) {
+		int vec = kvmd_apic_take_eoi_exit(vcpu);
+
+		if (vec >= 0) {
+			vcpu->run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+			vcpu->run->eoi.vector = vec;
+			return KVMD_EXIT_USER;
+		}
+	}
+	kvmd_check_request(vcpu, KVMD_REQ_EVENT);
+	if (vcpu->apic) {
+		/* INIT, SIPI, the timer and NMIs other threads left pending. */
+		kvmd_apic_accept_events(vcpu);
+		if (vcpu->mp_state != KVM_MP_STATE_RUNNABLE)
+			return KVMD_RESUME;
+		kvmd_apic_sync(vcpu);
+		kvmd_ops->set_cr8(vcpu, kvmd_apic_get_cr8(vcpu));
+	}
 	kvmd_inject_events(vcpu);
 
 	kernel_fpu_begin();
@@ -449,14 +502,47 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	return kvmd_ops->handle_exit(vcpu);
 }
 
+/*
+ * A halted vCPU, or an AP waiting for INIT or SIPI, sleeps here until an
+ * event makes it runnable; it returns for signals too (the caller checks).
+ * Every waker sets KVMD_REQ_EVENT before waking, so clearing it before
+ * looking at the state loses no wakeup.
+ */
+static int kvmd_vcpu_block(struct kvmd_vcpu *vcpu)
+{
+	for (;;) {
+		kvmd_check_request(vcpu, KVMD_REQ_EVENT);
+		kvmd_apic_accept_events(vcpu);
+		kvmd_apic_sync(vcpu);
+		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
+		    ((vcpu->nmi.pending && !vcpu->nmi.masked) ||
+		     (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu))))
+			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE ||
+		    signal_pending(current))
+			return KVMD_RESUME;
+		if (wait_event_interruptible(vcpu->wq,
+				test_bit(KVMD_REQ_EVENT, &vcpu->requests)))
+			return KVMD_RESUME;
+	}
+}
+
+/* With an in-kernel APIC, userspace may queue an ExtINT now (KVM's rule). */
+static bool kvmd_ready_for_user_interrupt(struct kvmd_vcpu *vcpu)
+{
+	if (!vcpu->apic)
+		return kvmd_ready_for_interrupt(vcpu);
+	return kvmd_interrupt_allowed(vcpu) && kvmd_cpu_accept_dm_intr(vcpu);
+}
+
 static void kvmd_post_run(struct kvmd_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
 	run->if_flag = !!(vcpu->rflags & X86_EFLAGS_IF);
-	run->cr8 = kvmd_ops->get_cr(vcpu, 8);
+	run->cr8 = vcpu->apic ? kvmd_apic_get_cr8(vcpu) : kvmd_ops->get_cr(vcpu, 8);
 	run->apic_base = vcpu->apic_base;
-	run->ready_for_interrupt_injection = kvmd_ready_for_interrupt(vcpu);
+	run->ready_for_interrupt_injection = kvmd_ready_for_user_interrupt(vcpu);
 	run->flags = 0;
 }
 
@@ -473,10 +559,12 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 	 * Without an in-kernel local APIC the VMM owns the task priority: like
 	 * KVM, take it from kvm_run->cr8 on every entry.
 	 */
-	r = -EINVAL;
-	if (READ_ONCE(run->cr8) & ~0xfULL)
-		goto out;
-	kvmd_ops->set_cr8(vcpu, READ_ONCE(run->cr8));
+	if (!vcpu->apic) {
+		r = -EINVAL;
+		if (READ_ONCE(run->cr8) & ~0xfULL)
+			goto out;
+		kvmd_ops->set_cr8(vcpu, READ_ONCE(run->cr8));
+	}
 
 	r = kvmd_complete_userspace(vcpu);
 	if (r <= 0)
@@ -498,11 +586,15 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
-		r = kvmd_enter_guest(vcpu);
+		if (vcpu->apic && vcpu->mp_state != KVM_MP_STATE_RUNNABLE)
+			r = kvmd_vcpu_block(vcpu);
+		else
+			r = kvmd_enter_guest(vcpu);
 		if (r <= 0)
 			break;
-		if (run->request_interrupt_window &&
-		    kvmd_ready_for_interrupt(vcpu)) {
+		/* Userspace's PIC (no PIC in the kernel) asked for a window. */
+		if (run->request_interrupt_window && !READ_ONCE(vcpu->vm->pic) &&
+		    kvmd_ready_for_user_interrupt(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			r = 0;
 			break;
@@ -803,6 +895,7 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		struct kvm_translation tr;
 		struct kvm_guest_debug dbg;
 		struct kvm_interrupt irq;
+		struct kvm_lapic_state lapic;
 	} *u;
 	long r;
 
@@ -867,6 +960,19 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		r = -EINVAL;
 		if (u->irq.irq >= 256)
 			break;
+		/* As KVM: not with a PIC in the kernel; queued as ExtINT when split. */
+		r = -ENXIO;
+		if (READ_ONCE(vcpu->vm->pic))
+			break;
+		if (vcpu->apic) {
+			r = -EEXIST;
+			if (vcpu->extint_vector >= 0)
+				break;
+			vcpu->extint_vector = u->irq.irq;
+			kvmd_make_request(vcpu, KVMD_REQ_EVENT);
+			r = 0;
+			break;
+		}
 		vcpu->interrupt.injected = true;
 		vcpu->interrupt.soft = false;
 		vcpu->interrupt.nr = u->irq.irq;
@@ -883,6 +989,7 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		r = kvmd_set_mce(vcpu, argp);
 		break;
 	case KVM_GET_MP_STATE:
+		kvmd_apic_accept_events(vcpu);
 		u->mp.mp_state = vcpu->mp_state;
 		if (!copy_to_user(argp, &u->mp, sizeof(u->mp)))
 			r = 0;
@@ -892,10 +999,33 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 			break;
 		/* Without an in-kernel local APIC only RUNNABLE exists. */
 		r = -EINVAL;
-		if (u->mp.mp_state != KVM_MP_STATE_RUNNABLE)
+		if (!vcpu->apic && u->mp.mp_state != KVM_MP_STATE_RUNNABLE)
 			break;
-		vcpu->mp_state = u->mp.mp_state;
+		/* As KVM: SIPI_RECEIVED is an INIT_RECEIVED vCPU with a SIPI due. */
+		if (u->mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+			vcpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;
+			kvmd_apic_set_sipi_pending(vcpu);
+		} else {
+			vcpu->mp_state = u->mp.mp_state;
+		}
+		kvmd_make_request(vcpu, KVMD_REQ_EVENT);
 		r = 0;
+		break;
+	case KVM_GET_LAPIC:
+		r = -EINVAL;
+		if (!vcpu->apic)
+			break;
+		kvmd_get_lapic(vcpu, &u->lapic);
+		r = copy_to_user(argp, &u->lapic, sizeof(u->lapic)) ? -EFAULT : 0;
+		break;
+	case KVM_SET_LAPIC:
+		r = -EINVAL;
+		if (!vcpu->apic)
+			break;
+		r = -EFAULT;
+		if (copy_from_user(&u->lapic, argp, sizeof(u->lapic)))
+			break;
+		r = kvmd_set_lapic(vcpu, &u->lapic);
 		break;
 	case KVM_GET_VCPU_EVENTS:
 		kvmd_get_events(vcpu, &u->events);
@@ -1005,6 +1135,7 @@ static u64 kvmd_vm_tsc_offset(struct kvmd_vm *vm)
 
 void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
+	kvmd_lapic_free(vcpu);
 	kvmd_ops->vcpu_free(vcpu);
 	free_pages((unsigned long)vcpu->run, get_order(KVMD_RUN_PAGES * PAGE_SIZE));
 	kfree(vcpu->cpuid);
@@ -1037,6 +1168,8 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 	vcpu->id = id;
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
+	init_waitqueue_head(&vcpu->wq);
+	vcpu->extint_vector = -1;
 	r = -ENOMEM;
 	/* Compound so that each page of the mapping can be referenced alone. */
 	pages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_COMP,
@@ -1056,6 +1189,14 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 		goto err_fpu;
 	kvmd_vcpu_reset(vcpu);
 	kvmd_msr_reset(vcpu);
+	/* As KVM: a local APIC for every vCPU created after the irqchip. */
+	if (kvmd_irqchip_in_kernel(vm)) {
+		r = kvmd_lapic_create(vcpu);
+		if (r)
+			goto err_vendor;
+		if (id != READ_ONCE(vm->bsp_vcpu_id))
+			vcpu->mp_state = KVM_MP_STATE_UNINITIALIZED;
+	}
 
 	mutex_lock(&vm->lock);
 	r = -EINVAL;
@@ -1079,6 +1220,8 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 
 err_unlock:
 	mutex_unlock(&vm->lock);
+	kvmd_lapic_free(vcpu);
+err_vendor:
 	kvmd_ops->vcpu_free(vcpu);
 err_fpu:
 	kfree(vcpu->fpu);

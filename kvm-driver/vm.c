@@ -34,11 +34,31 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_ENABLE_CAP_VM:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 		return 1;
 	/* KVM_SET_GSI_ROUTING exists; without an irqchip it refuses like KVM. */
 	case KVM_CAP_IRQ_ROUTING:
 		return KVMD_MAX_IRQ_ROUTES;
+	/* The in-kernel irqchip: irq.c, lapic.c, ioapic.c, i8259.c, i8254.c. */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SPLIT_IRQCHIP:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_IOAPIC_POLARITY_IGNORED:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
+		return 1;
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+		return boot_cpu_has(X86_FEATURE_TSC_DEADLINE_TIMER);
+	/* As KVM: what runs well (a vCPU per host CPU), and the hard limit. */
 	case KVM_CAP_NR_VCPUS:
+		return min_t(long, num_online_cpus(), KVMD_MAX_VCPUS);
 	case KVM_CAP_MAX_VCPUS:
 		return KVMD_MAX_VCPUS;
 	case KVM_CAP_MAX_VCPU_ID:
@@ -69,8 +89,12 @@ static void kvmd_destroy_vm(struct kvmd_vm *vm)
 
 	if (vm->mn_registered)
 		kvmd_mmu_notifier_unregister(vm);
+	/* What raises interrupts goes first, then who takes them. */
+	kvmd_eventfd_destroy(vm);
+	kvmd_pit_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmd_vcpu_destroy(vm->vcpus[i]);
+	kvmd_irq_destroy(vm);
 	kvmd_tdp_destroy(vm);
 	kvmd_free_memslots(vm);
 	kvmd_coalesced_destroy(vm);
@@ -145,6 +169,8 @@ static int kvmd_vm_enable_cap(struct kvmd_vm *vm, const struct kvm_enable_cap *c
 	if (cap->flags)
 		return -EINVAL;
 	switch (cap->cap) {
+	case KVM_CAP_SPLIT_IRQCHIP:
+		return kvmd_enable_split_irqchip(vm, cap->args[0]);
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap->args[0] > KVMD_MAX_VCPU_ID)
 			return -EINVAL;
@@ -210,17 +236,46 @@ unlock:
 		mutex_unlock(&vm->lock);
 		return r;
 	}
-	case KVM_SET_GSI_ROUTING: {
-		struct kvm_irq_routing routing;
+	case KVM_CREATE_IRQCHIP:
+	case KVM_SET_GSI_ROUTING:
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_SIGNAL_MSI:
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+		return kvmd_irq_vm_ioctl(vm, ioctl, argp);
+	case KVM_CREATE_PIT2:
+	case KVM_GET_PIT:
+	case KVM_SET_PIT:
+	case KVM_GET_PIT2:
+	case KVM_SET_PIT2:
+	case KVM_REINJECT_CONTROL:
+		return kvmd_pit_ioctl(vm, ioctl, argp);
+	case KVM_IRQFD: {
+		struct kvm_irqfd irqfd;
 
-		/*
-		 * Like KVM on a VM without KVM_CREATE_IRQCHIP (every VM here):
-		 * the table is read, then refused, as there is no in-kernel
-		 * interrupt controller to route to.
-		 */
-		if (copy_from_user(&routing, argp, sizeof(routing)))
+		if (copy_from_user(&irqfd, argp, sizeof(irqfd)))
 			return -EFAULT;
-		return -EINVAL;
+		return kvmd_irqfd(vm, &irqfd);
+	}
+	case KVM_IOEVENTFD: {
+		struct kvm_ioeventfd ioeventfd;
+
+		if (copy_from_user(&ioeventfd, argp, sizeof(ioeventfd)))
+			return -EFAULT;
+		return kvmd_ioeventfd(vm, &ioeventfd);
+	}
+	case KVM_SET_BOOT_CPU_ID: {
+		long r = -EBUSY;
+
+		/* As KVM: only before the first vCPU exists. */
+		mutex_lock(&vm->lock);
+		if (!vm->nr_vcpus) {
+			vm->bsp_vcpu_id = arg;
+			r = 0;
+		}
+		mutex_unlock(&vm->lock);
+		return r;
 	}
 	case KVM_GET_CLOCK:
 		if (!kvmd_kvmclock_ok())
@@ -288,9 +343,15 @@ int kvmd_create_vm(unsigned long type)
 	mmgrab(vm->mm);
 	kvmd_kvmclock_init(vm);
 
-	r = kvmd_coalesced_init(vm);
+	r = kvmd_irq_init(vm);
 	if (r)
 		goto err_mm;
+	r = kvmd_eventfd_init(vm);
+	if (r)
+		goto err_irq;
+	r = kvmd_coalesced_init(vm);
+	if (r)
+		goto err_eventfd;
 	r = kvmd_hardware_get();
 	if (r)
 		goto err_ring;
@@ -327,6 +388,10 @@ err_hw:
 	kvmd_hardware_put();
 err_ring:
 	kvmd_coalesced_destroy(vm);
+err_eventfd:
+	kvmd_eventfd_destroy(vm);
+err_irq:
+	kvmd_irq_destroy(vm);
 err_mm:
 	mmdrop(vm->mm);
 	kvfree(vm);

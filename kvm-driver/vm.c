@@ -245,6 +245,7 @@ unlock:
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
 		return kvmd_irq_vm_ioctl(vm, ioctl, argp);
+	case KVM_CREATE_PIT:
 	case KVM_CREATE_PIT2:
 	case KVM_GET_PIT:
 	case KVM_SET_PIT:

@@ -202,6 +202,8 @@ void kvmd_apic_mmio_write(struct kvmd_vcpu *vcpu, u64 gpa, const void *data,
 			  int len);
 int kvmd_x2apic_msr_read(struct kvmd_vcpu *vcpu, u32 msr, u64 *data);
 int kvmd_x2apic_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data);
+void kvmd_apic_sync_from_vapic(struct kvmd_vcpu *vcpu);
+void kvmd_apic_sync_to_vapic(struct kvmd_vcpu *vcpu);
 int kvmd_get_lapic(struct kvmd_vcpu *vcpu, struct kvm_lapic_state *s);
 int kvmd_set_lapic(struct kvmd_vcpu *vcpu, const struct kvm_lapic_state *s);
 

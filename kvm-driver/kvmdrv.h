@@ -47,6 +47,7 @@ enum {
 	KVMD_REQ_CLOCK_UPDATE,		/* rewrite the kvmclock time page */
 	KVMD_REQ_EVENT,			/* an interrupt, NMI, INIT or SIPI may be pending */
 	KVMD_REQ_EOI_EXIT,		/* split irqchip: report an EOI to userspace */
+	KVMD_REQ_TPR_ACCESS,		/* report a TPR access (KVM_TPR_ACCESS_REPORTING) */
 };
 
 enum kvmd_vcpu_mode {
@@ -167,6 +168,8 @@ struct kvmd_vcpu {
 
 	struct kvmd_lapic *apic;		/* the in-kernel local APIC, or NULL */
 	wait_queue_head_t wq;		/* in-kernel HLT and wait-for-SIPI sleep here */
+	u64 vapic_addr;			/* KVM_SET_VAPIC_ADDR: TPR mirror page, or 0 */
+	bool tpr_access_reporting;	/* KVM_TPR_ACCESS_REPORTING */
 	int extint_vector;		/* split irqchip: KVM_INTERRUPT's vector, or -1 */
 	u64 apic_base;
 	u64 kvmclock_system_time;	/* MSR_KVM_SYSTEM_TIME(_NEW): page GPA | enable */

@@ -736,10 +736,15 @@ bool kvmd_apic_mmio_in_range(struct kvmd_vcpu *vcpu, u64 gpa)
 	return gpa >= base && gpa < base + PAGE_SIZE;
 }
 
+static void report_tpr_access(struct kvmd_lapic *apic, bool write);
+
 void kvmd_apic_mmio_read(struct kvmd_vcpu *vcpu, u64 gpa, void *data, int len)
 {
 	u32 off = gpa & 0xfff, val = 0;
 	unsigned int shift = off & 3;
+
+	if ((off & ~0xf) == APIC_TASKPRI)
+		report_tpr_access(vcpu->apic, false);
 
 	/* As KVM: registers are 32 bits wide; parts of one read as such. */
 	if (apic_reg_read(vcpu->apic, off & ~0xf, &val))
@@ -762,6 +767,8 @@ void kvmd_apic_mmio_write(struct kvmd_vcpu *vcpu, u64 gpa, const void *data,
 	if (len != 4 || (off & 0xf))
 		return;
 	memcpy(&val, data, 4);
+	if (off == APIC_TASKPRI)
+		report_tpr_access(vcpu->apic, true);
 	apic_reg_write(vcpu->apic, off, val);
 }
 
@@ -806,6 +813,50 @@ int kvmd_x2apic_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data)
 }
 
 /* ---- the vCPU's side: TPR, events, injection ---- */
+
+/* KVM_TPR_ACCESS_REPORTING: tell userspace the guest touched the TPR. */
+static void report_tpr_access(struct kvmd_lapic *apic, bool write)
+{
+	struct kvmd_vcpu *vcpu = apic->vcpu;
+
+	if (!vcpu->tpr_access_reporting)
+		return;
+	vcpu->run->tpr_access.rip = vcpu->rip;
+	vcpu->run->tpr_access.is_write = write;
+	kvmd_make_request(vcpu, KVMD_REQ_TPR_ACCESS);
+}
+
+/*
+ * KVM_SET_VAPIC_ADDR: a guest page mirrors the TPR (QEMU's kvmvapic ROM
+ * patches guests to use it). As KVM: before each entry it gets the TPR,
+ * the highest ISR class and the highest IRR vector; after, the guest's
+ * TPR is taken from it.
+ */
+void kvmd_apic_sync_from_vapic(struct kvmd_vcpu *vcpu)
+{
+	u32 data;
+
+	if (!vcpu->vapic_addr ||
+	    kvmd_read_guest(vcpu->vm, vcpu->vapic_addr, &data, sizeof(data)))
+		return;
+	reg_set(vcpu->apic, APIC_TASKPRI, data & 0xff);
+	apic_update_ppr(vcpu->apic);
+}
+
+void kvmd_apic_sync_to_vapic(struct kvmd_vcpu *vcpu)
+{
+	struct kvmd_lapic *apic = vcpu->apic;
+	int isr, irr;
+	u32 data;
+
+	if (!vcpu->vapic_addr)
+		return;
+	isr = vec_highest(apic, APIC_ISR);
+	irr = vec_highest(apic, APIC_IRR);
+	data = (reg_get(apic, APIC_TASKPRI) & 0xff) |
+	       ((isr < 0 ? 0 : isr & 0xf0) << 8) | ((irr < 0 ? 0 : irr) << 24);
+	kvmd_write_guest(vcpu->vm, vcpu->vapic_addr, &data, sizeof(data));
+}
 
 void kvmd_apic_set_tpr(struct kvmd_vcpu *vcpu, u64 cr8)
 {

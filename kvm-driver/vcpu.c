@@ -466,6 +466,10 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 			return KVMD_EXIT_USER;
 		}
 	}
+	if (kvmd_check_request(vcpu, KVMD_REQ_TPR_ACCESS)) {
+		vcpu->run->exit_reason = KVM_EXIT_TPR_ACCESS;
+		return KVMD_EXIT_USER;
+	}
 	kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 	if (vcpu->apic) {
 		/* INIT, SIPI, the timer and NMIs other threads left pending. */
@@ -473,9 +477,12 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		if (vcpu->mp_state != KVM_MP_STATE_RUNNABLE)
 			return KVMD_RESUME;
 		kvmd_apic_sync(vcpu);
+		kvmd_apic_sync_from_vapic(vcpu);
 		kvmd_ops->set_cr8(vcpu, kvmd_apic_get_cr8(vcpu));
 	}
 	kvmd_inject_events(vcpu);
+	if (vcpu->apic)
+		kvmd_apic_sync_to_vapic(vcpu);
 
 	kernel_fpu_begin();
 	local_irq_disable();
@@ -1047,6 +1054,33 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		if (!copy_to_user(argp, &u->tr, sizeof(u->tr)))
 			r = 0;
 		break;
+	case KVM_SET_VAPIC_ADDR: {
+		struct kvm_vapic_addr va;
+
+		r = -EINVAL;
+		if (!vcpu->apic)
+			break;
+		r = -EFAULT;
+		if (copy_from_user(&va, argp, sizeof(va)))
+			break;
+		vcpu->vapic_addr = va.vapic_addr;
+		r = 0;
+		break;
+	}
+	case KVM_TPR_ACCESS_REPORTING: {
+		struct kvm_tpr_access_ctl tac;
+
+		r = -EFAULT;
+		if (copy_from_user(&tac, argp, sizeof(tac)))
+			break;
+		/* As KVM: needs the in-kernel APIC; flags are not checked. */
+		r = -EINVAL;
+		if (!vcpu->apic)
+			break;
+		vcpu->tpr_access_reporting = !!tac.enabled;
+		r = copy_to_user(argp, &tac, sizeof(tac)) ? -EFAULT : 0;
+		break;
+	}
 	case KVM_SET_GUEST_DEBUG:
 		if (copy_from_user(&u->dbg, argp, sizeof(u->dbg)))
 			break;

@@ -53,6 +53,7 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_PIT2:
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_REINJECT_CONTROL:
+	case KVM_CAP_VAPIC:		/* KVM_SET_VAPIC_ADDR, KVM_TPR_ACCESS_REPORTING */
 		return 1;
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 		return boot_cpu_has(X86_FEATURE_TSC_DEADLINE_TIMER);
@@ -244,6 +245,7 @@ unlock:
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
 		return kvmd_irq_vm_ioctl(vm, ioctl, argp);
+	case KVM_CREATE_PIT:
 	case KVM_CREATE_PIT2:
 	case KVM_GET_PIT:
 	case KVM_SET_PIT:

@@ -26,6 +26,8 @@ struct irqg_op {
 struct irqvm {
 	struct tvm t;
 	int nops;
+	int user_exits;		/* port I/O that reached userspace, but the end */
+	uint16_t user_port;		/* the last one's port */
 };
 
 static void irqg_alarm(int sig)
@@ -193,12 +195,13 @@ static inline int irqg_run(struct irqvm *v)
 		alarm(0);
 		if (r == KVM_EXIT_IO && v->t.run->io.port == 0x10)
 			return 0;
-		if (r == KVM_EXIT_IO && v->t.run->io.direction == KVM_EXIT_IO_IN) {
-			tvm_io_set(&v->t, 0xff);
+		if (r == KVM_EXIT_IO) {
+			v->user_exits++;
+			v->user_port = v->t.run->io.port;
+			if (v->t.run->io.direction == KVM_EXIT_IO_IN)
+				tvm_io_set(&v->t, 0xff);
 			continue;
 		}
-		if (r == KVM_EXIT_IO)
-			continue;
 		printf("# script run ended with %s, rip %#llx\n", r < 0 ? strerror(-r) : exit_name(r),
 		       (unsigned long long)tvm_rip(&v->t));
 		return r ? r : -1;

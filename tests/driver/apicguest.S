@@ -6,7 +6,8 @@
  * result lands in the block. Every interrupt vector (and NMI) goes to one
  * handler that counts it per vector, logs it in order and, as the VMM
  * chooses per vector, writes the EOI (xAPIC MMIO or x2APIC MSR). Exceptions
- * are reported on port 0x11 (vector) and stop the CPU.
+ * are reported on port 0x11 (vector) and stop the CPU, but for a #GP in
+ * the *_safe MSR ops, which resume after the instruction with the vector.
  *
  * Application processors enter at the start of the blob in real mode (SIPI
  * vector 0x40), go through 32-bit protected mode to long mode, count
@@ -105,6 +106,8 @@ ops:
 	.quad	A(op_hlt_tsc)		/* 14 RDTSC; STI; HLT; CLI; RDTSC */
 	.quad	A(op_spin_irq)		/* 15 STI, spin until b interrupts were counted, CLI */
 	.quad	A(op_wr32x2)		/* 16 WR32 [a] = b >> 32, then [a - 0x10] = b (ICR2, ICR) */
+	.quad	A(op_rdmsr_safe)		/* 17 RDMSR a; res2 = the vector of its fault, 0 if none */
+	.quad	A(op_wrmsr_safe)		/* 18 WRMSR a = b; res2 = the vector of its fault, 0 if none */
 ops_end:
 
 op_rd32:
@@ -124,6 +127,30 @@ op_wr32x2:
 	shr	$32, %rax
 	mov	%eax, (%rdi)
 	mov	%esi, -0x10(%rdi)
+	jmp	cmdloop
+op_rdmsr_safe:
+	movq	$0, 0x68(%r15)
+	movq	$A(1f), 0x60(%r15)	/* #GP resumes at 1: */
+	mov	%edi, %ecx
+	rdmsr
+	shl	$32, %rdx
+	or	%rdx, %rax
+	mov	%rax, 0x20(%r15)
+1:	movq	$0, 0x60(%r15)
+	mov	0x68(%r15), %rax
+	mov	%rax, 0x28(%r15)
+	jmp	cmdloop
+op_wrmsr_safe:
+	movq	$0, 0x68(%r15)
+	movq	$A(1f), 0x60(%r15)
+	mov	%edi, %ecx
+	mov	%esi, %eax
+	mov	%rsi, %rdx
+	shr	$32, %rdx
+	wrmsr
+1:	movq	$0, 0x60(%r15)
+	mov	0x68(%r15), %rax
+	mov	%rax, 0x28(%r15)
 	jmp	cmdloop
 op_rdmsr:
 	mov	%edi, %ecx
@@ -281,7 +308,21 @@ apic_common:
 	je	1f
 	cmp	$32, %rcx
 	jae	1f
-	mov	%ecx, %eax		/* an exception: report, stop */
+	cmp	$13, %ecx		/* a #GP where a *_safe op expects one: */
+	jne	6f
+	cmpq	$0, 0x60(%r15)
+	je	6f
+	mov	%rcx, 0x68(%r15)	/* its vector, */
+	mov	0x60(%r15), %rax
+	movq	$0, 0x60(%r15)
+	mov	%rax, 48(%rsp)		/* resume at the op's fixup (RIP above the error code) */
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+	add	$16, %rsp		/* vector, error code */
+	iretq
+6:	mov	%ecx, %eax		/* an exception: report, stop */
 	out	%eax, $0x11
 	cli
 	jmp	.

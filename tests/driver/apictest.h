@@ -61,7 +61,7 @@
 /* guest commands (apicguest.S) */
 enum { OP_NOP, OP_RD32, OP_WR32, OP_RDMSR, OP_WRMSR, OP_STI_HLT, OP_WINDOW,
        OP_RDTSC, OP_WAIT, OP_CPUID, OP_WRRD32, OP_CR8, OP_SPIN_MEM, OP_BUSY,
-       OP_HLT_TSC, OP_SPIN_IRQ, OP_WR32X2 };
+       OP_HLT_TSC, OP_SPIN_IRQ, OP_WR32X2, OP_RDMSR_SAFE, OP_WRMSR_SAFE };
 
 extern const uint8_t apic_guest[], apic_guest_end[], apic_entry64[], apic_stubs[];
 
@@ -237,6 +237,20 @@ static inline uint32_t apic_rd(struct icpu *c, uint32_t reg) { return (uint32_t)
 static inline void apic_wr(struct icpu *c, uint32_t reg, uint32_t val) { cmd(c, OP_WR32, APIC + reg, val, 0); }
 static inline uint64_t msr_rd(struct icpu *c, uint32_t msr) { return cmd(c, OP_RDMSR, msr, 0, 0); }
 static inline void msr_wr(struct icpu *c, uint32_t msr, uint64_t val) { cmd(c, OP_WRMSR, msr, val, 0); }
+/* The vector of the fault the access took (13: #GP), 0 when none, -1 when the vCPU failed. */
+static inline int msr_rd_safe(struct icpu *c, uint32_t msr, uint64_t *val)
+{
+	uint64_t r = cmd(c, OP_RDMSR_SAFE, msr, 0, 0);
+
+	if (val)
+		*val = r;
+	return c->broken ? -1 : (int)PC64(c, 0x28);
+}
+static inline int msr_wr_safe(struct icpu *c, uint32_t msr, uint64_t val)
+{
+	cmd(c, OP_WRMSR_SAFE, msr, val, 0);
+	return c->broken ? -1 : (int)PC64(c, 0x28);
+}
 /* Interrupts enabled for a moment (a few thousand PAUSEs): what is pending is taken. */
 static inline uint64_t window(struct icpu *c) { return cmd(c, OP_WINDOW, 0, 0, 2000); }
 /* ICR (destination in the high word) */

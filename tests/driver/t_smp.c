@@ -323,6 +323,29 @@ static void test_memslots(struct ivm *v)
 	munmap(slot, 0x10000);
 }
 
+/* Firmware's way (SeaBIOS): INIT, SIPI, SIPI broadcast to all but self, APs in KVM_RUN. */
+static void test_broadcast_wakeup(void)
+{
+	struct ivm v;
+	int i, ok = 1;
+
+	ivm_create(&v, NCPU, 1, 0);
+	apic_wr(&v.cpu[0], A_SVR, 0x1ff);
+	for (i = 1; i < NCPU; i++)
+		th_post(&v.cpu[i], cmd_timeout_ms, ~0ULL, 0, 0, 0);
+	usleep(30000);
+	apic_wr(&v.cpu[0], A_ICR, 0xc0000 | ICR_INIT);
+	apic_wr(&v.cpu[0], A_ICR, 0xc0000 | ICR_SIPI);
+	apic_wr(&v.cpu[0], A_ICR, 0xc0000 | ICR_SIPI);
+	for (i = 1; i < NCPU; i++)
+		ok &= th_wait(&v.cpu[i]) == 0;
+	tap_ok(ok && SH32(&v, 0) == NCPU - 1 && SH32(&v, 0x14) == 0x101 && SH32(&v, 0x18) == 0x102 &&
+	       SH32(&v, 0x1c) == 0x103 && mp_state(&v.cpu[0]) == KVM_MP_STATE_RUNNABLE &&
+	       cmd(&v.cpu[0], OP_RD32, APIC + A_SVR, 0, 0) == 0x1ff,
+	       "INIT-SIPI-SIPI to all but self wakes the 3 APs, the BSP unaffected (APs %u)", SH32(&v, 0));
+	ivm_destroy(&v);
+}
+
 /* The vCPU count capabilities and vCPU ids, as stock x86 KVM 6.1 reports them. */
 static void test_caps(void)
 {
@@ -346,7 +369,7 @@ int main(void)
 {
 	struct ivm v;
 
-	tap_plan(38);
+	tap_plan(39);
 	ivm_create(&v, NCPU, 1, 0);
 	test_wakeup(&v);
 	test_ipis(&v);
@@ -354,5 +377,6 @@ int main(void)
 	ivm_destroy(&v);
 	test_set_mp_state();
 	test_caps();
+	test_broadcast_wakeup();
 	return tap_done();
 }

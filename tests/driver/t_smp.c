@@ -212,8 +212,13 @@ static void test_set_mp_state(void)
 	tap_ok(r == 0 && mp_state(&v.cpu[1]) == KVM_MP_STATE_RUNNABLE,
 	       "irqchip: SIPI_RECEIVED accepted, read back as RUNNABLE (%d)", mp_state(&v.cpu[1]));
 	ok = 1;
-	for (i = 0; i < sizeof(bad_states) / sizeof(bad_states[0]); i++)
-		ok &= set_mp(&v.cpu[1], bad_states[i]) == -EINVAL;
+	for (i = 0; i < sizeof(bad_states) / sizeof(bad_states[0]); i++) {
+		r = set_mp(&v.cpu[1], bad_states[i]);
+		if (r != -EINVAL) {
+			tap_diag("KVM_SET_MP_STATE %#x: %d", bad_states[i], r);
+			ok = 0;
+		}
+	}
 	tap_ok(ok, "irqchip: STOPPED, CHECK_STOP, OPERATING, LOAD, SUSPENDED, 11, ~0: EINVAL");
 	tap_ok(xioctl(v.cpu[1].fd, KVM_SET_MP_STATE, NULL) == -EFAULT &&
 	       xioctl(v.cpu[1].fd, KVM_GET_MP_STATE, NULL) == -EFAULT, "SET/GET_MP_STATE NULL: EFAULT");

@@ -308,6 +308,14 @@ int kvmd_irq_delivery_to_apic(struct kvmd_vm *vm, struct kvmd_vcpu *src,
 	int i, n = smp_load_acquire(&vm->nr_vcpus), r = -1, matched = 0;
 	struct kvmd_vcpu *pick = NULL;
 
+	/*
+	 * As KVM: an addressed interrupt (no shorthand, not broadcast) that
+	 * finds no APIC counts 0 delivered, not "ignored".
+	 */
+	if (irq->shorthand == KVMD_DEST_NOSHORT &&
+	    irq->dest_id != 0xff && irq->dest_id != 0xffffffff)
+		r = 0;
+
 	if (irq->shorthand == APIC_DEST_SELF && src)
 		return kvmd_apic_set_irq(src, irq);
 	for (i = 0; i < n; i++) {
@@ -440,6 +448,37 @@ static u32 apic_tmcct(struct kvmd_lapic *apic)
 		return 0;
 	left = apic->period_ns - elapsed;
 	return div64_u64(left, (u64)APIC_BUS_CYCLE_NS << apic->divide_shift);
+}
+
+/*
+ * The divider changed under a count: what is left of it (nothing, once a
+ * one-shot has fired) is scaled to the new divider and the timer re-armed.
+ * As KVM 6.1, a one-shot that already fired thus fires again at once.
+ */
+static void timer_rescale(struct kvmd_lapic *apic, u32 old_shift)
+{
+	u64 elapsed, left = 0, period = apic->period_ns;
+
+	hrtimer_cancel(&apic->timer);
+	elapsed = ktime_to_ns(ktime_sub(ktime_get(), apic->start));
+	if (timer_mode(apic) == APIC_TIMER_PERIODIC)
+		div64_u64_rem(elapsed, period, &elapsed);
+	if (elapsed < period)
+		left = period - elapsed;
+	if (apic->divide_shift > old_shift) {
+		left <<= apic->divide_shift - old_shift;
+		period <<= apic->divide_shift - old_shift;
+	} else {
+		left >>= old_shift - apic->divide_shift;
+		period >>= old_shift - apic->divide_shift;
+	}
+	if (timer_mode(apic) == APIC_TIMER_PERIODIC)
+		period = max_t(u64, period, APIC_MIN_PERIOD_NS);
+	apic->period_ns = period;
+	/* TMCCT counts from a start that leaves "left" of the new period. */
+	apic->start = ktime_sub_ns(ktime_get(), period - min(left, period));
+	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), left),
+		      HRTIMER_MODE_ABS_HARD);
 }
 
 static void apic_update_lvtt(struct kvmd_lapic *apic, u32 val)
@@ -646,8 +685,7 @@ static int apic_reg_write(struct kvmd_lapic *apic, u32 off, u32 val)
 		kvmd_make_request(vcpu, KVMD_REQ_EVENT);
 		break;
 	case APIC_EOI:
-		if (x2 && val)
-			return 1;
+		/* KVM 6.1 takes any value here, x2APIC included. */
 		apic_send_eoi(apic);
 		break;
 	case APIC_LDR:
@@ -699,12 +737,15 @@ static int apic_reg_write(struct kvmd_lapic *apic, u32 off, u32 val)
 		timer_start_count(apic);
 		break;
 	case APIC_TDCR: {
-		u32 d;
+		u32 d, old_shift = apic->divide_shift;
 
 		val &= 0xb;
 		reg_set(apic, APIC_TDCR, val);
 		d = (val & 3) | ((val & 8) >> 1);
 		apic->divide_shift = (d + 1) & 7;
+		if (apic->divide_shift != old_shift && apic->period_ns &&
+		    timer_mode(apic) != APIC_TIMER_TSCDEADLINE)
+			timer_rescale(apic, old_shift);
 		break;
 	}
 	case APIC_ESR:
@@ -713,7 +754,8 @@ static int apic_reg_write(struct kvmd_lapic *apic, u32 off, u32 val)
 		reg_set(apic, APIC_ESR, 0);
 		break;
 	case APIC_SELF_IPI:
-		if (!x2)
+		/* x2APIC only; bits above the vector are reserved (#GP). */
+		if (!x2 || (val & ~APIC_VECTOR_MASK))
 			return 1;
 		apic_send_ipi(apic, APIC_DEST_SELF | (val & APIC_VECTOR_MASK), 0);
 		break;
@@ -725,12 +767,16 @@ static int apic_reg_write(struct kvmd_lapic *apic, u32 off, u32 val)
 
 /* ---- xAPIC MMIO ---- */
 
+/*
+ * The APIC page answers in the kernel whatever the APIC's mode: as KVM's
+ * default KVM_X86_QUIRK_LAPIC_MMIO_HOLE, a disabled or x2APIC-mode APIC
+ * reads as all ones there and ignores writes.
+ */
 bool kvmd_apic_mmio_in_range(struct kvmd_vcpu *vcpu, u64 gpa)
 {
 	u64 base = READ_ONCE(vcpu->apic_base);
 
-	if (!vcpu->apic || !(base & MSR_IA32_APICBASE_ENABLE) ||
-	    (base & X2APIC_ENABLE))
+	if (!vcpu->apic)
 		return false;
 	base &= MSR_IA32_APICBASE_BASE;
 	return gpa >= base && gpa < base + PAGE_SIZE;
@@ -743,6 +789,10 @@ void kvmd_apic_mmio_read(struct kvmd_vcpu *vcpu, u64 gpa, void *data, int len)
 	u32 off = gpa & 0xfff, val = 0;
 	unsigned int shift = off & 3;
 
+	if (!apic_hw_enabled(vcpu) || apic_x2apic(vcpu)) {
+		memset(data, 0xff, len);
+		return;
+	}
 	if ((off & ~0xf) == APIC_TASKPRI)
 		report_tpr_access(vcpu->apic, false);
 
@@ -764,7 +814,7 @@ void kvmd_apic_mmio_write(struct kvmd_vcpu *vcpu, u64 gpa, const void *data,
 	u32 off = gpa & 0xfff, val;
 
 	/* Only aligned 32-bit writes reach a register, as on hardware. */
-	if (len != 4 || (off & 0xf))
+	if (len != 4 || (off & 0xf) || !apic_hw_enabled(vcpu) || apic_x2apic(vcpu))
 		return;
 	memcpy(&val, data, 4);
 	if (off == APIC_TASKPRI)
@@ -906,8 +956,6 @@ void kvmd_apic_sync(struct kvmd_vcpu *vcpu)
 		apic_deliver_lvt(apic, APIC_LVTT);
 		if (timer_mode(apic) == APIC_TIMER_TSCDEADLINE)
 			apic->tscdeadline = 0;
-		else if (timer_mode(apic) == APIC_TIMER_ONESHOT)
-			reg_set(apic, APIC_TMICT, 0);
 	}
 }
 

@@ -1013,6 +1013,14 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 		   ((u64)vmcb->control.exit_code_hi << 32);
 	struct kvm_run *run = vcpu->run;
 
+	/*
+	 * As KVM on SVM: the in-kernel APIC's TPR is what the guest saw in
+	 * V_TPR, four bits wide, so a TPR written through MMIO loses its low
+	 * nibble at the next exit.
+	 */
+	if (vcpu->apic)
+		kvmd_apic_set_tpr(vcpu, vmcb->control.int_ctl & V_TPR_MASK);
+
 	if (trace_exits > 0) {
 		trace_exits--;
 		pr_info("exit %#llx rip %#llx info1 %#llx info2 %#llx intinfo %#x ncr3 %#llx nctl %#llx asid %u cr0 %#llx efer %#llx\n",

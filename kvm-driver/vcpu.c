@@ -586,6 +586,27 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		r = -EINTR;
 		goto out;
 	}
+	/*
+	 * As KVM: an AP that never ran waits here for its first INIT (or
+	 * SIPI), takes it and returns EAGAIN; the VMM calls KVM_RUN again.
+	 */
+	if (vcpu->apic && vcpu->mp_state == KVM_MP_STATE_UNINITIALIZED) {
+		for (;;) {
+			kvmd_check_request(vcpu, KVMD_REQ_EVENT);
+			if (kvmd_apic_has_events(vcpu) || signal_pending(current))
+				break;
+			if (wait_event_interruptible(vcpu->wq,
+					test_bit(KVMD_REQ_EVENT, &vcpu->requests)))
+				break;
+		}
+		kvmd_apic_accept_events(vcpu);
+		r = -EAGAIN;
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+		}
+		goto out;
+	}
 	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
@@ -1008,6 +1029,18 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		r = -EINVAL;
 		if (!vcpu->apic && u->mp.mp_state != KVM_MP_STATE_RUNNABLE)
 			break;
+		/* The x86 states KVM 6.1 takes; the s390 ones are EINVAL. */
+		switch (u->mp.mp_state) {
+		case KVM_MP_STATE_RUNNABLE:
+		case KVM_MP_STATE_UNINITIALIZED:
+		case KVM_MP_STATE_INIT_RECEIVED:
+		case KVM_MP_STATE_HALTED:
+		case KVM_MP_STATE_SIPI_RECEIVED:
+		case KVM_MP_STATE_AP_RESET_HOLD:
+			break;
+		default:
+			goto out_mp;
+		}
 		/* As KVM: SIPI_RECEIVED is an INIT_RECEIVED vCPU with a SIPI due. */
 		if (u->mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
 			vcpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;
@@ -1017,6 +1050,10 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		}
 		kvmd_make_request(vcpu, KVMD_REQ_EVENT);
 		r = 0;
+out_mp:
+		break;
+	case KVM_GET_TSC_KHZ:
+		r = tsc_khz ? tsc_khz : -EIO;
 		break;
 	case KVM_GET_LAPIC:
 		r = -EINVAL;

@@ -53,10 +53,10 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 	case KVM_CAP_PIT2:
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_REINJECT_CONTROL:
+	case KVM_CAP_TSC_DEADLINE_TIMER:	/* emulated on an hrtimer, as KVM */
+	case KVM_CAP_GET_TSC_KHZ:
 	case KVM_CAP_VAPIC:		/* KVM_SET_VAPIC_ADDR, KVM_TPR_ACCESS_REPORTING */
 		return 1;
-	case KVM_CAP_TSC_DEADLINE_TIMER:
-		return boot_cpu_has(X86_FEATURE_TSC_DEADLINE_TIMER);
 	/* As KVM: what runs well (a vCPU per host CPU), and the hard limit. */
 	case KVM_CAP_NR_VCPUS:
 		return min_t(long, num_online_cpus(), KVMD_MAX_VCPUS);

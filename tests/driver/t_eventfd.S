@@ -7,7 +7,7 @@
 
 	.section .rodata
 	.globl	ev_guest, ev_guest_end
-	.globl	g_ioev, g_irq_halt, g_irq_spin, h_40, h_41, h_42
+	.globl	g_ioev, g_irq_halt, g_irq_spin, h_40, h_41, h_42, g_roundtrip, h_43
 	.code64
 ev_guest:
 
@@ -72,6 +72,32 @@ g_irq_spin:
 	sti
 1:	pause
 	jmp	1b
+
+/*
+ * RCX round trips as a virtio driver makes them: notify through the
+ * ioeventfd at port 0x80 with interrupts off, then STI; HLT until the
+ * device thread's irqfd interrupt (vector 0x43, h_43) wakes it. The
+ * interrupt must arrive after the HLT, not in the STI shadow before it,
+ * or the guest sleeps for good. Ends with an OUT to 0xf4.
+ */
+g_roundtrip:
+	call	setup
+	out	%al, $0xf3
+1:	cli
+	out	%al, $0x80
+	sti
+	hlt
+	loop	1b
+	out	%al, $0xf4
+
+/* Count and EOI, no exit. */
+h_43:
+	incl	COUNT
+	push	%rsi
+	mov	$APIC, %esi
+	movl	$0, 0xb0(%rsi)
+	pop	%rsi
+	iretq
 
 /* Handlers: count, exit on port 0xf1, EOI, exit on port 0xf0 (AL = vector). */
 h_40:

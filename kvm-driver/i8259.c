@@ -59,7 +59,7 @@ static void pic_unlock(struct kvmd_pic *pic, unsigned long flags,
 	acked = d->acked;
 	for_each_set_bit(pin, &acked, KVMD_NR_PIC_PINS)
 		kvmd_notify_acked_irq(pic->vm, pin < 8 ? KVM_IRQCHIP_PIC_MASTER :
-				      KVM_IRQCHIP_PIC_SLAVE, pin);
+				      KVM_IRQCHIP_PIC_SLAVE, pin & 7);
 	if (d->kick)
 		kvmd_pic_kick_vcpus(pic->vm);
 }

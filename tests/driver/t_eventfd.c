@@ -8,7 +8,7 @@
 
 extern const uint8_t ev_guest[], ev_guest_end[];
 extern const uint8_t g_ioev[], g_irq_halt[], g_irq_spin[], h_40[], h_41[], h_42[];
-extern const uint8_t g_roundtrip[], h_43[];
+extern const uint8_t g_roundtrip[], h_43[], g_pic[], h_23[], h_2a[];
 
 #define GA(sym)		(0x2000 + (uint64_t)((sym) - ev_guest))
 #define MMIO		0xc0000000ULL
@@ -92,6 +92,8 @@ static void fresh(struct tvm *t, int chip, uint64_t rip)
 	tvm_idt_set(t, 0x41, GA(h_41));
 	tvm_idt_set(t, 0x42, GA(h_42));
 	tvm_idt_set(t, 0x43, GA(h_43));
+	tvm_idt_set(t, 0x23, GA(h_23));
+	tvm_idt_set(t, 0x2a, GA(h_2a));
 }
 
 static long ioev(struct tvm *t, int fd, uint64_t addr, uint32_t len,
@@ -486,6 +488,43 @@ static void test_irqfd_resample(void)
 	close(rs);
 }
 
+/* Resampling irqfds on 8259 lines: a master pin (gsi 3) and a slave pin (gsi 10). */
+static void test_irqfd_pic(void)
+{
+	static const struct { uint32_t gsi; int vector; } lines[] = { { 3, 0x23 }, { 10, 0x2a } };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		int a = efd(), rs = efd();
+		uint64_t before, after, again;
+		struct tvm t;
+		int v1, v2, v3;
+
+		fresh(&t, CHIP_FULL, GA(g_pic));
+		tap_ok(irqfd(&t, a, lines[i].gsi, KVM_IRQFD_FLAG_RESAMPLE, rs) == 0,
+		       "resampling irqfd on gsi %u", lines[i].gsi);
+		ready(&t);
+		efd_signal(a);
+		v1 = run_to_port(&t, 0xf1, 10);
+		before = efd_count(rs);
+		v2 = run_to_port(&t, 0xf0, 10);
+		after = efd_count(rs);
+		efd_signal(a);
+		v3 = run_to_port(&t, 0xf0, 10);
+		again = efd_count(rs);
+		tap_ok(v1 == lines[i].vector && v2 == lines[i].vector && v3 == lines[i].vector &&
+		       before == 0 && after == 1 && again == 1 && guest_count(&t) == 2,
+		       "gsi %u through the %s 8259 (vector %#x): resampled at each EOI, "
+		       "one interrupt per signal (%d %d %d, resamples %llu %llu %llu, %u taken)",
+		       lines[i].gsi, lines[i].gsi < 8 ? "master" : "slave", lines[i].vector,
+		       v1, v2, v3, (unsigned long long)before, (unsigned long long)after,
+		       (unsigned long long)again, guest_count(&t));
+		tvm_destroy(&t);
+		close(a);
+		close(rs);
+	}
+}
+
 /* gsi 5 to IOAPIC pin 5, gsi 24 to an MSI at APIC 0 with vector. */
 static long set_routing(struct tvm *t, int vector)
 {
@@ -600,11 +639,12 @@ int main(void)
 	struct sigaction sa = { .sa_handler = on_alarm };
 
 	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns EINTR */
-	tap_plan(64);
+	tap_plan(68);
 	test_ioeventfd();
 	test_irqfd_errnos();
 	test_irqfd_ioapic();
 	test_irqfd_resample();
+	test_irqfd_pic();
 	test_irqfd_msi();
 	test_roundtrip();
 	return tap.failed ? 1 : 0;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/bench/driver.sh: our driver against stock kvm_amd, one test-host run
 # per lane: an in-kernel CPUID exit, a PIO exit to userspace and back, an
-# MMIO exit to userspace and back (microseconds per iteration; TCG dominates,
+# MMIO exit to userspace and back, ioeventfd notifications and ioeventfd-to-
+# irqfd round trips (microseconds per iteration; TCG dominates,
 # so only the ratio in one run means anything).
 #   DRIVER_BENCH_ITERS=N (default 5000)
 set -u
@@ -16,7 +17,7 @@ declare -A res
 for lane in stock ours; do
 	out=$(tests/testhost --lane "$lane" --timeout 900 -- "$BUILD/tests/bench/driver_bench" "$iters" 2>/dev/null) ||
 		{ echo "driver bench: lane $lane failed" >&2; exit 1; }
-	for m in cpuid_us pio_us mmio_us; do
+	for m in cpuid_us pio_us mmio_us ioeventfd_pio_us ioeventfd_mmio_us irqfd_msi_us irqfd_ioapic_us; do
 		res[$lane.$m]=$(printf '%s\n' "$out" | sed -n "s/^$m //p")
 	done
 done
@@ -30,3 +31,7 @@ row() {
 row "in-kernel CPUID exit" cpuid_us
 row "PIO exit to userspace and back" pio_us
 row "MMIO exit to userspace and back" mmio_us
+row "PIO write an ioeventfd completes" ioeventfd_pio_us
+row "MMIO write an ioeventfd completes" ioeventfd_mmio_us
+row "ioeventfd to device thread to MSI irqfd, out of HLT" irqfd_msi_us
+row "ioeventfd to device thread to IOAPIC irqfd, out of HLT" irqfd_ioapic_us

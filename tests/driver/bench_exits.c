@@ -1,4 +1,7 @@
-/* tests/driver/bench_exits.c: cost per iteration of an in-kernel CPUID exit, a PIO exit to userspace and back, an MMIO exit to userspace and back (for tests/bench/driver.sh). */
+/* tests/driver/bench_exits.c: cost per iteration of an in-kernel CPUID exit, a PIO exit to userspace and back, an MMIO exit to userspace and back, a PIO and an MMIO write an ioeventfd completes, and an ioeventfd-to-irqfd round trip through a device thread (MSI and IOAPIC routes) (for tests/bench/driver.sh). */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
 #include <time.h>
 
 #include "kvmtest.h"
@@ -59,6 +62,153 @@ static double bench_user(const uint8_t *code, size_t len, int want, uint32_t n)
 	return (now_us() - t0) / n;
 }
 
+extern const uint8_t bench_guest[], bench_guest_end[];
+extern const uint8_t b_ioev_pio[], b_ioev_mmio[], b_irqfd[], b_handler[];
+#define BA(sym)	(0x2000 + (uint64_t)((sym) - bench_guest))
+
+static void set_rcx_rbx(struct tvm *t, uint64_t rcx, uint64_t rbx)
+{
+	struct kvm_regs r;
+
+	ioctl(t->vcpu, KVM_GET_REGS, &r);
+	r.rcx = rcx;
+	r.rbx = rbx;
+	ioctl(t->vcpu, KVM_SET_REGS, &r);
+}
+
+/* n guest writes that an ioeventfd completes in the kernel: us per write. */
+static double bench_ioeventfd(bool mmio, uint32_t n)
+{
+	struct kvm_ioeventfd io = { .addr = mmio ? 0xc0000000 : 0x80,
+		.len = mmio ? 4 : 1, .flags = mmio ? 0 : KVM_IOEVENTFD_FLAG_PIO };
+	struct tvm t;
+	double t0, t1;
+	uint64_t cnt = 0;
+
+	tvm_create(&t, 1 << 20);
+	tvm_cpuid(&t);
+	tvm_load(&t, 0x2000, bench_guest, bench_guest_end - bench_guest);
+	io.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (io.fd < 0 || ioctl(t.vm, KVM_IOEVENTFD, &io) < 0)
+		return -1;
+	/* A short warm-up run, then the measured one. */
+	tvm_long_mode(&t, BA(mmio ? b_ioev_mmio : b_ioev_pio));
+	set_rcx_rbx(&t, 200, 0);
+	if (tvm_run(&t) != KVM_EXIT_HLT)
+		return -1;
+	tvm_long_mode(&t, BA(mmio ? b_ioev_mmio : b_ioev_pio));
+	set_rcx_rbx(&t, n, 0);
+	t0 = now_us();
+	if (tvm_run(&t) != KVM_EXIT_HLT)
+		return -1;
+	t1 = now_us();
+	if (read(io.fd, &cnt, sizeof(cnt)) != sizeof(cnt) || cnt != n + 200)
+		return -1;
+	close(io.fd);
+	tvm_destroy(&t);
+	return (t1 - t0) / n;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+struct device {
+	int notify;		/* the ioeventfd */
+	int irq;		/* the irqfd */
+	volatile bool stop;
+};
+
+/* A device model's thread: each notification raises the interrupt. */
+static void *device_thread(void *arg)
+{
+	struct device *d = arg;
+	uint64_t v;
+
+	while (read(d->notify, &v, sizeof(v)) == sizeof(v) && !d->stop) {
+		v = 1;
+		if (write(d->irq, &v, sizeof(v)) != sizeof(v))
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * n round trips guest OUT -> ioeventfd -> device thread -> irqfd ->
+ * guest interrupt out of HLT, with KVM_CREATE_IRQCHIP; the irqfd is an
+ * MSI (gsi 24) or IOAPIC pin 5 (edge). us per round trip.
+ */
+static double bench_irqfd(bool msi, uint32_t n)
+{
+	struct kvm_ioeventfd io = { .addr = 0x80, .len = 1, .flags = KVM_IOEVENTFD_FLAG_PIO };
+	struct {
+		struct kvm_irq_routing r;
+		struct kvm_irq_routing_entry e[1];
+	} rt = { .r.nr = 1, .e[0] = { .gsi = 24, .type = KVM_IRQ_ROUTING_MSI,
+		.u.msi = { .address_lo = 0xfee00000, .data = 0x41 } } };
+	struct kvm_irqfd irqfd = { .gsi = msi ? 24 : 5 };
+	struct device d = { .stop = false };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct tvm t;
+	pthread_t th;
+	double t0 = 0, t1;
+	uint64_t one = 1;
+	uint32_t i;
+	int r = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.kvm = open_kvm();
+	t.vm = ioctl(t.kvm, KVM_CREATE_VM, 0);
+	if (t.vm < 0 || ioctl(t.vm, KVM_CREATE_IRQCHIP, 0) < 0)
+		return -1;
+	t.mem_size = 1 << 20;
+	t.mem = guest_alloc(t.mem_size);
+	if (set_slot(t.vm, 0, 0, t.mem, t.mem_size, 0))
+		return -1;
+	t.vcpu = ioctl(t.vm, KVM_CREATE_VCPU, 0);
+	t.run_size = ioctl(t.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	t.run = mmap(NULL, t.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, t.vcpu, 0);
+	if (t.vcpu < 0 || t.run == MAP_FAILED)
+		return -1;
+	tvm_cpuid(&t);
+	tvm_load(&t, 0x2000, bench_guest, bench_guest_end - bench_guest);
+	tvm_idt_set(&t, 0x40, BA(b_handler));
+	tvm_idt_set(&t, 0x41, BA(b_handler));
+	if (msi && ioctl(t.vm, KVM_SET_GSI_ROUTING, &rt) < 0)
+		return -1;
+	d.notify = eventfd(0, EFD_CLOEXEC);
+	d.irq = eventfd(0, EFD_CLOEXEC);
+	io.fd = d.notify;
+	irqfd.fd = d.irq;
+	if (ioctl(t.vm, KVM_IOEVENTFD, &io) < 0 || ioctl(t.vm, KVM_IRQFD, &irqfd) < 0)
+		return -1;
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: a lost interrupt ends KVM_RUN */
+	alarm(120);
+	pthread_create(&th, NULL, device_thread, &d);
+	/* A warm-up of 200 round trips, then n timed. */
+	for (i = 0; i < 2; i++) {
+		tvm_long_mode(&t, BA(b_irqfd));
+		set_rcx_rbx(&t, i ? n : 200, msi ? 0x10000 : 0x40);
+		t0 = now_us();
+		r = tvm_run(&t);
+		if (r != KVM_EXIT_IO || t.run->io.port != 0x81)
+			break;
+	}
+	t1 = now_us();
+	d.stop = true;
+	alarm(0);
+	if (write(d.notify, &one, sizeof(one)) != sizeof(one))
+		return -1;
+	pthread_join(th, NULL);
+	if (r != KVM_EXIT_IO || t.run->io.port != 0x81)
+		return -1;
+	close(d.notify);
+	close(d.irq);
+	tvm_destroy(&t);
+	return (t1 - t0) / n;
+}
+
 int main(int argc, char **argv)
 {
 	uint32_t n = argc > 1 ? strtoul(argv[1], NULL, 0) : 10000;
@@ -66,5 +216,10 @@ int main(int argc, char **argv)
 	printf("cpuid_us %.2f\n", bench_cpuid(n));
 	printf("pio_us %.2f\n", bench_user(pio_loop, sizeof(pio_loop), KVM_EXIT_IO, n));
 	printf("mmio_us %.2f\n", bench_user(mmio_loop, sizeof(mmio_loop), KVM_EXIT_MMIO, n));
+	printf("ioeventfd_pio_us %.2f\n", bench_ioeventfd(false, n));
+	printf("ioeventfd_mmio_us %.2f\n", bench_ioeventfd(true, n));
+	/* Round trips wake a thread each: a fifth as many. */
+	printf("irqfd_msi_us %.2f\n", bench_irqfd(true, n / 5 ? n / 5 : 1));
+	printf("irqfd_ioapic_us %.2f\n", bench_irqfd(false, n / 5 ? n / 5 : 1));
 	return 0;
 }

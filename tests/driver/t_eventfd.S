@@ -7,7 +7,8 @@
 
 	.section .rodata
 	.globl	ev_guest, ev_guest_end
-	.globl	g_ioev, g_irq_halt, g_irq_spin, h_40, h_41, h_42
+	.globl	g_ioev, g_irq_halt, g_irq_spin, h_40, h_41, h_42, g_roundtrip, h_43
+	.globl	g_pic, h_23, h_2a
 	.code64
 ev_guest:
 
@@ -72,6 +73,91 @@ g_irq_spin:
 	sti
 1:	pause
 	jmp	1b
+
+/*
+ * RCX round trips as a virtio driver makes them: notify through the
+ * ioeventfd at port 0x80 with interrupts off, then STI; HLT until the
+ * device thread's irqfd interrupt (vector 0x43, h_43) wakes it. The
+ * interrupt must arrive after the HLT, not in the STI shadow before it,
+ * or the guest sleeps for good. Ends with an OUT to 0xf4.
+ */
+g_roundtrip:
+	call	setup
+	out	%al, $0xf3
+1:	cli
+	out	%al, $0x80
+	sti
+	hlt
+	loop	1b
+	out	%al, $0xf4
+
+/* Count and EOI, no exit. */
+h_43:
+	incl	COUNT
+	push	%rsi
+	mov	$APIC, %esi
+	movl	$0, 0xb0(%rsi)
+	pop	%rsi
+	iretq
+
+/*
+ * The 8259 pair at vectors 0x20 and 0x28, IRQ 3 and IRQ 10 unmasked and
+ * level-triggered (ELCR), the local APIC passing ExtINT through LVT0;
+ * then halt for interrupts (h_23, h_2a).
+ */
+g_pic:
+	mov	$0x11, %al		/* ICW1: edge (ELCR decides), cascade, ICW4 */
+	out	%al, $0x20
+	out	%al, $0xa0
+	mov	$0x20, %al		/* ICW2: vector bases */
+	out	%al, $0x21
+	mov	$0x28, %al
+	out	%al, $0xa1
+	mov	$0x04, %al		/* ICW3: slave on IRQ 2 */
+	out	%al, $0x21
+	mov	$0x02, %al
+	out	%al, $0xa1
+	mov	$0x01, %al		/* ICW4: 8086 mode */
+	out	%al, $0x21
+	out	%al, $0xa1
+	mov	$0xf3, %al		/* master: IRQ 2 and 3 unmasked */
+	out	%al, $0x21
+	mov	$0xfb, %al		/* slave: IRQ 10 unmasked */
+	out	%al, $0xa1
+	mov	$0x08, %al		/* ELCR: IRQ 3 and 10 level */
+	mov	$0x4d0, %dx
+	out	%al, %dx
+	mov	$0x04, %al
+	inc	%dx
+	out	%al, %dx
+	mov	$APIC, %esi
+	movl	$0x1ff, 0xf0(%rsi)	/* SVR: enabled */
+	movl	$0x700, 0x350(%rsi)	/* LVT0: ExtINT */
+	out	%al, $0xf3
+	sti
+1:	hlt
+	jmp	1b
+
+/* PIC handlers: count, exit on 0xf1, EOI the PICs, exit on 0xf0. */
+h_23:
+	push	%rax
+	mov	$0x23, %al
+	jmp	pic_handler
+h_2a:
+	push	%rax
+	mov	$0x2a, %al
+	jmp	pic_handler
+pic_handler:
+	incl	COUNT
+	out	%al, $0xf1
+	push	%rax
+	mov	$0x20, %al		/* non-specific EOI, slave then master */
+	out	%al, $0xa0
+	out	%al, $0x20
+	pop	%rax
+	out	%al, $0xf0
+	pop	%rax
+	iretq
 
 /* Handlers: count, exit on port 0xf1, EOI, exit on port 0xf0 (AL = vector). */
 h_40:

@@ -8,6 +8,7 @@
 
 extern const uint8_t ev_guest[], ev_guest_end[];
 extern const uint8_t g_ioev[], g_irq_halt[], g_irq_spin[], h_40[], h_41[], h_42[];
+extern const uint8_t g_roundtrip[], h_43[], g_pic[], h_23[], h_2a[];
 
 #define GA(sym)		(0x2000 + (uint64_t)((sym) - ev_guest))
 #define MMIO		0xc0000000ULL
@@ -90,6 +91,9 @@ static void fresh(struct tvm *t, int chip, uint64_t rip)
 	tvm_idt_set(t, 0x40, GA(h_40));
 	tvm_idt_set(t, 0x41, GA(h_41));
 	tvm_idt_set(t, 0x42, GA(h_42));
+	tvm_idt_set(t, 0x43, GA(h_43));
+	tvm_idt_set(t, 0x23, GA(h_23));
+	tvm_idt_set(t, 0x2a, GA(h_2a));
 }
 
 static long ioev(struct tvm *t, int fd, uint64_t addr, uint32_t len,
@@ -484,6 +488,43 @@ static void test_irqfd_resample(void)
 	close(rs);
 }
 
+/* Resampling irqfds on 8259 lines: a master pin (gsi 3) and a slave pin (gsi 10). */
+static void test_irqfd_pic(void)
+{
+	static const struct { uint32_t gsi; int vector; } lines[] = { { 3, 0x23 }, { 10, 0x2a } };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		int a = efd(), rs = efd();
+		uint64_t before, after, again;
+		struct tvm t;
+		int v1, v2, v3;
+
+		fresh(&t, CHIP_FULL, GA(g_pic));
+		tap_ok(irqfd(&t, a, lines[i].gsi, KVM_IRQFD_FLAG_RESAMPLE, rs) == 0,
+		       "resampling irqfd on gsi %u", lines[i].gsi);
+		ready(&t);
+		efd_signal(a);
+		v1 = run_to_port(&t, 0xf1, 10);
+		before = efd_count(rs);
+		v2 = run_to_port(&t, 0xf0, 10);
+		after = efd_count(rs);
+		efd_signal(a);
+		v3 = run_to_port(&t, 0xf0, 10);
+		again = efd_count(rs);
+		tap_ok(v1 == lines[i].vector && v2 == lines[i].vector && v3 == lines[i].vector &&
+		       before == 0 && after == 1 && again == 1 && guest_count(&t) == 2,
+		       "gsi %u through the %s 8259 (vector %#x): resampled at each EOI, "
+		       "one interrupt per signal (%d %d %d, resamples %llu %llu %llu, %u taken)",
+		       lines[i].gsi, lines[i].gsi < 8 ? "master" : "slave", lines[i].vector,
+		       v1, v2, v3, (unsigned long long)before, (unsigned long long)after,
+		       (unsigned long long)again, guest_count(&t));
+		tvm_destroy(&t);
+		close(a);
+		close(rs);
+	}
+}
+
 /* gsi 5 to IOAPIC pin 5, gsi 24 to an MSI at APIC 0 with vector. */
 static long set_routing(struct tvm *t, int vector)
 {
@@ -537,16 +578,74 @@ static void test_irqfd_msi(void)
 	close(m);
 }
 
+struct device {
+	int notify;
+	int irq;
+	volatile bool stop;
+};
+
+/* A device model's thread: each notification raises the interrupt. */
+static void *device_thread(void *arg)
+{
+	struct device *d = arg;
+	uint64_t v;
+
+	while (read(d->notify, &v, sizeof(v)) == sizeof(v) && !d->stop) {
+		v = 1;
+		if (write(d->irq, &v, sizeof(v)) != sizeof(v))
+			break;
+	}
+	return NULL;
+}
+
+/* Notify (ioeventfd) and interrupt (MSI irqfd) round trips, a device thread between. */
+static void test_roundtrip(void)
+{
+	struct kvm_ioeventfd io = { .addr = 0x80, .len = 1, .flags = KVM_IOEVENTFD_FLAG_PIO };
+	struct device d = { .notify = eventfd(0, EFD_CLOEXEC), .irq = eventfd(0, EFD_CLOEXEC) };
+	struct kvm_regs regs;
+	struct tvm t;
+	pthread_t th;
+	uint64_t one = 1;
+	int v;
+
+	fresh(&t, CHIP_FULL, GA(g_roundtrip));
+	set_rbx(&t, 0x10000);		/* pin 5 masked */
+	ioctl(t.vcpu, KVM_GET_REGS, &regs);
+	regs.rcx = 50;
+	ioctl(t.vcpu, KVM_SET_REGS, &regs);
+	io.fd = d.notify;
+	tap_ok(set_routing(&t, 0x43) == 0 && xioctl(t.vm, KVM_IOEVENTFD, &io) == 0 &&
+	       irqfd(&t, d.irq, 24, 0, 0) == 0,
+	       "round trips: ioeventfd on port 0x80, MSI irqfd on gsi 24");
+	pthread_create(&th, NULL, device_thread, &d);
+	v = run_to_port(&t, 0xf4, 30);
+	d.stop = true;
+	if (write(d.notify, &one, sizeof(one)) != sizeof(one))
+		printf("# eventfd write: %s\n", strerror(errno));
+	pthread_join(th, NULL);
+	ioctl(t.vcpu, KVM_GET_REGS, &regs);
+	tap_ok(v >= 0 && guest_count(&t) == 50,
+	       "50 round trips, each interrupt after the STI; HLT (%d, %u taken, rcx %llu, rip %#llx)",
+	       v, guest_count(&t), (unsigned long long)regs.rcx,
+	       (unsigned long long)regs.rip);
+	tvm_destroy(&t);
+	close(d.notify);
+	close(d.irq);
+}
+
 int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
 
 	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns EINTR */
-	tap_plan(62);
+	tap_plan(68);
 	test_ioeventfd();
 	test_irqfd_errnos();
 	test_irqfd_ioapic();
 	test_irqfd_resample();
+	test_irqfd_pic();
 	test_irqfd_msi();
+	test_roundtrip();
 	return tap.failed ? 1 : 0;
 }

@@ -1,0 +1,57 @@
+/* tests/driver/bench_exits.S: 64-bit guest loops for the eventfd benches; loaded at 0x2000, RCX = iterations. */
+#define APIC	0xfee00000
+#define IOAPIC	0xfec00000
+
+	.section .rodata
+	.globl	bench_guest, bench_guest_end
+	.globl	b_ioev_pio, b_ioev_mmio, b_irqfd, b_handler
+	.code64
+bench_guest:
+
+/* An OUT that an ioeventfd completes in the kernel, RCX times. */
+b_ioev_pio:
+1:	out	%al, $0x80
+	loop	1b
+	hlt
+
+/* The same as an MMIO write. */
+b_ioev_mmio:
+	mov	$0xc0000000, %ebx
+1:	mov	%eax, (%rbx)
+	loop	1b
+	hlt
+
+/*
+ * A notify and interrupt round trip, RCX times: an OUT to the ioeventfd
+ * at port 0x80 wakes the device thread, which signals the irqfd; the
+ * guest halts until the interrupt. RBX is IOAPIC pin 5's redirection
+ * entry (masked when the irqfd is an MSI). Ends with an OUT to 0x81.
+ */
+b_irqfd:
+	mov	$0xff, %al
+	out	%al, $0x21
+	out	%al, $0xa1
+	mov	$APIC, %esi
+	movl	$0x1ff, 0xf0(%rsi)
+	mov	$IOAPIC, %esi
+	movl	$0x1a, (%rsi)
+	movl	%ebx, 0x10(%rsi)
+	movl	$0x1b, (%rsi)
+	movl	$0, 0x10(%rsi)
+1:	cli
+	out	%al, $0x80
+	sti
+	hlt
+	loop	1b
+	out	%al, $0x81
+
+b_handler:
+	push	%rsi
+	incl	0x1000			/* interrupts taken */
+	mov	$APIC, %esi
+	movl	$0, 0xb0(%rsi)		/* EOI */
+	pop	%rsi
+	iretq
+bench_guest_end:
+
+	.section .note.GNU-stack,"",@progbits

@@ -12,21 +12,24 @@
 #define B(n) (1U << (n))
 
 /*
- * Feature bits that work in a guest here: no XSAVE state switching (so no
- * AVX), no RDTSCP/TSC_AUX, no nested SVM; IA32_TSC_ADJUST is emulated, as
- * in KVM. The APIC bit is reported like KVM does: the local APIC is in
- * the kernel (lapic.c) or the VMM's (its MMIO page then exits like any
- * address outside the slots), and the guest sees the bit only while
- * MSR_IA32_APICBASE enables the APIC. As KVM, x2APIC is reported (it is
- * emulated whatever the host has) and the TSC deadline timer is not (a VMM
- * sets it when KVM_CAP_TSC_DEADLINE_TIMER says so); a guest may have both.
+ * Feature bits that work in a guest here: XSAVE, AVX, AVX2 and AVX-512 as
+ * far as the host's XCR0 has their state (xsave.c), no RDTSCP/TSC_AUX, no
+ * nested SVM; IA32_TSC_ADJUST is emulated, as in KVM. The APIC bit is
+ * reported like KVM does: the local APIC is in the kernel (lapic.c) or the
+ * VMM's (its MMIO page then exits like any address outside the slots),
+ * and the guest sees the bit only while MSR_IA32_APICBASE enables the
+ * APIC. As KVM, x2APIC is reported (it is emulated whatever the host has)
+ * and the TSC deadline timer is not (a VMM sets it when
+ * KVM_CAP_TSC_DEADLINE_TIMER says so); a guest may have both.
  */
 #define F1_EDX	(B(0) | B(1) | B(2) | B(3) | B(4) | B(5) | B(6) | B(7) | B(8) | \
 		 B(9) | B(11) | B(12) | B(13) | B(14) | B(15) | B(16) | B(17) | B(19) | \
 		 B(23) | B(24) | B(25) | B(26))
 #define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(19) | B(20) | B(21) | B(22) | B(23) | \
-		 B(24) | B(25) | B(30) | B(31))
-#define F7_EBX	(B(0) | B(1) | B(3) | B(7) | B(8) | B(9) | B(19) | B(20) | B(23) | B(29))
+		 B(24) | B(25) | B(30) | B(31) | \
+		 B(12) | B(26) | B(28) | B(29))	/* FMA, XSAVE, AVX, F16C */
+#define F7_EBX	(B(0) | B(1) | B(3) | B(7) | B(8) | B(9) | B(19) | B(20) | B(23) | B(29) | \
+		 B(5) | B(16) | B(17) | B(21) | B(28) | B(30) | B(31))	/* AVX2, AVX-512 */
 #define FX1_EDX	((F1_EDX & 0x0183f3ff) | B(11) | B(20) | B(22) | B(26) | B(29))
 #define FX1_ECX	(B(0) | B(5) | B(6) | B(7) | B(8))
 
@@ -69,7 +72,7 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 	cpuid_count(function, index, &e->eax, &e->ebx, &e->ecx, &e->edx);
 	switch (function) {
 	case 0:
-		e->eax = min(e->eax, 7U);
+		e->eax = min(e->eax, 0xdU);
 		break;
 	case 1:
 		e->ebx &= 0xff00;	/* CLFLUSH size only: APIC ID 0, one thread */
@@ -90,6 +93,7 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 		break;
 	}
 	kvmd_filter_entry(e);
+	kvmd_xsave_filter_cpuid(e);
 	return n + 1;
 }
 
@@ -120,7 +124,7 @@ static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 
 static int kvmd_build_supported(struct kvm_cpuid_entry2 *ents, int max)
 {
-	u32 basic = min(cpuid_eax(0), 7U);
+	u32 basic = min(cpuid_eax(0), 0xdU);
 	u32 ext = min(cpuid_eax(0x80000000), 0x80000008U);
 	u32 f;
 	int n = 0;
@@ -131,6 +135,8 @@ static int kvmd_build_supported(struct kvm_cpuid_entry2 *ents, int max)
 	if (n >= 0 && basic >= 7)
 		n = kvmd_add_entry(ents, n, max, 7, 0,
 				   KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+	if (n >= 0 && basic >= 0xd)
+		n = kvmd_xsave_add_cpuid(ents, n, max);
 	if (n >= 0)
 		n = kvmd_add_entry(ents, n, max, 0x80000000, 0, 0);
 	for (f = 0x80000001; n >= 0 && f <= ext; f++) {
@@ -209,6 +215,8 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 	for (i = 0; i < c.nent; i++)
 		kvmd_filter_entry(&ents[i]);
 	kvmd_apic_bit(ents, c.nent, vcpu->apic_base);
+	kvmd_xsave_cpuid_runtime(vcpu, ents, c.nent);
+	kvmd_xsave_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
 	/* Like KVM: after the first entry the table may not change. */
 	if (vcpu->exits && (c.nent != vcpu->cpuid_nent ||
 			    (c.nent && memcmp(ents, vcpu->cpuid, c.nent * sizeof(*ents))))) {
@@ -218,6 +226,7 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 	kfree(vcpu->cpuid);
 	vcpu->cpuid = ents;
 	vcpu->cpuid_nent = c.nent;
+	kvmd_xsave_cpuid_changed(vcpu);
 	kvmd_apic_update_version(vcpu);
 	return 0;
 }
@@ -230,6 +239,7 @@ int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 		return -EFAULT;
 	if (c.nent < vcpu->cpuid_nent)
 		return -E2BIG;
+	kvmd_xsave_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
 	c.nent = vcpu->cpuid_nent;
 	if (copy_to_user(ucpuid->entries, vcpu->cpuid,
 			 c.nent * sizeof(*vcpu->cpuid)) ||
@@ -291,10 +301,11 @@ int kvmd_guest_maxphyaddr(struct kvmd_vcpu *vcpu)
 	return 36;
 }
 
-/* After MSR_IA32_APICBASE changed. */
+/* After MSR_IA32_APICBASE or CR4 changed. */
 void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu)
 {
 	kvmd_apic_bit(vcpu->cpuid, vcpu->cpuid_nent, vcpu->apic_base);
+	kvmd_xsave_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
 }
 
 /* Intel guests see the highest basic leaf for out-of-range leaves, AMD zeros. */
@@ -317,7 +328,12 @@ static struct kvm_cpuid_entry2 *kvmd_out_of_range(struct kvmd_vcpu *vcpu,
 int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu)
 {
 	u32 function = vcpu->regs[R_AX], index = vcpu->regs[R_CX];
-	struct kvm_cpuid_entry2 *e = kvmd_find_cpuid(vcpu, function, index);
+	struct kvm_cpuid_entry2 *e;
+
+	/* CR4 writes are not intercepted everywhere: OSXSAVE is read now. */
+	if (function == 1)
+		kvmd_xsave_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
+	e = kvmd_find_cpuid(vcpu, function, index);
 
 	if (!e)
 		e = kvmd_out_of_range(vcpu, function, index);

@@ -140,7 +140,14 @@ struct kvmd_vcpu {
 	unsigned long regs[KVMD_NR_GPRS];
 	u64 rip;
 	u64 rflags;
-	struct fxregs_state *fpu;	/* guest x87/SSE, 16-byte aligned */
+	/* xsave.c: the guest's XSAVE area (the kernel's guest fpstate), XCR0, PKRU */
+	struct fpu_guest guest_fpu;
+	u64 xcr0;
+	u64 guest_supported_xcr0;	/* what the guest's CPUID leaf 0xD allows */
+	u32 pkru;
+	u32 host_pkru;
+	bool xcr0_loaded;
+	bool pkru_loaded;
 
 	int cpu;			/* CPU of the last entry */
 	int mode;
@@ -349,6 +356,29 @@ int kvmd_handle_wrmsr(struct kvmd_vcpu *vcpu);
 long kvmd_msrs_ioctl(struct kvmd_vcpu *vcpu, struct kvm_msrs __user *user,
 		     bool set);
 void kvmd_msr_reset(struct kvmd_vcpu *vcpu);
+
+/* xsave.c */
+extern u64 kvmd_supported_xcr0;
+void kvmd_xsave_setup(void);
+u32 kvmd_xstate_size(u64 xfeatures, bool compacted);
+long kvmd_xsave2_size(void);
+int kvmd_xsave_vcpu_create(struct kvmd_vcpu *vcpu);
+void kvmd_xsave_vcpu_free(struct kvmd_vcpu *vcpu);
+struct fxregs_state *kvmd_guest_fxsave(struct kvmd_vcpu *vcpu);
+void kvmd_guest_fxsave_written(struct kvmd_vcpu *vcpu);
+void kvmd_fpu_enter(struct kvmd_vcpu *vcpu);
+void kvmd_fpu_leave(struct kvmd_vcpu *vcpu);
+void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu);
+void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu);
+bool kvmd_guest_may_osxsave(struct kvmd_vcpu *vcpu);
+void kvmd_xsave_cpuid_runtime(struct kvmd_vcpu *vcpu,
+			      struct kvm_cpuid_entry2 *ents, int n);
+void kvmd_xsave_cpuid_changed(struct kvmd_vcpu *vcpu);
+bool kvmd_emulate_xsetbv(struct kvmd_vcpu *vcpu);
+long kvmd_xsave_ioctl(struct kvmd_vcpu *vcpu, unsigned int ioctl,
+		      void __user *argp);
+void kvmd_xsave_filter_cpuid(struct kvm_cpuid_entry2 *e);
+int kvmd_xsave_add_cpuid(struct kvm_cpuid_entry2 *ents, int n, int max);
 
 /* mce.c */
 void kvmd_mce_reset(struct kvmd_vcpu *vcpu);

@@ -128,6 +128,7 @@ static int __init kvmd_init(void)
 	r = kvmd_ops->hardware_setup();
 	if (r)
 		return r;
+	kvmd_xsave_setup();
 
 	kvmd_dev.name = devname;
 	r = misc_register(&kvmd_dev);

@@ -960,6 +960,14 @@ static int svm_exit_npf(struct kvmd_vcpu *vcpu)
 	return kvmd_tdp_fault(vcpu, vmcb->control.exit_info_2, err & 2, err & 16);
 }
 
+/* XSETBV (0f 01 d1): KVM's rules for XCR0, #GP otherwise. */
+static int svm_exit_xsetbv(struct kvmd_vcpu *vcpu)
+{
+	if (!kvmd_emulate_xsetbv(vcpu))
+		return KVMD_RESUME;
+	return svm_skip(vcpu, 3);
+}
+
 static int svm_exit_task_switch(struct kvmd_vcpu *vcpu)
 {
 	/* Hardware task switches are not emulated. */
@@ -1001,7 +1009,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_WBINVD]				= svm_exit_skip2,
 	[SVM_EXIT_MONITOR]				= svm_exit_ud,
 	[SVM_EXIT_MWAIT]				= svm_exit_ud,
-	[SVM_EXIT_XSETBV]				= svm_exit_ud,
+	[SVM_EXIT_XSETBV]				= svm_exit_xsetbv,
 	[SVM_EXIT_RDPRU]				= svm_exit_ud,
 	[SVM_EXIT_NPF]					= svm_exit_npf,
 };

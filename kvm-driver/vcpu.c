@@ -435,16 +435,6 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 		kvmd_ops->enable_irq_window(vcpu);
 }
 
-static void kvmd_fpu_load(struct kvmd_vcpu *vcpu)
-{
-	asm volatile("fxrstorq %0" : : "m" (*vcpu->fpu));
-}
-
-static void kvmd_fpu_save(struct kvmd_vcpu *vcpu)
-{
-	asm volatile("fxsaveq %0" : "=m" (*vcpu->fpu));
-}
-
 /* One entry into the guest; returns KVMD_RESUME, KVMD_EXIT_USER or -errno. */
 static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 {
@@ -484,7 +474,6 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	if (vcpu->apic)
 		kvmd_apic_sync_to_vapic(vcpu);
 
-	kernel_fpu_begin();
 	local_irq_disable();
 	vcpu->cpu = smp_processor_id();
 	WRITE_ONCE(vcpu->mode, KVMD_IN_GUEST);
@@ -493,15 +482,13 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	    signal_pending(current)) {
 		WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 		local_irq_enable();
-		kernel_fpu_end();
 		return KVMD_RESUME;
 	}
-	kvmd_fpu_load(vcpu);
+	kvmd_xsave_load_guest(vcpu);
 	kvmd_ops->run(vcpu);
-	kvmd_fpu_save(vcpu);
+	kvmd_xsave_load_host(vcpu);
 	WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 	local_irq_enable();
-	kernel_fpu_end();
 
 	vcpu->exits++;
 	vcpu->fault_gpa_valid = false;
@@ -561,6 +548,8 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
+	/* The guest's FPU state is the thread's until KVM_RUN returns. */
+	kvmd_fpu_enter(vcpu);
 
 	/*
 	 * Without an in-kernel local APIC the VMM owns the task priority: like
@@ -630,6 +619,7 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 	}
 out:
 	kvmd_post_run(vcpu);
+	kvmd_fpu_leave(vcpu);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 	return r;
@@ -735,6 +725,8 @@ static bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4)
 		ok |= X86_CR4_SMAP;
 	if (kvmd_cr4_feature_ok(vcpu, 1, 2, 17))
 		ok |= X86_CR4_PCIDE;
+	if (kvmd_guest_may_osxsave(vcpu))
+		ok |= X86_CR4_OSXSAVE;
 	return !(cr4 & ~ok);
 }
 
@@ -785,7 +777,7 @@ static int kvmd_set_sregs(struct kvmd_vcpu *vcpu, const struct kvm_sregs *s)
 
 static void kvmd_get_fpu(struct kvmd_vcpu *vcpu, struct kvm_fpu *f)
 {
-	struct fxregs_state *fx = vcpu->fpu;
+	struct fxregs_state *fx = kvmd_guest_fxsave(vcpu);
 
 	memset(f, 0, sizeof(*f));
 	memcpy(f->fpr, fx->st_space, 128);
@@ -801,7 +793,7 @@ static void kvmd_get_fpu(struct kvmd_vcpu *vcpu, struct kvm_fpu *f)
 
 static void kvmd_set_fpu(struct kvmd_vcpu *vcpu, const struct kvm_fpu *f)
 {
-	struct fxregs_state *fx = vcpu->fpu;
+	struct fxregs_state *fx = kvmd_guest_fxsave(vcpu);
 
 	memcpy(fx->st_space, f->fpr, 128);
 	fx->cwd = f->fcw;
@@ -813,6 +805,7 @@ static void kvmd_set_fpu(struct kvmd_vcpu *vcpu, const struct kvm_fpu *f)
 	memcpy(fx->xmm_space, f->xmm, sizeof(f->xmm));
 	/* Reserved MXCSR bits would fault in FXRSTOR: drop them. */
 	fx->mxcsr = f->mxcsr & 0xffff;
+	kvmd_guest_fxsave_written(vcpu);
 }
 
 static void kvmd_get_events(struct kvmd_vcpu *vcpu, struct kvm_vcpu_events *e)
@@ -1118,6 +1111,13 @@ out_mp:
 		r = copy_to_user(argp, &tac, sizeof(tac)) ? -EFAULT : 0;
 		break;
 	}
+	case KVM_GET_XSAVE:
+	case KVM_GET_XSAVE2:
+	case KVM_SET_XSAVE:
+	case KVM_GET_XCRS:
+	case KVM_SET_XCRS:
+		r = kvmd_xsave_ioctl(vcpu, ioctl, argp);
+		break;
 	case KVM_SET_GUEST_DEBUG:
 		if (copy_from_user(&u->dbg, argp, sizeof(u->dbg)))
 			break;
@@ -1210,7 +1210,7 @@ void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 	kvmd_ops->vcpu_free(vcpu);
 	free_pages((unsigned long)vcpu->run, get_order(KVMD_RUN_PAGES * PAGE_SIZE));
 	kfree(vcpu->cpuid);
-	kfree(vcpu->fpu);
+	kvmd_xsave_vcpu_free(vcpu);
 	kfree(vcpu);
 }
 
@@ -1248,11 +1248,9 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 	if (!pages)
 		goto err_free;
 	vcpu->run = page_address(pages);
-	vcpu->fpu = kzalloc(sizeof(*vcpu->fpu), GFP_KERNEL_ACCOUNT);
-	if (!vcpu->fpu)
+	r = kvmd_xsave_vcpu_create(vcpu);
+	if (r)
 		goto err_run;
-	vcpu->fpu->cwd = 0x37f;
-	vcpu->fpu->mxcsr = 0x1f80;
 	vcpu->tsc_offset = tsc_offset;
 
 	r = kvmd_ops->vcpu_create(vcpu);
@@ -1295,7 +1293,7 @@ err_unlock:
 err_vendor:
 	kvmd_ops->vcpu_free(vcpu);
 err_fpu:
-	kfree(vcpu->fpu);
+	kvmd_xsave_vcpu_free(vcpu);
 err_run:
 	free_pages((unsigned long)vcpu->run, get_order(KVMD_RUN_PAGES * PAGE_SIZE));
 err_free:

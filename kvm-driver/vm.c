@@ -74,6 +74,13 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return 1;
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvmd_kvmclock_ok() ? KVMD_CLOCK_VALID_FLAGS : 0;
+	/* xsave.c */
+	case KVM_CAP_XSAVE:
+		return 1;
+	case KVM_CAP_XCRS:
+		return !!kvmd_supported_xcr0;
+	case KVM_CAP_XSAVE2:
+		return kvmd_xsave2_size();
 	default:
 		return 0;
 	}

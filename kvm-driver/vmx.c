@@ -503,7 +503,8 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
 	/* NE and PG are the host's: PG because it moves EFER.LMA. */
 	vmcs_write(CR0_GUEST_HOST_MASK, X86_CR0_NE | X86_CR0_PG);
-	vmcs_write(CR4_GUEST_HOST_MASK, X86_CR4_VMXE);
+	/* OSXSAVE too: XCR0 and CPUID.1:ECX.OSXSAVE follow it. */
+	vmcs_write(CR4_GUEST_HOST_MASK, X86_CR4_VMXE | X86_CR4_OSXSAVE);
 
 	/* Host state that holds for the VMCS's lifetime. */
 	vmcs_write(HOST_CR0, read_cr0());

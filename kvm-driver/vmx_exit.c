@@ -178,7 +178,9 @@ static int vmx_exit_cr(struct kvmd_vcpu *vcpu)
 		case 0:
 			return vmx_mov_to_cr0(vcpu, val);
 		case 4:
-			if (val & X86_CR4_VMXE) {
+			/* As KVM: OSXSAVE is reserved for a guest without XSAVE. */
+			if ((val & X86_CR4_VMXE) ||
+			    ((val & X86_CR4_OSXSAVE) && !kvmd_guest_may_osxsave(vcpu))) {
 				kvmd_queue_exception_e(vcpu, GP_VECTOR, 0);
 				return KVMD_RESUME;
 			}
@@ -292,6 +294,14 @@ static int vmx_exit_wrmsr(struct kvmd_vcpu *vcpu)
 	return kvmd_handle_wrmsr(vcpu);
 }
 
+/* XSETBV: KVM's rules for XCR0, #GP otherwise. */
+static int vmx_exit_xsetbv(struct kvmd_vcpu *vcpu)
+{
+	if (!kvmd_emulate_xsetbv(vcpu))
+		return KVMD_RESUME;
+	return vmx_skip(vcpu);
+}
+
 static int vmx_exit_skip(struct kvmd_vcpu *vcpu)
 {
 	/* WBINVD, INVD: nothing to do on a virtual cache. */
@@ -370,7 +380,7 @@ static const vmx_exit_fn vmx_exit_handlers[] = {
 	[EXIT_REASON_EPT_MISCONFIG]		= vmx_exit_ept_misconfig,
 	[EXIT_REASON_INVEPT]			= vmx_exit_ud,
 	[EXIT_REASON_WBINVD]			= vmx_exit_skip,
-	[EXIT_REASON_XSETBV]			= vmx_exit_ud,
+	[EXIT_REASON_XSETBV]			= vmx_exit_xsetbv,
 	[EXIT_REASON_INVVPID]			= vmx_exit_ud,
 	[EXIT_REASON_VMFUNC]			= vmx_exit_ud,
 };

@@ -368,6 +368,7 @@ struct fxregs_state *kvmd_guest_fxsave(struct kvmd_vcpu *vcpu);
 void kvmd_guest_fxsave_written(struct kvmd_vcpu *vcpu);
 void kvmd_fpu_enter(struct kvmd_vcpu *vcpu);
 void kvmd_fpu_leave(struct kvmd_vcpu *vcpu);
+void kvmd_xsave_prepare(struct kvmd_vcpu *vcpu);
 void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu);
 void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu);
 bool kvmd_guest_may_osxsave(struct kvmd_vcpu *vcpu);

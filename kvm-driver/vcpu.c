@@ -473,6 +473,7 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	kvmd_inject_events(vcpu);
 	if (vcpu->apic)
 		kvmd_apic_sync_to_vapic(vcpu);
+	kvmd_xsave_prepare(vcpu);
 
 	local_irq_disable();
 	vcpu->cpu = smp_processor_id();

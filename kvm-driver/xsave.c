@@ -128,27 +128,35 @@ static bool kvmd_guest_cr4(struct kvmd_vcpu *vcpu, u64 bit)
 }
 
 /*
+ * Before the entry, interrupts still on (reading CR4 may load the VMCS,
+ * which can take an IPI): whether the entry loads the guest's XCR0 and
+ * PKRU, by KVM's rules.
+ */
+void kvmd_xsave_prepare(struct kvmd_vcpu *vcpu)
+{
+	u64 cr4 = kvmd_host_xcr0 ? kvmd_ops->get_cr(vcpu, 4) : 0;
+
+	vcpu->xcr0_loaded = kvmd_host_xcr0 && vcpu->xcr0 != kvmd_host_xcr0 &&
+			    (cr4 & X86_CR4_OSXSAVE);
+	vcpu->pkru_loaded = cpu_feature_enabled(X86_FEATURE_OSPKE) &&
+			    ((vcpu->xcr0 & XFEATURE_MASK_PKRU) || (cr4 & X86_CR4_PKE));
+}
+
+/*
  * Right before the entry, interrupts off: the registers hold the guest's
  * state (the scheduler or a kernel_fpu_begin() may have saved them), then
- * the guest's XCR0 and PKRU when the guest uses them (KVM's rules).
+ * the guest's XCR0 and PKRU as kvmd_xsave_prepare() decided.
  */
 void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu)
 {
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
-	vcpu->xcr0_loaded = kvmd_host_xcr0 && vcpu->xcr0 != kvmd_host_xcr0 &&
-			    kvmd_guest_cr4(vcpu, X86_CR4_OSXSAVE);
 	if (vcpu->xcr0_loaded)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
-	vcpu->pkru_loaded = false;
 	if (cpu_feature_enabled(X86_FEATURE_OSPKE)) {
 		vcpu->host_pkru = rdpkru();
-		if (vcpu->pkru != vcpu->host_pkru &&
-		    ((vcpu->xcr0 & XFEATURE_MASK_PKRU) ||
-		     kvmd_guest_cr4(vcpu, X86_CR4_PKE))) {
+		if (vcpu->pkru_loaded && vcpu->pkru != vcpu->host_pkru)
 			wrpkru(vcpu->pkru);
-			vcpu->pkru_loaded = true;
-		}
 	}
 }
 

@@ -8,7 +8,7 @@
 
 	.section .rodata
 	.globl	xsave_guest, xsave_guest_end
-	.globl	g_start, g_size, g_ymm, g_dump, g_ud, g_gp_handler, g_ud_handler
+	.globl	g_start, g_size, g_ymm, g_dump, g_ud, g_pkru, g_gp_handler, g_ud_handler
 	.code64
 xsave_guest:
 
@@ -167,6 +167,22 @@ g_ud:
 	xgetbv
 	mov	%r14d, %eax
 	out	%eax, $0x14
+	hlt
+
+/*
+ * PKRU through XSAVE state (XCR0 has PKRU, CR4.PKE is off): XRSTOR of the
+ * PKRU component from 0x10000, an exit on 0x16, then XSAVE of it to
+ * 0x11000 and 0x17.
+ */
+g_pkru:
+	mov	$0x200, %eax
+	xor	%edx, %edx
+	xrstor	0x10000
+	out	%al, $0x16
+	mov	$0x200, %eax
+	xor	%edx, %edx
+	xsave	0x11000
+	out	%al, $0x17
 	hlt
 
 /* #GP: count it in R15, skip the 3-byte XSETBV. */

@@ -7,7 +7,7 @@
 #include "kvmtest.h"
 
 extern const uint8_t xsave_guest[], xsave_guest_end[];
-extern const uint8_t g_start[], g_size[], g_ymm[], g_dump[], g_ud[], g_gp_handler[],
+extern const uint8_t g_start[], g_size[], g_ymm[], g_dump[], g_ud[], g_pkru[], g_gp_handler[],
 	g_ud_handler[];
 
 #define GA(sym)		(0x2000 + (uint64_t)((sym) - xsave_guest))
@@ -202,6 +202,18 @@ static bool under_tcg(void)
 	return b == 0x54474354 && c == 0x43544743 && d == 0x47435447;
 }
 
+/* The calling thread's PKRU, or ~0 when the host kernel did not enable PKU. */
+static uint32_t host_pkru(void)
+{
+	uint32_t a, b, c, d, pkru;
+
+	__asm__ volatile("cpuid" : "=a" (a), "=b" (b), "=c" (c), "=d" (d) : "a" (7), "c" (0));
+	if (!(c & (1U << 4)))	/* OSPKE */
+		return ~0U;
+	__asm__ volatile("rdpkru" : "=a" (pkru), "=d" (d) : "c" (0));
+	return pkru;
+}
+
 static bool cpuid2_osxsave(int vcpu)
 {
 	struct {
@@ -243,7 +255,7 @@ int main(void)
 	if (!(l1->ecx & (1U << 28)) || !(d0->eax & 4) || !d2)
 		tap_skip_all("no AVX in KVM_GET_SUPPORTED_CPUID");
 
-	tap_plan(44);
+	tap_plan(48);
 
 	/* ---- capabilities and KVM_GET_SUPPORTED_CPUID ---- */
 	cap_xsave2 = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
@@ -350,7 +362,8 @@ int main(void)
 	/* ---- KVM_GET_XSAVE, KVM_GET_XSAVE2 ---- */
 	memset(&xs, 0xcc, sizeof(xs));
 	r = xioctl(t.vcpu, KVM_GET_XSAVE, &xs);
-	tap_ok(r == 0 && (get64((uint8_t *)xs.region + XS_XSTATE_BV) & 7) == 7 &&
+	/* x87 is in its init state: XSAVE may leave its XSTATE_BV bit clear. */
+	tap_ok(r == 0 && (get64((uint8_t *)xs.region + XS_XSTATE_BV) & 6) == 6 &&
 	       xsave_ymm_ok((uint8_t *)xs.region, ymm_off, 0),
 	       "KVM_GET_XSAVE: YMM0-15 as the guest left them, XSTATE_BV %#llx (r %ld)",
 	       (unsigned long long)get64((uint8_t *)xs.region + XS_XSTATE_BV), r);
@@ -419,6 +432,43 @@ int main(void)
 	       xsave_ymm_ok((uint8_t *)bad.region, ymm_off, 0x5a),
 	       "KVM_GET_XSAVE round trip after the guest ran");
 	r = tvm_run(&t);
+
+	/* ---- PKRU as XSAVE state: the guest's, never the host thread's ---- */
+	{
+		struct kvm_cpuid_entry2 *d9 = find_sup(0xd, 9);
+		uint32_t before = host_pkru(), after;
+
+		if (!(d0->eax & 0x200) || !d9 || before == ~0U) {
+			for (int i = 0; i < 4; i++)
+				tap_skip("no PKRU state on this host", "PKRU %d", i);
+		} else {
+			uint8_t *src = t.mem + 0x10000;
+
+			memset(src, 0, 0x1000);
+			put64(src + XS_XSTATE_BV, 0x200);
+			*(uint32_t *)(src + d9->ebx) = 0x12345678;
+			tap_ok(set_xcr0(t.vcpu, 1, 0, 0x207, 0) == 0, "KVM_SET_XCRS x87|SSE|AVX|PKRU");
+			set_rip(&t, GA(g_pkru));
+			v = expect_out(&t, 0x16, "PKRU loaded");
+			after = host_pkru();
+			memset(&bad, 0, sizeof(bad));
+			r = xioctl(t.vcpu, KVM_GET_XSAVE, &bad);
+			tap_ok(v != ~0U && after == before && r == 0 &&
+			       (get64((uint8_t *)bad.region + XS_XSTATE_BV) & 0x200) &&
+			       bad.region[d9->ebx / 4] == 0x12345678,
+			       "guest XRSTOR of PKRU: KVM_GET_XSAVE has it (%#x), the host thread keeps its own (%#x, was %#x)",
+			       bad.region[d9->ebx / 4], after, before);
+			bad.region[d9->ebx / 4] = 0xc;
+			tap_ok(xioctl(t.vcpu, KVM_SET_XSAVE, &bad) == 0, "KVM_SET_XSAVE with PKRU 0xc");
+			v = expect_out(&t, 0x17, "PKRU saved");
+			tap_ok(v != ~0U && *(uint32_t *)(t.mem + 0x11000 + d9->ebx) == 0xc &&
+			       host_pkru() == before,
+			       "guest XSAVE of PKRU gives KVM_SET_XSAVE's (%#x)",
+			       *(uint32_t *)(t.mem + 0x11000 + d9->ebx));
+			tvm_run(&t);
+			set_xcr0(t.vcpu, 1, 0, 7, 0);
+		}
+	}
 
 	/* ---- CR4.OSXSAVE cleared by the VMM ---- */
 	{

@@ -771,12 +771,17 @@ static int apic_reg_write(struct kvmd_lapic *apic, u32 off, u32 val)
  * The APIC page answers in the kernel whatever the APIC's mode: as KVM's
  * default KVM_X86_QUIRK_LAPIC_MMIO_HOLE, a disabled or x2APIC-mode APIC
  * reads as all ones there and ignores writes.
+ * With the quirk disabled such an APIC leaves the page to guest memory
+ * or userspace, as KVM.
  */
 bool kvmd_apic_mmio_in_range(struct kvmd_vcpu *vcpu, u64 gpa)
 {
 	u64 base = READ_ONCE(vcpu->apic_base);
 
 	if (!vcpu->apic)
+		return false;
+	if ((!apic_hw_enabled(vcpu) || apic_x2apic(vcpu)) &&
+	    !kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_LAPIC_MMIO_HOLE))
 		return false;
 	base &= MSR_IA32_APICBASE_BASE;
 	return gpa >= base && gpa < base + PAGE_SIZE;
@@ -1140,7 +1145,8 @@ void kvmd_lapic_reset(struct kvmd_vcpu *vcpu, bool init)
 	for (i = 0; i < NR_LVT; i++)
 		reg_set(apic, APIC_LVTT + 0x10 * i, APIC_LVT_MASKED);
 	/* KVM_X86_QUIRK_LINT0_REENABLED: the BSP takes the PIC through LINT0. */
-	if (kvmd_vcpu_is_bsp(vcpu))
+	if (kvmd_vcpu_is_bsp(vcpu) &&
+	    kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_LINT0_REENABLED))
 		reg_set(apic, APIC_LVT0, APIC_DM_EXTINT);
 	reg_set(apic, APIC_DFR, 0xffffffff);
 	reg_set(apic, APIC_SPIV, 0xff);

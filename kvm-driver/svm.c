@@ -257,6 +257,8 @@ static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 	set_icpt(vmcb, INTERCEPT_MWAIT);
 	set_icpt(vmcb, INTERCEPT_XSETBV);
 	set_icpt(vmcb, INTERCEPT_RDPRU);
+	/* #UD: the other vendor's hypercall is patched (pv.c), as KVM. */
+	set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 6);
 
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
@@ -595,7 +597,7 @@ static int svm_get_msr(struct kvmd_vcpu *vcpu, u32 index, u64 *data)
 		*data = s->g_pat;
 		break;
 	default:
-		return 1;
+		return KVMD_MSR_UNKNOWN;
 	}
 	return 0;
 }
@@ -639,7 +641,7 @@ static int svm_set_msr(struct kvmd_vcpu *vcpu, u32 index, u64 data)
 		s->g_pat = data;
 		break;
 	default:
-		return 1;
+		return KVMD_MSR_UNKNOWN;
 	}
 	return 0;
 }
@@ -859,6 +861,21 @@ static int svm_exit_ud(struct kvmd_vcpu *vcpu)
 	return KVMD_RESUME;
 }
 
+static int svm_exit_ud_excp(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_handle_ud(vcpu);
+}
+
+static int svm_exit_vmmcall(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_handle_hypercall(vcpu, 3);
+}
+
+static int svm_exit_monitor_mwait(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_handle_monitor_mwait(vcpu, 3);
+}
+
 static int svm_exit_skip2(struct kvmd_vcpu *vcpu)
 {
 	/* WBINVD, INVD: nothing to do on a virtual cache. */
@@ -976,6 +993,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_WRITE_CR8]				= svm_exit_write_cr8,
 	[SVM_EXIT_EXCP_BASE + 1]			= svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + 3]			= svm_exit_bp,
+	[SVM_EXIT_EXCP_BASE + 6]			= svm_exit_ud_excp,
 	[SVM_EXIT_INTR]					= svm_exit_nothing,
 	[SVM_EXIT_NMI]					= svm_exit_nothing,
 	[SVM_EXIT_SMI]					= svm_exit_nothing,
@@ -991,7 +1009,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_TASK_SWITCH]				= svm_exit_task_switch,
 	[SVM_EXIT_SHUTDOWN]				= svm_exit_shutdown,
 	[SVM_EXIT_VMRUN]				= svm_exit_ud,
-	[SVM_EXIT_VMMCALL]				= svm_exit_ud,
+	[SVM_EXIT_VMMCALL]				= svm_exit_vmmcall,
 	[SVM_EXIT_VMLOAD]				= svm_exit_ud,
 	[SVM_EXIT_VMSAVE]				= svm_exit_ud,
 	[SVM_EXIT_STGI]					= svm_exit_ud,
@@ -999,8 +1017,8 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_SKINIT]				= svm_exit_ud,
 	[SVM_EXIT_RDTSCP]				= svm_exit_ud,
 	[SVM_EXIT_WBINVD]				= svm_exit_skip2,
-	[SVM_EXIT_MONITOR]				= svm_exit_ud,
-	[SVM_EXIT_MWAIT]				= svm_exit_ud,
+	[SVM_EXIT_MONITOR]				= svm_exit_monitor_mwait,
+	[SVM_EXIT_MWAIT]				= svm_exit_monitor_mwait,
 	[SVM_EXIT_XSETBV]				= svm_exit_ud,
 	[SVM_EXIT_RDPRU]				= svm_exit_ud,
 	[SVM_EXIT_NPF]					= svm_exit_npf,

@@ -484,7 +484,7 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(VM_EXIT_CONTROLS, vmx_caps.exit);
 	vmx->entry = vmx_caps.entry;
 	vmcs_write(VM_ENTRY_CONTROLS, vmx->entry);
-	vmcs_write(EXCEPTION_BITMAP, 0);
+	vmcs_write(EXCEPTION_BITMAP, 1 << UD_VECTOR);	/* see vmx_update_debug() */
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);

@@ -1023,8 +1023,8 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 
 	if (trace_exits > 0) {
 		trace_exits--;
-		pr_info("exit %#llx rip %#llx info1 %#llx info2 %#llx intinfo %#x ncr3 %#llx nctl %#llx asid %u cr0 %#llx efer %#llx\n",
-			code, vcpu->rip, vmcb->control.exit_info_1,
+		pr_info("exit %#llx int_state %#x rflags %#llx rip %#llx info1 %#llx info2 %#llx intinfo %#x ncr3 %#llx nctl %#llx asid %u cr0 %#llx efer %#llx\n",
+			code, vmcb->control.int_state, vmcb->save.rflags, vcpu->rip, vmcb->control.exit_info_1,
 			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
 	}
 

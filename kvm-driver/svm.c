@@ -40,6 +40,8 @@ struct svm_vcpu {
 	u64 vmcb_pa;
 	u32 asid_gen;
 	int asid_cpu;
+	u64 entry_rip;		/* where the last VMRUN started */
+	bool entry_if;		/* and whether IF was set there */
 };
 
 static int trace_exits;
@@ -356,6 +358,8 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 	vmcb->save.rax = vcpu->regs[R_AX];
 	vmcb->save.rsp = vcpu->regs[R_SP];
 	vmcb->save.rip = vcpu->rip;
+	svm->entry_rip = vcpu->rip;
+	svm->entry_if = vcpu->rflags & X86_EFLAGS_IF;
 	vmcb->save.rflags = vcpu->rflags | (debug_step ? X86_EFLAGS_TF : 0);
 	vmcb->control.clean = 0;
 
@@ -799,6 +803,19 @@ static int svm_exit_nothing(struct kvmd_vcpu *vcpu)
 
 static int svm_exit_vintr(struct kvmd_vcpu *vcpu)
 {
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	/*
+	 * QEMU TCG takes the VINTR intercept at the boundary right after an
+	 * STI and reports int_state 0: injected there, the interrupt comes
+	 * before the STI;HLT idiom's HLT and the guest sleeps for good.
+	 * One byte of progress that turned IF on was an STI (or a POPF, which
+	 * this delays by one instruction): keep its shadow, so the HLT exits
+	 * first and the interrupt is taken after it, as hardware does.
+	 */
+	if (!svm->entry_if && (vcpu->rflags & X86_EFLAGS_IF) &&
+	    vcpu->rip == svm->entry_rip + 1)
+		kvmd_ops->set_interrupt_shadow(vcpu, 1);
 	svm_clear_irq_window(svm_vmcb(vcpu));
 	return KVMD_RESUME;
 }

@@ -53,7 +53,7 @@ check: deps-check
 check-vmx: deps-check all
 	tests/run-all --vmx
 
-# Not part of check: three test hosts (stock, ours, ours past the irqchip), 67 tests each.
+# Not part of check: two test hosts (stock, ours), 67 tests each.
 check-selftests: deps-check all
 	tests/selftests/run
 

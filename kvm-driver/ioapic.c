@@ -185,6 +185,7 @@ static u32 ioapic_read_indirect(struct kvmd_ioapic *ioapic)
 static void ioapic_write_indirect(struct kvmd_ioapic *ioapic, u32 val)
 {
 	u32 sel = ioapic->ioregsel, pin;
+	bool was_masked;
 	u64 e, keep;
 
 	switch (sel) {
@@ -200,6 +201,7 @@ static void ioapic_write_indirect(struct kvmd_ioapic *ioapic, u32 val)
 	if (sel < 0x10 || pin >= KVMD_NR_IOAPIC_PINS)
 		return;
 	e = ioapic->redirtbl[pin];
+	was_masked = e & RTE_MASKED;
 	keep = e & (RTE_REMOTE_IRR | RTE_DELIVERY_STATUS);
 	if (sel & 1)
 		e = (e & 0xffffffffULL) | (u64)val << 32;
@@ -210,6 +212,9 @@ static void ioapic_write_indirect(struct kvmd_ioapic *ioapic, u32 val)
 	if (!(e & RTE_LEVEL))
 		e &= ~RTE_REMOTE_IRR;
 	ioapic->redirtbl[pin] = e;
+	if (was_masked != !!(e & RTE_MASKED))
+		kvmd_fire_mask_notifiers(ioapic->vm, KVM_IRQCHIP_IOAPIC, pin,
+					 e & RTE_MASKED);
 	if ((e & RTE_LEVEL) && (ioapic->irr & (1U << pin)) &&
 	    !(e & RTE_MASKED) && !(e & RTE_REMOTE_IRR))
 		ioapic_service(ioapic, pin);

@@ -37,6 +37,7 @@ int kvmd_irq_init(struct kvmd_vm *vm)
 {
 	mutex_init(&vm->irq_lock);
 	INIT_HLIST_HEAD(&vm->irq_ack_notifiers);
+	INIT_HLIST_HEAD(&vm->irq_mask_notifiers);
 	vm->irq_sources = BIT(KVMD_USERSPACE_IRQ_SOURCE_ID) |
 			  BIT(KVMD_IRQFD_RESAMPLE_IRQ_SOURCE_ID);
 	return init_srcu_struct(&vm->irq_srcu);
@@ -101,6 +102,47 @@ void kvmd_unregister_irq_ack_notifier(struct kvmd_vm *vm,
 	hlist_del_init_rcu(&kian->link);
 	mutex_unlock(&vm->irq_lock);
 	synchronize_srcu(&vm->irq_srcu);
+}
+
+void kvmd_register_irq_mask_notifier(struct kvmd_vm *vm,
+				     struct kvmd_irq_mask_notifier *kimn)
+{
+	mutex_lock(&vm->irq_lock);
+	hlist_add_head_rcu(&kimn->link, &vm->irq_mask_notifiers);
+	mutex_unlock(&vm->irq_lock);
+}
+
+void kvmd_unregister_irq_mask_notifier(struct kvmd_vm *vm,
+				       struct kvmd_irq_mask_notifier *kimn)
+{
+	mutex_lock(&vm->irq_lock);
+	hlist_del_init_rcu(&kimn->link);
+	mutex_unlock(&vm->irq_lock);
+	synchronize_srcu(&vm->irq_srcu);
+}
+
+void kvmd_fire_mask_notifiers(struct kvmd_vm *vm, u32 irqchip, u32 pin,
+			      bool masked)
+{
+	struct kvmd_irq_routing_table *t;
+	struct kvmd_irq_mask_notifier *kimn;
+	u32 i;
+	int idx;
+
+	idx = srcu_read_lock(&vm->irq_srcu);
+	t = srcu_dereference(vm->irq_routing, &vm->irq_srcu);
+	for (i = 0; t && i < t->nr_routes; i++) {
+		const struct kvmd_irq_route *r = &t->routes[i];
+
+		if (r->type != KVM_IRQ_ROUTING_IRQCHIP ||
+		    r->irqchip.irqchip != irqchip || r->irqchip.pin != pin)
+			continue;
+		hlist_for_each_entry_srcu(kimn, &vm->irq_mask_notifiers, link,
+					  srcu_read_lock_held(&vm->irq_srcu))
+			if (kimn->gsi == r->gsi)
+				kimn->func(kimn, masked);
+	}
+	srcu_read_unlock(&vm->irq_srcu, idx);
 }
 
 void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin)

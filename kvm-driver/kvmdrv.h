@@ -117,6 +117,7 @@ struct kvmd_vm {
 	struct kvmd_io_bus __rcu *buses[KVMD_NR_BUSES];
 	struct kvmd_irq_routing_table __rcu *irq_routing;
 	struct hlist_head irq_ack_notifiers;	/* under irq_lock, read under irq_srcu */
+	struct hlist_head irq_mask_notifiers;	/* the same */
 	unsigned long irq_sources;	/* allocated irq source IDs, under irq_lock */
 	struct kvmd_pic *pic;
 	struct kvmd_ioapic *ioapic;

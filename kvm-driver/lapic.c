@@ -943,8 +943,8 @@ static void apic_deliver_lvt(struct kvmd_lapic *apic, u32 lvt_off)
 }
 
 /*
- * On the vCPU's thread before an entry: take what others left pending.
- * Returns true when the vCPU was reset by INIT or started by SIPI.
+ * On the vCPU's thread before an entry: the NMIs other threads sent and the
+ * timer's expiries become pending events and IRR bits.
  */
 void kvmd_apic_sync(struct kvmd_vcpu *vcpu)
 {
@@ -973,7 +973,7 @@ int kvmd_apic_take_eoi_exit(struct kvmd_vcpu *vcpu)
 	return v;
 }
 
-void kvmd_apic_deliver_sipi(struct kvmd_vcpu *vcpu, u8 vector)
+static void kvmd_apic_deliver_sipi(struct kvmd_vcpu *vcpu, u8 vector)
 {
 	struct kvm_segment cs;
 

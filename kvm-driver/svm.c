@@ -40,6 +40,8 @@ struct svm_vcpu {
 	u64 vmcb_pa;
 	u32 asid_gen;
 	int asid_cpu;
+	u64 entry_rip;		/* where the last VMRUN started */
+	bool entry_if;		/* and whether IF was set there */
 };
 
 static int trace_exits;
@@ -358,6 +360,8 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 	vmcb->save.rax = vcpu->regs[R_AX];
 	vmcb->save.rsp = vcpu->regs[R_SP];
 	vmcb->save.rip = vcpu->rip;
+	svm->entry_rip = vcpu->rip;
+	svm->entry_if = vcpu->rflags & X86_EFLAGS_IF;
 	vmcb->save.rflags = vcpu->rflags | (debug_step ? X86_EFLAGS_TF : 0);
 	vmcb->control.clean = 0;
 
@@ -801,6 +805,19 @@ static int svm_exit_nothing(struct kvmd_vcpu *vcpu)
 
 static int svm_exit_vintr(struct kvmd_vcpu *vcpu)
 {
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	/*
+	 * QEMU TCG takes the VINTR intercept at the boundary right after an
+	 * STI and reports int_state 0: injected there, the interrupt comes
+	 * before the STI;HLT idiom's HLT and the guest sleeps for good.
+	 * One byte of progress that turned IF on was an STI (or a POPF, which
+	 * this delays by one instruction): keep its shadow, so the HLT exits
+	 * first and the interrupt is taken after it, as hardware does.
+	 */
+	if (!svm->entry_if && (vcpu->rflags & X86_EFLAGS_IF) &&
+	    vcpu->rip == svm->entry_rip + 1)
+		kvmd_ops->set_interrupt_shadow(vcpu, 1);
 	svm_clear_irq_window(svm_vmcb(vcpu));
 	return KVMD_RESUME;
 }
@@ -1041,8 +1058,8 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 
 	if (trace_exits > 0) {
 		trace_exits--;
-		pr_info("exit %#llx rip %#llx info1 %#llx info2 %#llx intinfo %#x ncr3 %#llx nctl %#llx asid %u cr0 %#llx efer %#llx\n",
-			code, vcpu->rip, vmcb->control.exit_info_1,
+		pr_info("exit %#llx int_state %#x rflags %#llx rip %#llx info1 %#llx info2 %#llx intinfo %#x ncr3 %#llx nctl %#llx asid %u cr0 %#llx efer %#llx\n",
+			code, vmcb->control.int_state, vmcb->save.rflags, vcpu->rip, vmcb->control.exit_info_1,
 			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
 	}
 

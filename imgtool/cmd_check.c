@@ -12,21 +12,48 @@
 #define CHECK_LEAKS		3
 #define CHECK_UNSUPPORTED	63
 
-static void print_result(const char *path, const struct img_check_result *r,
-			 uint64_t corrupt, uint64_t leaks, bool json)
+static void json_key(bool *first, const char *key)
+{
+	printf("%s\n    \"%s\": ", *first ? "{" : ",", key);
+	*first = false;
+}
+
+/* An optional count: qemu-img leaves out the ones that are 0. */
+static void json_count(bool *first, const char *key, uint64_t v)
+{
+	if (v) {
+		json_key(first, key);
+		printf("%llu", (unsigned long long)v);
+	}
+}
+
+/*
+ * What qemu-img check prints. In JSON the keys come in the order of qemu's
+ * QDict buckets, and every count but check-errors only when it is not 0;
+ * corrupt and leaks are what remains, the fixed ones from the repair pass.
+ */
+static void print_result(const char *path, const struct img_check_result *r, uint64_t corrupt,
+			 uint64_t leaks, uint64_t corrupt_fixed, uint64_t leaks_fixed, bool json)
 {
 	if (json) {
-		printf("{\n    \"image-end-offset\": %llu,\n    \"total-clusters\": %llu,\n"
-		       "    \"check-errors\": %llu,\n    \"leaks\": %llu,\n    \"corruptions\": %llu,\n"
-		       "    \"allocated-clusters\": %llu,\n    \"filename\": ",
-		       (unsigned long long)r->image_end_offset, (unsigned long long)r->total_clusters,
-		       (unsigned long long)r->check_errors, (unsigned long long)leaks,
-		       (unsigned long long)corrupt, (unsigned long long)r->allocated_clusters);
+		bool first = true;
+
+		json_count(&first, "image-end-offset", r->image_end_offset);
+		json_count(&first, "compressed-clusters", r->compressed_clusters);
+		json_count(&first, "total-clusters", r->total_clusters);
+		json_count(&first, "corruptions", corrupt);
+		json_count(&first, "corruptions-fixed", corrupt_fixed);
+		json_key(&first, "check-errors");
+		printf("%llu", (unsigned long long)r->check_errors);
+		json_count(&first, "leaks", leaks);
+		json_count(&first, "leaks-fixed", leaks_fixed);
+		json_count(&first, "allocated-clusters", r->allocated_clusters);
+		json_key(&first, "filename");
 		cli_json_string(stdout, path);
-		printf(",\n    \"format\": \"qcow2\",\n    \"fragmented-clusters\": %llu,\n"
-		       "    \"compressed-clusters\": %llu\n}\n",
-		       (unsigned long long)r->fragmented_clusters,
-		       (unsigned long long)r->compressed_clusters);
+		json_key(&first, "format");
+		printf("\"qcow2\"");
+		json_count(&first, "fragmented-clusters", r->fragmented_clusters);
+		printf("\n}\n");
 		return;
 	}
 	if (!corrupt && !leaks && !r->check_errors)
@@ -39,15 +66,17 @@ static void print_result(const char *path, const struct img_check_result *r,
 		printf("\n%llu leaked clusters were found on the image.\n"
 		       "This means waste of disk space, but no harm to data.\n",
 		       (unsigned long long)leaks);
-	if (r->total_clusters)
+	if (r->check_errors)
+		printf("\n%llu internal errors have occurred during the check.\n",
+		       (unsigned long long)r->check_errors);
+	if (r->total_clusters && r->allocated_clusters)
 		printf("%llu/%llu = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed clusters\n",
 		       (unsigned long long)r->allocated_clusters, (unsigned long long)r->total_clusters,
 		       100.0 * (double)r->allocated_clusters / (double)r->total_clusters,
-		       r->allocated_clusters ? 100.0 * (double)r->fragmented_clusters /
-					       (double)r->allocated_clusters : 0.0,
-		       r->allocated_clusters ? 100.0 * (double)r->compressed_clusters /
-					       (double)r->allocated_clusters : 0.0);
-	printf("Image end offset: %llu\n", (unsigned long long)r->image_end_offset);
+		       100.0 * (double)r->fragmented_clusters / (double)r->allocated_clusters,
+		       100.0 * (double)r->compressed_clusters / (double)r->allocated_clusters);
+	if (r->image_end_offset)
+		printf("Image end offset: %llu\n", (unsigned long long)r->image_end_offset);
 }
 
 int cmd_check(int argc, char **argv)
@@ -59,6 +88,7 @@ int cmd_check(int argc, char **argv)
 	};
 	enum img_format fmt = IMG_FMT_AUTO;
 	struct img_check_result r, r2;
+	uint64_t fixed_c = 0, fixed_l = 0;
 	unsigned fix = 0;
 	bool json = false, quiet = false;
 	char err[512];
@@ -105,7 +135,8 @@ int cmd_check(int argc, char **argv)
 		img_close(img);
 		return CHECK_UNSUPPORTED;
 	}
-	ret = img_check(img, fix, &r, quiet || json ? NULL : stdout);
+	/* As qemu-img, what each problem is goes to stderr, whatever the output format. */
+	ret = img_check(img, fix, &r, stderr);
 	if (ret < 0) {
 		cli_error("Check failed: %s", ret == -ENOTSUP ?
 			  "images with internal snapshots are not supported" : strerror(-ret));
@@ -118,12 +149,14 @@ int cmd_check(int argc, char **argv)
 			       "    %llu leaked clusters\n    %llu corruptions\n\n"
 			       "Double checking the fixed image now...\n",
 			       (unsigned long long)r.leaks_fixed, (unsigned long long)r.corruptions_fixed);
-		ret = img_check(img, 0, &r2, quiet || json ? NULL : stdout);
+		ret = img_check(img, 0, &r2, stderr);
 		if (ret < 0) {
 			cli_error("Check failed: %s", strerror(-ret));
 			img_close(img);
 			return CHECK_FAILED;
 		}
+		fixed_c = r.corruptions_fixed;
+		fixed_l = r.leaks_fixed;
 		r = r2;
 	}
 	img_close(img);
@@ -132,7 +165,7 @@ int cmd_check(int argc, char **argv)
 		uint64_t leaks = r.leaks - r.leaks_fixed;
 
 		if (!quiet)
-			print_result(argv[optind], &r, corrupt, leaks, json);
+			print_result(argv[optind], &r, corrupt, leaks, fixed_c, fixed_l, json);
 		if (r.check_errors)
 			return CHECK_FAILED;
 		if (corrupt)

@@ -31,7 +31,7 @@ run "check clean image exits 0" "$I" check "$T/k.qcow2"
 cp "$T/k.qcow2" "$T/leak.qcow2"
 # Refcount block at cluster 2 (16-bit entries): mark cluster 200 as used.
 printf '\000\001' | dd of="$T/leak.qcow2" bs=1 seek=$((2 * 4096 + 400)) conv=notrunc status=none
-"$I" check "$T/leak.qcow2" >"$T/out"; r=$?
+"$I" check "$T/leak.qcow2" >"$T/out" 2>&1; r=$?
 [ $r -eq 3 ] && grep -q "Leaked cluster 200 refcount=1 reference=0" "$T/out"; ok $? "check reports a leak, exit 3 (got $r)"
 "$I" check -r leaks "$T/leak.qcow2" >"$T/out"; r=$?
 [ $r -eq 0 ] && grep -q "1 leaked clusters" "$T/out"; ok $? "check -r leaks repairs it, exit 0 (got $r)"
@@ -39,7 +39,7 @@ run "repaired leak passes qemu-img check" qemu-img check -q "$T/leak.qcow2"
 cp "$T/k.qcow2" "$T/bad.qcow2"
 # Zero the refcount of the header cluster: a corruption.
 printf '\000\000' | dd of="$T/bad.qcow2" bs=1 seek=$((2 * 4096)) conv=notrunc status=none
-"$I" check "$T/bad.qcow2" >"$T/out"; r=$?
+"$I" check "$T/bad.qcow2" >"$T/out" 2>&1; r=$?
 [ $r -eq 2 ] && grep -q "ERROR cluster 0 refcount=0 reference=1" "$T/out"; ok $? "check reports a corruption, exit 2 (got $r)"
 "$I" check -r leaks "$T/bad.qcow2" >/dev/null; r=$?
 [ $r -eq 2 ]; ok $? "check -r leaks leaves the corruption, exit 2 (got $r)"
@@ -48,7 +48,12 @@ printf '\000\000' | dd of="$T/bad.qcow2" bs=1 seek=$((2 * 4096)) conv=notrunc st
 run "repaired corruption passes qemu-img check" qemu-img check -q "$T/bad.qcow2"
 "$I" check "$T/a.raw" >/dev/null 2>&1; r=$?
 [ $r -eq 63 ]; ok $? "check on raw exits 63 (got $r)"
-"$I" check --output=json "$T/k.qcow2" | grep -q '"corruptions": 0'; ok $? "check --output=json"
+[ "$("$I" check --output=json "$T/k.qcow2")" = "$(qemu-img check --output=json "$T/k.qcow2")" ]; ok $? "check --output=json is qemu-img's"
+cp "$T/k.qcow2" "$T/leak2.qcow2"
+printf '\000\001' | dd of="$T/leak2.qcow2" bs=1 seek=$((2 * 4096 + 400)) conv=notrunc status=none
+"$I" check --output=json "$T/leak2.qcow2" >"$T/out" 2>"$T/err"
+grep -q "Leaked cluster 200" "$T/err" && ! grep -q Leaked "$T/out" && grep -q '"leaks": 1,' "$T/out"
+ok $? "the problems go to stderr, as qemu-img's; JSON counts the leak"
 
 # compare
 mkpayload "$T/p.raw" 4

@@ -33,7 +33,7 @@ cp "$T/k.qcow2" "$T/leak.qcow2"
 printf '\000\001' | dd of="$T/leak.qcow2" bs=1 seek=$((2 * 4096 + 400)) conv=notrunc status=none
 "$I" check "$T/leak.qcow2" >"$T/out" 2>&1; r=$?
 [ $r -eq 3 ] && grep -q "Leaked cluster 200 refcount=1 reference=0" "$T/out"; ok $? "check reports a leak, exit 3 (got $r)"
-"$I" check -r leaks "$T/leak.qcow2" >"$T/out"; r=$?
+"$I" check -r leaks "$T/leak.qcow2" >"$T/out" 2>&1; r=$?
 [ $r -eq 0 ] && grep -q "1 leaked clusters" "$T/out"; ok $? "check -r leaks repairs it, exit 0 (got $r)"
 run "repaired leak passes qemu-img check" qemu-img check -q "$T/leak.qcow2"
 cp "$T/k.qcow2" "$T/bad.qcow2"
@@ -41,9 +41,9 @@ cp "$T/k.qcow2" "$T/bad.qcow2"
 printf '\000\000' | dd of="$T/bad.qcow2" bs=1 seek=$((2 * 4096)) conv=notrunc status=none
 "$I" check "$T/bad.qcow2" >"$T/out" 2>&1; r=$?
 [ $r -eq 2 ] && grep -q "ERROR cluster 0 refcount=0 reference=1" "$T/out"; ok $? "check reports a corruption, exit 2 (got $r)"
-"$I" check -r leaks "$T/bad.qcow2" >/dev/null; r=$?
+"$I" check -r leaks "$T/bad.qcow2" >/dev/null 2>&1; r=$?
 [ $r -eq 2 ]; ok $? "check -r leaks leaves the corruption, exit 2 (got $r)"
-"$I" check -r all "$T/bad.qcow2" >"$T/out"; r=$?
+"$I" check -r all "$T/bad.qcow2" >"$T/out" 2>&1; r=$?
 [ $r -eq 0 ]; ok $? "check -r all repairs the corruption, exit 0 (got $r)"
 run "repaired corruption passes qemu-img check" qemu-img check -q "$T/bad.qcow2"
 "$I" check "$T/a.raw" >/dev/null 2>&1; r=$?

@@ -176,19 +176,86 @@ int cmd_check(int argc, char **argv)
 	return CHECK_OK;
 }
 
+#define MAP_MAX_DEPTH	64
+
+/*
+ * The file name of each layer as qemu-img map names it: the image as given,
+ * then each backing file relative to the one above. -1 if a layer cannot be opened.
+ */
+static int layer_names(const char *path, enum img_format fmt, char names[][4096], int max)
+{
+	int n = 0;
+
+	snprintf(names[0], sizeof(names[0]), "%s", path);
+	while (n + 1 < max) {
+		char err[256];
+		struct img_info in;
+		struct img *img = img_open(names[n], n ? IMG_FMT_AUTO : fmt,
+					   IMG_OPEN_RDONLY | IMG_OPEN_NO_BACKING, err, sizeof(err));
+
+		if (!img)
+			return -1;
+		img_get_info(img, &in);
+		img_close(img);
+		if (in.format != IMG_FMT_QCOW2 || !in.backing_file[0])
+			break;
+		cli_backing_path(names[n], in.backing_file, names[n + 1], sizeof(names[n + 1]));
+		n++;
+	}
+	return n + 1;
+}
+
+/* qemu-img's entry_mergeable(): same state, same file, and the offsets run on. */
+static bool map_mergeable(const struct img_extent *a, const struct img_extent *b)
+{
+	return a->len && !!(a->flags & IMG_EXT_ZERO) == !!(b->flags & IMG_EXT_ZERO) &&
+	       !!(a->flags & IMG_EXT_DATA) == !!(b->flags & IMG_EXT_DATA) &&
+	       a->depth == b->depth && a->unallocated == b->unallocated &&
+	       a->offset_valid == b->offset_valid &&
+	       (!a->offset_valid || a->host_off + a->len == b->host_off);
+}
+
+/* One merged entry, as qemu-img's dump_map_entry(); -1 where qemu-img gives up. */
+static int map_entry(const struct img_extent *e, uint64_t start, bool json, bool first,
+		     char names[][4096], int nnames)
+{
+	bool data = e->flags & IMG_EXT_DATA, zero = e->flags & IMG_EXT_ZERO;
+
+	if (json) {
+		printf("%s{ \"start\": %llu, \"length\": %llu, \"depth\": %d, \"present\": %s, "
+		       "\"zero\": %s, \"data\": %s", first ? "" : ",\n", (unsigned long long)start,
+		       (unsigned long long)e->len, e->depth, e->unallocated ? "false" : "true",
+		       zero ? "true" : "false", data ? "true" : "false");
+		if (e->offset_valid)
+			printf(", \"offset\": %llu", (unsigned long long)e->host_off);
+		printf("}");
+		return 0;
+	}
+	if (data && !e->offset_valid) {
+		cli_error("File contains external, encrypted or compressed clusters.");
+		return -1;
+	}
+	if (data && !zero)
+		printf("%#-16llx%#-16llx%#-16llx%s\n", (unsigned long long)start,
+		       (unsigned long long)e->len, (unsigned long long)e->host_off,
+		       e->depth < nnames ? names[e->depth] : "");
+	return 0;
+}
+
 int cmd_map(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "output", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static char names[MAP_MAX_DEPTH][4096];
 	enum img_format fmt = IMG_FMT_AUTO;
 	struct img_extent e, cur = { 0 };
 	uint64_t cur_off = 0, off = 0, size;
 	bool json = false, first = true, have = false;
 	char err[512];
 	struct img *img;
-	int c;
+	int c, nnames, ret = 0;
 
 	while ((c = getopt_long(argc, argv, "f:", lo, NULL)) != -1) {
 		if (c == 'f') {
@@ -213,45 +280,26 @@ int cmd_map(int argc, char **argv)
 		cli_error("%s", err);
 		return 1;
 	}
+	nnames = layer_names(argv[optind], fmt, names, MAP_MAX_DEPTH);
 	size = img_get_size(img);
 	if (json)
 		printf("[");
 	else
 		printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
-	/* Merge adjacent extents that look the same, as qemu-img map does. */
-	while (off <= size) {
+	while (!ret && off <= size) {
 		bool done = off == size;
 
 		if (!done && img_block_status(img, off, size - off, &e) < 0) {
 			cli_error("error while mapping offset %llu", (unsigned long long)off);
-			img_close(img);
-			return 1;
+			ret = -1;
+			break;
 		}
-		if (have && (done || e.flags != cur.flags || e.depth != cur.depth ||
-			     (cur.host_off && e.host_off != cur.host_off + cur.len))) {
-			bool data = cur.flags & IMG_EXT_DATA;
-
-			if (json) {
-				printf("%s{ \"start\": %llu, \"length\": %llu, \"depth\": %d, \"present\": %s, "
-				       "\"zero\": %s, \"data\": %s, \"compressed\": %s",
-				       first ? "" : ",\n", (unsigned long long)cur_off,
-				       (unsigned long long)cur.len, cur.depth,
-				       (cur.flags & (IMG_EXT_DATA | IMG_EXT_ZERO)) ? "true" : "false",
-				       (cur.flags & IMG_EXT_ZERO) ? "true" : "false",
-				       data ? "true" : "false",
-				       (cur.flags & IMG_EXT_COMPRESSED) ? "true" : "false");
-				if (cur.host_off)
-					printf(", \"offset\": %llu", (unsigned long long)cur.host_off);
-				printf("}");
-				first = false;
-			} else if (data && cur.host_off) {
-				printf("%#-16llx%#-16llx%#-16llx%s\n", (unsigned long long)cur_off,
-				       (unsigned long long)cur.len, (unsigned long long)cur.host_off,
-				       cur.depth ? "(backing file)" : argv[optind]);
-			}
+		if (have && (done || !map_mergeable(&cur, &e))) {
+			ret = map_entry(&cur, cur_off, json, first, names, nnames);
+			first = false;
 			have = false;
 		}
-		if (done)
+		if (done || ret)
 			break;
 		if (!have) {
 			cur = e;
@@ -262,8 +310,8 @@ int cmd_map(int argc, char **argv)
 		}
 		off += e.len;
 	}
-	if (json)
+	if (json && !ret)
 		printf("]\n");
 	img_close(img);
-	return 0;
+	return ret ? 1 : 0;
 }

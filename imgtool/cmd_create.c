@@ -169,17 +169,6 @@ static struct img *open_or_report(const char *path, enum img_format fmt, unsigne
 	return img;
 }
 
-/* qemu's path_combine: the backing name relative to the image's directory, as the path was given. */
-static void full_backing_name(const char *path, const char *backing, char *buf, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (backing[0] == '/' || !slash)
-		snprintf(buf, len, "%s", backing);
-	else
-		snprintf(buf, len, "%.*s%s", (int)(slash - path + 1), path, backing);
-}
-
 static void info_human(const char *path, const struct img_info *in,
 		       const struct img_snapshot *snaps, int nsnaps)
 {
@@ -195,7 +184,7 @@ static void info_human(const char *path, const struct img_info *in,
 	if (in->dirty)
 		printf("cleanly shut down: no\n");
 	if (in->backing_file[0]) {
-		full_backing_name(path, in->backing_file, full, sizeof(full));
+		cli_backing_path(path, in->backing_file, full, sizeof(full));
 		printf("backing file: %s", in->backing_file);
 		if (strcmp(full, in->backing_file))
 			printf(" (actual path: %s)", full);
@@ -271,7 +260,7 @@ static void info_json(const char *path, const struct img_info *in,
 		printf("\n        }\n    }");
 	}
 	if (backing) {
-		full_backing_name(path, in->backing_file, full, sizeof(full));
+		cli_backing_path(path, in->backing_file, full, sizeof(full));
 		printf(",\n    \"full-backing-filename\": ");
 		cli_json_string(stdout, full);
 		printf(",\n    \"backing-filename\": ");

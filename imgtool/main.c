@@ -100,6 +100,17 @@ static int utf8_codepoint(const unsigned char *s, const unsigned char **end)
 	return cp;
 }
 
+/* qemu's path_combine: a backing file name relative to the directory of the image, as its path was given. */
+void cli_backing_path(const char *path, const char *backing, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (backing[0] == '/' || !slash)
+		snprintf(buf, len, "%s", backing);
+	else
+		snprintf(buf, len, "%.*s%s", (int)(slash - path + 1), path, backing);
+}
+
 /* A JSON string, escaped byte for byte as qemu's JSON writer does. */
 void cli_json_string(FILE *f, const char *str)
 {

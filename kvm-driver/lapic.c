@@ -397,7 +397,16 @@ static void timer_start_count(struct kvmd_lapic *apic)
 	if (timer_mode(apic) == APIC_TIMER_PERIODIC && ns < APIC_MIN_PERIOD_NS)
 		ns = APIC_MIN_PERIOD_NS;
 	apic->period_ns = ns;
-	timer_arm(apic, ns);
+	apic->start = ktime_get();
+	/* As KVM: a one-shot already due by now expires here, not on a timer. */
+	if (timer_mode(apic) == APIC_TIMER_ONESHOT &&
+	    ktime_to_ns(ktime_sub(ktime_get(), apic->start)) >= ns) {
+		atomic_inc(&apic->timer_pending);
+		kvmd_make_request(apic->vcpu, KVMD_REQ_EVENT);
+		return;
+	}
+	hrtimer_start(&apic->timer, ktime_add_ns(apic->start, ns),
+		      HRTIMER_MODE_ABS_HARD);
 }
 
 static u64 guest_tsc(struct kvmd_vcpu *vcpu)

@@ -397,7 +397,16 @@ static void timer_start_count(struct kvmd_lapic *apic)
 	if (timer_mode(apic) == APIC_TIMER_PERIODIC && ns < APIC_MIN_PERIOD_NS)
 		ns = APIC_MIN_PERIOD_NS;
 	apic->period_ns = ns;
-	timer_arm(apic, ns);
+	apic->start = ktime_get();
+	/* As KVM: a one-shot already due by now expires here, not on a timer. */
+	if (timer_mode(apic) == APIC_TIMER_ONESHOT &&
+	    ktime_to_ns(ktime_sub(ktime_get(), apic->start)) >= ns) {
+		atomic_inc(&apic->timer_pending);
+		kvmd_make_request(apic->vcpu, KVMD_REQ_EVENT);
+		return;
+	}
+	hrtimer_start(&apic->timer, ktime_add_ns(apic->start, ns),
+		      HRTIMER_MODE_ABS_HARD);
 }
 
 static u64 guest_tsc(struct kvmd_vcpu *vcpu)
@@ -407,17 +416,21 @@ static u64 guest_tsc(struct kvmd_vcpu *vcpu)
 
 static void timer_start_deadline(struct kvmd_lapic *apic)
 {
-	u64 now, delta, ns = 0;
+	u64 now, delta, ns;
 
 	hrtimer_cancel(&apic->timer);
 	atomic_set(&apic->timer_pending, 0);
 	if (!apic->tscdeadline || !tsc_khz)
 		return;
 	now = guest_tsc(apic->vcpu);
-	if (apic->tscdeadline > now) {
-		delta = apic->tscdeadline - now;
-		ns = mul_u64_u32_div(delta, NSEC_PER_MSEC, tsc_khz);
+	if (apic->tscdeadline <= now) {
+		/* As KVM: a deadline already passed expires now, not on a timer. */
+		atomic_inc(&apic->timer_pending);
+		kvmd_make_request(apic->vcpu, KVMD_REQ_EVENT);
+		return;
 	}
+	delta = apic->tscdeadline - now;
+	ns = mul_u64_u32_div(delta, NSEC_PER_MSEC, tsc_khz);
 	timer_arm(apic, ns);
 }
 
@@ -477,6 +490,12 @@ static void timer_rescale(struct kvmd_lapic *apic, u32 old_shift)
 	apic->period_ns = period;
 	/* TMCCT counts from a start that leaves "left" of the new period. */
 	apic->start = ktime_sub_ns(ktime_get(), period - min(left, period));
+	if (!left) {
+		/* An expired one-shot: as KVM, it expires again, now. */
+		atomic_inc(&apic->timer_pending);
+		kvmd_make_request(apic->vcpu, KVMD_REQ_EVENT);
+		return;
+	}
 	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), left),
 		      HRTIMER_MODE_ABS_HARD);
 }

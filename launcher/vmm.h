@@ -102,6 +102,7 @@ struct vm {
 	unsigned int nr_ram;
 	unsigned int nr_dev_slots;	/* memory slots devices took (vm_ram_slot) */
 	uint64_t dev_slot_size[VM_MAX_DEV_SLOTS];	/* what each maps now, 0: nothing */
+	bool dev_slot_log[VM_MAX_DEV_SLOTS];	/* KVM_MEM_LOG_DIRTY_PAGES on its mappings */
 	void *rom;			/* firmware image mapping (BIOS boot) */
 	size_t rom_size;
 	struct e820_entry e820[E820_MAX];

@@ -189,5 +189,12 @@ void vga_screen_free(struct vga_screen *scr);
  */
 int vga_text_read(const struct vga *v, char *buf, size_t len,
 		  unsigned int *cols, unsigned int *rows);
+/*
+ * In a text mode, the screen as cells (character | attribute << 8), row
+ * by row, and the cursor's cell (-1: hidden or off the screen). Returns
+ * cols * rows, or -1 when not in a text mode or that exceeds max.
+ */
+int vga_text_cells(const struct vga *v, uint16_t *cells, size_t max,
+		   unsigned int *cols, unsigned int *rows, int *cursor);
 
 #endif

@@ -408,3 +408,32 @@ int vga_text_read(const struct vga *v, char *buf, size_t len,
 		buf[n < len ? n : len - 1] = '\0';
 	return (int)n;
 }
+
+int vga_text_cells(const struct vga *v, uint16_t *cells, size_t max,
+		   unsigned int *cols, unsigned int *rows, int *cursor)
+{
+	uint32_t cur = v->cr[CR_CURSOR_HI] << 8 | v->cr[CR_CURSOR_LO];
+	struct geometry g;
+	size_t n;
+
+	if (vbe_enabled(v) || (v->gr[GR_MISC] & GR06_GRAPHICS))
+		return -1;
+	text_geometry(v, &g);
+	if (g.mode != VGA_MODE_TEXT)
+		return -1;
+	*cols = g.cols;
+	*rows = g.rows;
+	*cursor = -1;
+	n = (size_t)g.cols * g.rows;
+	if (n > max)
+		return -1;
+	for (unsigned int row = 0; row < g.rows; row++)
+		for (unsigned int col = 0; col < g.cols; col++) {
+			uint32_t addr = (g.start + row * g.line + col) & (g.wrap - 1);
+
+			cells[row * g.cols + col] = v->vram[addr * 4] | v->vram[addr * 4 + 1] << 8;
+			if (addr == cur && !(v->cr[CR_CURSOR_START] & 0x20))
+				*cursor = (int)(row * g.cols + col);
+		}
+	return (int)n;
+}

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/launcher/display.t: the standard VGA (display = { type = "std"; })
+# tests/launcher/display.t: the standard VGA (display = { type = "headless"; })
 # in the test host. Linux's bochs DRM driver (a second cpio after the test
 # initramfs) binds it and fbcon draws 60 lines on tty1; a SIGUSR2 then
 # writes the screen as a PNG, and so does KVM_LAUNCH_SCREENDUMP when the
@@ -69,7 +69,7 @@ for lane in $LANES; do
 	add_vga "$dir/initrd.img"
 	for vm in vga plain; do
 		case $vm in
-		vga) disp='display = { type = "std"; };' cmd=kl-vgatest ;;
+		vga) disp='display = { type = "headless"; };' cmd=kl-vgatest ;;
 		*) disp='' cmd='sleep 4' ;;
 		esac
 		cat > "$dir/$vm.cfg" <<EOF2

@@ -1,0 +1,372 @@
+/* launcher/ui-vnc.c: display.type = "vnc": the VGA's screen served over RFB by libvncserver, its viewers' keys and pointer into the PS/2 keyboard and mouse. */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <rfb/rfb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dev-i8042.h"
+#include "dev-vga.h"
+#include "hw/ps2.h"
+#include "ui.h"
+#include "vm.h"
+
+/*
+ * Threads and locks. One thread, "vnc", does all of libvncserver's work
+ * (rfbProcessEvents: accepting viewers, their messages, sending updates)
+ * and the refreshes; libvncserver runs no thread of its own, so the
+ * framebuffer it sends from is touched by this thread only. The machine
+ * (vga, i8042) is attached and detached by main under s->lock, which the
+ * thread holds while it renders or injects input: lock order s->lock ->
+ * a device's mutex (taken inside pc_vga_render, pc_kbd_key) -> what that
+ * device takes. vCPU threads never come here, and no device calls a
+ * frontend, so nothing waits on s->lock while holding a device mutex.
+ *
+ * Updates: every REFRESH_NS the VGA is asked for its picture; an unchanged
+ * card (no register or window write, no page of the framebuffer slot in
+ * KVM's dirty log) costs that look and nothing else. A changed picture is
+ * compared with the one viewers last got, and only bands of rows that
+ * differ, cut to the columns that differ, are marked for sending.
+ */
+
+#define REFRESH_NS	30000000ull	/* 33 looks a second, with a viewer */
+#define BAND		16		/* rows compared and sent together */
+
+struct vnc {
+	rfbScreenInfoPtr screen;
+	uint32_t *fb;			/* what viewers have, libvncserver's pixel order */
+	unsigned int width, height;
+	pthread_t thread;
+	atomic_bool stop;
+
+	pthread_mutex_t lock;		/* the machine below, keys, the pointer */
+	struct pc_vga *vga;
+	struct i8042_dev *kbd;
+	struct vga_screen scr;		/* the card's last picture (XRGB) */
+	struct ui_keys keys;
+	bool pointer_known;
+	int px, py, buttons;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* XRGB to libvncserver's 32-bit default: red in the low byte. */
+static inline uint32_t to_fb(uint32_t p)
+{
+	return (p >> 16 & 0xff) | (p & 0xff00) | (p & 0xff) << 16;
+}
+
+/* A new picture size: a new framebuffer, all of it sent. */
+static int resize(struct vnc *s, const struct vga_screen *scr)
+{
+	uint32_t *fb = malloc((size_t)scr->width * scr->height * 4), *old = s->fb;
+
+	if (!fb)
+		return -1;
+	for (unsigned int y = 0; y < scr->height; y++) {
+		const uint32_t *src = (const uint32_t *)((const uint8_t *)scr->pixels + (size_t)y * scr->stride);
+
+		for (unsigned int x = 0; x < scr->width; x++)
+			fb[(size_t)y * scr->width + x] = to_fb(src[x]);
+	}
+	s->fb = fb;
+	s->width = scr->width;
+	s->height = scr->height;
+	rfbNewFramebuffer(s->screen, (char *)fb, (int)scr->width, (int)scr->height, 8, 3, 4);
+	free(old);
+	return 0;
+}
+
+/* Copy what changed into the framebuffer and mark it, a band at a time. */
+static void update(struct vnc *s, const struct vga_screen *scr)
+{
+	for (unsigned int y0 = 0; y0 < s->height; y0 += BAND) {
+		unsigned int y1 = y0 + BAND < s->height ? y0 + BAND : s->height;
+		unsigned int left = s->width, right = 0;
+
+		for (unsigned int y = y0; y < y1; y++) {
+			const uint32_t *src = (const uint32_t *)((const uint8_t *)scr->pixels +
+								  (size_t)y * scr->stride);
+			uint32_t *dst = s->fb + (size_t)y * s->width;
+			unsigned int x;
+
+			for (x = 0; x < s->width && to_fb(src[x]) == dst[x]; x++)
+				;
+			if (x == s->width)
+				continue;
+			if (x < left)
+				left = x;
+			for (x = s->width; x > left && to_fb(src[x - 1]) == dst[x - 1]; x--)
+				;
+			if (x > right)
+				right = x;
+		}
+		if (left >= right)
+			continue;
+		for (unsigned int y = y0; y < y1; y++) {
+			const uint32_t *src = (const uint32_t *)((const uint8_t *)scr->pixels +
+								  (size_t)y * scr->stride);
+
+			for (unsigned int x = left; x < right; x++)
+				s->fb[(size_t)y * s->width + x] = to_fb(src[x]);
+		}
+		rfbMarkRectAsModified(s->screen, (int)left, (int)y0, (int)right, (int)y1);
+	}
+}
+
+static void refresh(struct vnc *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->vga && pc_vga_render(s->vga, &s->scr) > 0) {
+		if (s->scr.width != s->width || s->scr.height != s->height)
+			resize(s, &s->scr);
+		else
+			update(s, &s->scr);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void emit_key(void *ctx, uint16_t code, bool down)
+{
+	struct vnc *s = ctx;
+
+	pc_kbd_key(s->kbd, code, down);
+}
+
+static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+{
+	struct vnc *s = cl->screen->screenData;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->kbd)
+		ui_keysym(&s->keys, keysym, down, emit_key, s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Viewers give absolute positions, the PS/2 mouse reports motion: the
+ * difference from the last position (the guest's acceleration may make
+ * its pointer drift from the viewer's). Buttons: RFB 1 left, 2 middle,
+ * 4 right, 8 and 16 a wheel notch up or down.
+ */
+static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
+{
+	struct vnc *s = cl->screen->screenData;
+	int dx, dy, dz = 0;
+	uint8_t b = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->pointer_known) {
+		s->px = x;
+		s->py = y;
+		s->pointer_known = true;
+	}
+	dx = x - s->px;
+	dy = s->py - y;
+	if (mask & 8 & ~s->buttons)
+		dz = -1;
+	if (mask & 16 & ~s->buttons)
+		dz = 1;
+	if (mask & 1)
+		b |= PS2_BUTTON_LEFT;
+	if (mask & 2)
+		b |= PS2_BUTTON_MIDDLE;
+	if (mask & 4)
+		b |= PS2_BUTTON_RIGHT;
+	if (s->kbd && (dx || dy || dz || (mask & 7) != (s->buttons & 7)))
+		pc_mouse_event(s->kbd, dx, dy, dz, b);
+	s->px = x;
+	s->py = y;
+	s->buttons = mask;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void client_gone(rfbClientPtr cl)
+{
+	fprintf(stderr, "\r\nkvm-launch: vnc: %s disconnected\r\n", cl->host ? cl->host : "a viewer");
+}
+
+static enum rfbNewClientAction client_new(rfbClientPtr cl)
+{
+	cl->clientGoneHook = client_gone;
+	fprintf(stderr, "\r\nkvm-launch: vnc: %s connected\r\n", cl->host ? cl->host : "a viewer");
+	return RFB_CLIENT_ACCEPT;
+}
+
+static void *vnc_main(void *arg)
+{
+	struct vnc *s = arg;
+	uint64_t next = 0;
+
+	while (!atomic_load(&s->stop)) {
+		uint64_t now;
+
+		rfbProcessEvents(s->screen, REFRESH_NS / 1000);
+		now = now_ns();
+		if (now < next)
+			continue;
+		next = now + REFRESH_NS;
+		/* nobody looking: the card is not even asked */
+		if (s->screen->clientHead)
+			refresh(s);
+	}
+	return NULL;
+}
+
+/*
+ * The listen socket is ours: getaddrinfo takes host names and IPv6, and a
+ * failure is told with its reason, which libvncserver's own bind only logs.
+ */
+static int listen_on(const struct vm_config *cfg)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *res, *ai;
+	char port[8], shown[300];
+	int fd = -1, err = 0, one = 1, gai;
+
+	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	if (!cfg->listen_host)
+		snprintf(shown, sizeof(shown), ":%s", port);
+	else if (strchr(cfg->listen_host, ':'))
+		snprintf(shown, sizeof(shown), "[%s]:%s", cfg->listen_host, port);
+	else
+		snprintf(shown, sizeof(shown), "%s:%s", cfg->listen_host, port);
+	gai = getaddrinfo(cfg->listen_host, port, &hints, &res);
+	if (gai) {
+		fprintf(stderr, "%s:%d: display.listen: %s: %s\n", cfg->path, cfg->listen_line, shown,
+			gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 8) == 0)
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fprintf(stderr, "%s:%d: display.listen: %s: %s\n", cfg->path, cfg->listen_line, shown,
+			strerror(err));
+	return fd;
+}
+
+static void vnc_free(struct vnc *s)
+{
+	if (s->screen) {
+		rfbShutdownServer(s->screen, TRUE);	/* closes the listen socket too */
+		rfbScreenCleanup(s->screen);
+	}
+	vga_screen_free(&s->scr);
+	free(s->fb);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void *vnc_open(const struct vm_config *cfg)
+{
+	char prog[] = "kvm-launch", *argv[] = { prog, NULL };
+	struct vnc *s = calloc(1, sizeof(*s));
+	int argc = 1, fd, err;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	fd = listen_on(cfg);
+	if (fd < 0) {
+		vnc_free(s);
+		return NULL;
+	}
+	/* what it logs (every viewer's pixel format...) is not the user's business */
+	rfbLogEnable(FALSE);
+	s->width = 640;
+	s->height = 480;
+	s->fb = calloc((size_t)s->width * s->height, 4);
+	s->screen = rfbGetScreen(&argc, argv, (int)s->width, (int)s->height, 8, 3, 4);
+	if (!s->fb || !s->screen) {
+		fprintf(stderr, "kvm-launch: vnc: out of memory\n");
+		close(fd);
+		vnc_free(s);
+		return NULL;
+	}
+	s->screen->frameBuffer = (char *)s->fb;
+	s->screen->desktopName = cfg->name;
+	s->screen->alwaysShared = TRUE;
+	s->screen->port = 0;		/* libvncserver binds nothing: */
+	s->screen->ipv6port = 0;
+	s->screen->autoPort = FALSE;
+	s->screen->httpPort = 0;
+	s->screen->screenData = s;
+	s->screen->kbdAddEvent = on_key;
+	s->screen->ptrAddEvent = on_pointer;
+	s->screen->newClientHook = client_new;
+	rfbInitServer(s->screen);
+	/* ... it serves our socket */
+	s->screen->listenSock = fd;
+	FD_SET(fd, &s->screen->allFds);
+	if (fd > s->screen->maxFd)
+		s->screen->maxFd = fd;
+	err = pthread_create(&s->thread, NULL, vnc_main, s);
+	if (err) {
+		fprintf(stderr, "kvm-launch: vnc: thread: %s\n", strerror(err));
+		vnc_free(s);
+		return NULL;
+	}
+	pthread_setname_np(s->thread, "vnc");
+	return s;
+}
+
+static void vnc_attach(void *state, struct vm *vm)
+{
+	struct vnc *s = state;
+
+	pthread_mutex_lock(&s->lock);
+	s->vga = vm_device(vm, "vga");
+	s->kbd = vm_device(vm, "i8042");
+	s->scr.valid = false;		/* a new card: draw it whole */
+	memset(&s->keys, 0, sizeof(s->keys));
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void vnc_detach(void *state)
+{
+	struct vnc *s = state;
+
+	pthread_mutex_lock(&s->lock);
+	s->vga = NULL;
+	s->kbd = NULL;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void vnc_close(void *state)
+{
+	struct vnc *s = state;
+
+	atomic_store(&s->stop, true);
+	pthread_join(s->thread, NULL);
+	vnc_free(s);
+}
+
+const struct ui_ops ui_vnc_ops = {
+	.name = "vnc",
+	.open = vnc_open, .attach = vnc_attach, .detach = vnc_detach, .close = vnc_close,
+};

@@ -179,6 +179,11 @@ static void draw(struct term *t)
 	}
 	t->notice = false;
 	t->next.valid = true;
+	/* a register write that changed nothing on screen: nothing to send */
+	if (t->shown.valid && t->shown.cols == t->next.cols && t->shown.rows == t->next.rows &&
+	    t->shown.cursor == t->next.cursor &&
+	    !memcmp(t->shown.cells, t->next.cells, (size_t)n * sizeof(uint16_t)))
+		return;
 	if (ui_text_draw(&t->shown, &t->next, &t->out))
 		return;
 	write_all(STDOUT_FILENO, t->out.p, t->out.len);
@@ -257,7 +262,6 @@ static void term_free(struct term *t)
 static void *term_open(const struct vm_config *cfg)
 {
 	struct term *t = calloc(1, sizeof(*t));
-	int err;
 
 	if (!t)
 		return NULL;
@@ -273,14 +277,11 @@ static void *term_open(const struct vm_config *cfg)
 		return NULL;
 	}
 	take_terminal(t);
-	err = pthread_create(&t->thread, NULL, term_main, t);
-	if (err) {
+	if (ui_thread_start(&t->thread, term_main, t, "term")) {
 		give_back();
-		fprintf(stderr, "kvm-launch: terminal: thread: %s\n", strerror(err));
 		term_free(t);
 		return NULL;
 	}
-	pthread_setname_np(t->thread, "term");
 	return t;
 }
 

@@ -286,7 +286,7 @@ static void *vnc_open(const struct vm_config *cfg)
 {
 	char prog[] = "kvm-launch", *argv[] = { prog, NULL };
 	struct vnc *s = calloc(1, sizeof(*s));
-	int argc = 1, fd, err;
+	int argc = 1, fd;
 
 	if (!s)
 		return NULL;
@@ -325,13 +325,10 @@ static void *vnc_open(const struct vm_config *cfg)
 	FD_SET(fd, &s->screen->allFds);
 	if (fd > s->screen->maxFd)
 		s->screen->maxFd = fd;
-	err = pthread_create(&s->thread, NULL, vnc_main, s);
-	if (err) {
-		fprintf(stderr, "kvm-launch: vnc: thread: %s\n", strerror(err));
+	if (ui_thread_start(&s->thread, vnc_main, s, "vnc")) {
 		vnc_free(s);
 		return NULL;
 	}
-	pthread_setname_np(s->thread, "vnc");
 	return s;
 }
 

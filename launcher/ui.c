@@ -1,5 +1,9 @@
 /* launcher/ui.c: the display frontend display.type names, opened once and attached to each machine. */
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "config.h"
 #include "ui.h"
@@ -44,4 +48,27 @@ void ui_close(struct ui *ui)
 		ui->ops->close(ui->state);
 	ui->ops = NULL;
 	ui->state = NULL;
+}
+
+int ui_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *name)
+{
+	sigset_t all, old;
+	int err;
+
+	/*
+	 * Signals are the I/O thread's (its signalfd) and the vCPUs' kick: the
+	 * frontend starts before the machine blocks them, so its thread blocks
+	 * every one itself; a SIGUSR2 or SIGTERM delivered to it would end
+	 * kvm-launch. Faults (SIGSEGV...) reach it whatever the mask.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		fprintf(stderr, "kvm-launch: %s: thread: %s\n", name, strerror(err));
+		return -1;
+	}
+	pthread_setname_np(*thread, name);
+	return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef LAUNCHER_UI_H
 #define LAUNCHER_UI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,9 @@ int ui_open(struct ui *ui, const struct vm_config *cfg);
 void ui_attach(struct ui *ui, struct vm *vm);
 void ui_detach(struct ui *ui);
 void ui_close(struct ui *ui);
+
+/* A frontend's thread, named, with every signal blocked; 0, or -1 after a message. */
+int ui_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *name);
 
 /* ---- keys (ui-keys.c): X11 keysyms, as VNC sends them, to PC keys ---- */
 

@@ -27,6 +27,11 @@
  *   SIGINT/SIGTERM/SIGHUP (signalfd). Device callbacks fire there.
  * - slirp (one per NIC with backend = "user", net-slirp.c): libslirp's
  *   poll loop and timers; hands frames to its NIC under the NIC's mutex.
+ * - vnc or term (display.type, ui-vnc.c, ui-terminal.c): the display
+ *   frontend, started by main before the first machine and kept across
+ *   resets; it reads the VGA and feeds the i8042 through pc_vga_* and
+ *   pc_kbd_key/pc_mouse_event, which take those devices' mutexes. Its own
+ *   lock comes before them; no device calls a frontend.
  *
  * Each device instance has its own mutex (struct vm.dev[].lock). Every
  * port or MMIO range, timer and watched fd a device registers while

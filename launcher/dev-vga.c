@@ -28,6 +28,7 @@ struct pc_vga {
 	pthread_mutex_t *lock;
 	int lfb_slot;			/* BAR0's memory slot; -1: BAR0 is MMIO */
 	unsigned long *dirty;		/* the slot's dirty log, a bit a page */
+	unsigned long *pending;		/* pages written the frontend has not seen */
 	size_t dirty_len;		/* bytes */
 	bool on_bus;
 	struct vga vga;
@@ -97,6 +98,7 @@ static void vga_destroy(void *state)
 	if (d->vga.vram)
 		munmap(d->vga.vram, d->vga.vram_size);
 	free(d->dirty);
+	free(d->pending);
 	free(d);
 }
 
@@ -146,7 +148,8 @@ static int vga_create(struct vm *vm, void **state)
 		/* an unchanged framebuffer then costs a KVM_GET_DIRTY_LOG, no compare */
 		d->dirty_len = ((size_t)vram_size / 4096 + 63) / 64 * 8;
 		d->dirty = calloc(1, d->dirty_len);
-		if (!d->dirty)
+		d->pending = calloc(1, d->dirty_len);
+		if (!d->dirty || !d->pending)
 			goto fail;
 		vm_ram_log_dirty(vm, d->lfb_slot);
 	}
@@ -173,20 +176,53 @@ fail:
 	return -1;
 }
 
+/*
+ * Read the framebuffer slot's dirty log into d->pending (the pages the
+ * display frontend has not seen yet): 1 when a page was written since the
+ * last read, 0 when none, -1 when the log cannot say.
+ */
+static int read_dirty(struct pc_vga *d)
+{
+	int r = vm_ram_dirty(d->vm, d->lfb_slot, d->dirty, d->dirty_len);
+
+	if (r > 0)
+		for (size_t w = 0; w < d->dirty_len / sizeof(unsigned long); w++)
+			d->pending[w] |= d->dirty[w];
+	return r;
+}
+
 int pc_vga_render(struct pc_vga *d, struct vga_screen *scr)
 {
 	int ret;
 
 	pthread_mutex_lock(d->lock);
 	/*
-	 * The guest writes a RAM-mapped framebuffer without exits: its slot's
-	 * dirty log says whether it did since the last look (by any frontend:
-	 * the log is read once and turned into a new generation for all).
+	 * The guest writes a RAM-mapped framebuffer without exits: the dirty
+	 * log says whether it did since the last look; a write makes a new
+	 * generation, so every picture of the card is redrawn.
 	 */
-	if (d->lfb_slot >= 0 && vbe_enabled(&d->vga) &&
-	    vm_ram_dirty(d->vm, d->lfb_slot, d->dirty, d->dirty_len) != 0)
+	if (d->lfb_slot >= 0 && vbe_enabled(&d->vga) && read_dirty(d) != 0)
 		vga_touch(&d->vga);
 	ret = vga_render(&d->vga, scr);
+	pthread_mutex_unlock(d->lock);
+	return ret;
+}
+
+int pc_vga_update(struct pc_vga *d, struct vga_screen *scr, unsigned int *y0, unsigned int *y1)
+{
+	int ret;
+
+	pthread_mutex_lock(d->lock);
+	if (d->lfb_slot >= 0 && vbe_enabled(&d->vga)) {
+		if (read_dirty(d) < 0)
+			vga_touch(&d->vga);
+		ret = vga_render_dirty(&d->vga, scr, d->pending, d->dirty_len * 8, y0, y1);
+		memset(d->pending, 0, d->dirty_len);
+	} else {
+		ret = vga_render(&d->vga, scr);
+		*y0 = 0;
+		*y1 = ret > 0 ? scr->height : 0;
+	}
 	pthread_mutex_unlock(d->lock);
 	return ret;
 }

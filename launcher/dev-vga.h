@@ -17,6 +17,13 @@ struct pc_vga;
  */
 int pc_vga_render(struct pc_vga *d, struct vga_screen *scr);
 /*
+ * The same for the display frontend, which keeps scr from one call to the
+ * next: in a VBE mode only the rows holding framebuffer pages written
+ * since its last call are redrawn, [*y0, *y1) (all rows after a register
+ * change). One frontend per card: its calls consume the pages' record.
+ */
+int pc_vga_update(struct pc_vga *d, struct vga_screen *scr, unsigned int *y0, unsigned int *y1);
+/*
  * The text screen as cells (vga_text_cells), under the device's mutex;
  * -1 when not in a text mode. The generation changes whenever the picture
  * may have (registers, the window; the framebuffer only as pc_vga_render

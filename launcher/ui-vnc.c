@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,24 +26,31 @@
  * framebuffer it sends from is touched by this thread only. The machine
  * (vga, i8042) is attached and detached by main under s->lock, which the
  * thread holds while it renders or injects input: lock order s->lock ->
- * a device's mutex (taken inside pc_vga_render, pc_kbd_key) -> what that
+ * a device's mutex (taken inside pc_vga_update, pc_kbd_key) -> what that
  * device takes. vCPU threads never come here, and no device calls a
  * frontend, so nothing waits on s->lock while holding a device mutex.
  *
- * Updates: every REFRESH_NS the VGA is asked for its picture; an unchanged
- * card (no register or window write, no page of the framebuffer slot in
- * KVM's dirty log) costs that look and nothing else. A changed picture is
- * compared with the one viewers last got, and only bands of rows that
- * differ, cut to the columns that differ, are marked for sending.
+ * Updates: when a viewer has asked for one (libvncclient and real viewers
+ * ask again after each), at most every REFRESH_MIN_NS, the VGA is asked
+ * what changed: an unchanged card (no register or window write, no page of
+ * the framebuffer slot in KVM's dirty log) costs that look and nothing
+ * else, and looks grow apart, to REFRESH_MAX_NS, while nothing changes
+ * (viewer input brings them back). In a VBE mode only the rows holding
+ * written pages are redrawn; those are compared with what viewers last
+ * got, and only bands of rows that differ, cut to the columns that
+ * differ, are copied and marked for sending.
  */
 
-#define REFRESH_NS	30000000ull	/* 33 looks a second, with a viewer */
+#define REFRESH_MIN_NS	30000000ull	/* 33 looks a second while the screen changes */
+#define REFRESH_MAX_NS	240000000ull	/* ... down to 4 when it does not */
 #define BAND		16		/* rows compared and sent together */
 
 struct vnc {
 	rfbScreenInfoPtr screen;
-	uint32_t *fb;			/* what viewers have, libvncserver's pixel order */
+	uint32_t *fb;			/* what viewers have (XRGB, as rendered) */
 	unsigned int width, height;
+	uint64_t interval;		/* between looks at the card, ns */
+	uint64_t next;			/* the next look, CLOCK_MONOTONIC ns */
 	pthread_t thread;
 	atomic_bool stop;
 
@@ -63,80 +71,104 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* XRGB to libvncserver's 32-bit default: red in the low byte. */
-static inline uint32_t to_fb(uint32_t p)
+/* Our pixels as they are: XRGB, red in bits 16-23 (libvncserver's default is 0-7). */
+static void set_format(rfbScreenInfoPtr screen)
 {
-	return (p >> 16 & 0xff) | (p & 0xff00) | (p & 0xff) << 16;
+	screen->serverFormat.redShift = 16;
+	screen->serverFormat.greenShift = 8;
+	screen->serverFormat.blueShift = 0;
 }
 
 /* A new picture size: a new framebuffer, all of it sent. */
 static int resize(struct vnc *s, const struct vga_screen *scr)
 {
 	uint32_t *fb = malloc((size_t)scr->width * scr->height * 4), *old = s->fb;
+	rfbClientIteratorPtr it;
+	rfbClientPtr cl;
 
 	if (!fb)
 		return -1;
-	for (unsigned int y = 0; y < scr->height; y++) {
-		const uint32_t *src = (const uint32_t *)((const uint8_t *)scr->pixels + (size_t)y * scr->stride);
-
-		for (unsigned int x = 0; x < scr->width; x++)
-			fb[(size_t)y * scr->width + x] = to_fb(src[x]);
-	}
+	for (unsigned int y = 0; y < scr->height; y++)
+		memcpy(fb + (size_t)y * scr->width, (const uint8_t *)scr->pixels + (size_t)y * scr->stride,
+		       (size_t)scr->width * 4);
 	s->fb = fb;
 	s->width = scr->width;
 	s->height = scr->height;
 	rfbNewFramebuffer(s->screen, (char *)fb, (int)scr->width, (int)scr->height, 8, 3, 4);
+	/* it set the default format again, and each viewer's translation for it */
+	set_format(s->screen);
+	it = rfbGetClientIterator(s->screen);
+	while ((cl = rfbClientIteratorNext(it)))
+		s->screen->setTranslateFunction(cl);
+	rfbReleaseClientIterator(it);
 	free(old);
 	return 0;
 }
 
-/* Copy what changed into the framebuffer and mark it, a band at a time. */
-static void update(struct vnc *s, const struct vga_screen *scr)
+/* Copy what changed in rows [y0, y1) into the framebuffer and mark it, a band at a time. */
+static bool update(struct vnc *s, const struct vga_screen *scr, unsigned int y0, unsigned int y1)
 {
-	for (unsigned int y0 = 0; y0 < s->height; y0 += BAND) {
-		unsigned int y1 = y0 + BAND < s->height ? y0 + BAND : s->height;
+	bool changed = false;
+
+	for (unsigned int b0 = y0 - y0 % BAND; b0 < y1; b0 += BAND) {
+		unsigned int b1 = b0 + BAND < s->height ? b0 + BAND : s->height;
 		unsigned int left = s->width, right = 0;
 
-		for (unsigned int y = y0; y < y1; y++) {
+		for (unsigned int y = b0 < y0 ? y0 : b0; y < b1 && y < y1; y++) {
 			const uint32_t *src = (const uint32_t *)((const uint8_t *)scr->pixels +
 								  (size_t)y * scr->stride);
-			uint32_t *dst = s->fb + (size_t)y * s->width;
+			const uint32_t *dst = s->fb + (size_t)y * s->width;
 			unsigned int x;
 
-			for (x = 0; x < s->width && to_fb(src[x]) == dst[x]; x++)
-				;
-			if (x == s->width)
+			if (!memcmp(src, dst, (size_t)s->width * 4))
 				continue;
-			if (x < left)
-				left = x;
-			for (x = s->width; x > left && to_fb(src[x - 1]) == dst[x - 1]; x--)
+			for (x = 0; x < left && src[x] == dst[x]; x++)
 				;
-			if (x > right)
-				right = x;
+			left = x;
+			for (x = s->width; x > right && src[x - 1] == dst[x - 1]; x--)
+				;
+			right = x;
 		}
 		if (left >= right)
 			continue;
-		for (unsigned int y = y0; y < y1; y++) {
-			const uint32_t *src = (const uint32_t *)((const uint8_t *)scr->pixels +
-								  (size_t)y * scr->stride);
-
-			for (unsigned int x = left; x < right; x++)
-				s->fb[(size_t)y * s->width + x] = to_fb(src[x]);
-		}
-		rfbMarkRectAsModified(s->screen, (int)left, (int)y0, (int)right, (int)y1);
+		for (unsigned int y = b0 < y0 ? y0 : b0; y < b1 && y < y1; y++)
+			memcpy(s->fb + (size_t)y * s->width + left,
+			       (const uint8_t *)scr->pixels + (size_t)y * scr->stride + left * 4,
+			       (size_t)(right - left) * 4);
+		rfbMarkRectAsModified(s->screen, (int)left, (int)b0, (int)right, (int)b1);
+		changed = true;
 	}
+	return changed;
 }
 
-static void refresh(struct vnc *s)
+/* Whether something changed. */
+static bool refresh(struct vnc *s)
 {
+	unsigned int y0 = 0, y1 = 0;
+	bool changed = false;
+
 	pthread_mutex_lock(&s->lock);
-	if (s->vga && pc_vga_render(s->vga, &s->scr) > 0) {
+	if (s->vga && pc_vga_update(s->vga, &s->scr, &y0, &y1) > 0) {
 		if (s->scr.width != s->width || s->scr.height != s->height)
-			resize(s, &s->scr);
+			changed = !resize(s, &s->scr);
 		else
-			update(s, &s->scr);
+			changed = update(s, &s->scr, y0, y1);
 	}
 	pthread_mutex_unlock(&s->lock);
+	return changed;
+}
+
+/* A viewer waits for an update: what makes a look worth its cost. */
+static bool update_wanted(rfbScreenInfoPtr screen)
+{
+	rfbClientIteratorPtr it = rfbGetClientIterator(screen);
+	rfbClientPtr cl;
+	bool wanted = false;
+
+	while (!wanted && (cl = rfbClientIteratorNext(it)))
+		wanted = cl->state == RFB_NORMAL && !sraRgnEmpty(cl->requestedRegion);
+	rfbReleaseClientIterator(it);
+	return wanted;
 }
 
 static void emit_key(void *ctx, uint16_t code, bool down)
@@ -150,6 +182,8 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 {
 	struct vnc *s = cl->screen->screenData;
 
+	s->interval = REFRESH_MIN_NS;	/* the screen will answer: look soon */
+	s->next = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->kbd)
 		ui_keysym(&s->keys, keysym, down, emit_key, s);
@@ -168,6 +202,8 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 	int dx, dy, dz = 0;
 	uint8_t b = 0;
 
+	s->interval = REFRESH_MIN_NS;
+	s->next = 0;
 	pthread_mutex_lock(&s->lock);
 	if (!s->pointer_known) {
 		s->px = x;
@@ -209,19 +245,22 @@ static enum rfbNewClientAction client_new(rfbClientPtr cl)
 static void *vnc_main(void *arg)
 {
 	struct vnc *s = arg;
-	uint64_t next = 0;
 
+	s->interval = REFRESH_MIN_NS;
 	while (!atomic_load(&s->stop)) {
 		uint64_t now;
 
-		rfbProcessEvents(s->screen, REFRESH_NS / 1000);
+		rfbProcessEvents(s->screen, REFRESH_MIN_NS / 1000);
 		now = now_ns();
-		if (now < next)
+		/* nobody waiting for an update: the card is not even asked */
+		if (now < s->next || !update_wanted(s->screen))
 			continue;
-		next = now + REFRESH_NS;
-		/* nobody looking: the card is not even asked */
-		if (s->screen->clientHead)
-			refresh(s);
+		if (refresh(s)) {
+			s->interval = REFRESH_MIN_NS;
+			rfbProcessEvents(s->screen, 0);	/* sent now, not after the next wait */
+		} else if (s->interval < REFRESH_MAX_NS)
+			s->interval += REFRESH_MIN_NS;
+		s->next = now + s->interval;
 	}
 	return NULL;
 }
@@ -308,9 +347,11 @@ static void *vnc_open(const struct vm_config *cfg)
 		vnc_free(s);
 		return NULL;
 	}
+	set_format(s->screen);
 	s->screen->frameBuffer = (char *)s->fb;
 	s->screen->desktopName = cfg->name;
 	s->screen->alwaysShared = TRUE;
+	s->screen->deferUpdateTime = 0;	/* refresh() already gathers a frame's changes */
 	s->screen->port = 0;		/* libvncserver binds nothing: */
 	s->screen->ipv6port = 0;
 	s->screen->autoPort = FALSE;

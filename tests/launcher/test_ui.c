@@ -244,12 +244,51 @@ static void test_vga_cells(void)
 	tap_ok(vga_text_cells(&v, cells, 80 * 25, &cols, &rows, &cursor) == -1, "vga_text_cells: graphics mode: -1");
 }
 
+
+/* vga_render_dirty: a 64 x 64 VBE screen at 32 bpp, 256 bytes a line (16 lines a page) */
+static void test_render_dirty(void)
+{
+	static uint8_t vram[1 << 20];
+	struct vga_screen scr = { 0 };
+	unsigned long pages[(sizeof(vram) / 4096 + 63) / 64] = { 0 };
+	unsigned int y0 = 99, y1 = 99;
+	struct vga v;
+	int r;
+
+	vga_init(&v, vram, sizeof(vram));
+	v.ar_index = 0x20;
+	vbe_reg_write(&v, VBE_XRES, 64);
+	vbe_reg_write(&v, VBE_YRES, 64);
+	vbe_reg_write(&v, VBE_BPP, 32);
+	vbe_reg_write(&v, VBE_ENABLE, VBE_ENABLED | VBE_LFB_ENABLED);
+	r = vga_render_dirty(&v, &scr, pages, sizeof(vram) / 4096, &y0, &y1);
+	tap_ok(r == 1 && y0 == 0 && y1 == 64 && scr.width == 64, "render_dirty: a first picture is drawn whole");
+	r = vga_render_dirty(&v, &scr, pages, sizeof(vram) / 4096, &y0, &y1);
+	tap_ok(r == 0, "render_dirty: no page written, no register: nothing drawn");
+	/* the guest writes pixel (5, 40) through the framebuffer, page 2 (rows 32-47) */
+	memcpy(vram + 40 * 256 + 5 * 4, "\x33\x22\x11\x00", 4);
+	pages[0] = 1ul << 2;
+	r = vga_render_dirty(&v, &scr, pages, sizeof(vram) / 4096, &y0, &y1);
+	tap_ok(r == 1 && y0 == 32 && y1 == 48 && scr.pixels[40 * 64 + 5] == 0x112233,
+	       "render_dirty: page 2 written: rows 32-47 redrawn, the pixel as XRGB (%d, %u-%u)", r, y0, y1);
+	memcpy(vram + 63 * 256, "\x01\x00\x00\x00", 4);
+	pages[0] = 1ul << 3 | 1ul << 40;	/* the last page shown, and one past the screen */
+	r = vga_render_dirty(&v, &scr, pages, sizeof(vram) / 4096, &y0, &y1);
+	tap_ok(r == 1 && y0 == 48 && y1 == 64 && scr.pixels[63 * 64] == 1,
+	       "render_dirty: pages past the screen ignored, rows clamped to it (%u-%u)", y0, y1);
+	pages[0] = 0;
+	vbe_reg_write(&v, VBE_Y_OFFSET, 0);	/* a register write: all of it */
+	r = vga_render_dirty(&v, &scr, pages, sizeof(vram) / 4096, &y0, &y1);
+	tap_ok(r == 1 && y0 == 0 && y1 == 64, "render_dirty: after a register write the whole screen");
+	vga_screen_free(&scr);
+}
 int main(void)
 {
-	tap_plan(33);
+	tap_plan(38);
 	test_keysyms();
 	test_terminal_keys();
 	test_text();
 	test_vga_cells();
+	test_render_dirty();
 	return tap_done();
 }

@@ -37,9 +37,14 @@
 #define ESCAPE_CHAR	0x01		/* Ctrl-A, as on the serial console */
 #define MAX_CELLS	(256 * 128)
 
-/* enter: the alternate screen, no line wrap; leave: the reverse */
-#define TERM_ENTER	"\033[?1049h\033[?7l\033[H\033[2J"
-#define TERM_LEAVE	"\033[0m\033[?25h\033[?7h\033[?1049l"
+/*
+ * enter: no line wrap, cleared. Not the alternate screen: what kvm-launch
+ * says (a machine that cannot be built, "quit") stays on the terminal
+ * after it, and so does the guest's last screen. leave: colours, cursor
+ * and wrap as they were, the cursor below everything.
+ */
+#define TERM_ENTER	"\033[?7l\033[H\033[2J"
+#define TERM_LEAVE	"\033[0m\033[?25h\033[?7h\033[999;1H\r\n"
 
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 
@@ -224,7 +229,7 @@ static void *term_main(void *arg)
 	return NULL;
 }
 
-/* Raw keys, the alternate screen; the way back on every exit path. */
+/* Raw keys, a cleared screen; the way back on every exit path. */
 static void take_terminal(struct term *t)
 {
 	struct sigaction sa = { .sa_handler = on_fatal };

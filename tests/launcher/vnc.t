@@ -121,8 +121,8 @@ EOF
 	check 'grep -Eq "^updates [1-9][0-9]* rects [1-9][0-9]* bytes [1-9][0-9]* size 720x400$" "$d/watch.log"' \
 		"$lane: a libvncclient viewer gets the 720x400 text screen ($(cat "$d/watch.log" 2>/dev/null))"
 	esc=$(printf '\033')
-	check 'printf "%s\n" "$out" | grep -q "^TERM-STATUS 0$" && sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" "$d/term.log" | grep -q "SeaBIOS (version" && sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" "$d/term.log" | grep -q "boot:" && grep -q "kvm-launch: quit" "$d/term.log" && grep -qF "$esc[?1049l" "$d/term.log"' \
-		"$lane: the terminal display draws SeaBIOS and boot:; Ctrl-A x quits (status 0) and leaves the alternate screen"
+	check 'printf "%s\n" "$out" | grep -q "^TERM-STATUS 0$" && sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" "$d/term.log" | grep -q "SeaBIOS (version" && sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" "$d/term.log" | grep -q "boot:" && grep -q "kvm-launch: quit" "$d/term.log" && grep -qF "$esc[?25h$esc[?7h$esc[999;1H" "$d/term.log"' \
+		"$lane: the terminal display draws SeaBIOS and boot:; Ctrl-A x quits (status 0) and gives the terminal back"
 	check 'grep -q "^KL-RAN-42" "$d/keys.log"' \
 		"$lane: a command typed through VNC (shifted symbols included) runs in the guest's shell on tty1"
 	grep -E "KL-|kvm-launch" "$d/keys.log" | head -8 | sed 's/^/# keys| /'

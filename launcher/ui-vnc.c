@@ -239,6 +239,11 @@ static enum rfbNewClientAction client_new(rfbClientPtr cl)
 {
 	cl->clientGoneHook = client_gone;
 	fprintf(stderr, "\r\nkvm-launch: vnc: %s connected\r\n", cl->host ? cl->host : "a viewer");
+	/*
+	 * Before its ServerInit: the size it learns is the card's now, for
+	 * viewers that cannot follow a resize (vncsnapshot).
+	 */
+	refresh(cl->screen->screenData);
 	return RFB_CLIENT_ACCEPT;
 }
 

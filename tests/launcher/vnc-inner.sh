@@ -5,9 +5,11 @@
 #     display: the text screen (a .txt screendump) once "boot:" shows, a
 #     vncsnapshot of it, and a second kvm-launch on the same listen address;
 #  2. DIR/bios-term.cfg, the same disk on the terminal display under
-#     script(1): its typescript, and Ctrl-A x typed there;
+#     script(1): its typescript, and Ctrl-A x typed there; DIR/crash.cfg
+#     (Linux) on the terminal display, killed by SIGSEGV;
 #  3. DIR/keys.cfg (Linux, a shell reading tty1): a command typed through
-#     VNC by VNCCLIENT, the guest's serial output.
+#     VNC by VNCCLIENT, which then reads the PS/2 mouse while VNCCLIENT
+#     moves the pointer; the guest's serial output.
 #   vnc-inner.sh KVM_LAUNCH DIR VNCCLIENT
 KL=$1
 dir=$2
@@ -32,7 +34,7 @@ wait_for() {
 esc=$(printf '\033')
 
 # the serial console without CSI sequences (sercon moves the cursor inside lines)
-plain() { sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" "$1" 2>/dev/null; }
+plain() { sed "s/$esc\\[[0-9;?]*[A-Za-z]//g; s/\r//g" "$1" 2>/dev/null; }
 rm -f screen.txt screen.txt.tmp snap.jpg
 KVM_LAUNCH_SCREENDUMP=$dir/screen.txt timeout "$limit" "$KL" bios-vnc.cfg < /dev/null > bios-vnc.log 2>&1 &
 pid=$!
@@ -70,7 +72,7 @@ spid=$!
 exec 3> "$fifo"
 
 t=0
-until sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" term.log 2>/dev/null | grep -q "boot:"; do
+until plain term.log | grep -q "boot:"; do
 	kill -0 "$spid" 2>/dev/null || break
 	[ $t -ge $((limit * 5)) ] && break
 	sleep 0.2
@@ -82,14 +84,31 @@ wait "$spid"
 echo "TERM-STATUS $?"
 exec 3>&-
 
-# ---- 3: keys through VNC reach the guest's shell ----
+# ---- 2b: a crash gives the terminal back too ----
+rm -f crash.log crash.serial
+script -qfec "$KL crash.cfg" crash.log < "$fifo" > /dev/null 2>&1 &
+spid=$!
+exec 3> "$fifo"
+wait_for crash.serial KL-USERSPACE "$spid" "$limit"
+pkill -SEGV -x kvm-launch
+wait "$spid"
+echo "CRASH-STATUS $?"
+exec 3>&-
+
+# ---- 3: keys and the pointer through VNC reach the guest ----
 timeout "$limit" "$KL" keys.cfg < /dev/null > keys.log 2>&1 &
 pid=$!
 if wait_for keys.log KL-READING "$pid" "$limit"; then
 	sleep 1
-	"$client" type 127.0.0.1:5902 'echo "KL-RAN-$((6*7))" > /dev/ttyS0
+	"$client" type 127.0.0.1:5902 'echo KL-RAN-$((6*7)); od -An -N3 -tx1 /dev/input/mice
 '
 	echo "TYPE-STATUS $?"
+	# od reads the mouse: move it, a button held
+	if wait_for keys.log KL-RAN-42 "$pid" 60; then
+		sleep 1
+		"$client" point 127.0.0.1:5902 40,20
+		echo "POINT-STATUS $?"
+	fi
 fi
 wait_for keys.log "KL-EXIT" "$pid" 60
 sleep 1

@@ -7,7 +7,7 @@
 # text from QEMU's std VGA (TCG on this machine, its VNC display, the same
 # snapshot and reader); a second kvm-launch on a bound address refused with
 # file:line and reason; the terminal display draws the same screen and
-# Ctrl-A x typed on it quits and gives the terminal back; keys typed by a
+# Ctrl-A x typed on it quits and gives the terminal back, as a SIGSEGV does; keys typed by a
 # libvncclient program (vncclient.c) reach a Linux guest's shell on tty1 and
 # run a command. Without a hypervisor: an address that does not resolve is
 # refused the same way.
@@ -20,7 +20,7 @@ for t in vncsnapshot syslinux mcopy mkfs.vfat script qemu-system-x86_64; do
 done
 export PATH=$PATH:/sbin:/usr/sbin
 rom=/usr/share/seabios/vgabios-stdvga.bin
-echo "1..$((1 + 3 + 7 * $(echo $LANES | wc -w)))"
+echo "1..$((1 + 3 + 9 * $(echo $LANES | wc -w)))"
 
 tools=$BUILD/tests/launcher
 client=$tools/vncclient ocr=$tools/vgaocr
@@ -71,6 +71,21 @@ check 'grep -q "^SeaBIOS (version" qemu.txt && grep -q "^KL-SYSLINUX waiting" qe
 	"QEMU -vga std: vncsnapshot read back shows SeaBIOS's banner, syslinux's line and boot:"
 sed 's/^/# qemu| /; s/ *$//' qemu.txt | grep -v '^# qemu|$'
 
+
+# Debian's psmouse (a module) for the keys guest: its mouse reads through /dev/input/mice.
+add_psmouse() {
+	local stage p
+	stage=$(mktemp -d)
+	p=$(grep -E '(^|/)psmouse\.ko(\.[a-z]+)?:' "/lib/modules/$KVER/modules.dep" | cut -d: -f1 | head -n1)
+	mkdir -p "$stage/lib/modules"
+	case $p in
+	*.ko) cp "/lib/modules/$KVER/$p" "$stage/lib/modules/psmouse.ko" ;;
+	*.ko.xz) xz -dc "/lib/modules/$KVER/$p" > "$stage/lib/modules/psmouse.ko" ;;
+	*.ko.zst) zstd -qdc "/lib/modules/$KVER/$p" > "$stage/lib/modules/psmouse.ko" ;;
+	esac
+	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip >> "$1"
+	rm -rf "$stage"
+}
 # text as compared: the cursor (blinking under QEMU) and trailing blanks gone
 norm() { sed 's/_ *$//; s/ *$//' "$1" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'; }
 
@@ -79,6 +94,7 @@ for lane in $LANES; do
 	mkdir -p "$d"
 	cp disk.img "$d/"
 	cp "$initrd" "$d/initrd.img"
+	add_psmouse "$d/initrd.img"
 	for name in bios-vnc bios-term; do
 		case $name in
 		bios-vnc) disp='display = { type = "vnc"; listen = "127.0.0.1:5901"; };' ;;
@@ -91,6 +107,12 @@ disks = ( { file = "disk.img"; readonly = true; } );
 $disp
 EOF
 	done
+	cat > "$d/crash.cfg" <<EOF
+memory = "256M";
+display = { type = "terminal"; };
+serial = { output = "crash.serial"; };
+boot = { kernel = "$KERNEL"; initrd = "initrd.img"; cmdline = "console=ttyS0 quiet -- sleep 600"; };
+EOF
 	cat > "$d/keys.cfg" <<'EOF'
 memory = "256M";
 display = { type = "vnc"; listen = "127.0.0.1:5902"; };
@@ -100,13 +122,13 @@ EOF
 boot = {
   kernel = "$KERNEL";
   initrd = "initrd.img";
-  cmdline = "console=ttyS0 quiet reboot=k -- echo KL-READING; read -r line < /dev/tty1; eval \$line";
+  cmdline = "console=ttyS0 quiet reboot=k -- insmod /lib/modules/psmouse.ko; echo KL-READING; read -r line < /dev/tty1; eval \$line";
 };
 EOF
 	out=$("$TOP/tests/testhost" --lane "$lane" --timeout 1200 --rw "$d" -- \
 		"$TOP/tests/launcher/vnc-inner.sh" "$KL" "$d" "$client" 2>&1)
 	st=$?
-	printf '%s\n' "$out" | grep -E '^(BIOS-|SNAPSHOT-|SECOND-|TERM-|TYPE-|KEYS-)' | sed 's/^/# /'
+	printf '%s\n' "$out" | grep -E '^(BIOS-|SNAPSHOT-|SECOND-|TERM-|CRASH-|TYPE-|POINT-|KEYS-)' | sed 's/^/# /'
 	"$ocr" "$d/snap.jpg" "$rom" > "$d/snap.txt" 2>&1
 	check '[ $st = 0 ] && grep -q "^SeaBIOS (version" "$d/screen.txt" && grep -q "^KL-SYSLINUX waiting" "$d/screen.txt" && grep -q "^boot:" "$d/screen.txt"' \
 		"$lane: the VGA text buffer (a .txt screendump) shows SeaBIOS's banner, syslinux's line and boot:"
@@ -121,9 +143,17 @@ EOF
 	check 'grep -Eq "^updates [1-9][0-9]* rects [1-9][0-9]* bytes [1-9][0-9]* size 720x400$" "$d/watch.log"' \
 		"$lane: a libvncclient viewer gets the 720x400 text screen ($(cat "$d/watch.log" 2>/dev/null))"
 	esc=$(printf '\033')
-	check 'printf "%s\n" "$out" | grep -q "^TERM-STATUS 0$" && sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" "$d/term.log" | grep -q "SeaBIOS (version" && sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" "$d/term.log" | grep -q "boot:" && grep -q "kvm-launch: quit" "$d/term.log" && grep -qF "$esc[?25h$esc[?7h$esc[999;1H" "$d/term.log"' \
+	# a typescript's text: escapes, CRs and blanks gone (cells already blank are skipped over)
+	flat() { sed "s/$esc\\[[0-9;?]*[A-Za-z]//g" "$1" | tr -d '\r '; }
+	check 'printf "%s\n" "$out" | grep -q "^TERM-STATUS 0$" && flat "$d/term.log" | grep -q "SeaBIOS(version" && flat "$d/term.log" | grep -q "boot:" && grep -q "kvm-launch: quit" "$d/term.log" && grep -qF "$esc[?25h$esc[?7h$esc[999;1H" "$d/term.log"' \
 		"$lane: the terminal display draws SeaBIOS and boot:; Ctrl-A x quits (status 0) and gives the terminal back"
+	check 'grep -q "KL-USERSPACE" "$d/crash.serial" && printf "%s\n" "$out" | grep -Eq "^CRASH-STATUS [1-9][0-9]*$" && grep -qF "$esc[?25h$esc[?7h$esc[999;1H" "$d/crash.log"' \
+		"$lane: kvm-launch killed by SIGSEGV on the terminal display gives the terminal back first ($(printf '%s\n' "$out" | grep '^CRASH-STATUS'))"
 	check 'grep -q "^KL-RAN-42" "$d/keys.log"' \
 		"$lane: a command typed through VNC (shifted symbols included) runs in the guest's shell on tty1"
+	mouse=$(tr -d '\r' < "$d/keys.log" | grep -E '^ ?[0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}$' | head -n1)
+	b0=$(echo $mouse | cut -d' ' -f1)
+	check '[ -n "$b0" ] && [ $((0x$b0 & 0x08)) != 0 ] && printf "%s\n" "$out" | grep -q "^POINT-STATUS 0$"' \
+		"$lane: the pointer moved through VNC reaches the guest's PS/2 mouse (psmouse, /dev/input/mice: ${mouse:-nothing})"
 	grep -E "KL-|kvm-launch" "$d/keys.log" | head -8 | sed 's/^/# keys| /'
 done

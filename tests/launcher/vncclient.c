@@ -3,12 +3,15 @@
  *   vncclient type HOST:PORT TEXT     TEXT as key presses, as a viewer sends
  *                                     them (Shift_L held around shifted
  *                                     symbols and capitals; \n is Return)
+ *   vncclient point HOST:PORT DX,DY   the pointer moved DX,DY with the left
+ *                                     button held, then released
  *   vncclient watch HOST:PORT SECS    stay connected SECS seconds, asking
  *                                     for updates; prints "updates N rects N
  *                                     bytes N" (the pixels it got)
  * Exit status 0, or 1 when the server cannot be reached.
  */
 #include <rfb/rfbclient.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +80,22 @@ static void type_text(rfbClient *c, const char *s)
 	}
 }
 
+/* From the middle of the screen, DX right and DY down with the left button held, released. */
+static void point(rfbClient *c, const char *delta)
+{
+	int dx = 0, dy = 0, x = 200, y = 200;
+
+	sscanf(delta, "%d,%d", &dx, &dy);
+	SendPointerEvent(c, x, y, 0);
+	usleep(100000);
+	for (int i = 1; i <= 4; i++) {
+		SendPointerEvent(c, x + dx * i / 4, y + dy * i / 4, 1);
+		usleep(100000);
+	}
+	SendPointerEvent(c, x + dx, y + dy, 0);
+	usleep(100000);
+}
+
 int main(int argc, char **argv)
 {
 	struct counts n = { 0 };
@@ -84,11 +103,13 @@ int main(int argc, char **argv)
 	char *host, *colon;
 	double end;
 
-	if (argc != 4 || (strcmp(argv[1], "type") && strcmp(argv[1], "watch"))) {
-		fprintf(stderr, "usage: vncclient type HOST:PORT TEXT | watch HOST:PORT SECS\n");
+	if (argc != 4 || (strcmp(argv[1], "type") && strcmp(argv[1], "watch") && strcmp(argv[1], "point"))) {
+		fprintf(stderr, "usage: vncclient type HOST:PORT TEXT | watch HOST:PORT SECS | point HOST:PORT DX,DY\n");
 		return 2;
 	}
 	rfbClientLog = rfbClientErr = quiet;
+	/* the guest may end the machine as soon as it has what it wanted */
+	signal(SIGPIPE, SIG_IGN);
 	c = rfbGetClient(8, 3, 4);
 	host = strdup(argv[2]);
 	colon = strrchr(host, ':');
@@ -107,9 +128,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vncclient: cannot connect to %s\n", argv[2]);
 		return 1;
 	}
+	/* typed or pointed: the events are on the wire; a last look lets the server read them */
 	if (!strcmp(argv[1], "type")) {
 		type_text(c, argv[3]);
-		/* the events are on the wire; a last look lets the server read them */
+		end = now_s() + 0.5;
+	} else if (!strcmp(argv[1], "point")) {
+		point(c, argv[3]);
 		end = now_s() + 0.5;
 	} else {
 		end = now_s() + atof(argv[3]);

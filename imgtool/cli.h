@@ -31,6 +31,7 @@ const char *cli_compression_name(enum img_compression c);
 /* "1 GiB" style, as qemu-img prints sizes. */
 void cli_size_str(uint64_t v, char *buf, size_t len);
 void cli_json_string(FILE *f, const char *s);
+void cli_backing_path(const char *path, const char *backing, char *buf, size_t len);
 int cli_nproc(void);
 int cli_default_threads(void);
 /* Is the buffer all zero bytes? */

@@ -1,6 +1,7 @@
 /* imgtool/cmd_create.c: the create, info and resize verbs. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,9 +169,10 @@ static struct img *open_or_report(const char *path, enum img_format fmt, unsigne
 	return img;
 }
 
-static void info_human(struct img *img, const char *path, const struct img_info *in)
+static void info_human(const char *path, const struct img_info *in,
+		       const struct img_snapshot *snaps, int nsnaps)
 {
-	char a[32], b[32];
+	char a[32], b[32], full[4096];
 
 	cli_size_str(in->virtual_size, a, sizeof(a));
 	cli_size_str(in->disk_size, b, sizeof(b));
@@ -179,19 +181,18 @@ static void info_human(struct img *img, const char *path, const struct img_info 
 	if (in->format != IMG_FMT_QCOW2)
 		return;
 	printf("cluster_size: %u\n", in->cluster_size);
+	if (in->dirty)
+		printf("cleanly shut down: no\n");
 	if (in->backing_file[0]) {
-		printf("backing file: %s\n", in->backing_file);
+		cli_backing_path(path, in->backing_file, full, sizeof(full));
+		printf("backing file: %s", in->backing_file);
+		if (strcmp(full, in->backing_file))
+			printf(" (actual path: %s)", full);
+		printf("\n");
 		if (in->backing_format[0])
 			printf("backing file format: %s\n", in->backing_format);
 	}
-	if (in->nb_snapshots) {
-		struct img_snapshot *list;
-		char err[256];
-		int n = img_snapshot_list(img, &list, err, sizeof(err));
-
-		cli_print_snapshots(list, n);
-		img_snapshot_list_free(list, n);
-	}
+	cli_print_snapshots(snaps, nsnaps);
 	printf("Format specific information:\n    compat: %s\n    compression type: %s\n",
 	       in->qcow2_version == 2 ? "0.10" : "1.1", cli_compression_name(in->compression));
 	if (in->qcow2_version == 2) {
@@ -204,9 +205,42 @@ static void info_human(struct img *img, const char *path, const struct img_info 
 	       in->corrupt ? "true" : "false");
 }
 
-static void info_json(const char *path, const struct img_info *in)
+/*
+ * qemu-img's keys in its order: the order of their buckets in qemu's QDict
+ * hash table, which holds for any subset of them. A snapshot's "icount"
+ * is there only when the snapshot recorded one.
+ */
+static void json_snapshots(const struct img_snapshot *l, int n)
 {
-	printf("{\n    \"virtual-size\": %llu,\n    \"filename\": ", (unsigned long long)in->virtual_size);
+	printf("\n    \"snapshots\": [");
+	for (int i = 0; i < n; i++) {
+		printf("%s\n        {\n", i ? "," : "");
+		if (l[i].icount != UINT64_MAX)
+			printf("            \"icount\": %" PRId64 ",\n", (int64_t)l[i].icount);
+		printf("            \"vm-clock-nsec\": %" PRIu64 ",\n            \"name\": ",
+		       l[i].vm_clock_nsec % 1000000000);
+		cli_json_string(stdout, l[i].name);
+		printf(",\n            \"date-sec\": %" PRIu32 ",\n            \"date-nsec\": %" PRIu32
+		       ",\n            \"vm-clock-sec\": %" PRIu64 ",\n            \"id\": ",
+		       l[i].date_sec, l[i].date_nsec, l[i].vm_clock_nsec / 1000000000);
+		cli_json_string(stdout, l[i].id);
+		printf(",\n            \"vm-state-size\": %" PRIu64 "\n        }", l[i].vm_state_size);
+	}
+	printf("\n    ],");
+}
+
+static void info_json(const char *path, const struct img_info *in,
+		      const struct img_snapshot *snaps, int nsnaps)
+{
+	bool backing = in->format == IMG_FMT_QCOW2 && in->backing_file[0];
+	char full[4096];
+
+	printf("{");
+	if (backing && in->backing_format[0])
+		printf("\n    \"backing-filename-format\": \"%s\",", in->backing_format);
+	if (nsnaps > 0)
+		json_snapshots(snaps, nsnaps);
+	printf("\n    \"virtual-size\": %llu,\n    \"filename\": ", (unsigned long long)in->virtual_size);
 	cli_json_string(stdout, path);
 	if (in->format == IMG_FMT_QCOW2)
 		printf(",\n    \"cluster-size\": %u", in->cluster_size);
@@ -224,12 +258,13 @@ static void info_json(const char *path, const struct img_info *in)
 			       in->lazy_refcounts ? "true" : "false", in->refcount_bits,
 			       in->corrupt ? "true" : "false");
 		printf("\n        }\n    }");
-		if (in->backing_file[0]) {
-			printf(",\n    \"backing-filename\": ");
-			cli_json_string(stdout, in->backing_file);
-			if (in->backing_format[0])
-				printf(",\n    \"backing-filename-format\": \"%s\"", in->backing_format);
-		}
+	}
+	if (backing) {
+		cli_backing_path(path, in->backing_file, full, sizeof(full));
+		printf(",\n    \"full-backing-filename\": ");
+		cli_json_string(stdout, full);
+		printf(",\n    \"backing-filename\": ");
+		cli_json_string(stdout, in->backing_file);
 	}
 	printf(",\n    \"dirty-flag\": %s\n}\n", in->dirty ? "true" : "false");
 }
@@ -241,7 +276,10 @@ int cmd_info(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum img_format fmt = IMG_FMT_AUTO;
+	struct img_snapshot *snaps;
 	struct img_info in;
+	char err[512];
+	int nsnaps;
 	struct img *img;
 	bool json = false;
 	int c;
@@ -269,10 +307,17 @@ int cmd_info(int argc, char **argv)
 	if (!img)
 		return 1;
 	img_get_info(img, &in);
+	nsnaps = img_snapshot_list(img, &snaps, err, sizeof(err));
+	if (nsnaps < 0) {
+		cli_error("Could not list the snapshots of '%s': %s", argv[optind], err);
+		img_close(img);
+		return 1;
+	}
 	if (json)
-		info_json(argv[optind], &in);
+		info_json(argv[optind], &in, snaps, nsnaps);
 	else
-		info_human(img, argv[optind], &in);
+		info_human(argv[optind], &in, snaps, nsnaps);
+	img_snapshot_list_free(snaps, nsnaps);
 	img_close(img);
 	return 0;
 }

@@ -69,18 +69,76 @@ void cli_size_str(uint64_t v, char *buf, size_t len)
 	snprintf(buf, len, "%0.3g %s", (double)v / (double)(1ull << (10 * i)), sfx[i]);
 }
 
-void cli_json_string(FILE *f, const char *s)
+/*
+ * One code point of (modified) UTF-8 at s, as qemu's mod_utf8_codepoint:
+ * -1 for a byte that starts no valid sequence (overlong, surrogate, past
+ * U+10FFFF, cut short), *end past what was consumed.
+ */
+static int utf8_codepoint(const unsigned char *s, const unsigned char **end)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	static const int min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned char c = *s;
+	int n, cp;
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+	*end = s + 1;
+	if (c < 0x80)
+		return c;
+	n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+	if (!n)
+		return -1;
+	cp = c & (0x7f >> n);
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return *end = s + i, -1;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	*end = s + n;
+	if (n == 2 && cp == 0)
+		return 0;	/* modified UTF-8's NUL */
+	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	return cp;
+}
+
+/* qemu's path_combine: a backing file name relative to the directory of the image, as its path was given. */
+void cli_backing_path(const char *path, const char *backing, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (backing[0] == '/' || !slash)
+		snprintf(buf, len, "%s", backing);
+	else
+		snprintf(buf, len, "%.*s%s", (int)(slash - path + 1), path, backing);
+}
+
+/* A JSON string, escaped byte for byte as qemu's JSON writer does. */
+void cli_json_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str, *end;
+
+	fputc('"', f);
+	for (; *s; s = end) {
+		int cp = utf8_codepoint(s, &end);
+
+		switch (cp) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\b': fputs("\\b", f); break;
+		case '\f': fputs("\\f", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (cp < 0)
+				cp = 0xfffd;
+			if (cp > 0xffff)
+				fprintf(f, "\\u%04X\\u%04X", 0xd800 + ((cp - 0x10000) >> 10),
+					0xdc00 + ((cp - 0x10000) & 0x3ff));
+			else if (cp < 0x20 || cp >= 0x7f)
+				fprintf(f, "\\u%04X", cp);
+			else
+				fputc(cp, f);
+		}
 	}
 	fputc('"', f);
 }

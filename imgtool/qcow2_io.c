@@ -307,24 +307,34 @@ static unsigned classify(struct qcow2 *s, uint64_t entry, uint64_t *host)
 	return s->backing ? IMG_EXT_BACKING : IMG_EXT_ZERO;
 }
 
+/* Unallocated in this image with nothing beneath: reads as zeros, and is not "present" for map. */
+static bool unallocated(struct qcow2 *s, uint64_t entry)
+{
+	return !s->backing && !(entry & (L2E_COMPRESSED | L2E_ZERO | L2E_OFFSET_MASK));
+}
+
 static int qcow2_block_status(struct img *img, uint64_t off, uint64_t len, struct img_extent *ext)
 {
 	struct qcow2 *s = QS(img);
 	uint64_t vc = off >> s->cluster_bits, entry, host, h2, pos;
 	unsigned flags;
+	bool unalloc;
 	int ret = qcow2_l2_entry(img, vc, &entry);
 
 	if (ret)
 		return ret;
 	flags = classify(s, entry, &host);
+	unalloc = unallocated(s, entry);
 	ext->flags = flags;
 	ext->host_off = host ? host + (off & (s->cluster_size - 1)) : 0;
+	ext->offset_valid = host != 0;	/* cluster 0 is the header: never data */
+	ext->unallocated = unalloc;
 	pos = (vc + 1) << s->cluster_bits;
 	while (pos < off + len) {
 		ret = qcow2_l2_entry(img, pos >> s->cluster_bits, &entry);
 		if (ret)
 			return ret;
-		if (classify(s, entry, &h2) != flags)
+		if (classify(s, entry, &h2) != flags || unallocated(s, entry) != unalloc)
 			break;
 		if (host && h2 != host + (pos - (vc << s->cluster_bits)))
 			break;
@@ -338,11 +348,14 @@ static int qcow2_block_status(struct img *img, uint64_t off, uint64_t len, struc
 
 		if (off >= bsize) {
 			ext->flags = IMG_EXT_ZERO;
+			ext->unallocated = true;	/* past the backing file's end */
 		} else if (img_block_status(s->backing, off, ext->len < bsize - off ?
 					    ext->len : bsize - off, &be) == 0) {
 			ext->len = be.len;
 			ext->flags = be.flags | IMG_EXT_BACKING;
 			ext->host_off = be.host_off;
+			ext->offset_valid = be.offset_valid;
+			ext->unallocated = be.unallocated;
 			ext->depth = be.depth + 1;
 		}
 	}

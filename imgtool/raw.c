@@ -48,6 +48,8 @@ static int raw_block_status(struct img *img, uint64_t off, uint64_t len,
 	off_t hole;
 
 	ext->len = len;
+	ext->host_off = off;	/* a raw file maps one to one, holes too */
+	ext->offset_valid = true;
 	if (data < 0 || (uint64_t)data >= off + len) {
 		/* ENXIO: no data after off, the rest is a hole. */
 		ext->flags = IMG_EXT_ZERO;
@@ -62,7 +64,6 @@ static int raw_block_status(struct img *img, uint64_t off, uint64_t len,
 	}
 	hole = lseek(img->fd, (off_t)off, SEEK_HOLE);
 	ext->flags = IMG_EXT_DATA;
-	ext->host_off = off;
 	if (hole >= 0 && (uint64_t)hole < off + len)
 		ext->len = (uint64_t)hole - off;
 	return 0;

@@ -104,8 +104,10 @@ uint32_t img_get_cluster_size(const struct img *img);	/* 0 for raw */
 struct img_extent {
 	uint64_t len;		/* bytes from the queried offset */
 	unsigned flags;
-	uint64_t host_off;	/* valid for uncompressed DATA; else 0 */
+	uint64_t host_off;	/* where in depth's file, when offset_valid; else 0 */
 	int depth;		/* 0 this image, 1 its backing file, ... */
+	bool offset_valid;	/* host_off holds: raw (holes too), uncompressed qcow2 data */
+	bool unallocated;	/* no layer has it (reads as zeros): qemu's "present": false */
 };
 /* Describe the run starting at off (at most len bytes). 0 or -errno. */
 int img_block_status(struct img *img, uint64_t off, uint64_t len,

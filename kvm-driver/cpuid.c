@@ -99,7 +99,8 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 
 /*
  * KVM's paravirtual leaves: the signature, and as features kvmclock (when
- * the host TSC allows it, see kvmclock.c) and "no port 0x80 delays".
+ * the host TSC allows it, see kvmclock.c), "no port 0x80 delays" and steal
+ * time (pv.c, when the host keeps the run delay).
  */
 static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 {
@@ -119,6 +120,8 @@ static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 	if (kvmd_kvmclock_ok())
 		e[1].eax |= B(KVM_FEATURE_CLOCKSOURCE) | B(KVM_FEATURE_CLOCKSOURCE2) |
 			    B(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
+	if (kvmd_steal_time_ok())	/* pv.c */
+		e[1].eax |= B(KVM_FEATURE_STEAL_TIME);
 	return n + 2;
 }
 
@@ -335,6 +338,8 @@ int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu)
 		kvmd_xsave_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
 	e = kvmd_find_cpuid(vcpu, function, index);
 
+	if (kvmd_cpuid_faults(vcpu))	/* CPUID faulting on, CPL > 0 */
+		return KVMD_RESUME;
 	if (!e)
 		e = kvmd_out_of_range(vcpu, function, index);
 	if (e) {

@@ -59,6 +59,7 @@ struct kvmd_pit {
 	atomic_t pending;		/* ticks not yet acknowledged */
 	atomic_t irq_ack;		/* the last injected tick was acknowledged */
 	struct kvmd_irq_ack_notifier ack_notifier;
+	struct kvmd_irq_mask_notifier mask_notifier;
 
 	int irq_source_id;
 	struct kthread_worker *worker;
@@ -176,6 +177,18 @@ static void pit_reset_reinject(struct kvmd_pit *pit)
 	atomic_set(&pit->irq_ack, 1);
 }
 
+/*
+ * GSI 0 unmasked at the PIC or IOAPIC: as KVM, ticks missed while masked are
+ * dropped, and the next one goes out without waiting for an old ack.
+ */
+static void pit_mask_notify(struct kvmd_irq_mask_notifier *kimn, bool masked)
+{
+	struct kvmd_pit *pit = container_of(kimn, struct kvmd_pit, mask_notifier);
+
+	if (!masked)
+		pit_reset_reinject(pit);
+}
+
 /* The guest EOIed GSI 0: inject the next pending tick, if any. */
 static void pit_ack_irq(struct kvmd_irq_ack_notifier *kian)
 {
@@ -220,8 +233,10 @@ static void pit_set_reinject(struct kvmd_pit *pit, bool reinject)
 	if (reinject) {
 		pit_reset_reinject(pit);
 		kvmd_register_irq_ack_notifier(pit->vm, &pit->ack_notifier);
+		kvmd_register_irq_mask_notifier(pit->vm, &pit->mask_notifier);
 	} else {
 		kvmd_unregister_irq_ack_notifier(pit->vm, &pit->ack_notifier);
+		kvmd_unregister_irq_mask_notifier(pit->vm, &pit->mask_notifier);
 	}
 	atomic_set(&pit->reinject, reinject);
 }
@@ -521,6 +536,8 @@ int kvmd_pit_create(struct kvmd_vm *vm, u32 flags)
 	pit->timer.function = pit_timer_fn;
 	pit->ack_notifier.gsi = 0;
 	pit->ack_notifier.irq_acked = pit_ack_irq;
+	pit->mask_notifier.gsi = 0;
+	pit->mask_notifier.func = pit_mask_notify;
 
 	pit_reset(pit);
 	mutex_lock(&pit->reinject_lock);

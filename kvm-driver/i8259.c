@@ -289,10 +289,20 @@ static void pic_ioport_write(struct kvmd_pic *pic, int idx, u32 addr, u8 val,
 
 	if (addr & 1) {
 		switch (c->init_state) {
-		case 0:		/* OCW1: the mask */
+		case 0: {	/* OCW1: the mask */
+			u8 changed = c->imr ^ val;
+			int pin;
+
 			c->imr = val;
+			/* Mask notifiers (the PIT's) only touch atomics: under the lock. */
+			for (pin = 0; pin < 8; pin++)
+				if (changed & (1 << pin))
+					kvmd_fire_mask_notifiers(pic->vm,
+						idx ? KVM_IRQCHIP_PIC_SLAVE : KVM_IRQCHIP_PIC_MASTER,
+						pin, val & (1 << pin));
 			pic_update_irq(pic, d);
 			break;
+		}
 		case 1:		/* ICW2: the vector base */
 			c->irq_base = val & 0xf8;
 			c->init_state = 2;

@@ -48,8 +48,20 @@ struct kvmd_ioapic {
 	u32 irr;
 	u32 irr_delivered;		/* edge pins already delivered */
 	u64 redirtbl[KVMD_NR_IOAPIC_PINS];
+	/* Vectors some pin delivers: only their EOIs need the pin scan. */
+	DECLARE_BITMAP(vectors, 256);
 	unsigned long irq_states[KVMD_NR_IOAPIC_PINS];	/* per source */
 };
+
+/* Under ioapic->lock, after the redirection table changed. */
+static void ioapic_update_vectors(struct kvmd_ioapic *ioapic)
+{
+	int pin;
+
+	bitmap_zero(ioapic->vectors, 256);
+	for (pin = 0; pin < KVMD_NR_IOAPIC_PINS; pin++)
+		__set_bit(RTE_VECTOR(ioapic->redirtbl[pin]), ioapic->vectors);
+}
 
 /* The line as all sources together drive it. */
 static int line_state(unsigned long *state, int src, int level)
@@ -159,7 +171,8 @@ void kvmd_ioapic_eoi(struct kvmd_vm *vm, struct kvmd_vcpu *vcpu, int vector)
 {
 	struct kvmd_ioapic *ioapic = READ_ONCE(vm->ioapic);
 
-	if (ioapic)
+	/* Most EOIs are of MSIs and IPIs: one bit test, no pin scan. */
+	if (ioapic && test_bit(vector, ioapic->vectors))
 		ioapic_eoi_vector(ioapic, vector);
 }
 
@@ -185,6 +198,7 @@ static u32 ioapic_read_indirect(struct kvmd_ioapic *ioapic)
 static void ioapic_write_indirect(struct kvmd_ioapic *ioapic, u32 val)
 {
 	u32 sel = ioapic->ioregsel, pin;
+	bool was_masked;
 	u64 e, keep;
 
 	switch (sel) {
@@ -200,6 +214,7 @@ static void ioapic_write_indirect(struct kvmd_ioapic *ioapic, u32 val)
 	if (sel < 0x10 || pin >= KVMD_NR_IOAPIC_PINS)
 		return;
 	e = ioapic->redirtbl[pin];
+	was_masked = e & RTE_MASKED;
 	keep = e & (RTE_REMOTE_IRR | RTE_DELIVERY_STATUS);
 	if (sel & 1)
 		e = (e & 0xffffffffULL) | (u64)val << 32;
@@ -210,6 +225,10 @@ static void ioapic_write_indirect(struct kvmd_ioapic *ioapic, u32 val)
 	if (!(e & RTE_LEVEL))
 		e &= ~RTE_REMOTE_IRR;
 	ioapic->redirtbl[pin] = e;
+	ioapic_update_vectors(ioapic);
+	if (was_masked != !!(e & RTE_MASKED))
+		kvmd_fire_mask_notifiers(ioapic->vm, KVM_IRQCHIP_IOAPIC, pin,
+					 e & RTE_MASKED);
 	if ((e & RTE_LEVEL) && (ioapic->irr & (1U << pin)) &&
 	    !(e & RTE_MASKED) && !(e & RTE_REMOTE_IRR))
 		ioapic_service(ioapic, pin);
@@ -296,6 +315,7 @@ static void ioapic_reset(struct kvmd_ioapic *ioapic)
 
 	for (i = 0; i < KVMD_NR_IOAPIC_PINS; i++)
 		ioapic->redirtbl[i] = RTE_MASKED;
+	ioapic_update_vectors(ioapic);
 	ioapic->base = IOAPIC_BASE;
 	ioapic->ioregsel = 0;
 	ioapic->irr = 0;
@@ -332,6 +352,7 @@ void kvmd_ioapic_set_state(struct kvmd_ioapic *ioapic,
 	ioapic->irr_delivered = 0;
 	for (i = 0; i < KVMD_NR_IOAPIC_PINS; i++)
 		ioapic->redirtbl[i] = s->redirtbl[i].bits;
+	ioapic_update_vectors(ioapic);
 	/* As KVM: pins that are up now are delivered again. */
 	for (i = 0; i < KVMD_NR_IOAPIC_PINS; i++)
 		if (s->irr & (1U << i)) {

@@ -37,6 +37,7 @@ int kvmd_irq_init(struct kvmd_vm *vm)
 {
 	mutex_init(&vm->irq_lock);
 	INIT_HLIST_HEAD(&vm->irq_ack_notifiers);
+	INIT_HLIST_HEAD(&vm->irq_mask_notifiers);
 	vm->irq_sources = BIT(KVMD_USERSPACE_IRQ_SOURCE_ID) |
 			  BIT(KVMD_IRQFD_RESAMPLE_IRQ_SOURCE_ID);
 	return init_srcu_struct(&vm->irq_srcu);
@@ -103,26 +104,72 @@ void kvmd_unregister_irq_ack_notifier(struct kvmd_vm *vm,
 	synchronize_srcu(&vm->irq_srcu);
 }
 
-void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin)
+void kvmd_register_irq_mask_notifier(struct kvmd_vm *vm,
+				     struct kvmd_irq_mask_notifier *kimn)
+{
+	mutex_lock(&vm->irq_lock);
+	hlist_add_head_rcu(&kimn->link, &vm->irq_mask_notifiers);
+	mutex_unlock(&vm->irq_lock);
+}
+
+void kvmd_unregister_irq_mask_notifier(struct kvmd_vm *vm,
+				       struct kvmd_irq_mask_notifier *kimn)
+{
+	mutex_lock(&vm->irq_lock);
+	hlist_del_init_rcu(&kimn->link);
+	mutex_unlock(&vm->irq_lock);
+	synchronize_srcu(&vm->irq_srcu);
+}
+
+/*
+ * The gsi whose route reaches pin of irqchip, or -1; under irq_srcu. As
+ * KVM's kvm_irq_map_chip_pin, one gsi per pin: the highest that has it.
+ */
+static int chip_pin_gsi(struct kvmd_vm *vm, u32 irqchip, u32 pin)
 {
 	struct kvmd_irq_routing_table *t;
-	struct kvmd_irq_ack_notifier *kian;
+	int gsi = -1;
 	u32 i;
-	int idx;
 
-	idx = srcu_read_lock(&vm->irq_srcu);
 	t = srcu_dereference(vm->irq_routing, &vm->irq_srcu);
 	for (i = 0; t && i < t->nr_routes; i++) {
 		const struct kvmd_irq_route *r = &t->routes[i];
 
-		if (r->type != KVM_IRQ_ROUTING_IRQCHIP ||
-		    r->irqchip.irqchip != irqchip || r->irqchip.pin != pin)
-			continue;
+		if (r->type == KVM_IRQ_ROUTING_IRQCHIP &&
+		    r->irqchip.irqchip == irqchip && r->irqchip.pin == pin)
+			gsi = r->gsi;
+	}
+	return gsi;
+}
+
+void kvmd_fire_mask_notifiers(struct kvmd_vm *vm, u32 irqchip, u32 pin,
+			      bool masked)
+{
+	struct kvmd_irq_mask_notifier *kimn;
+	int idx, gsi;
+
+	idx = srcu_read_lock(&vm->irq_srcu);
+	gsi = chip_pin_gsi(vm, irqchip, pin);
+	if (gsi >= 0)
+		hlist_for_each_entry_srcu(kimn, &vm->irq_mask_notifiers, link,
+					  srcu_read_lock_held(&vm->irq_srcu))
+			if (kimn->gsi == gsi)
+				kimn->func(kimn, masked);
+	srcu_read_unlock(&vm->irq_srcu, idx);
+}
+
+void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin)
+{
+	struct kvmd_irq_ack_notifier *kian;
+	int idx, gsi;
+
+	idx = srcu_read_lock(&vm->irq_srcu);
+	gsi = chip_pin_gsi(vm, irqchip, pin);
+	if (gsi >= 0)
 		hlist_for_each_entry_srcu(kian, &vm->irq_ack_notifiers, link,
 					  srcu_read_lock_held(&vm->irq_srcu))
-			if (kian->gsi == r->gsi)
+			if (kian->gsi == gsi)
 				kian->irq_acked(kian);
-	}
 	srcu_read_unlock(&vm->irq_srcu, idx);
 }
 
@@ -131,7 +178,9 @@ void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin)
 static int route_check(struct kvmd_vm *vm, const struct kvm_irq_routing_entry *ue,
 		       struct kvmd_irq_route *r)
 {
-	if (ue->gsi >= KVMD_MAX_IRQ_ROUTES || ue->flags)
+	/* As KVM: an MSI may say its device ID is valid (x86 ignores it). */
+	if (ue->gsi >= KVMD_MAX_IRQ_ROUTES ||
+	    (ue->flags & ~(ue->type == KVM_IRQ_ROUTING_MSI ? KVM_MSI_VALID_DEVID : 0)))
 		return -EINVAL;
 	r->gsi = ue->gsi;
 	r->type = ue->type;
@@ -509,7 +558,7 @@ long kvmd_irq_vm_ioctl(struct kvmd_vm *vm, unsigned int ioctl,
 		if (copy_from_user(&u->msi, argp, sizeof(u->msi)))
 			break;
 		r = -EINVAL;
-		if (!kvmd_irqchip_in_kernel(vm) || u->msi.flags)
+		if (!kvmd_irqchip_in_kernel(vm) || (u->msi.flags & ~KVM_MSI_VALID_DEVID))
 			break;
 		m.address_lo = u->msi.address_lo;
 		m.address_hi = u->msi.address_hi;

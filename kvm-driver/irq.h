@@ -135,6 +135,16 @@ struct kvmd_irq_ack_notifier {
 };
 
 /*
+ * Told when the guest masks or unmasks a pin that gsi reaches (PIC IMR,
+ * IOAPIC redirection mask). Runs under the chip's lock: atomics only.
+ */
+struct kvmd_irq_mask_notifier {
+	struct hlist_node link;
+	u32 gsi;
+	void (*func)(struct kvmd_irq_mask_notifier *kimn, bool masked);
+};
+
+/*
  * Raise or lower gsi for one source. Returns as KVM_IRQ_LINE_STATUS
  * reports: < 0 ignored (masked), 0 coalesced (already pending), > 0
  * delivered. May be called from any context where spinlocks may be taken.
@@ -153,6 +163,13 @@ void kvmd_register_irq_ack_notifier(struct kvmd_vm *vm,
 				    struct kvmd_irq_ack_notifier *kian);
 void kvmd_unregister_irq_ack_notifier(struct kvmd_vm *vm,
 				      struct kvmd_irq_ack_notifier *kian);
+void kvmd_register_irq_mask_notifier(struct kvmd_vm *vm,
+				     struct kvmd_irq_mask_notifier *kimn);
+void kvmd_unregister_irq_mask_notifier(struct kvmd_vm *vm,
+				       struct kvmd_irq_mask_notifier *kimn);
+/* pin of irqchip was masked or unmasked: run the mask notifiers of its gsis. */
+void kvmd_fire_mask_notifiers(struct kvmd_vm *vm, u32 irqchip, u32 pin,
+			      bool masked);
 /* An EOI reached pin of irqchip: run the ack notifiers of its gsis. */
 void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin);
 bool kvmd_irqchip_in_kernel(struct kvmd_vm *vm);	/* LAPICs in the kernel */

@@ -32,6 +32,9 @@
 #define KVMD_MCE_BANKS		32	/* machine-check banks, as many as KVM */
 #define KVMD_MAX_IRQ_ROUTES	4096	/* what KVM_CAP_IRQ_ROUTING reports, as KVM */
 #define KVMD_MIN_MMU_PAGES	64	/* KVM_SET_NR_MMU_PAGES floor, as KVM */
+#define KVMD_MSR_UNKNOWN	2	/* kvmd_msr_read/write: no such MSR here (1: #GP) */
+#define KVMD_MSR_FILTERED	3	/* the VM's MSR filter denied the access */
+#define KVMD_SYNC_REGS		(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
 
 /* General purpose register indices, in the hardware's ModRM order. */
 enum {
@@ -48,6 +51,7 @@ enum {
 	KVMD_REQ_EVENT,			/* an interrupt, NMI, INIT or SIPI may be pending */
 	KVMD_REQ_EOI_EXIT,		/* split irqchip: report an EOI to userspace */
 	KVMD_REQ_TPR_ACCESS,		/* report a TPR access (KVM_TPR_ACCESS_REPORTING) */
+	KVMD_REQ_STEAL_UPDATE,		/* add the run delay to the guest's steal time */
 };
 
 enum kvmd_vcpu_mode {
@@ -113,12 +117,22 @@ struct kvmd_vm {
 	struct kvmd_io_bus __rcu *buses[KVMD_NR_BUSES];
 	struct kvmd_irq_routing_table __rcu *irq_routing;
 	struct hlist_head irq_ack_notifiers;	/* under irq_lock, read under irq_srcu */
+	struct hlist_head irq_mask_notifiers;	/* the same */
 	unsigned long irq_sources;	/* allocated irq source IDs, under irq_lock */
 	struct kvmd_pic *pic;
 	struct kvmd_ioapic *ioapic;
 	struct kvmd_pit *pit;
 	struct kvmd_eventfds *eventfds;
 	u32 bsp_vcpu_id;
+
+	/* features.c, msrfilter.c, stats.c: VM-wide settings and counters. */
+	u64 disabled_quirks;		/* KVM_CAP_DISABLE_QUIRKS(2) */
+	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO, on by default */
+	u32 user_space_msr_mask;	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
+	struct kvmd_msr_filter __rcu *msr_filter;	/* KVM_X86_SET_MSR_FILTER */
+	struct {
+		atomic64_t remote_tlb_flush;
+	} stat;
 };
 
 /* Work left half-done when KVM_RUN returned to userspace for I/O. */
@@ -226,6 +240,26 @@ struct kvmd_vcpu {
 
 	/* Statistics for tests and the benchmark. */
 	u64 exits;
+	struct {			/* KVM_GET_STATS_FD (stats.c) */
+		u64 hypercalls;
+		u64 io_exits;
+		u64 mmio_exits;
+		u64 signal_exits;
+		u64 msr_exits;
+	} stat;
+
+	/* features.c, pv.c, msrfilter.c */
+	u64 platform_info;		/* MSR_PLATFORM_INFO */
+	u64 misc_features;		/* MSR_MISC_FEATURES_ENABLES */
+	u64 power_ctl;			/* MSR_IA32_POWER_CTL: kept, as KVM */
+	bool pv_enforce;		/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
+	bool pv_unhalted;		/* KVM_HC_KICK_CPU woke it */
+	u64 steal_msr;			/* MSR_KVM_STEAL_TIME */
+	u64 last_steal;			/* run_delay at the last update */
+	struct {			/* an MSR access userspace completes */
+		bool pending;
+		bool write;
+	} msr_exit;
 };
 
 static inline void kvmd_make_request(struct kvmd_vcpu *vcpu, int req)
@@ -356,6 +390,7 @@ int kvmd_handle_wrmsr(struct kvmd_vcpu *vcpu);
 long kvmd_msrs_ioctl(struct kvmd_vcpu *vcpu, struct kvm_msrs __user *user,
 		     bool set);
 void kvmd_msr_reset(struct kvmd_vcpu *vcpu);
+void kvmd_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset);
 
 /* xsave.c */
 extern u64 kvmd_supported_xcr0;
@@ -388,5 +423,61 @@ int kvmd_setup_mce(struct kvmd_vcpu *vcpu, u64 __user *ucap);
 int kvmd_set_mce(struct kvmd_vcpu *vcpu, struct kvm_x86_mce __user *umce);
 int kvmd_mce_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmd_mce_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
+
+/* features.c */
+/*
+ * The quirks KVM_CAP_DISABLE_QUIRKS2 reports: behaviour of old KVM that
+ * this driver has too and that a VMM may turn off. KVM_X86_QUIRK_CD_NW_CLEARED
+ * is not one: guest CR0.CD/NW reach the hardware as written here, which
+ * is already KVM's behaviour with that quirk disabled.
+ *   LINT0_REENABLED        lapic.c: the BSP's LVT0 is ExtINT after reset
+ *   LAPIC_MMIO_HOLE        lapic.c: a disabled or x2APIC APIC's page reads ones
+ *   OUT_7E_INC_RIP         vcpu.c: OUT to port 0x7e exits with RIP past it
+ *   MISC_ENABLE_NO_MWAIT   pv.c: IA32_MISC_ENABLE.MWAIT leaves CPUID alone
+ *   FIX_HYPERCALL_INSN     pv.c: the other vendor's hypercall is rewritten
+ *   MWAIT_NEVER_UD_FAULTS  pv.c: MONITOR/MWAIT are NOPs whatever the CPUID
+ */
+#define KVMD_VALID_QUIRKS (KVM_X86_QUIRK_LINT0_REENABLED | KVM_X86_QUIRK_LAPIC_MMIO_HOLE | \
+			   KVM_X86_QUIRK_OUT_7E_INC_RIP | KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT | \
+			   KVM_X86_QUIRK_FIX_HYPERCALL_INSN | \
+			   KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+
+static inline bool kvmd_has_quirk(struct kvmd_vm *vm, u64 quirk)
+{
+	return !(READ_ONCE(vm->disabled_quirks) & quirk);
+}
+
+u64 kvmd_arch_capabilities(void);
+int kvmd_get_feature_msr_index_list(struct kvm_msr_list __user *ulist);
+long kvmd_get_feature_msrs(struct kvm_msrs __user *user);
+int kvmd_feature_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data,
+			  bool host);
+int kvmd_feature_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data,
+			   bool host);
+bool kvmd_cpuid_faults(struct kvmd_vcpu *vcpu);
+int kvmd_disable_quirks(struct kvmd_vm *vm, u32 cap, u64 mask);
+
+/* pv.c */
+bool kvmd_guest_pv_has(struct kvmd_vcpu *vcpu, int feature);
+int kvmd_handle_hypercall(struct kvmd_vcpu *vcpu, unsigned int len);
+int kvmd_handle_ud(struct kvmd_vcpu *vcpu);
+int kvmd_handle_monitor_mwait(struct kvmd_vcpu *vcpu, unsigned int len);
+void kvmd_misc_enable_mwait(struct kvmd_vcpu *vcpu);
+bool kvmd_steal_time_ok(void);
+void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force);
+int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
+
+/* stats.c */
+int kvmd_vm_stats_fd(struct kvmd_vm *vm);
+int kvmd_vcpu_stats_fd(struct kvmd_vcpu *vcpu);
+
+/* msrfilter.c */
+int kvmd_set_msr_filter(struct kvmd_vm *vm, void __user *argp);
+void kvmd_free_msr_filter(struct kvmd_vm *vm);
+bool kvmd_msr_allowed(struct kvmd_vcpu *vcpu, u32 index, bool write);
+int kvmd_msr_user_exit(struct kvmd_vcpu *vcpu, u32 index, u64 data,
+		       bool write, int r);
+int kvmd_complete_msr_exit(struct kvmd_vcpu *vcpu);
 
 #endif

@@ -397,7 +397,16 @@ static void timer_start_count(struct kvmd_lapic *apic)
 	if (timer_mode(apic) == APIC_TIMER_PERIODIC && ns < APIC_MIN_PERIOD_NS)
 		ns = APIC_MIN_PERIOD_NS;
 	apic->period_ns = ns;
-	timer_arm(apic, ns);
+	apic->start = ktime_get();
+	/* As KVM: a one-shot already due by now expires here, not on a timer. */
+	if (timer_mode(apic) == APIC_TIMER_ONESHOT &&
+	    ktime_to_ns(ktime_sub(ktime_get(), apic->start)) >= ns) {
+		atomic_inc(&apic->timer_pending);
+		kvmd_make_request(apic->vcpu, KVMD_REQ_EVENT);
+		return;
+	}
+	hrtimer_start(&apic->timer, ktime_add_ns(apic->start, ns),
+		      HRTIMER_MODE_ABS_HARD);
 }
 
 static u64 guest_tsc(struct kvmd_vcpu *vcpu)
@@ -407,17 +416,21 @@ static u64 guest_tsc(struct kvmd_vcpu *vcpu)
 
 static void timer_start_deadline(struct kvmd_lapic *apic)
 {
-	u64 now, delta, ns = 0;
+	u64 now, delta, ns;
 
 	hrtimer_cancel(&apic->timer);
 	atomic_set(&apic->timer_pending, 0);
 	if (!apic->tscdeadline || !tsc_khz)
 		return;
 	now = guest_tsc(apic->vcpu);
-	if (apic->tscdeadline > now) {
-		delta = apic->tscdeadline - now;
-		ns = mul_u64_u32_div(delta, NSEC_PER_MSEC, tsc_khz);
+	if (apic->tscdeadline <= now) {
+		/* As KVM: a deadline already passed expires now, not on a timer. */
+		atomic_inc(&apic->timer_pending);
+		kvmd_make_request(apic->vcpu, KVMD_REQ_EVENT);
+		return;
 	}
+	delta = apic->tscdeadline - now;
+	ns = mul_u64_u32_div(delta, NSEC_PER_MSEC, tsc_khz);
 	timer_arm(apic, ns);
 }
 
@@ -477,6 +490,12 @@ static void timer_rescale(struct kvmd_lapic *apic, u32 old_shift)
 	apic->period_ns = period;
 	/* TMCCT counts from a start that leaves "left" of the new period. */
 	apic->start = ktime_sub_ns(ktime_get(), period - min(left, period));
+	if (!left) {
+		/* An expired one-shot: as KVM, it expires again, now. */
+		atomic_inc(&apic->timer_pending);
+		kvmd_make_request(apic->vcpu, KVMD_REQ_EVENT);
+		return;
+	}
 	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), left),
 		      HRTIMER_MODE_ABS_HARD);
 }
@@ -771,12 +790,17 @@ static int apic_reg_write(struct kvmd_lapic *apic, u32 off, u32 val)
  * The APIC page answers in the kernel whatever the APIC's mode: as KVM's
  * default KVM_X86_QUIRK_LAPIC_MMIO_HOLE, a disabled or x2APIC-mode APIC
  * reads as all ones there and ignores writes.
+ * With the quirk disabled such an APIC leaves the page to guest memory
+ * or userspace, as KVM.
  */
 bool kvmd_apic_mmio_in_range(struct kvmd_vcpu *vcpu, u64 gpa)
 {
 	u64 base = READ_ONCE(vcpu->apic_base);
 
 	if (!vcpu->apic)
+		return false;
+	if ((!apic_hw_enabled(vcpu) || apic_x2apic(vcpu)) &&
+	    !kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_LAPIC_MMIO_HOLE))
 		return false;
 	base &= MSR_IA32_APICBASE_BASE;
 	return gpa >= base && gpa < base + PAGE_SIZE;
@@ -1140,7 +1164,8 @@ void kvmd_lapic_reset(struct kvmd_vcpu *vcpu, bool init)
 	for (i = 0; i < NR_LVT; i++)
 		reg_set(apic, APIC_LVTT + 0x10 * i, APIC_LVT_MASKED);
 	/* KVM_X86_QUIRK_LINT0_REENABLED: the BSP takes the PIC through LINT0. */
-	if (kvmd_vcpu_is_bsp(vcpu))
+	if (kvmd_vcpu_is_bsp(vcpu) &&
+	    kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_LINT0_REENABLED))
 		reg_set(apic, APIC_LVT0, APIC_DM_EXTINT);
 	reg_set(apic, APIC_DFR, 0xffffffff);
 	reg_set(apic, APIC_SPIV, 0xff);

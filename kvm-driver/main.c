@@ -90,6 +90,10 @@ static long kvmd_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return kvmd_get_supported_cpuid(argp);
 	case KVM_GET_MSR_INDEX_LIST:
 		return kvmd_get_msr_index_list(argp);
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return kvmd_get_feature_msr_index_list(argp);
+	case KVM_GET_MSRS:
+		return kvmd_get_feature_msrs(argp);
 	case KVM_X86_GET_MCE_CAP_SUPPORTED:
 		return kvmd_get_mce_cap_supported(argp);
 	default:

@@ -22,6 +22,8 @@ static const u32 kvmd_msrs_to_save[] = {
 	MSR_MTRRdefType, MSR_IA32_APICBASE,
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
+	MSR_KVM_STEAL_TIME, MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES,
+	MSR_IA32_POWER_CTL,
 };
 
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
@@ -47,6 +49,9 @@ void kvmd_msr_reset(struct kvmd_vcpu *vcpu)
 		vcpu->apic_base |= MSR_IA32_APICBASE_BSP;
 	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+	vcpu->platform_info = MSR_PLATFORM_INFO_CPUID_FAULT;
+	vcpu->misc_features = 0;
+	vcpu->steal_msr = 0;
 	vcpu->kvmclock_system_time = 0;
 	vcpu->kvmclock_wall_clock = 0;
 	kvmd_mce_reset(vcpu);
@@ -102,6 +107,11 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	i = kvmd_mce_msr_read(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
+	i = kvmd_feature_msr_read(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_pv_msr_read(vcpu, index, data, host);
+	if (i >= 0)
+		return i;
 
 	switch (index) {
 	case MSR_EFER:
@@ -125,6 +135,9 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 		return kvmd_x2apic_msr_read(vcpu, index, data);
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->misc_enable;
+		return 0;
+	case MSR_IA32_POWER_CTL:
+		*data = vcpu->power_ctl;
 		return 0;
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_WALL_CLOCK:
@@ -160,7 +173,7 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	}
 }
 
-static void kvmd_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
+void kvmd_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 {
 	vcpu->tsc_offset = offset;
 	kvmd_ops->set_tsc_offset(vcpu, offset);
@@ -173,6 +186,11 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	int i;
 
 	i = kvmd_mce_msr_write(vcpu, index, data, host);
+	if (i >= 0)
+		return i;
+	i = kvmd_feature_msr_write(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_pv_msr_write(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 
@@ -235,7 +253,19 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	case 0x800 ... 0x8ff:
 		return kvmd_x2apic_msr_write(vcpu, index, data);
 	case MSR_IA32_MISC_ENABLE:
+		/* Without KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT, ENABLE_MWAIT is CPUID's. */
+		if (!kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
+		    ((vcpu->misc_enable ^ data) & MSR_IA32_MISC_ENABLE_MWAIT)) {
+			if (!kvmd_guest_has(vcpu, 1, 2, 0))
+				return 1;
+			vcpu->misc_enable = data;
+			kvmd_misc_enable_mwait(vcpu);
+			return 0;
+		}
 		vcpu->misc_enable = data;
+		return 0;
+	case MSR_IA32_POWER_CTL:
+		vcpu->power_ctl = data;
 		return 0;
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_WALL_CLOCK:
@@ -313,11 +343,21 @@ bool kvmd_apic_base_valid(struct kvmd_vcpu *vcpu, u64 data)
 	return !(data & reserved);
 }
 
+/*
+ * A guest RDMSR or WRMSR: the VM's filter first, then the kernel's MSRs; what
+ * they refuse goes to userspace if it asked (msrfilter.c), else #GP.
+ */
 int kvmd_handle_rdmsr(struct kvmd_vcpu *vcpu)
 {
-	u64 data;
+	u32 index = vcpu->regs[R_CX];
+	u64 data = 0;
+	int r;
 
-	if (kvmd_msr_read(vcpu, vcpu->regs[R_CX], &data, false)) {
+	r = kvmd_msr_allowed(vcpu, index, false) ?
+	    kvmd_msr_read(vcpu, index, &data, false) : KVMD_MSR_FILTERED;
+	if (r) {
+		if (kvmd_msr_user_exit(vcpu, index, 0, false, r) == KVMD_EXIT_USER)
+			return KVMD_EXIT_USER;
 		kvmd_queue_exception_e(vcpu, 13, 0);
 		return KVMD_RESUME;
 	}
@@ -330,8 +370,14 @@ int kvmd_handle_rdmsr(struct kvmd_vcpu *vcpu)
 int kvmd_handle_wrmsr(struct kvmd_vcpu *vcpu)
 {
 	u64 data = (u32)vcpu->regs[R_AX] | ((u64)(u32)vcpu->regs[R_DX] << 32);
+	u32 index = vcpu->regs[R_CX];
+	int r;
 
-	if (kvmd_msr_write(vcpu, vcpu->regs[R_CX], data, false)) {
+	r = kvmd_msr_allowed(vcpu, index, true) ?
+	    kvmd_msr_write(vcpu, index, data, false) : KVMD_MSR_FILTERED;
+	if (r) {
+		if (kvmd_msr_user_exit(vcpu, index, data, true, r) == KVMD_EXIT_USER)
+			return KVMD_EXIT_USER;
 		kvmd_queue_exception_e(vcpu, 13, 0);
 		return KVMD_RESUME;
 	}

@@ -40,6 +40,8 @@ struct svm_vcpu {
 	u64 vmcb_pa;
 	u32 asid_gen;
 	int asid_cpu;
+	u64 entry_rip;		/* where the last VMRUN started */
+	bool entry_if;		/* and whether IF was set there */
 };
 
 static int trace_exits;
@@ -257,6 +259,8 @@ static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 	set_icpt(vmcb, INTERCEPT_MWAIT);
 	set_icpt(vmcb, INTERCEPT_XSETBV);
 	set_icpt(vmcb, INTERCEPT_RDPRU);
+	/* #UD: the other vendor's hypercall is patched (pv.c), as KVM. */
+	set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 6);
 
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
@@ -356,6 +360,8 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 	vmcb->save.rax = vcpu->regs[R_AX];
 	vmcb->save.rsp = vcpu->regs[R_SP];
 	vmcb->save.rip = vcpu->rip;
+	svm->entry_rip = vcpu->rip;
+	svm->entry_if = vcpu->rflags & X86_EFLAGS_IF;
 	vmcb->save.rflags = vcpu->rflags | (debug_step ? X86_EFLAGS_TF : 0);
 	vmcb->control.clean = 0;
 
@@ -595,7 +601,7 @@ static int svm_get_msr(struct kvmd_vcpu *vcpu, u32 index, u64 *data)
 		*data = s->g_pat;
 		break;
 	default:
-		return 1;
+		return KVMD_MSR_UNKNOWN;
 	}
 	return 0;
 }
@@ -639,7 +645,7 @@ static int svm_set_msr(struct kvmd_vcpu *vcpu, u32 index, u64 data)
 		s->g_pat = data;
 		break;
 	default:
-		return 1;
+		return KVMD_MSR_UNKNOWN;
 	}
 	return 0;
 }
@@ -799,6 +805,19 @@ static int svm_exit_nothing(struct kvmd_vcpu *vcpu)
 
 static int svm_exit_vintr(struct kvmd_vcpu *vcpu)
 {
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	/*
+	 * QEMU TCG takes the VINTR intercept at the boundary right after an
+	 * STI and reports int_state 0: injected there, the interrupt comes
+	 * before the STI;HLT idiom's HLT and the guest sleeps for good.
+	 * One byte of progress that turned IF on was an STI (or a POPF, which
+	 * this delays by one instruction): keep its shadow, so the HLT exits
+	 * first and the interrupt is taken after it, as hardware does.
+	 */
+	if (!svm->entry_if && (vcpu->rflags & X86_EFLAGS_IF) &&
+	    vcpu->rip == svm->entry_rip + 1)
+		kvmd_ops->set_interrupt_shadow(vcpu, 1);
 	svm_clear_irq_window(svm_vmcb(vcpu));
 	return KVMD_RESUME;
 }
@@ -857,6 +876,21 @@ static int svm_exit_ud(struct kvmd_vcpu *vcpu)
 {
 	kvmd_queue_exception(vcpu, 6);
 	return KVMD_RESUME;
+}
+
+static int svm_exit_ud_excp(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_handle_ud(vcpu);
+}
+
+static int svm_exit_vmmcall(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_handle_hypercall(vcpu, 3);
+}
+
+static int svm_exit_monitor_mwait(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_handle_monitor_mwait(vcpu, 3);
 }
 
 static int svm_exit_skip2(struct kvmd_vcpu *vcpu)
@@ -984,6 +1018,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_WRITE_CR8]				= svm_exit_write_cr8,
 	[SVM_EXIT_EXCP_BASE + 1]			= svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + 3]			= svm_exit_bp,
+	[SVM_EXIT_EXCP_BASE + 6]			= svm_exit_ud_excp,
 	[SVM_EXIT_INTR]					= svm_exit_nothing,
 	[SVM_EXIT_NMI]					= svm_exit_nothing,
 	[SVM_EXIT_SMI]					= svm_exit_nothing,
@@ -999,7 +1034,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_TASK_SWITCH]				= svm_exit_task_switch,
 	[SVM_EXIT_SHUTDOWN]				= svm_exit_shutdown,
 	[SVM_EXIT_VMRUN]				= svm_exit_ud,
-	[SVM_EXIT_VMMCALL]				= svm_exit_ud,
+	[SVM_EXIT_VMMCALL]				= svm_exit_vmmcall,
 	[SVM_EXIT_VMLOAD]				= svm_exit_ud,
 	[SVM_EXIT_VMSAVE]				= svm_exit_ud,
 	[SVM_EXIT_STGI]					= svm_exit_ud,
@@ -1007,8 +1042,8 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_SKINIT]				= svm_exit_ud,
 	[SVM_EXIT_RDTSCP]				= svm_exit_ud,
 	[SVM_EXIT_WBINVD]				= svm_exit_skip2,
-	[SVM_EXIT_MONITOR]				= svm_exit_ud,
-	[SVM_EXIT_MWAIT]				= svm_exit_ud,
+	[SVM_EXIT_MONITOR]				= svm_exit_monitor_mwait,
+	[SVM_EXIT_MWAIT]				= svm_exit_monitor_mwait,
 	[SVM_EXIT_XSETBV]				= svm_exit_xsetbv,
 	[SVM_EXIT_RDPRU]				= svm_exit_ud,
 	[SVM_EXIT_NPF]					= svm_exit_npf,
@@ -1031,8 +1066,8 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 
 	if (trace_exits > 0) {
 		trace_exits--;
-		pr_info("exit %#llx rip %#llx info1 %#llx info2 %#llx intinfo %#x ncr3 %#llx nctl %#llx asid %u cr0 %#llx efer %#llx\n",
-			code, vcpu->rip, vmcb->control.exit_info_1,
+		pr_info("exit %#llx int_state %#x rflags %#llx rip %#llx info1 %#llx info2 %#llx intinfo %#x ncr3 %#llx nctl %#llx asid %u cr0 %#llx efer %#llx\n",
+			code, vmcb->control.int_state, vmcb->save.rflags, vcpu->rip, vmcb->control.exit_info_1,
 			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
 	}
 

@@ -12,6 +12,7 @@
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/msr.h>
 #include <asm/processor-flags.h>
@@ -244,6 +245,7 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 {
 	struct kvm_run *run = vcpu->run;
 	u32 count = 1;
+	bool inc_rip = false;
 
 	vcpu->pio.port = port;
 	vcpu->pio.size = size;
@@ -287,6 +289,12 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 			return KVMD_RESUME;
 		}
 		memcpy(kvmd_pio_data(vcpu), &vcpu->regs[R_AX], size);
+		/*
+		 * KVM_X86_QUIRK_OUT_7E_INC_RIP: old KVM's OUT to port 0x7e left
+		 * RIP past the instruction before the exit; nothing to complete.
+		 */
+		inc_rip = port == 0x7e &&
+			  kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_OUT_7E_INC_RIP);
 	} else if (!kvmd_io_bus_read(vcpu, KVMD_PIO_BUS, port, size,
 				     kvmd_pio_data(vcpu))) {
 		vcpu->pio.count = 1;
@@ -300,6 +308,10 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 	run->io.port = port;
 	run->io.count = count;
 	run->io.data_offset = KVMD_PIO_PAGE * PAGE_SIZE;
+	if (inc_rip) {
+		vcpu->rip = next_rip;
+		return KVMD_EXIT_USER;
+	}
 	vcpu->pending = KVMD_PENDING_PIO;
 	vcpu->pending_rip = vcpu->rip;
 	if (!in)
@@ -361,6 +373,8 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 {
 	enum kvmd_pending p = vcpu->pending;
 
+	if (vcpu->msr_exit.pending)
+		return kvmd_complete_msr_exit(vcpu);
 	vcpu->pending = KVMD_PENDING_NONE;
 	/* Like KVM: userspace moved RIP, so the instruction is abandoned. */
 	if (p != KVMD_PENDING_NONE && vcpu->rip != vcpu->pending_rip) {
@@ -438,6 +452,8 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 /* One entry into the guest; returns KVMD_RESUME, KVMD_EXIT_USER or -errno. */
 static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 {
+	bool force_steal;
+
 	/* Like KVM, a requested shutdown leaves the registers as they are. */
 	if (kvmd_check_request(vcpu, KVMD_REQ_TRIPLE_FAULT)) {
 		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
@@ -447,6 +463,10 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		kvmd_ops->flush_tlb(vcpu);
 	if (kvmd_check_request(vcpu, KVMD_REQ_CLOCK_UPDATE))
 		kvmd_kvmclock_update(vcpu);
+	/* Steal time: forced once per KVM_RUN, else when the thread waited. */
+	force_steal = kvmd_check_request(vcpu, KVMD_REQ_STEAL_UPDATE);
+	if (vcpu->steal_msr & KVM_MSR_ENABLED)
+		kvmd_record_steal_time(vcpu, force_steal);
 	if (kvmd_check_request(vcpu, KVMD_REQ_EOI_EXIT)) {
 		int vec = kvmd_apic_take_eoi_exit(vcpu);
 
@@ -511,8 +531,12 @@ static int kvmd_vcpu_block(struct kvmd_vcpu *vcpu)
 		kvmd_apic_sync(vcpu);
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
 		    ((vcpu->nmi.pending && !vcpu->nmi.masked) ||
-		     (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu))))
+		     (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu)) ||
+		     READ_ONCE(vcpu->pv_unhalted)))
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+		/* A KVM_HC_KICK_CPU wakes the vCPU from one HLT. */
+		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
+			WRITE_ONCE(vcpu->pv_unhalted, false);
 		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE ||
 		    signal_pending(current))
 			return KVMD_RESUME;
@@ -541,6 +565,20 @@ static void kvmd_post_run(struct kvmd_vcpu *vcpu)
 	run->flags = 0;
 }
 
+static int kvmd_sync_regs_in(struct kvmd_vcpu *vcpu);
+static void kvmd_sync_regs_out(struct kvmd_vcpu *vcpu);
+
+/* What a KVM_RUN ended with, for KVM_GET_STATS_FD. */
+static void kvmd_count_exit(struct kvmd_vcpu *vcpu, int r)
+{
+	if (r == -EINTR && vcpu->run->exit_reason == KVM_EXIT_INTR)
+		vcpu->stat.signal_exits++;
+	else if (!r && vcpu->run->exit_reason == KVM_EXIT_IO)
+		vcpu->stat.io_exits++;
+	else if (!r && vcpu->run->exit_reason == KVM_EXIT_MMIO)
+		vcpu->stat.mmio_exits++;
+}
+
 static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -551,6 +589,17 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
 	/* The guest's FPU state is the thread's until KVM_RUN returns. */
 	kvmd_fpu_enter(vcpu);
+
+	/* KVM_CAP_SYNC_REGS: state userspace wrote into kvm_run comes first. */
+	r = -EINVAL;
+	if ((READ_ONCE(run->kvm_valid_regs) & ~KVMD_SYNC_REGS) ||
+	    (READ_ONCE(run->kvm_dirty_regs) & ~KVMD_SYNC_REGS))
+		goto out;
+	r = kvmd_sync_regs_in(vcpu);
+	if (r)
+		goto out;
+	/* As KVM on each vCPU load: the steal time gets an update. */
+	kvmd_make_request(vcpu, KVMD_REQ_STEAL_UPDATE);
 
 	/*
 	 * Without an in-kernel local APIC the VMM owns the task priority: like
@@ -619,6 +668,9 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		}
 	}
 out:
+	if (READ_ONCE(run->kvm_valid_regs))
+		kvmd_sync_regs_out(vcpu);
+	kvmd_count_exit(vcpu, r);
 	kvmd_post_run(vcpu);
 	kvmd_fpu_leave(vcpu);
 	if (vcpu->sigset_active)
@@ -857,6 +909,102 @@ static int kvmd_set_events(struct kvmd_vcpu *vcpu,
 	vcpu->nmi.masked = e->nmi.masked;
 	vcpu->nmi.iret_seen = false;
 	return 0;
+}
+
+/*
+ * KVM_CAP_SYNC_REGS: the register sets userspace marked dirty in kvm_run
+ * are loaded before the run (copied first: the page is shared), and
+ * those it marked valid are stored back when KVM_RUN returns, as KVM.
+ */
+static int kvmd_sync_regs_in(struct kvmd_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_vcpu_events events;
+	} u;
+
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
+		memcpy(&u.regs, &run->s.regs.regs, sizeof(u.regs));
+		kvmd_set_regs(vcpu, &u.regs);
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) {
+		memcpy(&u.sregs, &run->s.regs.sregs, sizeof(u.sregs));
+		if (kvmd_set_sregs(vcpu, &u.sregs))
+			return -EINVAL;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) {
+		memcpy(&u.events, &run->s.regs.events, sizeof(u.events));
+		if (kvmd_set_events(vcpu, &u.events))
+			return -EINVAL;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_EVENTS;
+	}
+	return 0;
+}
+
+static void kvmd_sync_regs_out(struct kvmd_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	u64 valid = READ_ONCE(run->kvm_valid_regs);
+
+	if (valid & KVM_SYNC_X86_REGS)
+		kvmd_get_regs(vcpu, &run->s.regs.regs);
+	if (valid & KVM_SYNC_X86_SREGS)
+		kvmd_get_sregs(vcpu, &run->s.regs.sregs);
+	if (valid & KVM_SYNC_X86_EVENTS)
+		kvmd_get_events(vcpu, &run->s.regs.events);
+}
+
+/*
+ * KVM_HAS/GET/SET_DEVICE_ATTR on a vCPU: the one group KVM has on AMD,
+ * KVM_VCPU_TSC_CTRL, whose KVM_VCPU_TSC_OFFSET is the offset the guest's
+ * TSC runs at from the host's (the VMM migrates it).
+ */
+static int kvmd_vcpu_device_attr(struct kvmd_vcpu *vcpu, unsigned int ioctl,
+				 struct kvm_device_attr __user *uattr)
+{
+	struct kvm_device_attr attr;
+	u64 __user *uaddr;
+	u64 offset;
+
+	if (copy_from_user(&attr, uattr, sizeof(attr)))
+		return -EFAULT;
+	if (attr.group != KVM_VCPU_TSC_CTRL || attr.attr != KVM_VCPU_TSC_OFFSET)
+		return -ENXIO;
+	uaddr = u64_to_user_ptr(attr.addr);
+	switch (ioctl) {
+	case KVM_HAS_DEVICE_ATTR:
+		return 0;
+	case KVM_GET_DEVICE_ATTR:
+		return put_user(vcpu->tsc_offset, uaddr) ? -EFAULT : 0;
+	default:
+		if (get_user(offset, uaddr))
+			return -EFAULT;
+		kvmd_set_tsc_offset(vcpu, offset);
+		return 0;
+	}
+}
+
+/* KVM_ENABLE_CAP on a vCPU: as KVM on AMD, only the PV CPUID enforcement. */
+static int kvmd_vcpu_enable_cap(struct kvmd_vcpu *vcpu,
+				struct kvm_enable_cap __user *ucap)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, ucap, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+		vcpu->pv_enforce = !!cap.args[0];
+		return 0;
+	default:
+		return -EINVAL;
+	}
 }
 
 static int kvmd_set_guest_debug(struct kvmd_vcpu *vcpu,
@@ -1123,6 +1271,17 @@ out_mp:
 		if (copy_from_user(&u->dbg, argp, sizeof(u->dbg)))
 			break;
 		r = kvmd_set_guest_debug(vcpu, &u->dbg);
+		break;
+	case KVM_ENABLE_CAP:
+		r = kvmd_vcpu_enable_cap(vcpu, argp);
+		break;
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		r = kvmd_vcpu_device_attr(vcpu, ioctl, argp);
+		break;
+	case KVM_GET_STATS_FD:
+		r = kvmd_vcpu_stats_fd(vcpu);
 		break;
 	default:
 		r = -EINVAL;

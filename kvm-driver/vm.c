@@ -74,6 +74,22 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return 1;
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvmd_kvmclock_ok() ? KVMD_CLOCK_VALID_FLAGS : 0;
+	/* features.c, pv.c, msrfilter.c, stats.c, vcpu.c */
+	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_DISABLE_QUIRKS:
+	case KVM_CAP_MSR_PLATFORM_INFO:
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_VCPU_ATTRIBUTES:	/* KVM_VCPU_TSC_CTRL */
+	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:
+		return 1;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return KVMD_VALID_QUIRKS;
+	case KVM_CAP_SYNC_REGS:
+		return KVMD_SYNC_REGS;
+	case KVM_CAP_STEAL_TIME:
+		return kvmd_steal_time_ok();
 	/* xsave.c */
 	case KVM_CAP_XSAVE:
 		return 1;
@@ -105,6 +121,7 @@ static void kvmd_destroy_vm(struct kvmd_vm *vm)
 	kvmd_irq_destroy(vm);
 	kvmd_tdp_destroy(vm);
 	kvmd_free_memslots(vm);
+	kvmd_free_msr_filter(vm);
 	kvmd_coalesced_destroy(vm);
 	mmdrop(vm->mm);
 	kvfree(vm);
@@ -143,6 +160,7 @@ void kvmd_flush_remote_tlbs(struct kvmd_vm *vm)
 {
 	int i, n = smp_load_acquire(&vm->nr_vcpus);
 
+	atomic64_inc(&vm->stat.remote_tlb_flush);
 	for (i = 0; i < n; i++) {
 		kvmd_make_request(vm->vcpus[i], KVMD_REQ_TLB_FLUSH);
 		kvmd_kick_vcpu(vm->vcpus[i]);
@@ -169,7 +187,7 @@ static long kvmd_nr_mmu_pages(struct kvmd_vm *vm)
 	return pages ? max(pages / 50, (unsigned long)KVMD_MIN_MMU_PAGES) : 0;
 }
 
-/* KVM_ENABLE_CAP on the VM: only KVM_CAP_MAX_VCPU_ID, which may be set once (KVM's errno). */
+/* KVM_ENABLE_CAP on the VM, with KVM's errnos. */
 static int kvmd_vm_enable_cap(struct kvmd_vm *vm, const struct kvm_enable_cap *cap)
 {
 	int r = -EINVAL;
@@ -179,6 +197,20 @@ static int kvmd_vm_enable_cap(struct kvmd_vm *vm, const struct kvm_enable_cap *c
 	switch (cap->cap) {
 	case KVM_CAP_SPLIT_IRQCHIP:
 		return kvmd_enable_split_irqchip(vm, cap->args[0]);
+	case KVM_CAP_DISABLE_QUIRKS:
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return kvmd_disable_quirks(vm, cap->cap, cap->args[0]);
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		WRITE_ONCE(vm->platform_info_readable, !!cap->args[0]);
+		return 0;
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		if (cap->args[0] & ~(KVM_MSR_EXIT_REASON_INVAL |
+				     KVM_MSR_EXIT_REASON_UNKNOWN |
+				     KVM_MSR_EXIT_REASON_FILTER))
+			return -EINVAL;
+		WRITE_ONCE(vm->user_space_msr_mask, cap->args[0]);
+		return 0;
+	/* The max vCPU ID may be set once. */
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap->args[0] > KVMD_MAX_VCPU_ID)
 			return -EINVAL;
@@ -311,6 +343,10 @@ unlock:
 			return -EFAULT;
 		return kvmd_vm_enable_cap(vm, &cap);
 	}
+	case KVM_X86_SET_MSR_FILTER:
+		return kvmd_set_msr_filter(vm, argp);
+	case KVM_GET_STATS_FD:
+		return kvmd_vm_stats_fd(vm);
 	case KVM_CHECK_EXTENSION:
 		return kvmd_check_extension(vm, arg);
 	default:
@@ -350,6 +386,7 @@ int kvmd_create_vm(unsigned long type)
 	spin_lock_init(&vm->mmu_lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	vm->platform_info_readable = true;
 	kvmd_kvmclock_init(vm);
 
 	r = kvmd_irq_init(vm);

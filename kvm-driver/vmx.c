@@ -34,6 +34,8 @@ static DEFINE_PER_CPU(struct vmx_cpu, vmx_cpus);
 static DEFINE_IDA(vmx_vpids);
 /* Every port and every MSR exits, except the bases the VMCS switches itself. */
 static unsigned long *vmx_io_bitmap, *vmx_msr_bitmap;
+/* Every MSR intercepted: for the VMs with an MSR filter (msrfilter.c). */
+static unsigned long *vmx_msr_bitmap_all;
 
 /* ---- VMX instructions with their failure reported ---- */
 
@@ -209,7 +211,8 @@ static void vmx_hardware_unsetup(void)
 	}
 	free_pages((unsigned long)vmx_io_bitmap, 1);
 	free_page((unsigned long)vmx_msr_bitmap);
-	vmx_io_bitmap = vmx_msr_bitmap = NULL;
+	free_page((unsigned long)vmx_msr_bitmap_all);
+	vmx_io_bitmap = vmx_msr_bitmap = vmx_msr_bitmap_all = NULL;
 }
 
 /* Let the guest read and write an MSR without an exit. */
@@ -255,10 +258,12 @@ static int vmx_hardware_setup(void)
 	}
 	vmx_io_bitmap = (unsigned long *)__get_free_pages(GFP_KERNEL, 1);
 	vmx_msr_bitmap = (unsigned long *)__get_free_page(GFP_KERNEL);
-	if (!vmx_io_bitmap || !vmx_msr_bitmap)
+	vmx_msr_bitmap_all = (unsigned long *)__get_free_page(GFP_KERNEL);
+	if (!vmx_io_bitmap || !vmx_msr_bitmap || !vmx_msr_bitmap_all)
 		goto nomem;
 	memset(vmx_io_bitmap, 0xff, 2 * PAGE_SIZE);
 	memset(vmx_msr_bitmap, 0xff, PAGE_SIZE);
+	memset(vmx_msr_bitmap_all, 0xff, PAGE_SIZE);
 	vmx_msr_passthrough(MSR_FS_BASE);
 	vmx_msr_passthrough(MSR_GS_BASE);
 	pr_info("VMX: EPT, unrestricted guest%s, VMCS revision %#x\n",
@@ -484,7 +489,7 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(VM_EXIT_CONTROLS, vmx_caps.exit);
 	vmx->entry = vmx_caps.entry;
 	vmcs_write(VM_ENTRY_CONTROLS, vmx->entry);
-	vmcs_write(EXCEPTION_BITMAP, 0);
+	vmcs_write(EXCEPTION_BITMAP, 1 << UD_VECTOR);	/* see vmx_update_debug() */
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -495,6 +500,7 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(IO_BITMAP_A, __pa(vmx_io_bitmap));
 	vmcs_write(IO_BITMAP_B, __pa(vmx_io_bitmap) + PAGE_SIZE);
 	vmcs_write(MSR_BITMAP, __pa(vmx_msr_bitmap));
+	vmx->msr_intercept_all = false;
 	vmcs_write(EPT_POINTER, kvmd_tdp_root_pa(vcpu->vm) | VMX_EPTP_PWL_4 |
 		   VMX_EPTP_MT_WB);
 	if (vmx->vpid)
@@ -621,6 +627,13 @@ static void vmx_run(struct kvmd_vcpu *vcpu)
 		return;
 	}
 	vmx_load(vcpu, cpu);
+
+	/* With an MSR filter every access must reach it: no passthrough. */
+	if (!!rcu_access_pointer(vcpu->vm->msr_filter) != vmx->msr_intercept_all) {
+		vmx->msr_intercept_all = !vmx->msr_intercept_all;
+		vmcs_write(MSR_BITMAP, __pa(vmx->msr_intercept_all ?
+					    vmx_msr_bitmap_all : vmx_msr_bitmap));
+	}
 
 	if (vmx->need_flush) {
 		vmx_invept(vmx_caps.invept_type, vmcs_read(EPT_POINTER));

@@ -54,6 +54,7 @@ struct vmx_vcpu {
 	bool launched;
 	bool need_flush;
 	u16 vpid;
+	bool msr_intercept_all;	/* MSR_BITMAP is vmx_msr_bitmap_all */
 
 	u32 proc;		/* cached primary processor-based controls */
 	u32 entry;		/* cached VM-entry controls */

@@ -85,6 +85,8 @@ static int vmx_exit_exception_nmi(struct kvmd_vcpu *vcpu)
 	if (vector == BP_VECTOR)
 		return kvmd_handle_debug(vcpu, BP_VECTOR, to_vmx(vcpu)->dr6,
 					 kvmd_ops->get_dr7(vcpu));
+	if (vector == UD_VECTOR)
+		return kvmd_handle_ud(vcpu);
 	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 				   e->reason, e->intr_info);
 }
@@ -139,6 +141,16 @@ static int vmx_exit_ud(struct kvmd_vcpu *vcpu)
 {
 	kvmd_queue_exception(vcpu, UD_VECTOR);
 	return KVMD_RESUME;
+}
+
+static int vmx_exit_vmcall(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_handle_hypercall(vcpu, vmx_exit_info(vcpu)->insn_len);
+}
+
+static int vmx_exit_monitor_mwait(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_handle_monitor_mwait(vcpu, vmx_exit_info(vcpu)->insn_len);
 }
 
 static u64 vmx_gpr(struct kvmd_vcpu *vcpu, int reg)
@@ -356,7 +368,7 @@ static const vmx_exit_fn vmx_exit_handlers[] = {
 	[EXIT_REASON_CPUID]			= vmx_exit_cpuid,
 	[EXIT_REASON_HLT]			= vmx_exit_hlt,
 	[EXIT_REASON_INVD]			= vmx_exit_skip,
-	[EXIT_REASON_VMCALL]			= vmx_exit_ud,
+	[EXIT_REASON_VMCALL]			= vmx_exit_vmcall,
 	[EXIT_REASON_VMCLEAR]			= vmx_exit_ud,
 	[EXIT_REASON_VMLAUNCH]			= vmx_exit_ud,
 	[EXIT_REASON_VMPTRLD]			= vmx_exit_ud,
@@ -373,8 +385,8 @@ static const vmx_exit_fn vmx_exit_handlers[] = {
 	[EXIT_REASON_MSR_WRITE]			= vmx_exit_wrmsr,
 	[EXIT_REASON_INVALID_STATE]		= vmx_exit_fail_entry,
 	[EXIT_REASON_MSR_LOAD_FAIL]		= vmx_exit_fail_entry,
-	[EXIT_REASON_MWAIT_INSTRUCTION]		= vmx_exit_ud,
-	[EXIT_REASON_MONITOR_INSTRUCTION]	= vmx_exit_ud,
+	[EXIT_REASON_MWAIT_INSTRUCTION]		= vmx_exit_monitor_mwait,
+	[EXIT_REASON_MONITOR_INSTRUCTION]	= vmx_exit_monitor_mwait,
 	[EXIT_REASON_MCE_DURING_VMENTRY]	= vmx_exit_fail_entry,
 	[EXIT_REASON_EPT_VIOLATION]		= vmx_exit_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG]		= vmx_exit_ept_misconfig,

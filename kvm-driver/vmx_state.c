@@ -166,7 +166,7 @@ int vmx_get_msr(struct kvmd_vcpu *vcpu, u32 index, u64 *data)
 		field = GUEST_IA32_PAT;
 		break;
 	default:
-		return 1;
+		return KVMD_MSR_UNKNOWN;
 	}
 	vmx_vcpu_get(vcpu);
 	*data = vmcs_read(field);
@@ -214,7 +214,7 @@ int vmx_set_msr(struct kvmd_vcpu *vcpu, u32 index, u64 data)
 		field = GUEST_IA32_PAT;
 		break;
 	default:
-		return 1;
+		return KVMD_MSR_UNKNOWN;
 	}
 	vmx_vcpu_get(vcpu);
 	vmcs_write(field, data);
@@ -310,7 +310,8 @@ void vmx_enable_nmi_window(struct kvmd_vcpu *vcpu)
 
 void vmx_update_debug(struct kvmd_vcpu *vcpu)
 {
-	u32 dbg = vcpu->guest_debug, bitmap = 0;
+	/* #UD always: the other vendor's hypercall is patched (pv.c), as KVM. */
+	u32 dbg = vcpu->guest_debug, bitmap = 1 << UD_VECTOR;
 
 	if (dbg & KVM_GUESTDBG_ENABLE) {
 		if (dbg & KVM_GUESTDBG_SINGLESTEP)

@@ -471,6 +471,7 @@ static void parse_serial(struct ctx *c, config_t *cf, struct vm_config *cfg)
 	cfg->serial = SERIAL_STDIO;
 	if (!g)
 		return;
+	cfg->serial_given = true;
 	if (!config_setting_is_group(g)) {
 		bad(c, line_of(g), "serial", "expected a group { output = \"stdio\"; }");
 		return;
@@ -673,45 +674,117 @@ static void parse_vram(struct ctx *c, const config_setting_t *s, struct vm_confi
 }
 
 /*
- * display = { type = "std"; vram = 16; }. No group: no display (until a
- * frontend shows one, a VGA would only change what the BIOS does). A
- * group without type means "std".
+ * display.listen: "HOST:PORT", "[IPV6]:PORT" or ":PORT" (all addresses).
+ * Only the syntax here; the name is resolved and bound when the machine
+ * starts (ui-vnc.c), and a failure then names this setting too.
+ */
+int config_parse_listen(const char *s, char **host, uint16_t *port)
+{
+	const char *colon, *h = s, *p;
+	size_t hlen;
+	unsigned long v;
+	char *end;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':' || close == s + 1)
+			return -1;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		p = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return -1;
+		hlen = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(p, &end, 10);
+	if (errno || *end || v < 1 || v > 65535)
+		return -1;
+	*host = hlen ? strndup(h, hlen) : NULL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/*
+ * display = { type = "vnc"; listen = "127.0.0.1:5900"; vram = 16; }. No
+ * group: no VGA at all (the default, a serial-only machine). A group
+ * without type means "headless": the VGA, seen only through screendumps.
  */
 static void parse_display(struct ctx *c, config_t *cf, struct vm_config *cfg)
 {
-	static const char *const keys[] = { "type", "vram", NULL };
-	config_setting_t *g = config_lookup(cf, "display"), *s, *vram;
+	static const char *const keys[] = { "type", "vram", "listen", NULL };
+	static const struct { const char *name; enum cfg_display type; } types[] = {
+		{ "none", CFG_DISPLAY_NONE }, { "headless", CFG_DISPLAY_HEADLESS },
+		{ "vnc", CFG_DISPLAY_VNC }, { "terminal", CFG_DISPLAY_TERMINAL },
+	};
+	config_setting_t *g = config_lookup(cf, "display"), *s, *vram, *listen;
 	const char *v;
 
 	cfg->display = CFG_DISPLAY_NONE;
 	cfg->vram_mb = CFG_VRAM_DEFAULT_MB;
 	if (!g)
 		return;
+	cfg->display_line = line_of(g);
 	if (!config_setting_is_group(g)) {
-		bad(c, line_of(g), "display", "expected a group { type = \"std\"; vram = 16; }");
+		bad(c, line_of(g), "display", "expected a group { type = \"vnc\"; }");
 		return;
 	}
 	check_known(c, g, "display.", keys);
-	cfg->display = CFG_DISPLAY_STD;
+	cfg->display = CFG_DISPLAY_HEADLESS;
 	s = config_setting_get_member(g, "type");
 	if (s && (v = get_string(c, s, "display.type"))) {
-		if (!strcmp(v, "none"))
-			cfg->display = CFG_DISPLAY_NONE;
-		else if (strcmp(v, "std"))
-			bad(c, line_of(s), "display.type",
-			    "'%s' is not a display (\"std\", QEMU's standard VGA, or \"none\")", v);
+		unsigned int i;
+
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (!strcmp(v, types[i].name))
+				break;
+		if (i < sizeof(types) / sizeof(types[0])) {
+			cfg->display = types[i].type;
+			cfg->display_line = line_of(s);
+		} else {
+			bad(c, line_of(s), "display.type", "'%s' is not a display (\"vnc\", \"terminal\", "
+			    "\"headless\" or \"none\")", v);
+		}
 	}
 	vram = config_setting_get_member(g, "vram");
-	if (vram && cfg->display != CFG_DISPLAY_STD)
-		bad(c, line_of(vram), "display.vram", "only with type = \"std\"");
+	if (vram && cfg->display == CFG_DISPLAY_NONE)
+		bad(c, line_of(vram), "display.vram", "only with a display (type \"vnc\", "
+		    "\"terminal\" or \"headless\")");
 	else if (vram)
 		parse_vram(c, vram, cfg);
+	listen = config_setting_get_member(g, "listen");
+	if (listen && cfg->display != CFG_DISPLAY_VNC) {
+		bad(c, line_of(listen), "display.listen", "only with type = \"vnc\"");
+	} else if (cfg->display == CFG_DISPLAY_VNC) {
+		v = CFG_VNC_LISTEN_DEFAULT;
+		cfg->listen_line = cfg->display_line;
+		if (listen) {
+			cfg->listen_line = line_of(listen);
+			v = get_string(c, listen, "display.listen");
+		}
+		if (v && config_parse_listen(v, &cfg->listen_host, &cfg->listen_port))
+			bad(c, cfg->listen_line, "display.listen", "'%s' is not HOST:PORT "
+			    "(\"127.0.0.1:5900\", \"[::1]:5900\", \":5900\"; port 1 to 65535)", v);
+	}
+	/* the terminal shows the screen where the serial console would write */
+	if (cfg->display == CFG_DISPLAY_TERMINAL && cfg->serial == SERIAL_STDIO) {
+		if (cfg->serial_given)
+			bad(c, cfg->display_line, "display.type", "\"terminal\" takes the terminal: "
+			    "give serial.output a file or \"none\"");
+		else
+			cfg->serial = SERIAL_NONE;
+	}
 	/* SeaBIOS sets the card up by running its VGA BIOS */
-	if (cfg->display == CFG_DISPLAY_STD && cfg->firmware && access(FIRMWARE_VGA_ROM, R_OK) < 0)
+	if (cfg->display != CFG_DISPLAY_NONE && cfg->firmware && access(FIRMWARE_VGA_ROM, R_OK) < 0)
 		bad(c, line_of(s ? s : g), "display.type", "the VGA BIOS %s is missing "
 		    "(install seabios): %s", FIRMWARE_VGA_ROM, strerror(errno));
 }
-
 
 /* ---- nics ---- */
 
@@ -1019,6 +1092,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->firmware);
 	free(cfg->serial_path);
+	free(cfg->listen_host);
 	free(cfg->hypervisor);
 	for (i = 0; i < CFG_MAX_DISKS; i++)
 		free(cfg->disks[i].file);

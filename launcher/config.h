@@ -30,8 +30,13 @@ enum cfg_pit { CFG_PIT_KERNEL, CFG_PIT_USER };
 enum cfg_nic_model { NIC_MODEL_VIRTIO, NIC_MODEL_E1000 };
 enum cfg_nic_backend { NIC_BACKEND_USER, NIC_BACKEND_TAP };
 
-/* display = { type = "std"; vram = 16; }: QEMU's standard VGA (PCI 00:02.0), or none. */
-enum cfg_display { CFG_DISPLAY_NONE, CFG_DISPLAY_STD };
+/*
+ * display = { type = "vnc"; listen = "127.0.0.1:5900"; vram = 16; }: QEMU's
+ * standard VGA (PCI 00:02.0) shown by a frontend (ui.h): a VNC server, the
+ * controlling terminal, or none ("headless": screendumps only); or no VGA.
+ */
+enum cfg_display { CFG_DISPLAY_NONE, CFG_DISPLAY_HEADLESS, CFG_DISPLAY_VNC, CFG_DISPLAY_TERMINAL };
+#define CFG_VNC_LISTEN_DEFAULT	"127.0.0.1:5900"
 #define CFG_VRAM_DEFAULT_MB	16
 #define CFG_VRAM_MAX_MB		256
 
@@ -82,7 +87,11 @@ struct vm_config {
 	bool rng;			/* rng = true: a virtio entropy device */
 	unsigned int nr_nics;
 	struct cfg_nic nics[CFG_MAX_NICS];
-	enum cfg_display display;	/* default none; a display group: std */
+	enum cfg_display display;	/* default none; a group without type: headless */
+	char *listen_host;		/* vnc: the address to listen on (host name or IP) */
+	uint16_t listen_port;
+	int display_line, listen_line;	/* for messages after parsing (a failed bind) */
+	bool serial_given;		/* the file has a serial group */
 	unsigned int vram_mb;		/* video memory, MiB: a power of two, 1 to 256 */
 	/* Facts about the kernel found while validating it. */
 	uint64_t kernel_size;
@@ -100,6 +109,8 @@ void config_free(struct vm_config *cfg);
 int config_parse_size(const char *s, uint64_t *out);
 
 /* "52:54:00:12:34:56" -> 6 bytes; -1 on bad syntax. */
+/* "host:port", "[v6]:port" or ":port" -> host (malloc'd, NULL: any) and port; -1 on bad syntax. */
+int config_parse_listen(const char *s, char **host, uint16_t *port);
 int config_parse_mac(const char *s, uint8_t mac[6]);
 /* The address a NIC gets without mac: 02:.., a hash of the VM name and the index. */
 void config_default_mac(const char *vm_name, unsigned int index, uint8_t mac[6]);

@@ -1,12 +1,14 @@
-/* launcher/dev-i8042.c: the keyboard controller at 0x60/0x64 (IRQ1, IRQ12); its reset pulse resets the VM. */
+/* launcher/dev-i8042.c: the keyboard controller at 0x60/0x64 (IRQ1, IRQ12), fed by display frontends; its reset pulse resets the VM. */
 #include <stdlib.h>
 
+#include "dev-i8042.h"
 #include "hw/i8042.h"
 #include "vmm.h"
 
 struct i8042_dev {
 	struct i8042 kbc;
 	struct vm *vm;
+	pthread_mutex_t *lock;		/* the device's, for frontends' input */
 };
 
 static void kbc_reset(void *ctx)
@@ -47,6 +49,7 @@ static int i8042_create(struct vm *vm, void **state)
 	if (!d)
 		return -1;
 	d->vm = vm;
+	d->lock = vm_creating_lock(vm);
 	i8042_init(&d->kbc, vm_irq_line(vm, 1), vm_irq_line(vm, 12), kbc_reset, d);
 	if (vm_register_pio(vm, 0x60, 1, &data_ops, d) ||
 	    vm_register_pio(vm, 0x64, 1, &cmd_ops, d)) {
@@ -67,3 +70,17 @@ static const struct device_type i8042_type = {
 	.create = i8042_create, .destroy = i8042_destroy,
 };
 DEVICE_TYPE(i8042_type);
+
+void pc_kbd_key(struct i8042_dev *d, uint16_t code, bool down)
+{
+	pthread_mutex_lock(d->lock);
+	i8042_key(&d->kbc, code, down);
+	pthread_mutex_unlock(d->lock);
+}
+
+void pc_mouse_event(struct i8042_dev *d, int dx, int dy, int dz, uint8_t buttons)
+{
+	pthread_mutex_lock(d->lock);
+	i8042_mouse(&d->kbc, dx, dy, dz, buttons);
+	pthread_mutex_unlock(d->lock);
+}

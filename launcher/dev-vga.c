@@ -1,4 +1,4 @@
-/* launcher/dev-vga.c: QEMU's standard VGA at PCI 00:02.0 (display.type = "std"): its ports, the 0xa0000 window, the framebuffer BAR as guest RAM, and its VGA BIOS for SeaBIOS. */
+/* launcher/dev-vga.c: QEMU's standard VGA at PCI 00:02.0 (any display.type but "none"): its ports, the 0xa0000 window, the framebuffer BAR as guest RAM, and its VGA BIOS for SeaBIOS. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -27,6 +27,9 @@ struct pc_vga {
 	struct pc_pci *pci;
 	pthread_mutex_t *lock;
 	int lfb_slot;			/* BAR0's memory slot; -1: BAR0 is MMIO */
+	unsigned long *dirty;		/* the slot's dirty log, a bit a page */
+	unsigned long *pending;		/* pages written the frontend has not seen */
+	size_t dirty_len;		/* bytes */
 	bool on_bus;
 	struct vga vga;
 };
@@ -94,6 +97,8 @@ static void vga_destroy(void *state)
 		pc_pci_remove(d->pci, VGA_DEVFN);
 	if (d->vga.vram)
 		munmap(d->vga.vram, d->vga.vram_size);
+	free(d->dirty);
+	free(d->pending);
 	free(d);
 }
 
@@ -104,7 +109,7 @@ static int vga_create(struct vm *vm, void **state)
 	struct pc_vga *d;
 	void *vram;
 
-	if (cfg->display != CFG_DISPLAY_STD)
+	if (cfg->display == CFG_DISPLAY_NONE)
 		return 0;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -140,6 +145,13 @@ static int vga_create(struct vm *vm, void **state)
 	if (d->lfb_slot >= 0) {
 		d->vga.pci.bar[0].ops = NULL;	/* dev-pci.c maps no MMIO for it */
 		d->vga.pci.bar_moved = lfb_moved;
+		/* an unchanged framebuffer then costs a KVM_GET_DIRTY_LOG, no compare */
+		d->dirty_len = ((size_t)vram_size / 4096 + 63) / 64 * 8;
+		d->dirty = calloc(1, d->dirty_len);
+		d->pending = calloc(1, d->dirty_len);
+		if (!d->dirty || !d->pending)
+			goto fail;
+		vm_ram_log_dirty(vm, d->lfb_slot);
 	}
 	if (vm_register_pio(vm, VGA_PORT_BASE, VGA_PORT_LEN, &vga_port_ops, &d->vga) ||
 	    vm_register_pio(vm, VBE_PORT_BASE, VBE_PORT_LEN, &vbe_port_ops, &d->vga) ||
@@ -164,26 +176,131 @@ fail:
 	return -1;
 }
 
+/*
+ * Read the framebuffer slot's dirty log into d->pending (the pages the
+ * display frontend has not seen yet): 1 when a page was written since the
+ * last read, 0 when none, -1 when the log cannot say.
+ */
+static int read_dirty(struct pc_vga *d)
+{
+	int r = vm_ram_dirty(d->vm, d->lfb_slot, d->dirty, d->dirty_len);
+
+	if (r > 0)
+		for (size_t w = 0; w < d->dirty_len / sizeof(unsigned long); w++)
+			d->pending[w] |= d->dirty[w];
+	return r;
+}
+
 int pc_vga_render(struct pc_vga *d, struct vga_screen *scr)
 {
 	int ret;
 
 	pthread_mutex_lock(d->lock);
 	/*
-	 * The guest writes a RAM-mapped framebuffer without exits: until the
-	 * slot logs dirty pages, assume a VBE picture changed.
+	 * The guest writes a RAM-mapped framebuffer without exits: the dirty
+	 * log says whether it did since the last look; a write makes a new
+	 * generation, so every picture of the card is redrawn.
 	 */
-	if (d->lfb_slot >= 0 && vbe_enabled(&d->vga))
+	if (d->lfb_slot >= 0 && vbe_enabled(&d->vga) && read_dirty(d) != 0)
 		vga_touch(&d->vga);
 	ret = vga_render(&d->vga, scr);
 	pthread_mutex_unlock(d->lock);
 	return ret;
 }
 
+int pc_vga_update(struct pc_vga *d, struct vga_screen *scr, unsigned int *y0, unsigned int *y1)
+{
+	int ret;
+
+	pthread_mutex_lock(d->lock);
+	if (d->lfb_slot >= 0 && vbe_enabled(&d->vga)) {
+		if (read_dirty(d) < 0)
+			vga_touch(&d->vga);
+		ret = vga_render_dirty(&d->vga, scr, d->pending, d->dirty_len * 8, y0, y1);
+		memset(d->pending, 0, d->dirty_len);
+	} else {
+		ret = vga_render(&d->vga, scr);
+		*y0 = 0;
+		*y1 = ret > 0 ? scr->height : 0;
+	}
+	pthread_mutex_unlock(d->lock);
+	return ret;
+}
+
+int pc_vga_text(struct pc_vga *d, uint16_t *cells, size_t max, unsigned int *cols,
+		unsigned int *rows, int *cursor)
+{
+	int ret;
+
+	pthread_mutex_lock(d->lock);
+	ret = vga_text_cells(&d->vga, cells, max, cols, rows, cursor);
+	pthread_mutex_unlock(d->lock);
+	return ret;
+}
+
+uint64_t pc_vga_generation(struct pc_vga *d)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(d->lock);
+	g = d->vga.generation;
+	pthread_mutex_unlock(d->lock);
+	return g;
+}
+
+/* The text screen's characters to path, whole or not at all. */
+static int text_dump(struct pc_vga *d, const char *path)
+{
+	char *buf = NULL, *tmp = NULL;
+	int n, ret = -1, err = ENOMEM;
+	FILE *fp = NULL;
+
+	pthread_mutex_lock(d->lock);
+	n = vga_text_read(&d->vga, NULL, 0, NULL, NULL);
+	if (n >= 0 && (buf = malloc((size_t)n + 1)))
+		vga_text_read(&d->vga, buf, (size_t)n + 1, NULL, NULL);
+	pthread_mutex_unlock(d->lock);
+	if (n < 0) {
+		fprintf(stderr, "kvm-launch: screendump: %s: the screen is not in a text mode\n", path);
+		return -1;
+	}
+	if (buf && asprintf(&tmp, "%s.tmp", path) >= 0) {
+		fp = fopen(tmp, "w");
+		err = errno;
+	} else {
+		tmp = NULL;
+	}
+	if (fp) {
+		if (fwrite(buf, 1, (size_t)n, fp) == (size_t)n && fflush(fp) == 0)
+			ret = 0;
+		err = errno;
+		if (fclose(fp) && !ret) {
+			ret = -1;
+			err = errno;
+		}
+		if (!ret && rename(tmp, path)) {
+			ret = -1;
+			err = errno;
+		}
+		if (ret)
+			unlink(tmp);
+	}
+	if (ret)
+		fprintf(stderr, "kvm-launch: screendump: %s: %s\n", path, strerror(err));
+	free(tmp);
+	free(buf);
+	return ret;
+}
+
 int pc_vga_screendump(struct pc_vga *d, const char *path)
 {
 	struct vga_screen scr = { 0 };
+	size_t len = strlen(path);
 	int ret;
+
+	/* NAME.txt: the characters of a text screen, for tests and scripts */
+	if (len > 4 && !strcmp(path + len - 4, ".txt"))
+		return text_dump(d, path);
 
 	if (pc_vga_render(d, &scr) < 0) {
 		fprintf(stderr, "kvm-launch: vga: screendump: out of memory\n");

@@ -5,6 +5,7 @@
 #include "arch/linux.h"
 #include "config.h"
 #include "dev-vga.h"
+#include "ui.h"
 #include "vmm.h"
 
 static void usage(FILE *f)
@@ -18,6 +19,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct ui ui;
 	bool check = false;
 	const char *file = NULL;
 	int i, status;
@@ -60,6 +62,11 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
+	/* the display frontend outlives resets: viewers stay connected */
+	if (ui_open(&ui, &cfg)) {
+		config_free(&cfg);
+		return 1;
+	}
 	/* A reset re-creates the whole machine from the same validated file. */
 	for (;;) {
 		struct vm *vm = vm_create(&cfg);
@@ -69,14 +76,17 @@ int main(int argc, char **argv)
 			status = 1;
 			break;
 		}
+		ui_attach(&ui, vm);
 		vm_run(vm);
 		vm_screendump(vm, false);
+		ui_detach(&ui);
 		end = vm->end;
 		status = vm->exit_status;
 		vm_destroy(vm);
 		if (end != VM_END_RESET || cfg.on_reset != ON_RESET_RESTART)
 			break;
 	}
+	ui_close(&ui);
 	config_free(&cfg);
 	return status;
 }

@@ -113,12 +113,41 @@ int vm_map_ram(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva)
 	r.guest_phys_addr = gpa;
 	r.memory_size = size;
 	r.userspace_addr = (uintptr_t)hva;
+	if (vm->dev_slot_log[i])
+		r.flags = KVM_MEM_LOG_DIRTY_PAGES;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
 		fprintf(stderr, "kvm-launch: mapping %llu KiB at 0x%llx: %s\n",
 			(unsigned long long)(size >> 10), (unsigned long long)gpa, strerror(errno));
 		return -1;
 	}
 	vm->dev_slot_size[i] = size;
+	return 0;
+}
+
+void vm_ram_log_dirty(struct vm *vm, int slot)
+{
+	unsigned int i = (unsigned int)slot - vm->nr_ram - 1;
+
+	if (slot >= 0 && i < vm->nr_dev_slots)
+		vm->dev_slot_log[i] = true;
+}
+
+int vm_ram_dirty(struct vm *vm, int slot, unsigned long *bitmap, size_t bitmap_len)
+{
+	unsigned int i = (unsigned int)slot - vm->nr_ram - 1;
+	struct kvm_dirty_log log = { .slot = (uint32_t)slot, .dirty_bitmap = bitmap };
+	size_t words;
+
+	if (slot < 0 || i >= vm->nr_dev_slots || !vm->dev_slot_log[i] || !vm->dev_slot_size[i] ||
+	    bitmap_len * 8 < vm->dev_slot_size[i] / 4096)
+		return -1;
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return -1;
+	/* KVM fills whole longs of the slot's pages */
+	words = (vm->dev_slot_size[i] / 4096 + 63) / 64;
+	for (size_t w = 0; w < words; w++)
+		if (bitmap[w])
+			return 1;
 	return 0;
 }
 

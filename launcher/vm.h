@@ -156,5 +156,15 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
  */
 int vm_ram_slot(struct vm *vm);
 int vm_map_ram(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva);
+/*
+ * Dirty logging of a device slot (a framebuffer): after vm_ram_log_dirty,
+ * the slot's mappings log the guest's writes, and vm_ram_dirty fills
+ * bitmap (a bit a 4 KiB page of what the slot maps now, bitmap_len bytes,
+ * at least one bit a page) with the pages written since its last call,
+ * clearing the log. Returns 1 when some page was written, 0 when none, -1
+ * when nothing is mapped or the hypervisor cannot say (take all as dirty).
+ */
+void vm_ram_log_dirty(struct vm *vm, int slot);
+int vm_ram_dirty(struct vm *vm, int slot, unsigned long *bitmap, size_t bitmap_len);
 
 #endif

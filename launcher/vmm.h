@@ -27,6 +27,11 @@
  *   SIGINT/SIGTERM/SIGHUP (signalfd). Device callbacks fire there.
  * - slirp (one per NIC with backend = "user", net-slirp.c): libslirp's
  *   poll loop and timers; hands frames to its NIC under the NIC's mutex.
+ * - vnc or term (display.type, ui-vnc.c, ui-terminal.c): the display
+ *   frontend, started by main before the first machine and kept across
+ *   resets; it reads the VGA and feeds the i8042 through pc_vga_* and
+ *   pc_kbd_key/pc_mouse_event, which take those devices' mutexes. Its own
+ *   lock comes before them; no device calls a frontend.
  *
  * Each device instance has its own mutex (struct vm.dev[].lock). Every
  * port or MMIO range, timer and watched fd a device registers while
@@ -102,6 +107,7 @@ struct vm {
 	unsigned int nr_ram;
 	unsigned int nr_dev_slots;	/* memory slots devices took (vm_ram_slot) */
 	uint64_t dev_slot_size[VM_MAX_DEV_SLOTS];	/* what each maps now, 0: nothing */
+	bool dev_slot_log[VM_MAX_DEV_SLOTS];	/* KVM_MEM_LOG_DIRTY_PAGES on its mappings */
 	void *rom;			/* firmware image mapping (BIOS boot) */
 	size_t rom_size;
 	struct e820_entry e820[E820_MAX];

@@ -10,7 +10,8 @@ libarchive-dev libzstd-dev libcmocka-dev kmod cpio bc linux-image-amd64
 linux-headers-amd64 qemu-system-x86 qemu-utils busybox-static seabios
 mtools dosfstools syslinux syslinux-common isolinux xorriso fdisk e2fsprogs
 sparse mandoc util-linux zip zstd bzip2 xz-utils bochs bochsbios bochs-term acpica-tools
-vgabios libslirp-dev iperf3 ethtool iproute2 libpng-dev linux-source-6.1"
+vgabios libslirp-dev iperf3 ethtool iproute2 libpng-dev linux-source-6.1
+libvncserver-dev vncsnapshot libjpeg-dev"
 
 missing=""
 for p in $PKGS; do

@@ -179,6 +179,16 @@ enum vga_mode vga_current_mode(const struct vga *v);
  */
 int vga_render(struct vga *v, struct vga_screen *scr);
 void vga_screen_free(struct vga_screen *scr);
+/*
+ * vga_render for a framebuffer the guest writes without exits: with pages
+ * (nr_pages bits, a bit a 4 KiB page of video memory written since the
+ * picture in scr) and no register change since (the same generation), only
+ * the rows those pages hold are redrawn. Sets [*y0, *y1), the rows
+ * redrawn (all after a register change, another mode or in 4 bpp);
+ * returns 1 when some were, 0 when nothing changed, -1 out of memory.
+ */
+int vga_render_dirty(struct vga *v, struct vga_screen *scr, const unsigned long *pages,
+		     size_t nr_pages, unsigned int *y0, unsigned int *y1);
 
 /*
  * In a text mode, the characters on screen: rows lines of cols bytes,
@@ -189,5 +199,12 @@ void vga_screen_free(struct vga_screen *scr);
  */
 int vga_text_read(const struct vga *v, char *buf, size_t len,
 		  unsigned int *cols, unsigned int *rows);
+/*
+ * In a text mode, the screen as cells (character | attribute << 8), row
+ * by row, and the cursor's cell (-1: hidden or off the screen). Returns
+ * cols * rows, or -1 when not in a text mode or that exceeds max.
+ */
+int vga_text_cells(const struct vga *v, uint16_t *cells, size_t max,
+		   unsigned int *cols, unsigned int *rows, int *cursor);
 
 #endif

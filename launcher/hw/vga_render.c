@@ -248,13 +248,14 @@ static void draw_planar(const struct vga *v, const struct geometry *g, struct vg
 }
 
 /* One byte a pixel through the DAC: mode 13h, mode X, VBE 8 bpp. */
-static void draw_indexed(const struct vga *v, const struct geometry *g, struct vga_screen *scr)
+static void draw_indexed(const struct vga *v, const struct geometry *g, struct vga_screen *scr,
+			 unsigned int y0, unsigned int y1)
 {
 	uint32_t palette[256];
 
 	for (unsigned int c = 0; c < 256; c++)
 		palette[c] = dac_color(v, c);
-	for (unsigned int y = 0; y < g->height; y++) {
+	for (unsigned int y = y0; y < y1; y++) {
 		uint32_t *px = row_of(scr, y), base = g->start + y * g->line;
 
 		for (unsigned int x = 0; x < g->width; x++)
@@ -268,13 +269,24 @@ static uint8_t c5_to_8(unsigned int c)
 }
 
 /* Direct colour, little endian, from inside vram (vbe_geometry checked the bounds). */
-static void draw_direct(const struct vga *v, const struct geometry *g, struct vga_screen *scr)
+static void draw_direct(const struct vga *v, const struct geometry *g, struct vga_screen *scr,
+			unsigned int y0, unsigned int y1)
 {
-	for (unsigned int y = 0; y < g->height; y++) {
+	for (unsigned int y = y0; y < y1; y++) {
 		const uint8_t *s = v->vram + g->start + (size_t)y * g->line;
 		uint32_t *px = row_of(scr, y);
 		unsigned int w;
 
+		/* 32 bpp is XRGB already, bytes B, G, R, X (x86 is little endian) */
+		if (g->bpp == 32) {
+			for (unsigned int x = 0; x < g->width; x++) {
+				uint32_t p;
+
+				memcpy(&p, s + 4 * x, 4);
+				px[x] = p & 0xffffff;
+			}
+			continue;
+		}
 		for (unsigned int x = 0; x < g->width; x++) {
 			switch (g->bpp) {
 			case 15:
@@ -320,6 +332,50 @@ static int screen_resize(struct vga_screen *scr, unsigned int width, unsigned in
 	return 0;
 }
 
+int vga_render_dirty(struct vga *v, struct vga_screen *scr, const unsigned long *pages,
+		     size_t nr_pages, unsigned int *y0, unsigned int *y1)
+{
+	const unsigned int bits = sizeof(unsigned long) * 8;
+	unsigned int lo = UINT32_MAX, hi = 0;
+	struct geometry g;
+	uint64_t first, last;
+
+	current_geometry(v, &g);
+	/* a register changed, another mode, a first picture: all of it */
+	if (!scr->valid || scr->generation != v->generation || g.mode != VGA_MODE_VBE ||
+	    g.bpp == 4 || g.width != scr->width || g.height != scr->height) {
+		int r = vga_render(v, scr);
+
+		*y0 = 0;
+		*y1 = r > 0 ? scr->height : 0;
+		return r;
+	}
+	/* the pages the screen shows; each dirty one marks the rows it holds */
+	first = g.start / 4096;
+	last = (g.start + (uint64_t)(g.height - 1) * g.line + (uint64_t)g.width * ((g.bpp + 7) / 8) - 1) / 4096;
+	for (uint64_t p = first; p <= last && p < nr_pages; p++) {
+		uint64_t from, to;
+
+		if (!(pages[p / bits] >> (p % bits) & 1))
+			continue;
+		from = p * 4096 > g.start ? (p * 4096 - g.start) / g.line : 0;
+		to = ((p + 1) * 4096 - 1 - g.start) / g.line;
+		if (from < lo)
+			lo = (unsigned int)from;
+		if (to > hi)
+			hi = to >= g.height ? g.height - 1 : (unsigned int)to;
+	}
+	if (lo > hi)
+		return 0;
+	if (g.bpp == 8)
+		draw_indexed(v, &g, scr, lo, hi + 1);
+	else
+		draw_direct(v, &g, scr, lo, hi + 1);
+	*y0 = lo;
+	*y1 = hi + 1;
+	return 1;
+}
+
 int vga_render(struct vga *v, struct vga_screen *scr)
 {
 	struct geometry g;
@@ -342,15 +398,15 @@ int vga_render(struct vga *v, struct vga_screen *scr)
 		draw_planar(v, &g, scr);
 		break;
 	case VGA_MODE_256:
-		draw_indexed(v, &g, scr);
+		draw_indexed(v, &g, scr, 0, g.height);
 		break;
 	case VGA_MODE_VBE:
 		if (g.bpp == 4)
 			draw_planar(v, &g, scr);
 		else if (g.bpp == 8)
-			draw_indexed(v, &g, scr);
+			draw_indexed(v, &g, scr, 0, g.height);
 		else
-			draw_direct(v, &g, scr);
+			draw_direct(v, &g, scr, 0, g.height);
 		break;
 	default:
 		memset(scr->pixels, 0, (size_t)g.width * g.height * sizeof(uint32_t));
@@ -406,5 +462,34 @@ int vga_text_read(const struct vga *v, char *buf, size_t len,
 	}
 	if (len)
 		buf[n < len ? n : len - 1] = '\0';
+	return (int)n;
+}
+
+int vga_text_cells(const struct vga *v, uint16_t *cells, size_t max,
+		   unsigned int *cols, unsigned int *rows, int *cursor)
+{
+	uint32_t cur = v->cr[CR_CURSOR_HI] << 8 | v->cr[CR_CURSOR_LO];
+	struct geometry g;
+	size_t n;
+
+	if (vbe_enabled(v) || (v->gr[GR_MISC] & GR06_GRAPHICS))
+		return -1;
+	text_geometry(v, &g);
+	if (g.mode != VGA_MODE_TEXT)
+		return -1;
+	*cols = g.cols;
+	*rows = g.rows;
+	*cursor = -1;
+	n = (size_t)g.cols * g.rows;
+	if (n > max)
+		return -1;
+	for (unsigned int row = 0; row < g.rows; row++)
+		for (unsigned int col = 0; col < g.cols; col++) {
+			uint32_t addr = (g.start + row * g.line + col) & (g.wrap - 1);
+
+			cells[row * g.cols + col] = v->vram[addr * 4] | v->vram[addr * 4 + 1] << 8;
+			if (addr == cur && !(v->cr[CR_CURSOR_START] & 0x20))
+				*cursor = (int)(row * g.cols + col);
+		}
 	return (int)n;
 }

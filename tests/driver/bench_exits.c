@@ -63,7 +63,7 @@ static double bench_user(const uint8_t *code, size_t len, int want, uint32_t n)
 }
 
 extern const uint8_t bench_guest[], bench_guest_end[];
-extern const uint8_t b_ioev_pio[], b_ioev_mmio[], b_irqfd[], b_handler[];
+extern const uint8_t b_ioev_pio[], b_ioev_mmio[], b_irqfd[], b_handler[], b_tick[];
 #define BA(sym)	(0x2000 + (uint64_t)((sym) - bench_guest))
 
 static void set_rcx_rbx(struct tvm *t, uint64_t rcx, uint64_t rbx)
@@ -113,6 +113,9 @@ static void on_alarm(int sig)
 {
 	(void)sig;
 }
+
+/* LAPIC timer ticks (every 2^26 bus cycles) in the last timed irqfd run. */
+static uint32_t irqfd_ticks;
 
 struct device {
 	int notify;		/* the ioeventfd */
@@ -175,6 +178,7 @@ static double bench_irqfd(bool msi, uint32_t n)
 	tvm_load(&t, 0x2000, bench_guest, bench_guest_end - bench_guest);
 	tvm_idt_set(&t, 0x40, BA(b_handler));
 	tvm_idt_set(&t, 0x41, BA(b_handler));
+	tvm_idt_set(&t, 0x44, BA(b_tick));
 	if (msi && ioctl(t.vm, KVM_SET_GSI_ROUTING, &rt) < 0)
 		return -1;
 	d.notify = eventfd(0, EFD_CLOEXEC);
@@ -190,12 +194,14 @@ static double bench_irqfd(bool msi, uint32_t n)
 	for (i = 0; i < 2; i++) {
 		tvm_long_mode(&t, BA(b_irqfd));
 		set_rcx_rbx(&t, i ? n : 200, msi ? 0x10000 : 0x40);
+		memset(t.mem + 0x1000, 0, 8);	/* interrupts and watchdog ticks */
 		t0 = now_us();
 		r = tvm_run(&t);
 		if (r != KVM_EXIT_IO || t.run->io.port != 0x81)
 			break;
 	}
 	t1 = now_us();
+	irqfd_ticks = *(uint32_t *)(t.mem + 0x1004);
 	d.stop = true;
 	alarm(0);
 	if (write(d.notify, &one, sizeof(one)) != sizeof(one))
@@ -220,6 +226,8 @@ int main(int argc, char **argv)
 	printf("ioeventfd_mmio_us %.2f\n", bench_ioeventfd(true, n));
 	/* Round trips wake a thread each: a fifth as many. */
 	printf("irqfd_msi_us %.2f\n", bench_irqfd(true, n / 5 ? n / 5 : 1));
+	printf("irqfd_msi_ticks %u\n", irqfd_ticks);
 	printf("irqfd_ioapic_us %.2f\n", bench_irqfd(false, n / 5 ? n / 5 : 1));
+	printf("irqfd_ioapic_ticks %u\n", irqfd_ticks);
 	return 0;
 }

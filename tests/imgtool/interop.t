@@ -63,8 +63,9 @@ qemu-io -f qcow2 -c "write -P 0xc1 2M 70k" "$T/ov.qcow2" >/dev/null
 qemu-img convert -O raw "$T/ov.qcow2" "$T/ref.raw"
 run "imgtool overlay written by qemu reads identical" same_as "$T/ov.qcow2" "$T/ref.raw"
 info=$("$IMGTOOL" info --output=json "$T/ov.qcow2")
-case $info in *'"backing-filename": "mid.qcow2"'*'"backing-filename-format": "qcow2"'*) r=0 ;; *) r=1 ;; esac
-ok $r "info --output=json names the backing file and format"
+case $info in *'"backing-filename-format": "qcow2"'*'"backing-filename": "mid.qcow2"'*) r=0 ;; *) r=1 ;; esac
+[ $r = 0 ] && [ "$info" = "$(qemu-img info --output=json "$T/ov.qcow2")" ]
+ok $? "info --output=json names the backing file and format, as qemu-img"
 
 # Internal snapshots: the active layer reads identical; it can be resized and written.
 qemu-img create -q -f qcow2 "$T/snap.qcow2" 8M

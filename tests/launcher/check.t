@@ -76,7 +76,7 @@ EOF2
 good display <<EOF2
 memory = "256M";
 boot = { kernel = "$KERNEL"; };
-display = { type = "std"; vram = 32; };
+display = { type = "headless"; vram = 32; };
 EOF2
 
 bad syntax 2 'syntax' 'syntax error' <<EOF2

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/launcher/display.t: the standard VGA (display = { type = "std"; })
+# tests/launcher/display.t: the standard VGA (display = { type = "headless"; })
 # in the test host. Linux's bochs DRM driver (a second cpio after the test
 # initramfs) binds it and fbcon draws 60 lines on tty1; a SIGUSR2 then
 # writes the screen as a PNG, and so does KVM_LAUNCH_SCREENDUMP when the
@@ -18,35 +18,11 @@ cc -O2 -Wall -o "$pngstat" "$TOP/tests/launcher/pngstat.c" $(pkg-config --cflags
 
 # The bochs DRM driver and its dependencies, in load order, and the guest's
 # script, as a second cpio archive appended to initramfs $1.
+. "$TOP/tests/lib/vga-initrd.sh"
 add_vga() {
-	local moddir=/lib/modules/$KVER stage order="" p name
-	stage=$(mktemp -d)
-	add() {
-		case " $order " in *" $1 "*) return ;; esac
-		local d
-		for d in $(grep "^$1:" "$moddir/modules.dep" | cut -d: -f2); do add "$d"; done
-		order="$order $1"
-	}
-	add "$(grep -E '(^|/)bochs\.ko(\.[a-z]+)?:' "$moddir/modules.dep" | cut -d: -f1 | head -n1)"
-	mkdir -p "$stage/lib/modules" "$stage/etc" "$stage/bin"
-	for p in $order; do
-		name=$(basename "$p")
-		case $name in
-		*.ko) cp "$moddir/$p" "$stage/lib/modules/$name" ;;
-		*.ko.xz) xz -dc "$moddir/$p" > "$stage/lib/modules/${name%.xz}"; name=${name%.xz} ;;
-		*.ko.zst) zstd -qdc "$moddir/$p" > "$stage/lib/modules/${name%.zst}"; name=${name%.zst} ;;
-		esac
-		echo "$name" >> "$stage/etc/modules-vga"
-	done
-	cat > "$stage/bin/kl-vgatest" <<'EOS'
+	add_vga_initrd "$1" kl-vgatest <<'EOS'
 #!/bin/sh
-while read -r m; do
-	n=$(echo "${m%.ko}" | tr - _)
-	grep -q "^$n " /proc/modules || insmod "/lib/modules/$m" || echo "KL-INSMOD-FAILED $m"
-done < /etc/modules-vga
-i=0
-while [ ! -e /sys/class/graphics/fb0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-echo "KL-FB $(cat /sys/class/graphics/fb0/name) $(cat /sys/class/graphics/fb0/virtual_size)"
+kl-vgaload
 i=0
 while [ $i -lt 60 ]; do
 	echo "KL-VGA line $i: the quick brown fox jumps over the lazy dog" > /dev/tty1
@@ -58,9 +34,6 @@ echo KL-DRAWN
 # until the host has its SIGUSR2 picture (a line on the serial port)
 read -t 120 -r _
 EOS
-	chmod 755 "$stage/bin/kl-vgatest"
-	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip >> "$1"
-	rm -rf "$stage"
 }
 
 for lane in $LANES; do
@@ -69,7 +42,7 @@ for lane in $LANES; do
 	add_vga "$dir/initrd.img"
 	for vm in vga plain; do
 		case $vm in
-		vga) disp='display = { type = "std"; };' cmd=kl-vgatest ;;
+		vga) disp='display = { type = "headless"; };' cmd=kl-vgatest ;;
 		*) disp='' cmd='sleep 4' ;;
 		esac
 		cat > "$dir/$vm.cfg" <<EOF2

@@ -47,7 +47,7 @@ int main(void)
 	tap_ok(n == 2 && layout_ram_from(ram, n, 0) == 640 * KiB, "explicit slots kept as given");
 
 	/* a display: the VGA decodes 0xa0000-0xbffff, RAM leaves it */
-	cfg.display = CFG_DISPLAY_STD;
+	cfg.display = CFG_DISPLAY_HEADLESS;
 	n = layout_ram(&cfg, ram);
 	tap_ok(n == 2 && ram[0].size == 640 * KiB && ram[1].base == MiB,
 	       "display: slots clear of the window stay as given");

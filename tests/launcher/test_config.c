@@ -45,7 +45,7 @@ int main(void)
 	char dir[] = "/tmp/kl-cfg-XXXXXX", path[256];
 	FILE *f;
 
-	tap_plan(130);
+	tap_plan(154);
 	tap_ok(!config_parse_size("256M", &v) && v == 256ULL << 20, "256M");
 	tap_ok(!config_parse_size("1G", &v) && v == 1ULL << 30, "1G");
 	tap_ok(!config_parse_size("640K", &v) && v == 640 << 10, "640K");
@@ -102,16 +102,18 @@ int main(void)
 	/* display */
 	load_cpus(path, "", 0, "a file without display loads", NULL);
 	tap_ok(cfg_last.display == CFG_DISPLAY_NONE, "no display group: no display");
-	load_cpus(path, "display = { type = \"std\"; };\n", 0, "display.type = std accepted", NULL);
-	tap_ok(cfg_last.display == CFG_DISPLAY_STD && cfg_last.vram_mb == 16, "std VGA, 16 MiB by default");
+	load_cpus(path, "display = { type = \"headless\"; };\n", 0, "display.type = headless accepted", NULL);
+	tap_ok(cfg_last.display == CFG_DISPLAY_HEADLESS && cfg_last.vram_mb == 16,
+	       "headless VGA, 16 MiB by default");
 	load_cpus(path, "display = { vram = 32; };\n", 0, "display with vram only accepted", NULL);
-	tap_ok(cfg_last.display == CFG_DISPLAY_STD && cfg_last.vram_mb == 32, "a display group means std; vram 32 MiB");
+	tap_ok(cfg_last.display == CFG_DISPLAY_HEADLESS && cfg_last.vram_mb == 32,
+	       "a display group without type is headless; vram 32 MiB");
 	load_cpus(path, "display = { vram = \"256M\"; };\n", 0, "vram as a size string accepted", NULL);
-	tap_ok(cfg_last.vram_mb == 256, "vram = \"256M\": 256 MiB");
+	tap_ok(cfg_last.vram_mb == 256, "vram \"256M\" is 256 MiB");
 	load_cpus(path, "display = { type = \"none\"; };\n", 0, "display.type = none accepted", NULL);
 	tap_ok(cfg_last.display == CFG_DISPLAY_NONE, "type none: no display");
 	load_cpus(path, "display = { type = \"cirrus\"; };\n", -1, "unknown display refused",
-		  ":3: display.type: 'cirrus' is not a display");
+		  ":3: display.type: 'cirrus' is not a display (\"vnc\", \"terminal\", \"headless\" or \"none\")");
 	load_cpus(path, "display = {\n vram = 3; };\n", -1, "vram not a power of two refused",
 		  ":4: display.vram: 3 MiB is not a power of two");
 	load_cpus(path, "display = { vram = 512; };\n", -1, "vram 512 refused", ":3: display.vram: 512 MiB; from 1 to 256");
@@ -121,10 +123,54 @@ int main(void)
 	load_cpus(path, "display = { vram = true; };\n", -1, "vram as a boolean refused",
 		  ":3: display.vram: expected a number of MiB");
 	load_cpus(path, "display = { type = \"none\"; vram = 8; };\n", -1, "vram without a display refused",
-		  ":3: display.vram: only with type = \"std\"");
-	load_cpus(path, "display = \"std\";\n", -1, "display as a string refused", ":3: display: expected a group");
-	load_cpus(path, "display = { typ = \"std\"; };\n", -1, "unknown key in display refused",
+		  ":3: display.vram: only with a display");
+	load_cpus(path, "display = \"vnc\";\n", -1, "display as a string refused", ":3: display: expected a group");
+	load_cpus(path, "display = { typ = \"vnc\"; };\n", -1, "unknown key in display refused",
 		  ":3: display.typ: unknown setting; did you mean 'display.type'?");
+	/* vnc: listen */
+	load_cpus(path, "display = { type = \"vnc\"; };\n", 0, "type vnc without listen accepted", NULL);
+	tap_ok(cfg_last.display == CFG_DISPLAY_VNC && cfg_last.listen_host &&
+	       !strcmp(cfg_last.listen_host, "127.0.0.1") && cfg_last.listen_port == 5900,
+	       "vnc listens on 127.0.0.1:5900 by default");
+	load_cpus(path, "display = { type = \"vnc\";\n listen = \"[::1]:5905\"; };\n", 0,
+		  "an IPv6 listen address accepted", NULL);
+	tap_ok(cfg_last.listen_host && !strcmp(cfg_last.listen_host, "::1") && cfg_last.listen_port == 5905 &&
+	       cfg_last.listen_line == 4, "[::1]:5905: host ::1, port 5905, its line kept for a bind failure");
+	load_cpus(path, "display = { type = \"vnc\"; listen = \":5999\"; };\n", 0, "listen :PORT accepted", NULL);
+	tap_ok(!cfg_last.listen_host && cfg_last.listen_port == 5999, ":5999: every address, port 5999");
+	load_cpus(path, "display = { type = \"vnc\"; listen = \"localhost:0\"; };\n", -1, "port 0 refused",
+		  ":3: display.listen: 'localhost:0' is not HOST:PORT");
+	load_cpus(path, "display = { type = \"vnc\"; listen = \"127.0.0.1\"; };\n", -1, "no port refused",
+		  ":3: display.listen: '127.0.0.1' is not HOST:PORT");
+	load_cpus(path, "display = { type = \"vnc\"; listen = \"::1:5900\"; };\n", -1,
+		  "an IPv6 address without brackets refused", ":3: display.listen: '::1:5900' is not HOST:PORT");
+	load_cpus(path, "display = { type = \"vnc\"; listen = 5900; };\n", -1, "listen as a number refused",
+		  ":3: display.listen:");
+	load_cpus(path, "display = { type = \"terminal\"; listen = \":5900\"; };\n", -1,
+		  "listen without vnc refused", ":3: display.listen: only with type = \"vnc\"");
+	/* terminal: the serial console leaves stdio to it */
+	load_cpus(path, "display = { type = \"terminal\"; };\n", 0, "type terminal accepted", NULL);
+	tap_ok(cfg_last.display == CFG_DISPLAY_TERMINAL && cfg_last.serial == SERIAL_NONE,
+	       "terminal: the serial console defaults to none");
+	load_cpus(path, "serial = { output = \"stdio\"; };\ndisplay = { type = \"terminal\"; };\n", -1,
+		  "terminal with serial on stdio refused", ":4: display.type: \"terminal\" takes the terminal");
+	load_cpus(path, "serial = { output = \"con.log\"; };\ndisplay = { type = \"terminal\"; };\n", 0,
+		  "terminal with serial to a file accepted", NULL);
+	tap_ok(cfg_last.serial == SERIAL_FILE, "terminal: serial.output a file kept");
+	/* listen syntax */
+	{
+		char *h = NULL;
+		uint16_t p = 0;
+
+		tap_ok(config_parse_listen("vnc.example:5900", &h, &p) == 0 && h &&
+		       !strcmp(h, "vnc.example") && p == 5900, "config_parse_listen: a host name");
+		free(h);
+		h = NULL;
+		tap_ok(config_parse_listen("[]:5900", &h, &p) < 0 && config_parse_listen("a:b:1", &h, &p) < 0 &&
+		       config_parse_listen("a:65536", &h, &p) < 0 && config_parse_listen("a:59x", &h, &p) < 0 &&
+		       config_parse_listen("[::1]5900", &h, &p) < 0 && !h,
+		       "config_parse_listen: empty brackets, two colons, port 65536, junk refused");
+	}
 
 	/* nics */
 	load_cpus(path, "name = \"vm1\";\nnics = ( { }, { model = \"e1000\"; } );\n", 0, "two NICs, defaults", NULL);

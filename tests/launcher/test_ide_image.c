@@ -1,4 +1,4 @@
-/* tests/launcher/test_ide_image.c: IDE disks on real raw and qcow2 images through libimg, incl. the raw-probe guard. */
+/* tests/launcher/test_ide_image.c: IDE disks on real raw and qcow2 images through libimg, incl. the raw-probe guard and a read-only backing chain. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -95,6 +95,142 @@ static bool file_has(const char *path, uint64_t off, const uint8_t *want, size_t
 	return same;
 }
 
+/* Whole file into buf (at most len bytes); the number read, or -1. */
+static ssize_t slurp(const char *path, uint8_t *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, buf, len, 0);
+	close(fd);
+	return n;
+}
+
+/*
+ * The open descriptors of this process on path: how many, and how many of
+ * those can write. Root writes through a mode of 0444, so the file's mode
+ * proves nothing: the access mode of each descriptor does.
+ */
+static void fds_on(const char *path, int *all, int *writable)
+{
+	char *want = realpath(path, NULL), link[300], target[4096], info[300], line[128];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+
+	*all = *writable = 0;
+	while (want && d && (e = readdir(d))) {
+		ssize_t n;
+		FILE *f;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, want))
+			continue;
+		snprintf(info, sizeof(info), "/proc/self/fdinfo/%s", e->d_name);
+		f = fopen(info, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long flags;
+
+			if (sscanf(line, "flags: %lo", &flags) == 1) {
+				(*all)++;
+				*writable += (flags & O_ACCMODE) != O_RDONLY;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	free(want);
+}
+
+/*
+ * A qcow2 backing chain beneath a writable top, as a disk = { file =
+ * "top.qcow2"; } of kvm-launch opens it: base.raw <- mid.qcow2 <- top.qcow2,
+ * the two below read-only (mode 0444). The guest's writes land in the top
+ * only; the layers below are opened O_RDONLY and stay byte-identical.
+ */
+static void backing_chain(void)
+{
+	enum { SZ = 1 << 20 };
+	char base[80], mid[80], top[80], err[256];
+	struct img_create_opts o = { .format = IMG_FMT_QCOW2, .size = SZ };
+	static uint8_t base0[SZ], mid0[SZ], after[SZ];
+	uint8_t a[512], b[512], back[512];
+	ssize_t nb = -1, nm = -1;
+	int fd, all_b, wr_b, all_m, wr_m;
+	struct img *img;
+	bool made;
+
+	snprintf(base, sizeof(base), "%s/base.raw", dir);
+	snprintf(mid, sizeof(mid), "%s/mid.qcow2", dir);
+	snprintf(top, sizeof(top), "%s/top.qcow2", dir);
+	for (size_t i = 0; i < SZ; i++)
+		base0[i] = (uint8_t)(i * 7 / 512);
+	fd = open(base, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	made = fd >= 0 && pwrite(fd, base0, SZ, 0) == SZ;
+	if (fd >= 0)
+		close(fd);
+	o.backing_file = "base.raw";
+	o.backing_format = IMG_FMT_RAW;
+	made = made && !img_create(mid, &o, err, sizeof(err));
+	img = made ? img_open(mid, IMG_FMT_QCOW2, 0, err, sizeof(err)) : NULL;
+	memset(a, 0x3c, sizeof(a));
+	made = img && !img_pwrite(img, a, sizeof(a), 200 * 512);	/* mid has sector 200 */
+	if (img)
+		img_close(img);
+	o.backing_file = "mid.qcow2";
+	o.backing_format = IMG_FMT_QCOW2;
+	made = made && !img_create(top, &o, err, sizeof(err)) && !chmod(base, 0444) && !chmod(mid, 0444);
+	if (made) {
+		nb = slurp(base, base0, SZ);
+		nm = slurp(mid, mid0, SZ);
+	}
+	if (!tap_ok(made && nm > 0 && nb == SZ && !attach(top, IMG_FMT_AUTO, false) &&
+		    !ch.drive[0].be.readonly,
+		    "chain base.raw <- mid.qcow2 <- top.qcow2, the two below mode 0444: top attached writable")) {
+		tap_diag("set-up: %s", made ? "attach failed" : err);
+		for (int i = 0; i < 4; i++)
+			tap_ok(0, "backing chain (not set up)");
+		return;
+	}
+	fds_on(base, &all_b, &wr_b);
+	fds_on(mid, &all_m, &wr_m);
+	tap_ok(all_b > 0 && all_m > 0 && !wr_b && !wr_m,
+	       "the backing files are open, every descriptor O_RDONLY (base %d of %d, mid %d of %d writable)",
+	       wr_b, all_b, wr_m, all_m);
+	read_sector(200, back);
+	tap_ok(!memcmp(back, a, 512) && (read_sector(3, back), !memcmp(back, base0 + 3 * 512, 512)),
+	       "reads come from the layer that has the data (mid, base)");
+	memset(b, 0xc3, sizeof(b));
+	write_sector(200, b);	/* over mid's data */
+	write_sector(3, b);	/* over base's */
+	write_sector(2047, b);
+	read_sector(200, back);
+	tap_ok(ok_status() && !memcmp(back, b, 512) && (read_sector(3, back), !memcmp(back, b, 512)),
+	       "the guest's writes over both layers read back");
+	ide_channel_destroy(&ch);
+	ide_image_close(&im);
+	memset(&im, 0, sizeof(im));
+	tap_ok(slurp(base, after, SZ) == nb && !memcmp(after, base0, SZ) &&
+	       slurp(mid, after, SZ) == nm && !memcmp(after, mid0, (size_t)nm),
+	       "after the disk is closed, base.raw and mid.qcow2 are byte-identical");
+	img = img_open(top, IMG_FMT_AUTO, IMG_OPEN_RDONLY, err, sizeof(err));
+	tap_ok(img && !img_pread(img, back, 512, 3 * 512) && !memcmp(back, b, 512) &&
+	       !img_pread(img, back, 512, 2047 * 512) && !memcmp(back, b, 512),
+	       "the writes are in top.qcow2");
+	if (img)
+		img_close(img);
+	unlink(base);
+	unlink(mid);
+	unlink(top);
+}
+
 int main(void)
 {
 	char raw[64], qcow[64], err[256];
@@ -111,7 +247,7 @@ int main(void)
 	if (fd < 0 || ftruncate(fd, 1 << 20))
 		tap_skip_all("cannot create a raw image");
 	close(fd);
-	tap_plan(22);
+	tap_plan(28);
 
 	memset(sec, 0x5a, sizeof(sec));
 	memset(magic, 0, sizeof(magic));
@@ -194,6 +330,7 @@ int main(void)
 		tap_ok(!memcmp(back, sec, 512), "snapshot: reads go through to the qcow2 below");
 		unsetenv("TMPDIR");
 	}
+	backing_chain();
 	ide_channel_destroy(&ch);
 	ide_image_close(&im);
 	unlink(raw);

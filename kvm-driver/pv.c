@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm-driver/pv.c: KVM's paravirtual interface: hypercalls (VMMCALL on
+ * AMD, VMCALL on Intel, the other vendor's instruction patched as KVM
+ * does), the PV feature CPUID a guest may be held to, steal time, and
+ * MONITOR/MWAIT emulated as NOPs.
+ */
+#include <linux/kvm.h>
+#include <linux/kvm_para.h>
+#include <linux/sched.h>
+#include <linux/sched/stat.h>
+#include <asm/apicdef.h>
+#include <asm/kvm_para.h>
+#include <asm/msr-index.h>
+
+#include "kvmdrv.h"
+
+static const u8 kvmd_vmcall[3] = { 0x0f, 0x01, 0xc1 };	/* Intel */
+static const u8 kvmd_vmmcall[3] = { 0x0f, 0x01, 0xd9 };	/* AMD */
+
+static const u8 *kvmd_native_hypercall(void)
+{
+	return kvmd_ops == &kvmd_svm_ops ? kvmd_vmmcall : kvmd_vmcall;
+}
+
+static const u8 *kvmd_foreign_hypercall(void)
+{
+	return kvmd_ops == &kvmd_svm_ops ? kvmd_vmcall : kvmd_vmmcall;
+}
+
+/*
+ * As KVM's guest_pv_has(): once the VMM asked for enforcement
+ * (KVM_CAP_ENFORCE_PV_FEATURE_CPUID), a PV feature works only if the
+ * guest's CPUID 0x40000001 EAX has its bit; without it, everything does.
+ */
+bool kvmd_guest_pv_has(struct kvmd_vcpu *vcpu, int feature)
+{
+	if (!vcpu->pv_enforce)
+		return true;
+	return kvmd_guest_has(vcpu, KVM_CPUID_FEATURES, 0, feature);
+}
+
+/* A 64-bit hypercall: long mode and a 64-bit code segment. */
+static bool kvmd_hypercall_64(struct kvmd_vcpu *vcpu)
+{
+	struct kvm_segment cs;
+
+	if (!kvmd_long_mode(vcpu))
+		return false;
+	kvmd_ops->get_segment(vcpu, &cs, KVMD_SEG_CS);
+	return cs.l;
+}
+
+static struct kvmd_vcpu *kvmd_vcpu_by_apic_id(struct kvmd_vm *vm, u64 id)
+{
+	int i, n = smp_load_acquire(&vm->nr_vcpus);
+
+	for (i = 0; i < n; i++)
+		if (vm->vcpus[i]->id == id)
+			return vm->vcpus[i];
+	return NULL;
+}
+
+/* KVM_HC_SEND_IPI: a fixed IPI to each APIC ID of the bitmap from min. */
+static long kvmd_pv_send_ipi(struct kvmd_vcpu *vcpu, u64 low, u64 high,
+			     u64 min, u64 icr, bool op_64)
+{
+	struct kvmd_lapic_irq irq = {
+		.vector = icr & APIC_VECTOR_MASK,
+		.delivery_mode = icr & APIC_MODE_MASK,
+		.level = !!(icr & APIC_INT_ASSERT),
+		.trig_level = !!(icr & APIC_INT_LEVELTRIG),
+		.shorthand = KVMD_DEST_NOSHORT,
+	};
+	unsigned int cluster = op_64 ? 64 : 32, i, half;
+	unsigned long bits[2] = { low, high };
+	long count = 0;
+	int r;
+
+	/* Physical, no-shorthand IPIs only (KVM's APIC_DEST_MASK, APIC_SHORT_MASK). */
+	if (icr & (APIC_DEST_LOGICAL | APIC_DEST_ALLBUT))
+		return -KVM_EINVAL;
+	if (!kvmd_irqchip_in_kernel(vcpu->vm))
+		return -EOPNOTSUPP;
+	for (half = 0; half < 2; half++) {
+		for_each_set_bit(i, &bits[half], cluster) {
+			irq.dest_id = min + half * cluster + i;
+			r = kvmd_irq_delivery_to_apic(vcpu->vm, vcpu, &irq);
+			if (r > 0)
+				count++;
+		}
+	}
+	return count;
+}
+
+/*
+ * The hypercall in RAX with arguments in RBX, RCX, RDX, RSI; the result
+ * in RAX. KVM's numbers and errors: only CPL 0 may call, a feature
+ * withheld by an enforced CPUID is -KVM_ENOSYS like an unknown call.
+ */
+int kvmd_handle_hypercall(struct kvmd_vcpu *vcpu, unsigned int len)
+{
+	bool op_64 = kvmd_hypercall_64(vcpu);
+	u64 nr = vcpu->regs[R_AX], a0 = vcpu->regs[R_BX];
+	u64 a1 = vcpu->regs[R_CX], a2 = vcpu->regs[R_DX];
+	u64 a3 = vcpu->regs[R_SI];
+	struct kvmd_vcpu *target;
+	long ret = -KVM_ENOSYS;
+
+	if (!op_64) {
+		nr = (u32)nr;
+		a0 = (u32)a0;
+		a1 = (u32)a1;
+		a2 = (u32)a2;
+		a3 = (u32)a3;
+	}
+	vcpu->stat.hypercalls++;
+	if (kvmd_ops->get_cpl(vcpu)) {
+		ret = -KVM_EPERM;
+		goto out;
+	}
+	switch (nr) {
+	case KVM_HC_VAPIC_POLL_IRQ:
+		ret = 0;
+		break;
+	case KVM_HC_KICK_CPU:
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_PV_UNHALT))
+			break;
+		/* Wake the halted vCPU with APIC ID a1, then let it run. */
+		target = kvmd_vcpu_by_apic_id(vcpu->vm, a1);
+		if (target && target->apic) {
+			WRITE_ONCE(target->pv_unhalted, true);
+			kvmd_vcpu_kick(target);
+		}
+		yield();
+		ret = 0;
+		break;
+	case KVM_HC_SEND_IPI:
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_PV_SEND_IPI))
+			break;
+		ret = kvmd_pv_send_ipi(vcpu, a0, a1, a2, a3, op_64);
+		break;
+	case KVM_HC_SCHED_YIELD:
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_PV_SCHED_YIELD))
+			break;
+		yield();
+		ret = 0;
+		break;
+	default:
+		break;
+	}
+out:
+	if (!op_64)
+		ret = (u32)ret;
+	vcpu->regs[R_AX] = ret;
+	kvmd_skip_insn(vcpu, len);
+	return KVMD_RESUME;
+}
+
+/*
+ * An intercepted #UD. The one instruction KVM emulates here is the other
+ * vendor's hypercall: with KVM_X86_QUIRK_FIX_HYPERCALL_INSN (the default)
+ * it is rewritten in guest memory to this CPU's and executed again;
+ * without the quirk the guest takes its #UD.
+ */
+int kvmd_handle_ud(struct kvmd_vcpu *vcpu)
+{
+	struct kvmd_walk_fault f;
+	unsigned int len = 0;
+	u8 insn[15];
+
+	if (!kvmd_fetch_insn(vcpu, insn, &len) && len >= 3 &&
+	    !memcmp(insn, kvmd_foreign_hypercall(), 3) &&
+	    kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN)) {
+		struct kvm_segment cs;
+		u64 la;
+
+		kvmd_ops->get_segment(vcpu, &cs, KVMD_SEG_CS);
+		la = (kvmd_long_mode(vcpu) && cs.l) ? vcpu->rip :
+		     (u32)(cs.base + vcpu->rip);
+		if (!kvmd_write_guest_virt(vcpu, la, kvmd_native_hypercall(), 3, &f))
+			return KVMD_RESUME;
+	}
+	kvmd_queue_exception(vcpu, 6);
+	return KVMD_RESUME;
+}
+
+/*
+ * MONITOR and MWAIT, as KVM: NOPs, unless KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS
+ * is disabled and the guest's CPUID lacks MONITOR/MWAIT: then #UD.
+ */
+int kvmd_handle_monitor_mwait(struct kvmd_vcpu *vcpu, unsigned int len)
+{
+	if (!kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) &&
+	    !kvmd_guest_has(vcpu, 1, 2, 3)) {
+		kvmd_queue_exception(vcpu, 6);
+		return KVMD_RESUME;
+	}
+	kvmd_skip_insn(vcpu, len);
+	return KVMD_RESUME;
+}
+
+/*
+ * KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT disabled: the guest's CPUID.1:ECX
+ * MONITOR bit follows IA32_MISC_ENABLE's ENABLE_MWAIT, as KVM updates it.
+ */
+void kvmd_misc_enable_mwait(struct kvmd_vcpu *vcpu)
+{
+	int i;
+
+	if (kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+		return;
+	for (i = 0; i < vcpu->cpuid_nent; i++) {
+		if (vcpu->cpuid[i].function != 1)
+			continue;
+		vcpu->cpuid[i].ecx &= ~BIT(3);
+		if (vcpu->misc_enable & MSR_IA32_MISC_ENABLE_MWAIT)
+			vcpu->cpuid[i].ecx |= BIT(3);
+	}
+}
+
+/* ---- steal time ---- */
+
+bool kvmd_steal_time_ok(void)
+{
+	return sched_info_on();
+}
+
+/*
+ * Add the time this vCPU's thread waited runnable on a run queue since the
+ * last update to the guest's kvm_steal_time, under KVM's version protocol
+ * (odd while it changes). Called before each entry into the guest: it
+ * writes when the thread waited since the last update, or when forced
+ * (on each KVM_RUN, as KVM on each vCPU load).
+ */
+void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force)
+{
+	u64 gpa = vcpu->steal_msr & KVM_STEAL_VALID_BITS;
+	u64 delay = current->sched_info.run_delay;
+	struct kvm_steal_time st;
+
+	if (!(vcpu->steal_msr & KVM_MSR_ENABLED) ||
+	    (!force && delay == vcpu->last_steal))
+		return;
+	if (kvmd_read_guest(vcpu->vm, gpa, &st, sizeof(st)))
+		return;
+	if (st.version & 1)	/* junk the guest left: make it even */
+		st.version++;
+	st.version++;		/* odd: an update is in progress */
+	if (kvmd_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, version),
+			     &st.version, sizeof(st.version)))
+		return;
+	smp_wmb();
+	st.steal += delay - vcpu->last_steal;
+	vcpu->last_steal = delay;
+	st.preempted = 0;
+	st.version += 1;
+	kvmd_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, steal),
+			 &st.steal, sizeof(st.steal));
+	kvmd_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, preempted),
+			 &st.preempted, sizeof(st.preempted));
+	smp_wmb();
+	kvmd_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, version),
+			 &st.version, sizeof(st.version));
+}
+
+/*
+ * The PV MSRs with their CPUID checks: steal time is this file's, and
+ * kvmclock's MSRs are refused here when an enforced CPUID withholds them
+ * (kvmclock.c has the rest). Returns 0 or 1 (#GP), or -1: not decided here.
+ */
+int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
+{
+	switch (index) {
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK:
+		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? 1 : -1;
+	case MSR_KVM_SYSTEM_TIME_NEW:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? 1 : -1;
+	case MSR_KVM_STEAL_TIME:
+		if (!kvmd_steal_time_ok() ||
+		    (!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME)))
+			return 1;
+		*data = vcpu->steal_msr;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	switch (index) {
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK:
+		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? 1 : -1;
+	case MSR_KVM_SYSTEM_TIME_NEW:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? 1 : -1;
+	case MSR_KVM_STEAL_TIME:
+		if (!kvmd_steal_time_ok() ||
+		    (!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME)))
+			return 1;
+		if (data & KVM_STEAL_RESERVED_MASK)
+			return 1;
+		vcpu->steal_msr = data;
+		if (data & KVM_MSR_ENABLED)
+			kvmd_make_request(vcpu, KVMD_REQ_STEAL_UPDATE);
+		return 0;
+	default:
+		return -1;
+	}
+}

@@ -87,38 +87,45 @@ void kvmd_free_irq_source_id(struct kvmd_vm *vm, int irq_source_id)
 		kvmd_pic_clear_all(pic, irq_source_id);
 }
 
+/* Notifier lists change under irq_lock; a removal waits out the readers. */
+static void notifier_add(struct kvmd_vm *vm, struct hlist_node *n,
+			 struct hlist_head *list)
+{
+	mutex_lock(&vm->irq_lock);
+	hlist_add_head_rcu(n, list);
+	mutex_unlock(&vm->irq_lock);
+}
+
+static void notifier_del(struct kvmd_vm *vm, struct hlist_node *n)
+{
+	mutex_lock(&vm->irq_lock);
+	hlist_del_init_rcu(n);
+	mutex_unlock(&vm->irq_lock);
+	synchronize_srcu(&vm->irq_srcu);
+}
+
 void kvmd_register_irq_ack_notifier(struct kvmd_vm *vm,
 				    struct kvmd_irq_ack_notifier *kian)
 {
-	mutex_lock(&vm->irq_lock);
-	hlist_add_head_rcu(&kian->link, &vm->irq_ack_notifiers);
-	mutex_unlock(&vm->irq_lock);
+	notifier_add(vm, &kian->link, &vm->irq_ack_notifiers);
 }
 
 void kvmd_unregister_irq_ack_notifier(struct kvmd_vm *vm,
 				      struct kvmd_irq_ack_notifier *kian)
 {
-	mutex_lock(&vm->irq_lock);
-	hlist_del_init_rcu(&kian->link);
-	mutex_unlock(&vm->irq_lock);
-	synchronize_srcu(&vm->irq_srcu);
+	notifier_del(vm, &kian->link);
 }
 
 void kvmd_register_irq_mask_notifier(struct kvmd_vm *vm,
 				     struct kvmd_irq_mask_notifier *kimn)
 {
-	mutex_lock(&vm->irq_lock);
-	hlist_add_head_rcu(&kimn->link, &vm->irq_mask_notifiers);
-	mutex_unlock(&vm->irq_lock);
+	notifier_add(vm, &kimn->link, &vm->irq_mask_notifiers);
 }
 
 void kvmd_unregister_irq_mask_notifier(struct kvmd_vm *vm,
 				       struct kvmd_irq_mask_notifier *kimn)
 {
-	mutex_lock(&vm->irq_lock);
-	hlist_del_init_rcu(&kimn->link);
-	mutex_unlock(&vm->irq_lock);
-	synchronize_srcu(&vm->irq_srcu);
+	notifier_del(vm, &kimn->link);
 }
 
 /*

@@ -71,18 +71,7 @@ static inline void irqvm_create(struct irqvm *v, long pit_flags)
 			exit(1);
 		}
 	}
-	t->vcpu = ioctl(t->vm, KVM_CREATE_VCPU, 0);
-	if (t->vcpu < 0) {
-		printf("Bail out! KVM_CREATE_VCPU: %s\n", strerror(errno));
-		exit(1);
-	}
-	t->run_size = ioctl(t->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	t->run = mmap(NULL, t->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      t->vcpu, 0);
-	if (t->run == MAP_FAILED) {
-		printf("Bail out! mmap kvm_run: %s\n", strerror(errno));
-		exit(1);
-	}
+	tvm_add_vcpu(t);
 	tvm_cpuid(t);
 	tvm_long_mode(t, IRQG_BASE);
 	tvm_load(t, IRQG_BASE, irq_guest, irq_guest_end - irq_guest);

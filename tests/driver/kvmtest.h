@@ -82,6 +82,23 @@ static inline int set_slot(int vm, uint32_t slot, uint64_t gpa, void *hva,
 	return xioctl(vm, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
+/* vCPU 0 of the VM and its kvm_run mapping, or bail out. */
+static inline void tvm_add_vcpu(struct tvm *t)
+{
+	t->vcpu = ioctl(t->vm, KVM_CREATE_VCPU, 0);
+	if (t->vcpu < 0) {
+		printf("Bail out! KVM_CREATE_VCPU: %s\n", strerror(errno));
+		exit(1);
+	}
+	t->run_size = ioctl(t->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	t->run = mmap(NULL, t->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      t->vcpu, 0);
+	if (t->run == MAP_FAILED) {
+		printf("Bail out! mmap kvm_run: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
 /* A VM with @mem_size bytes of RAM at guest physical 0 and one vCPU. */
 static inline void tvm_create(struct tvm *t, size_t mem_size)
 {
@@ -98,18 +115,7 @@ static inline void tvm_create(struct tvm *t, size_t mem_size)
 		printf("Bail out! memory slot: %s\n", strerror(errno));
 		exit(1);
 	}
-	t->vcpu = ioctl(t->vm, KVM_CREATE_VCPU, 0);
-	if (t->vcpu < 0) {
-		printf("Bail out! KVM_CREATE_VCPU: %s\n", strerror(errno));
-		exit(1);
-	}
-	t->run_size = ioctl(t->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	t->run = mmap(NULL, t->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      t->vcpu, 0);
-	if (t->run == MAP_FAILED) {
-		printf("Bail out! mmap kvm_run: %s\n", strerror(errno));
-		exit(1);
-	}
+	tvm_add_vcpu(t);
 }
 
 static inline void tvm_destroy(struct tvm *t)

@@ -129,6 +129,7 @@ struct kvmd_vm {
 	u64 disabled_quirks;		/* KVM_CAP_DISABLE_QUIRKS(2) */
 	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO, on by default */
 	u32 user_space_msr_mask;	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
+	bool triple_fault_event;	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT */
 	struct kvmd_msr_filter __rcu *msr_filter;	/* KVM_X86_SET_MSR_FILTER */
 	struct {
 		atomic64_t remote_tlb_flush;
@@ -312,6 +313,7 @@ int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6,
 int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
 			u64 info2);
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
+bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4);
 
 /* memslot.c */
 int kvmd_set_memory_region(struct kvmd_vm *vm,

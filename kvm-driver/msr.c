@@ -29,7 +29,8 @@ static const u32 kvmd_msrs_to_save[] = {
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 {
 	struct kvm_msr_list l;
-	u32 n = ARRAY_SIZE(kvmd_msrs_to_save);
+	u32 base = ARRAY_SIZE(kvmd_msrs_to_save);
+	u32 n = base + kvmd_ops->nr_save_msrs;
 
 	if (copy_from_user(&l, ulist, sizeof(l)))
 		return -EFAULT;
@@ -38,6 +39,11 @@ int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 	if (l.nmsrs < n)
 		return -E2BIG;
 	if (copy_to_user(ulist->indices, kvmd_msrs_to_save, sizeof(kvmd_msrs_to_save)))
+		return -EFAULT;
+	/* The vendor's own (SVM: MSR_VM_HSAVE_PA, as KVM's list has it). */
+	if (kvmd_ops->nr_save_msrs &&
+	    copy_to_user(ulist->indices + base, kvmd_ops->save_msrs,
+			 kvmd_ops->nr_save_msrs * sizeof(u32)))
 		return -EFAULT;
 	return 0;
 }
@@ -196,11 +202,15 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 
 	switch (index) {
 	case MSR_EFER:
-		if (data & ~KVMD_EFER_OK)
+		if (data & ~(KVMD_EFER_OK | EFER_SVME))
 			return 1;
 		if ((data & EFER_NX) && !kvmd_guest_has(vcpu, 0x80000001, 3, 20) && !host)
 			return 1;
 		if ((data & EFER_LME) && !kvmd_guest_has(vcpu, 0x80000001, 3, 29) && !host)
+			return 1;
+		/* SVME: only where nested SVM is offered, and for the guest with CPUID.SVM. */
+		if ((data & EFER_SVME) && (!kvmd_ops->nested_cpuid ||
+		    (!host && !kvmd_guest_has(vcpu, 0x80000001, 2, 2))))
 			return 1;
 		efer = kvmd_ops->get_efer(vcpu);
 		if (!host) {
@@ -282,6 +292,12 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		return kvmd_kvmclock_msr_write(vcpu, index, data, host);
 	case MSR_IA32_CR_PAT:
 		if (!kvmd_pat_ok(data))
+			return 1;
+		return kvmd_ops->set_msr(vcpu, index, data);
+	case MSR_VM_HSAVE_PA:
+		/* As KVM: the guest writes a page address; a VMM restores anything. */
+		if (!host && ((data & ~PAGE_MASK) ||
+			      (data >> kvmd_guest_maxphyaddr(vcpu))))
 			return 1;
 		return kvmd_ops->set_msr(vcpu, index, data);
 	case MSR_MTRRdefType:

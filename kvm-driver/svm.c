@@ -16,6 +16,7 @@
 #include <uapi/asm/svm.h>
 
 #include "kvmdrv.h"
+#include "svm.h"
 
 #define NPT_P		(1ULL << 0)
 #define NPT_RW		(1ULL << 1)
@@ -35,15 +36,6 @@ struct svm_cpu {
 	bool enabled;
 };
 
-struct svm_vcpu {
-	struct vmcb *vmcb;
-	u64 vmcb_pa;
-	u32 asid_gen;
-	int asid_cpu;
-	u64 entry_rip;		/* where the last VMRUN started */
-	bool entry_if;		/* and whether IF was set there */
-};
-
 static int trace_exits;
 module_param(trace_exits, int, 0644);
 MODULE_PARM_DESC(trace_exits, "log this many guest exits to the kernel log (debugging)");
@@ -51,29 +43,10 @@ MODULE_PARM_DESC(trace_exits, "log this many guest exits to the kernel log (debu
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpus);
 static struct page *svm_iopm, *svm_msrpm;
 static u32 svm_max_asid;
-static bool svm_has_nrips, svm_flush_by_asid;
+bool svm_has_nrips;
+static bool svm_flush_by_asid;
 
 void kvmd_svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
-
-static inline struct svm_vcpu *to_svm(struct kvmd_vcpu *vcpu)
-{
-	return vcpu->priv;
-}
-
-static inline struct vmcb *svm_vmcb(struct kvmd_vcpu *vcpu)
-{
-	return to_svm(vcpu)->vmcb;
-}
-
-static inline void set_icpt(struct vmcb *vmcb, int bit)
-{
-	vmcb->control.intercepts[bit / 32] |= 1U << (bit % 32);
-}
-
-static inline void clr_icpt(struct vmcb *vmcb, int bit)
-{
-	vmcb->control.intercepts[bit / 32] &= ~(1U << (bit % 32));
-}
 
 /* ---- module and per-CPU setup ---- */
 
@@ -223,11 +196,15 @@ static void svm_init_seg(struct vmcb_seg *s, u16 attrib)
 
 static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 {
-	struct vmcb *vmcb = svm_vmcb(vcpu);
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb01;
 	struct vmcb_control_area *c = &vmcb->control;
 	struct vmcb_save_area *s = &vmcb->save;
 	int i;
 
+	/* INIT or reset leaves a guest hypervisor's guest, GIF set. */
+	nested_svm_leave(vcpu);
+	to_svm(vcpu)->nested.gif = true;
+	to_svm(vcpu)->nested.svme = false;
 	memset(vmcb, 0, sizeof(*vmcb));
 	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR3_READ; i++)
 		set_icpt(vmcb, i);
@@ -308,6 +285,9 @@ static int svm_vcpu_create(struct kvmd_vcpu *vcpu)
 	}
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
+	svm->vmcb01 = svm->vmcb;
+	svm->vmcb01_pa = svm->vmcb_pa;
+	svm->nested.gif = true;
 	svm->asid_cpu = -1;
 	vcpu->priv = svm;
 	return 0;
@@ -319,6 +299,7 @@ static void svm_vcpu_free(struct kvmd_vcpu *vcpu)
 
 	if (!svm)
 		return;
+	nested_svm_free(vcpu);
 	free_page((unsigned long)svm->vmcb);
 	kfree(svm);
 	vcpu->priv = NULL;
@@ -503,7 +484,7 @@ static u64 svm_get_cr(struct kvmd_vcpu *vcpu, int cr)
 	case 4:
 		return vmcb->save.cr4;
 	case 8:
-		return vmcb->control.int_ctl & V_TPR_MASK;
+		return svm_tpr_vmcb(vcpu)->control.int_ctl & V_TPR_MASK;
 	default:
 		return 0;
 	}
@@ -511,7 +492,8 @@ static u64 svm_get_cr(struct kvmd_vcpu *vcpu, int cr)
 
 static u64 svm_get_efer(struct kvmd_vcpu *vcpu)
 {
-	return svm_vmcb(vcpu)->save.efer & ~(u64)EFER_SVME;
+	return (svm_vmcb(vcpu)->save.efer & ~(u64)EFER_SVME) |
+	       (to_svm(vcpu)->nested.svme ? EFER_SVME : 0);
 }
 
 static void svm_set_cr0(struct kvmd_vcpu *vcpu, u64 v)
@@ -536,14 +518,18 @@ static void svm_set_cr4(struct kvmd_vcpu *vcpu, u64 v)
 
 static void svm_set_cr8(struct kvmd_vcpu *vcpu, u64 v)
 {
-	struct vmcb *vmcb = svm_vmcb(vcpu);
+	struct vmcb *vmcb = svm_tpr_vmcb(vcpu);
 
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | (v & V_TPR_MASK);
 }
 
 static void svm_set_efer(struct kvmd_vcpu *vcpu, u64 efer)
 {
-	/* The hardware insists on SVME in the guest's EFER; the guest never sees it. */
+	/*
+	 * The hardware insists on SVME in the guest's EFER; the guest sees its
+	 * own bit, which enables the emulated SVM instructions (nested_svm.c).
+	 */
+	nested_svm_set_efer(vcpu, efer);
 	svm_vmcb(vcpu)->save.efer = efer | EFER_SVME;
 }
 
@@ -601,7 +587,7 @@ static int svm_get_msr(struct kvmd_vcpu *vcpu, u32 index, u64 *data)
 		*data = s->g_pat;
 		break;
 	default:
-		return KVMD_MSR_UNKNOWN;
+		return nested_svm_get_msr(vcpu, index, data);
 	}
 	return 0;
 }
@@ -645,7 +631,7 @@ static int svm_set_msr(struct kvmd_vcpu *vcpu, u32 index, u64 data)
 		s->g_pat = data;
 		break;
 	default:
-		return KVMD_MSR_UNKNOWN;
+		return nested_svm_set_msr(vcpu, index, data);
 	}
 	return 0;
 }
@@ -697,6 +683,9 @@ static void svm_enable_irq_window(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 
+	/* L1's GIF clear or L2 masking its own: STGI or an L2 exit calls again. */
+	if (nested_svm_events_blocked(vcpu))
+		return;
 	/* A virtual interrupt nobody takes: VINTR exits once the guest could. */
 	vmcb->control.int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
 				 (0xf << V_INTR_PRIO_SHIFT);
@@ -819,6 +808,7 @@ static int svm_exit_vintr(struct kvmd_vcpu *vcpu)
 	    vcpu->rip == svm->entry_rip + 1)
 		kvmd_ops->set_interrupt_shadow(vcpu, 1);
 	svm_clear_irq_window(svm_vmcb(vcpu));
+	nested_svm_restore_vintr(vcpu);
 	return KVMD_RESUME;
 }
 
@@ -1010,6 +1000,9 @@ static int svm_exit_task_switch(struct kvmd_vcpu *vcpu)
 				   svm_vmcb(vcpu)->control.exit_info_1);
 }
 
+/* What KVM_GET_MSR_INDEX_LIST adds on SVM: the nested host save area. */
+static const u32 svm_save_msrs[] = { MSR_VM_HSAVE_PA };
+
 typedef int (*svm_exit_fn)(struct kvmd_vcpu *vcpu);
 
 static const svm_exit_fn svm_exit_handlers[] = {
@@ -1028,17 +1021,17 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_IRET]					= svm_exit_iret,
 	[SVM_EXIT_INVD]					= svm_exit_skip2,
 	[SVM_EXIT_HLT]					= svm_exit_hlt,
-	[SVM_EXIT_INVLPGA]				= svm_exit_ud,
+	[SVM_EXIT_INVLPGA]				= nested_svm_invlpga,
 	[SVM_EXIT_IOIO]					= svm_exit_ioio,
 	[SVM_EXIT_MSR]					= svm_exit_msr,
 	[SVM_EXIT_TASK_SWITCH]				= svm_exit_task_switch,
 	[SVM_EXIT_SHUTDOWN]				= svm_exit_shutdown,
-	[SVM_EXIT_VMRUN]				= svm_exit_ud,
+	[SVM_EXIT_VMRUN]				= nested_svm_vmrun,
 	[SVM_EXIT_VMMCALL]				= svm_exit_vmmcall,
-	[SVM_EXIT_VMLOAD]				= svm_exit_ud,
-	[SVM_EXIT_VMSAVE]				= svm_exit_ud,
-	[SVM_EXIT_STGI]					= svm_exit_ud,
-	[SVM_EXIT_CLGI]					= svm_exit_ud,
+	[SVM_EXIT_VMLOAD]				= nested_svm_vmload,
+	[SVM_EXIT_VMSAVE]				= nested_svm_vmsave,
+	[SVM_EXIT_STGI]					= nested_svm_stgi,
+	[SVM_EXIT_CLGI]					= nested_svm_clgi,
 	[SVM_EXIT_SKINIT]				= svm_exit_ud,
 	[SVM_EXIT_RDTSCP]				= svm_exit_ud,
 	[SVM_EXIT_WBINVD]				= svm_exit_skip2,
@@ -1061,7 +1054,7 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 	 * V_TPR, four bits wide, so a TPR written through MMIO loses its low
 	 * nibble at the next exit.
 	 */
-	if (vcpu->apic)
+	if (vcpu->apic && svm_tpr_vmcb(vcpu) == vmcb)
 		kvmd_apic_set_tpr(vcpu, vmcb->control.int_ctl & V_TPR_MASK);
 
 	if (trace_exits > 0) {
@@ -1070,6 +1063,10 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 			code, vmcb->control.int_state, vmcb->save.rflags, vcpu->rip, vmcb->control.exit_info_1,
 			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
 	}
+
+	/* An exit of L2 that L1 intercepts goes to L1 (nested_svm.c). */
+	if (to_svm(vcpu)->nested.guest_mode && nested_svm_reflect_exit(vcpu, code))
+		return KVMD_RESUME;
 
 	/* Some implementations leave the upper half of the code zero. */
 	if (vmcb->control.exit_code == (u32)SVM_EXIT_ERR) {
@@ -1134,4 +1131,13 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.update_debug		= svm_update_debug,
 	.flush_tlb		= svm_flush_tlb,
 	.set_tsc_offset		= svm_set_tsc_offset,
+	.events_blocked		= nested_svm_events_blocked,
+	.nested_triple_fault	= nested_svm_triple_fault,
+	.nested_events		= nested_svm_check_events,
+	.nested_cpuid		= nested_svm_cpuid,
+	.get_nested_state	= nested_svm_get_state,
+	.set_nested_state	= nested_svm_set_state,
+	.nested_state_size	= nested_svm_state_size,
+	.save_msrs		= svm_save_msrs,
+	.nr_save_msrs		= ARRAY_SIZE(svm_save_msrs),
 };

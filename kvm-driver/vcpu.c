@@ -52,11 +52,18 @@ void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len)
 	kvmd_ops->set_interrupt_shadow(vcpu, 0);
 }
 
+/* Nested virtualization holds events back (GIF clear...): vendor.h. */
+static bool kvmd_events_blocked(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_ops->events_blocked && kvmd_ops->events_blocked(vcpu);
+}
+
 /* The guest could take an external interrupt right now. */
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu)
 {
 	return (vcpu->rflags & X86_EFLAGS_IF) &&
-	       !kvmd_ops->get_interrupt_shadow(vcpu);
+	       !kvmd_ops->get_interrupt_shadow(vcpu) &&
+	       !kvmd_events_blocked(vcpu);
 }
 
 static bool kvmd_ready_for_interrupt(struct kvmd_vcpu *vcpu)
@@ -424,7 +431,7 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 	} else if (vcpu->interrupt.injected) {
 		kvmd_ops->inject_irq(vcpu, vcpu->interrupt.nr);
 	} else if (vcpu->nmi.pending && !vcpu->nmi.masked &&
-		   !kvmd_ops->get_interrupt_shadow(vcpu)) {
+		   !kvmd_ops->get_interrupt_shadow(vcpu) && !kvmd_events_blocked(vcpu)) {
 		vcpu->nmi.pending = false;
 		vcpu->nmi.injected = true;
 		vcpu->nmi.masked = true;
@@ -454,8 +461,12 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 {
 	bool force_steal;
 
-	/* Like KVM, a requested shutdown leaves the registers as they are. */
-	if (kvmd_check_request(vcpu, KVMD_REQ_TRIPLE_FAULT)) {
+	/*
+	 * Like KVM, a requested shutdown leaves the registers as they are;
+	 * a guest hypervisor may take its guest's as an exit instead.
+	 */
+	if (kvmd_check_request(vcpu, KVMD_REQ_TRIPLE_FAULT) &&
+	    !(kvmd_ops->nested_triple_fault && kvmd_ops->nested_triple_fault(vcpu))) {
 		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 		return KVMD_EXIT_USER;
 	}
@@ -490,6 +501,8 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		kvmd_apic_sync_from_vapic(vcpu);
 		kvmd_ops->set_cr8(vcpu, kvmd_apic_get_cr8(vcpu));
 	}
+	if (kvmd_ops->nested_events)
+		kvmd_ops->nested_events(vcpu);
 	kvmd_inject_events(vcpu);
 	if (vcpu->apic)
 		kvmd_apic_sync_to_vapic(vcpu);
@@ -764,7 +777,7 @@ static bool kvmd_cr4_feature_ok(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int b
 	       (!vcpu->cpuid_nent || kvmd_guest_has(vcpu, leaf, reg, bit));
 }
 
-static bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4)
+bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4)
 {
 	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
 		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
@@ -877,6 +890,11 @@ static void kvmd_get_events(struct kvmd_vcpu *vcpu, struct kvm_vcpu_events *e)
 	e->nmi.masked = vcpu->nmi.masked;
 	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		   KVM_VCPUEVENT_VALID_SMM;
+	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT: a pending shutdown is state too. */
+	if (READ_ONCE(vcpu->vm->triple_fault_event)) {
+		e->flags |= KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+		e->triple_fault.pending = test_bit(KVMD_REQ_TRIPLE_FAULT, &vcpu->requests);
+	}
 }
 
 static int kvmd_set_events(struct kvmd_vcpu *vcpu,
@@ -884,7 +902,11 @@ static int kvmd_set_events(struct kvmd_vcpu *vcpu,
 {
 	if (e->flags & ~(KVM_VCPUEVENT_VALID_NMI_PENDING |
 			 KVM_VCPUEVENT_VALID_SIPI_VECTOR |
-			 KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM))
+			 KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM |
+			 KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+		return -EINVAL;
+	if ((e->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) &&
+	    !READ_ONCE(vcpu->vm->triple_fault_event))
 		return -EINVAL;
 	if (e->exception.injected && (e->exception.nr > 31 || e->exception.nr == 2))
 		return -EINVAL;
@@ -908,6 +930,12 @@ static int kvmd_set_events(struct kvmd_vcpu *vcpu,
 		vcpu->nmi.pending = e->nmi.pending;
 	vcpu->nmi.masked = e->nmi.masked;
 	vcpu->nmi.iret_seen = false;
+	if (e->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) {
+		if (e->triple_fault.pending)
+			kvmd_make_request(vcpu, KVMD_REQ_TRIPLE_FAULT);
+		else
+			clear_bit(KVMD_REQ_TRIPLE_FAULT, &vcpu->requests);
+	}
 	return 0;
 }
 
@@ -1222,6 +1250,14 @@ out_mp:
 		if (copy_from_user(&u->events, argp, sizeof(u->events)))
 			break;
 		r = kvmd_set_events(vcpu, &u->events);
+		break;
+	case KVM_GET_NESTED_STATE:
+		r = kvmd_ops->get_nested_state ?
+		    kvmd_ops->get_nested_state(vcpu, argp) : -EINVAL;
+		break;
+	case KVM_SET_NESTED_STATE:
+		r = kvmd_ops->set_nested_state ?
+		    kvmd_ops->set_nested_state(vcpu, argp) : -EINVAL;
 		break;
 	case KVM_SET_SIGNAL_MASK:
 		r = kvmd_set_sigmask(vcpu, argp);

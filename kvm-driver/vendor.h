@@ -101,6 +101,28 @@ struct kvmd_vendor_ops {
 	/* TLB: forget every translation of this vCPU before the next entry. */
 	void (*flush_tlb)(struct kvmd_vcpu *vcpu);
 	void (*set_tsc_offset)(struct kvmd_vcpu *vcpu, u64 offset);
+
+	/*
+	 * Nested virtualization (a guest hypervisor), all NULL when not offered.
+	 * events_blocked: interrupts and NMIs must wait (e.g. GIF clear).
+	 * nested_triple_fault: a pending triple fault became an exit to L1.
+	 * nested_events: before injection, turn events L1 intercepts into exits.
+	 * nested_cpuid: add the feature to KVM_GET_SUPPORTED_CPUID.
+	 * get/set_nested_state: KVM_GET/SET_NESTED_STATE, with KVM's errnos;
+	 * nested_state_size: what KVM_CAP_NESTED_STATE reports.
+	 * save_msrs: MSRs of the feature for KVM_GET_MSR_INDEX_LIST.
+	 */
+	bool (*events_blocked)(struct kvmd_vcpu *vcpu);
+	bool (*nested_triple_fault)(struct kvmd_vcpu *vcpu);
+	void (*nested_events)(struct kvmd_vcpu *vcpu);
+	int (*nested_cpuid)(struct kvm_cpuid_entry2 *ents, int n, int max);
+	int (*get_nested_state)(struct kvmd_vcpu *vcpu,
+				struct kvm_nested_state __user *ustate);
+	int (*set_nested_state)(struct kvmd_vcpu *vcpu,
+				struct kvm_nested_state __user *ustate);
+	int (*nested_state_size)(void);
+	const u32 *save_msrs;
+	unsigned int nr_save_msrs;
 };
 
 extern const struct kvmd_vendor_ops *kvmd_ops;

@@ -97,6 +97,11 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return !!kvmd_supported_xcr0;
 	case KVM_CAP_XSAVE2:
 		return kvmd_xsave2_size();
+	/* nested_svm.c: a guest hypervisor, and its guest's triple fault as an event */
+	case KVM_CAP_NESTED_STATE:
+		return kvmd_ops->nested_state_size ? kvmd_ops->nested_state_size() : 0;
+	case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+		return 1;
 	default:
 		return 0;
 	}
@@ -202,6 +207,9 @@ static int kvmd_vm_enable_cap(struct kvmd_vm *vm, const struct kvm_enable_cap *c
 		return kvmd_disable_quirks(vm, cap->cap, cap->args[0]);
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		WRITE_ONCE(vm->platform_info_readable, !!cap->args[0]);
+		return 0;
+	case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+		WRITE_ONCE(vm->triple_fault_event, !!cap->args[0]);
 		return 0;
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		if (cap->args[0] & ~(KVM_MSR_EXIT_REASON_INVAL |

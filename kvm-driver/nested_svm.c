@@ -333,7 +333,7 @@ static void nested_svm_vmexit(struct kvmd_vcpu *vcpu)
 	struct vmcb_save_area *s12 = &v12->save;
 	struct vmcb_control_area *c12 = &v12->control;
 	u32 mask = V_IRQ_MASK | V_TPR_MASK;
-	u32 err;
+	u32 err = 0;
 
 	/* L1 may have moved its VMCB out of memory: then only L1's state is kept. */
 	if (!kvmd_read_guest(vcpu->vm, n->vmcb12_pa, v12, PAGE_SIZE)) {

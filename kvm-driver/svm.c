@@ -768,7 +768,12 @@ static void svm_flush_tlb(struct kvmd_vcpu *vcpu)
 
 static void svm_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 {
-	svm_vmcb(vcpu)->control.tsc_offset = offset;
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	/* L1's offset; L2 runs with L1's offset plus the one L1 gave it. */
+	svm->vmcb01->control.tsc_offset = offset;
+	if (svm->nested.guest_mode)
+		svm->vmcb->control.tsc_offset = offset + svm->nested.ctl.tsc_offset;
 }
 
 /* ---- exit handlers ---- */

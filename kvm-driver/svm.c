@@ -289,6 +289,7 @@ static int svm_vcpu_create(struct kvmd_vcpu *vcpu)
 	svm->vmcb01_pa = svm->vmcb_pa;
 	svm->nested.gif = true;
 	svm->asid_cpu = -1;
+	svm->host_saved_cpu = -1;
 	vcpu->priv = svm;
 	return 0;
 }
@@ -322,6 +323,23 @@ static void svm_pick_asid(struct kvmd_vcpu *vcpu, struct svm_cpu *sd, int cpu)
 	svm->asid_cpu = cpu;
 }
 
+static void svm_prepare_run(struct kvmd_vcpu *vcpu)
+{
+	to_svm(vcpu)->host_saved_cpu = -1;
+}
+
+/* VMSAVE the host state into this CPU's save area, unless it is there. */
+static void svm_save_host(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
+{
+	unsigned long switches = current->nvcsw + current->nivcsw;
+
+	if (svm->host_saved_cpu == cpu && svm->host_saved_switches == switches)
+		return;
+	asm volatile("vmsave %%rax" : : "a" (page_to_phys(sd->host_save)) : "memory");
+	svm->host_saved_cpu = cpu;
+	svm->host_saved_switches = switches;
+}
+
 static void svm_run(struct kvmd_vcpu *vcpu)
 {
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpus);
@@ -337,6 +355,7 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 		return;
 	}
 	svm_pick_asid(vcpu, sd, smp_processor_id());
+	svm_save_host(svm, sd, smp_processor_id());
 
 	vmcb->save.rax = vcpu->regs[R_AX];
 	vmcb->save.rsp = vcpu->regs[R_SP];
@@ -1105,6 +1124,7 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.vcpu_create		= svm_vcpu_create,
 	.vcpu_free		= svm_vcpu_free,
 	.vcpu_reset		= svm_vcpu_reset,
+	.prepare_run		= svm_prepare_run,
 	.run			= svm_run,
 	.handle_exit		= svm_handle_exit,
 	.get_segment		= svm_get_segment,

@@ -31,6 +31,14 @@ struct svm_vcpu {
 	int asid_cpu;
 	u64 entry_rip;		/* where the last VMRUN started */
 	bool entry_if;		/* and whether IF was set there */
+	/*
+	 * The host state VMSAVE put in this CPU's host save area (FS, GS,
+	 * TR, LDTR, KernelGSbase, the SYSCALL and SYSENTER MSRs) holds until
+	 * this thread is switched out or returns to userspace: saved again
+	 * only when the CPU, the task's switch count or the KVM_RUN changed.
+	 */
+	int host_saved_cpu;
+	unsigned long host_saved_switches;
 	struct svm_nested nested;
 };
 

@@ -333,6 +333,7 @@ u64 kvmd_tdp_root_pa(struct kvmd_vm *vm);
 bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
 bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
 int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch);
+bool kvmd_tdp_lookup(struct kvmd_vm *vm, u64 gfn, u64 *pfn, bool *writable);
 
 /* mmu/notifier.c */
 int kvmd_mmu_notifier_register(struct kvmd_vm *vm);

@@ -16,10 +16,9 @@
 /*
  * L1 is our guest, L2 the guest it runs with VMRUN. L1's state lives in
  * vmcb01 (the vCPU's own VMCB); L2 runs on vmcb02, built at VMRUN from
- * the VMCB L1 wrote (VMCB12, in L1's memory) and our own intercepts. L1
- * has no nested paging of its own here: L2 runs on our NPT, i.e. in L1's
- * guest-physical space, and VMRUN with NP_ENABLE is VMEXIT_INVALID, as
- * KVM does when nested paging is not offered.
+ * the VMCB L1 wrote (VMCB12, in L1's memory) and our own intercepts.
+ * Without nested paging of its own, L1 has L2 run on our NPT, in L1's
+ * guest-physical space; with it, on a shadow of L1's NPT (nested_npt.c).
  */
 
 #define NESTED_MSRPM_SIZE	(8 * 1024)
@@ -28,6 +27,7 @@
 #define NESTED_VMCB_SIZE	KVM_STATE_NESTED_SVM_VMCB_SIZE
 
 /* Leaf 0x8000000A EDX: what L1 gets. Clean bits are a hint we may ignore. */
+#define NESTED_SVM_NP		(1U << 0)
 #define NESTED_SVM_NRIPS	(1U << 3)
 #define NESTED_SVM_VMCBCLEAN	(1U << 5)
 
@@ -70,6 +70,8 @@ static int nested_alloc(struct svm_vcpu *svm)
 	struct svm_nested *n = &svm->nested;
 	struct page *page;
 
+	if (nested_npt_init(n))
+		return -ENOMEM;
 	if (n->vmcb02)
 		return 0;
 	page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, 1);
@@ -88,6 +90,7 @@ void nested_svm_free(struct kvmd_vcpu *vcpu)
 	nested_svm_leave(vcpu);
 	if (svm->nested.vmcb02)
 		free_pages((unsigned long)svm->nested.vmcb02, 1);
+	nested_npt_free(&svm->nested);
 	svm->nested.vmcb02 = NULL;
 	svm->nested.vmcb12 = NULL;
 }
@@ -121,12 +124,16 @@ static bool nested_check_bitmap(struct kvmd_vcpu *vcpu, u64 pa, u32 size)
 }
 
 static bool nested_check_controls(struct kvmd_vcpu *vcpu,
-				  const struct vmcb_control_area *c)
+				  const struct vmcb_control_area *c, u64 l1_efer)
 {
 	if (!is_icpt(c, INTERCEPT_VMRUN) || !c->asid)
 		return false;
-	/* Nested paging for L1 is not offered (leaf 0x8000000A EDX.NP clear). */
-	if (c->nested_ctl & SVM_NESTED_CTL_NP_ENABLE)
+	/*
+	 * Nested paging: our shadow reads L1's NPT in the long-mode format
+	 * only, so L1 must be in long mode (nested_npt.c).
+	 */
+	if ((c->nested_ctl & SVM_NESTED_CTL_NP_ENABLE) &&
+	    (!(l1_efer & EFER_LMA) || !nested_legal_gpa(vcpu, c->nested_cr3)))
 		return false;
 	return nested_check_bitmap(vcpu, c->msrpm_base_pa, NESTED_MSRPM_SIZE) &&
 	       nested_check_bitmap(vcpu, c->iopm_base_pa, NESTED_IOPM_SIZE);
@@ -195,6 +202,8 @@ static void nested_prepare_control(struct kvmd_vcpu *vcpu)
 	c->asid = c01->asid;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	c->nested_cr3 = c01->nested_cr3;
+	if (c12->nested_ctl & SVM_NESTED_CTL_NP_ENABLE)
+		c->nested_cr3 = __pa(n->snpt_root);
 	c->int_ctl = (c12->int_ctl & keep) | V_INTR_MASKING_MASK;
 	if (!(c12->int_ctl & V_INTR_MASKING_MASK))
 		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) | (c01->int_ctl & V_TPR_MASK);
@@ -238,6 +247,9 @@ static void nested_enter(struct kvmd_vcpu *vcpu, u64 vmcb12_pa,
 	s->dr7 = s12->dr7;
 	s->cpl = s12->cpl;
 	nested_prepare_control(vcpu);
+	if (n->ctl.nested_ctl & SVM_NESTED_CTL_NP_ENABLE)
+		s->g_pat = s12->g_pat;
+	nested_npt_reset(vcpu);
 
 	nested_switch_vmcb(svm, n->vmcb02, n->vmcb02_pa);
 	vcpu->rip = s12->rip;
@@ -276,7 +288,7 @@ int nested_svm_vmrun(struct kvmd_vcpu *vcpu)
 	}
 	nested_skip(vcpu);
 
-	if (!nested_check_controls(vcpu, &vmcb12->control) ||
+	if (!nested_check_controls(vcpu, &vmcb12->control, svm->vmcb01->save.efer) ||
 	    !nested_check_save(vcpu, &vmcb12->save)) {
 		/* VMEXIT_INVALID: L1 goes on after its VMRUN, GIF clear. */
 		vmcb12->control.exit_code = SVM_EXIT_ERR;
@@ -417,6 +429,12 @@ static void nested_svm_vmexit(struct kvmd_vcpu *vcpu)
 		vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	kvmd_make_request(vcpu, KVMD_REQ_TLB_FLUSH);
 	kvmd_make_request(vcpu, KVMD_REQ_EVENT);
+}
+
+/* An NPF of L2 that L1's NPT refuses (nested_npt.c): vmcb02 holds it. */
+void nested_svm_reflect_npf(struct kvmd_vcpu *vcpu)
+{
+	nested_svm_vmexit(vcpu);
 }
 
 /* An exit KVM makes for L2 itself, not read from the hardware. */
@@ -679,6 +697,7 @@ int nested_svm_invlpga(struct kvmd_vcpu *vcpu)
 	if (!nested_svm_permitted(vcpu))
 		return KVMD_RESUME;
 	nested_skip(vcpu);
+	nested_npt_reset(vcpu);
 	kvmd_make_request(vcpu, KVMD_REQ_TLB_FLUSH);
 	return KVMD_RESUME;
 }
@@ -772,7 +791,7 @@ int nested_svm_cpuid(struct kvm_cpuid_entry2 *ents, int n, int max)
 	e->function = 0x8000000a;
 	e->eax = 1;
 	e->ebx = 8;
-	e->edx = NESTED_SVM_VMCBCLEAN | (svm_has_nrips ? NESTED_SVM_NRIPS : 0);
+	e->edx = NESTED_SVM_NP | NESTED_SVM_VMCBCLEAN | (svm_has_nrips ? NESTED_SVM_NRIPS : 0);
 	return n + 1;
 }
 
@@ -865,7 +884,7 @@ int nested_svm_set_state(struct kvmd_vcpu *vcpu,
 	if (copy_from_user(&v->control, &uvmcb->control, sizeof(v->control)) ||
 	    copy_from_user(s, &uvmcb->save, sizeof(*s)))
 		return -EFAULT;
-	if (!nested_check_controls(vcpu, &v->control))
+	if (!nested_check_controls(vcpu, &v->control, s->efer))
 		return -EINVAL;
 	/* The vCPU's registers are L2's. */
 	cr0 = kvmd_ops->get_cr(vcpu, 0);
@@ -900,6 +919,7 @@ int nested_svm_set_state(struct kvmd_vcpu *vcpu,
 	svm->vmcb01->save.rip = s->rip;
 	svm->vmcb01->save.cpl = 0;
 
+	nested_npt_reset(vcpu);
 	nested_prepare_control(vcpu);
 	nested_switch_vmcb(svm, n->vmcb02, n->vmcb02_pa);
 	n->guest_mode = true;

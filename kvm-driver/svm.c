@@ -1005,6 +1005,9 @@ static int svm_exit_npf(struct kvmd_vcpu *vcpu)
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	u64 err = vmcb->control.exit_info_1;
 
+	/* L2 on the shadow of its hypervisor's NPT: nested_npt.c. */
+	if (nested_npt_active(vcpu))
+		return nested_npt_fault(vcpu);
 	return kvmd_tdp_fault(vcpu, vmcb->control.exit_info_2, err & 2, err & 16);
 }
 
@@ -1165,4 +1168,5 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.nested_state_size	= nested_svm_state_size,
 	.save_msrs		= svm_save_msrs,
 	.nr_save_msrs		= ARRAY_SIZE(svm_save_msrs),
+	.tdp_changed		= nested_npt_tdp_changed,
 };

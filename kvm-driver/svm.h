@@ -20,6 +20,11 @@ struct svm_nested {
 	bool run_pending;		/* VMRUN emulated, L2 not entered yet */
 	bool gif;			/* L1's global interrupt flag */
 	bool svme;			/* the current level's EFER.SVME */
+	/* nested_npt.c: L2's NPT when L1 enables nested paging */
+	u64 *snpt_root;
+	struct list_head snpt_pages;	/* the tables below the root */
+	u64 *snpt_cache[5];		/* a page per level, taken under mmu_lock */
+	bool snpt_stale;		/* emptied by nested_npt_tdp_changed */
 };
 
 struct svm_vcpu {
@@ -106,5 +111,21 @@ int nested_svm_get_state(struct kvmd_vcpu *vcpu,
 int nested_svm_set_state(struct kvmd_vcpu *vcpu,
 			 struct kvm_nested_state __user *ustate);
 int nested_svm_state_size(void);
+void nested_svm_reflect_npf(struct kvmd_vcpu *vcpu);
+
+/* nested_npt.c */
+int nested_npt_init(struct svm_nested *n);
+void nested_npt_free(struct svm_nested *n);
+void nested_npt_reset(struct kvmd_vcpu *vcpu);
+void nested_npt_tdp_changed(struct kvmd_vm *vm);
+int nested_npt_fault(struct kvmd_vcpu *vcpu);
+
+/* L2 runs on our shadow of L1's NPT. */
+static inline bool nested_npt_active(struct kvmd_vcpu *vcpu)
+{
+	struct svm_nested *n = &to_svm(vcpu)->nested;
+
+	return n->guest_mode && (n->ctl.nested_ctl & SVM_NESTED_CTL_NP_ENABLE);
+}
 
 #endif

@@ -116,6 +116,7 @@ struct kvmd_vendor_ops {
 	 * get/set_nested_state: KVM_GET/SET_NESTED_STATE, with KVM's errnos;
 	 * nested_state_size: what KVM_CAP_NESTED_STATE reports.
 	 * save_msrs: MSRs of the feature for KVM_GET_MSR_INDEX_LIST.
+	 * tdp_changed: tables built from the second-level ones must follow.
 	 */
 	bool (*events_blocked)(struct kvmd_vcpu *vcpu);
 	bool (*nested_triple_fault)(struct kvmd_vcpu *vcpu);
@@ -128,6 +129,8 @@ struct kvmd_vendor_ops {
 	int (*nested_state_size)(void);
 	const u32 *save_msrs;
 	unsigned int nr_save_msrs;
+	/* Under mmu_lock: second-level entries were cleared or write-protected. */
+	void (*tdp_changed)(struct kvmd_vm *vm);
 };
 
 extern const struct kvmd_vendor_ops *kvmd_ops;

@@ -106,17 +106,49 @@ static bool tdp_walk_clear(u64 *table, int level, u64 base, u64 gfn, u64 end,
 	return changed;
 }
 
+/* Tables built from ours (a guest hypervisor's guest's) follow every change. */
+static bool tdp_changed(struct kvmd_vm *vm, bool changed)
+{
+	if (changed && kvmd_ops->tdp_changed)
+		kvmd_ops->tdp_changed(vm);
+	return changed;
+}
+
 /* Callers hold mmu_lock. */
 bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn)
 {
-	return tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
-			      kvmd_ops->tdp_present_mask);
+	return tdp_changed(vm, tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
+			      kvmd_ops->tdp_present_mask));
 }
 
 bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn)
 {
-	return tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
-			      kvmd_ops->tdp_write_mask);
+	return tdp_changed(vm, tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
+			      kvmd_ops->tdp_write_mask));
+}
+
+/* Our leaf for @gfn: its frame and whether it is writable. mmu_lock held. */
+bool kvmd_tdp_lookup(struct kvmd_vm *vm, u64 gfn, u64 *pfn, bool *writable)
+{
+	u64 *table = vm->tdp_root;
+	int level;
+
+	if (gfn >> (9 * vm->tdp_levels))
+		return false;
+	for (level = vm->tdp_levels; level >= 1; level--) {
+		u64 pte = READ_ONCE(table[tdp_index(gfn, level)]);
+
+		if (!(pte & kvmd_ops->tdp_present_mask))
+			return false;
+		if (tdp_leaf(pte, level)) {
+			*pfn = ((pte & TDP_PFN_MASK) >> PAGE_SHIFT) +
+			       (gfn & ((1ULL << (9 * (level - 1))) - 1));
+			*writable = pte & kvmd_ops->tdp_write_mask;
+			return true;
+		}
+		table = tdp_table(pte);
+	}
+	return false;
 }
 
 struct tdp_cache {

@@ -7,7 +7,7 @@
 	.section .rodata
 	.globl	nested_guest, nested_guest_end
 	.globl	l1_start, l1_loop, l1_gif, l1_loadsave
-	.globl	l2_vmmcall, l2_io, l2_user_io, l2_hlt, l2_cpuid, l2_handler
+	.globl	l2_vmmcall, l2_io, l2_user_io, l2_hlt, l2_cpuid, l2_handler, l2_npt_read, l2_npt_fault, l2_npt_wp
 	.code64
 nested_guest:
 
@@ -76,6 +76,17 @@ l2_cpuid:
 	xor	%eax, %eax
 	cpuid
 	mov	%ebx, %eax
+	vmmcall
+
+/* L2 on L1's NPT: a remapped page, an unmapped one, a read-only one. */
+l2_npt_read:
+	mov	0x400000, %eax
+	vmmcall
+l2_npt_fault:
+	mov	0x600000, %eax
+	vmmcall
+l2_npt_wp:
+	movl	$1, 0x401000
 	vmmcall
 
 /* Vector 0x30, which L1 injects into L2 with EVENTINJ. */

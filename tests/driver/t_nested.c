@@ -1,9 +1,10 @@
-/* tests/driver/t_nested.c: nested SVM: an L1 hypervisor runs L2 (VMMCALL, I/O, HLT, CPUID, EVENTINJ) with its intercepts, VMEXIT_INVALID, GIF, VMLOAD/VMSAVE, an L2 triple fault as an exit, KVM_GET/SET_NESTED_STATE in the middle of L2. */
+/* tests/driver/t_nested.c: nested SVM: an L1 hypervisor runs L2 (VMMCALL, I/O, HLT, CPUID, EVENTINJ) with its intercepts, nested paging through L1's NPT, VMEXIT_INVALID, GIF, VMLOAD/VMSAVE, an L2 triple fault as an exit, KVM_GET/SET_NESTED_STATE in the middle of L2. */
 #include "kvmtest.h"
 
 extern const uint8_t nested_guest[], nested_guest_end[];
 extern const uint8_t l1_start[], l1_loop[], l1_gif[], l1_loadsave[];
-extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], l2_handler[];
+extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], l2_handler[],
+	l2_npt_read[], l2_npt_fault[], l2_npt_wp[];
 
 #define GA(sym)		(0x2000 + (uint64_t)((sym) - nested_guest))
 #define MEM_SIZE	(2 << 20)
@@ -12,6 +13,7 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define SAVEAREA	0x12000
 #define IOPM		0x14000		/* 12 KiB */
 #define MSRPM		0x18000		/* 8 KiB */
+#define NPT		0x20000		/* L1's NPT, 4 pages */
 #define MSR_VM_HSAVE_PA	0xc0010117
 
 /* VMCB layout (AMD APM vol. 2, appendix B): control area, then save area at 0x400. */
@@ -24,7 +26,9 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define C_EXIT_HI	0x74
 #define C_INFO1		0x78
 #define C_INFO2		0x80
+#define C_NESTED_CTL	0x90
 #define C_EVENTINJ	0xa8
+#define C_NCR3		0xb0
 #define C_NEXT_RIP	0xc8
 #define S_ES		0x400
 #define S_CS		0x410
@@ -57,6 +61,7 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define EXIT_IOIO	0x7b
 #define EXIT_SHUTDOWN	0x7f
 #define EXIT_VMMCALL	0x81
+#define EXIT_NPF	0x400
 #define EXIT_ERR	0xffffffffU
 
 static struct kvm_cpuid_entry2 sup[100];
@@ -227,6 +232,57 @@ static bool migrate(struct tvm *t, struct tvm *n)
 	       !ioctl(n->vcpu, KVM_SET_NESTED_STATE, &s);
 }
 
+/*
+ * L1's NPT (in its memory, at 0x20000): L2's first 2 MiB on L1's with one
+ * large page, L2's 0x400000 on L1's 0x30000, 0x401000 read-only on
+ * 0x31000, nothing at 0x600000.
+ */
+static void test_npt(struct tvm *t, bool np)
+{
+	uint32_t code;
+
+	if (!np) {
+		tap_skip("no nested paging offered", "L2 reads through L1's NPT");
+		tap_skip("no nested paging offered", "NPF for a page L1's NPT lacks");
+		tap_skip("no nested paging offered", "NPF for a write to a read-only page");
+		return;
+	}
+	memset(t->mem + NPT, 0, 0x4000);
+	w64(t, NPT, (NPT + 0x1000) | 7);
+	w64(t, NPT + 0x1000, (NPT + 0x2000) | 7);
+	w64(t, NPT + 0x2000, 0x87);			/* 2 MiB at 0 */
+	w64(t, NPT + 0x2000 + 2 * 8, (NPT + 0x3000) | 7);
+	w64(t, NPT + 0x3000, 0x30000 | 7);
+	w64(t, NPT + 0x3000 + 8, 0x31000 | 5);		/* not writable */
+	w32(t, 0x30000, 0x5a5a1234);
+
+	vmcb12_setup(t, GA(l2_npt_read), 0);
+	w64(t, VMCB12 + C_NESTED_CTL, 1);
+	w64(t, VMCB12 + C_NCR3, NPT);
+	code = l1_exit(t, "NPT read");
+	tap_ok(code == EXIT_VMMCALL && r64(t, VMCB12 + S_RAX) == 0x5a5a1234 &&
+	       (r64(t, NPT + 0x3000) & 0x20),
+	       "L2 reads through L1's NPT (4 KiB and 2 MiB leaves), which gets its A bit (code %#x)",
+	       code);
+
+	vmcb12_setup(t, GA(l2_npt_fault), 0);
+	w64(t, VMCB12 + C_NESTED_CTL, 1);
+	w64(t, VMCB12 + C_NCR3, NPT);
+	code = l1_exit(t, "NPT fault");
+	tap_ok(code == EXIT_NPF && r64(t, VMCB12 + C_INFO2) == 0x600000 &&
+	       (r64(t, VMCB12 + C_INFO1) & 3) == 0 && r64(t, VMCB12 + S_RIP) == GA(l2_npt_fault),
+	       "a page L1's NPT lacks: #VMEXIT(NPF), not present, L2's address (code %#x)", code);
+
+	vmcb12_setup(t, GA(l2_npt_wp), 0);
+	w64(t, VMCB12 + C_NESTED_CTL, 1);
+	w64(t, VMCB12 + C_NCR3, NPT);
+	code = l1_exit(t, "NPT write");
+	tap_ok(code == EXIT_NPF && r64(t, VMCB12 + C_INFO2) == 0x401000 &&
+	       (r64(t, VMCB12 + C_INFO1) & 3) == 3,
+	       "a write to a page L1's NPT has read-only: #VMEXIT(NPF), present and write (code %#x)",
+	       code);
+}
+
 static void test_errnos(struct tvm *t)
 {
 	struct nstate s;
@@ -264,11 +320,11 @@ int main(void)
 	struct kvm_cpuid_entry2 *e;
 	struct tvm t, n;
 	struct nstate s;
-	bool nrips, ok;
+	bool nrips, np, ok;
 	uint32_t code;
 	int kvm, size;
 
-	tap_plan(26);
+	tap_plan(29);
 	kvm = open_kvm();
 	{
 		struct {
@@ -290,6 +346,7 @@ int main(void)
 	tap_ok(e && e->eax == 1 && e->ebx >= 1,
 	       "CPUID: SVM in 0x80000001 ECX, leaf 0x8000000A with revision 1 and ASIDs");
 	nrips = e && (e->edx & (1U << 3));
+	np = e && (e->edx & 1);
 	size = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE);
 	tap_ok(size == (int)sizeof(struct kvm_nested_state) + KVM_STATE_NESTED_SVM_VMCB_SIZE,
 	       "KVM_CAP_NESTED_STATE is the size of the SVM state (%d)", size);
@@ -403,6 +460,7 @@ int main(void)
 	code = expect_out(&t, 0x14, "VMLOAD");
 	tap_ok(code == 0x6789a000, "VMLOAD loads it (%#x)", code);
 
+	test_npt(&t, np);
 	test_errnos(&t);
 	tvm_destroy(&t);
 	return tap_done();

@@ -582,14 +582,20 @@ bool nested_svm_triple_fault(struct kvmd_vcpu *vcpu)
 /*
  * Interrupts and NMIs wait: GIF clear, VMRUN's own EVENTINJ not yet
  * delivered, or L2 with V_INTR_MASKING, whose L1 interrupts are only
- * #VMEXITs (nested_svm_check_events).
+ * #VMEXITs (nested_svm_check_events, which runs before any injection):
+ * those count as deliverable, so that a halted L2 wakes for them.
  */
 bool nested_svm_events_blocked(struct kvmd_vcpu *vcpu)
 {
-	struct svm_nested *n = &to_svm(vcpu)->nested;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_nested *n = &svm->nested;
 
-	return !n->gif || n->run_pending ||
-	       (n->guest_mode && (n->ctl.int_ctl & V_INTR_MASKING_MASK));
+	if (!n->gif || n->run_pending)
+		return true;
+	if (!n->guest_mode || !(n->ctl.int_ctl & V_INTR_MASKING_MASK))
+		return false;
+	return !is_icpt(&n->ctl, INTERCEPT_INTR) ||
+	       !(svm->vmcb01->save.rflags & X86_EFLAGS_IF);
 }
 
 /*

@@ -6,7 +6,7 @@
 
 	.section .rodata
 	.globl	nested_guest, nested_guest_end
-	.globl	l1_start, l1_loop, l1_gif, l1_loadsave
+	.globl	l1_start, l1_loop, l1_gif, l1_loadsave, l1_nmi
 	.globl	l2_vmmcall, l2_io, l2_user_io, l2_hlt, l2_cpuid, l2_handler, l2_npt_read, l2_npt_fault, l2_npt_wp
 	.code64
 nested_guest:
@@ -53,6 +53,11 @@ l1_loadsave:
 	rdmsr
 	out	%eax, $0x14
 	jmp	l1_loop
+
+/* L1's NMI handler. */
+l1_nmi:
+	out	%al, $0x15
+	iretq
 
 /* L2. */
 l2_vmmcall:

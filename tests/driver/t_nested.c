@@ -2,7 +2,7 @@
 #include "kvmtest.h"
 
 extern const uint8_t nested_guest[], nested_guest_end[];
-extern const uint8_t l1_start[], l1_loop[], l1_gif[], l1_loadsave[];
+extern const uint8_t l1_start[], l1_loop[], l1_gif[], l1_loadsave[], l1_nmi[];
 extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], l2_handler[],
 	l2_npt_read[], l2_npt_fault[], l2_npt_wp[];
 
@@ -50,6 +50,7 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define S_GPAT		0x668
 
 /* Intercept bits: MISC1 (exit code - 0x60), MISC2 (exit code - 0x80). */
+#define I_NMI		(1U << 1)
 #define I_CPUID		(1U << 18)
 #define I_HLT		(1U << 24)
 #define I_IOIO		(1U << 27)
@@ -57,6 +58,7 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define I_VMRUN		(1U << 0)
 #define I_VMMCALL	(1U << 1)
 
+#define EXIT_NMI	0x61
 #define EXIT_HLT	0x78
 #define EXIT_IOIO	0x7b
 #define EXIT_SHUTDOWN	0x7f
@@ -324,7 +326,7 @@ int main(void)
 	uint32_t code;
 	int kvm, size;
 
-	tap_plan(29);
+	tap_plan(31);
 	kvm = open_kvm();
 	{
 		struct {
@@ -358,6 +360,7 @@ int main(void)
 	tvm_load(&t, 0x2000, nested_guest, nested_guest_end - nested_guest);
 	t.mem[IOPM + 0x80 / 8] |= 1 << (0x80 % 8);
 	tvm_idt_set(&t, 0x30, GA(l2_handler));
+	tvm_idt_set(&t, 2, GA(l1_nmi));
 
 	ok = expect_out(&t, 0x1f, "L1 start") != ~0U;
 	tap_ok(ok && (get_msr(t.vcpu, 0xc0000080) & 0x1000) &&
@@ -446,9 +449,18 @@ int main(void)
 	code = l1_exit(&t, "CR0.NW");
 	tap_ok(code == EXIT_ERR, "VMCB12 with CR0.NW but not CD: VMEXIT_INVALID");
 
+	/* An NMI while L2 runs, which L1 intercepts; L1 takes it once GIF is set. */
+	vmcb12_setup(&t, GA(l2_user_io), I_IOIO | I_NMI);
+	ok = expect_out(&t, 0x81, "L2 OUT 0x81 before NMI") != ~0U;
+	ok = ok && !ioctl(t.vcpu, KVM_NMI, 0);
+	code = ok ? l1_exit(&t, "NMI") : 0;
+	tap_ok(code == EXIT_NMI, "KVM_NMI while L2 runs: #VMEXIT(NMI) for L1 that intercepts it (code %#x)",
+	       code);
 	set_rip(&t, GA(l1_gif));
 	ok = expect_out(&t, 0x11, "CLGI") != ~0U;
 	tap_ok(ok && nested_flags(&t) == 0, "CLGI clears GIF");
+	ok = expect_out(&t, 0x15, "NMI handler") != ~0U;
+	tap_ok(ok, "the NMI GIF held back reaches L1 at its STGI");
 	ok = expect_out(&t, 0x12, "STGI") != ~0U;
 	tap_ok(ok && nested_flags(&t) == KVM_STATE_NESTED_GIF_SET, "STGI sets it");
 

@@ -16,7 +16,7 @@
  * shadow leaf exists only while our leaf does: whatever clears or
  * write-protects ours (MMU notifier, memslots, dirty logging) empties
  * every shadow of the VM (nested_npt_tdp_changed), under mmu_lock. L1's
- * own changes are caught by dropping the shadow at each VMRUN and INVLPGA.
+ * own changes reach it as they reach a TLB: L1 flushes (nested_npt_vmrun).
  */
 
 #define SNPT_ADDR	0x000ffffffffff000ULL
@@ -100,8 +100,27 @@ void nested_npt_reset(struct kvmd_vcpu *vcpu)
 	spin_lock(&vcpu->vm->mmu_lock);
 	memset(n->snpt_root, 0, PAGE_SIZE);
 	snpt_free_tables(n);
+	n->snpt_valid = false;
 	spin_unlock(&vcpu->vm->mmu_lock);
 	kvmd_make_request(vcpu, KVMD_REQ_TLB_FLUSH);
+}
+
+/*
+ * VMRUN with nested paging: the shadow is a TLB of L1's NPT, tagged with
+ * its ASID. L1 flushes it after changing entries (TLB_CONTROL, a new ASID,
+ * INVLPGA), as for the hardware; another nested CR3 is another table.
+ */
+void nested_npt_vmrun(struct kvmd_vcpu *vcpu)
+{
+	struct svm_nested *n = &to_svm(vcpu)->nested;
+
+	if (n->snpt_valid && n->ctl.tlb_ctl == TLB_CONTROL_DO_NOTHING &&
+	    n->ctl.asid == n->snpt_asid && n->ctl.nested_cr3 == n->snpt_ncr3)
+		return;
+	nested_npt_reset(vcpu);
+	n->snpt_valid = true;
+	n->snpt_asid = n->ctl.asid;
+	n->snpt_ncr3 = n->ctl.nested_cr3;
 }
 
 /*

@@ -247,9 +247,10 @@ static void nested_enter(struct kvmd_vcpu *vcpu, u64 vmcb12_pa,
 	s->dr7 = s12->dr7;
 	s->cpl = s12->cpl;
 	nested_prepare_control(vcpu);
-	if (n->ctl.nested_ctl & SVM_NESTED_CTL_NP_ENABLE)
+	if (n->ctl.nested_ctl & SVM_NESTED_CTL_NP_ENABLE) {
 		s->g_pat = s12->g_pat;
-	nested_npt_reset(vcpu);
+		nested_npt_vmrun(vcpu);
+	}
 
 	nested_switch_vmcb(svm, n->vmcb02, n->vmcb02_pa);
 	vcpu->rip = s12->rip;

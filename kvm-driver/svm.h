@@ -25,6 +25,9 @@ struct svm_nested {
 	struct list_head snpt_pages;	/* the tables below the root */
 	u64 *snpt_cache[5];		/* a page per level, taken under mmu_lock */
 	bool snpt_stale;		/* emptied by nested_npt_tdp_changed */
+	bool snpt_valid;		/* built for this ASID and nested CR3 of L1 */
+	u32 snpt_asid;
+	u64 snpt_ncr3;
 };
 
 struct svm_vcpu {
@@ -117,6 +120,7 @@ void nested_svm_reflect_npf(struct kvmd_vcpu *vcpu);
 int nested_npt_init(struct svm_nested *n);
 void nested_npt_free(struct svm_nested *n);
 void nested_npt_reset(struct kvmd_vcpu *vcpu);
+void nested_npt_vmrun(struct kvmd_vcpu *vcpu);
 void nested_npt_tdp_changed(struct kvmd_vm *vm);
 int nested_npt_fault(struct kvmd_vcpu *vcpu);
 

@@ -6,7 +6,7 @@
 
 	.section .rodata
 	.globl	nested_guest, nested_guest_end
-	.globl	l1_start, l1_loop, l1_gif, l1_loadsave, l1_nmi
+	.globl	l1_start, l1_loop, l1_gif, l1_loadsave, l1_nmi, l1_remap
 	.globl	l2_vmmcall, l2_io, l2_user_io, l2_hlt, l2_cpuid, l2_handler, l2_npt_read, l2_npt_fault, l2_npt_wp
 	.code64
 nested_guest:
@@ -52,6 +52,11 @@ l1_loadsave:
 	mov	$0xc0000100, %ecx
 	rdmsr
 	out	%eax, $0x14
+	jmp	l1_loop
+
+/* L1 moves L2's 0x400000 to its 0x32000 in its NPT (t_nested: NPT at 0x20000). */
+l1_remap:
+	movq	$0x32007, 0x23000
 	jmp	l1_loop
 
 /* L1's NMI handler. */

@@ -2,7 +2,8 @@
 #include "kvmtest.h"
 
 extern const uint8_t nested_guest[], nested_guest_end[];
-extern const uint8_t l1_start[], l1_loop[], l1_gif[], l1_loadsave[], l1_nmi[];
+extern const uint8_t l1_start[], l1_loop[], l1_gif[], l1_loadsave[], l1_nmi[],
+	l1_remap[];
 extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], l2_handler[],
 	l2_npt_read[], l2_npt_fault[], l2_npt_wp[];
 
@@ -22,6 +23,7 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define C_IOPM		0x40
 #define C_MSRPM		0x48
 #define C_ASID		0x58
+#define C_TLB_CTL	0x5c
 #define C_EXIT_CODE	0x70
 #define C_EXIT_HI	0x74
 #define C_INFO1		0x78
@@ -247,6 +249,7 @@ static void test_npt(struct tvm *t, bool np)
 		tap_skip("no nested paging offered", "L2 reads through L1's NPT");
 		tap_skip("no nested paging offered", "NPF for a page L1's NPT lacks");
 		tap_skip("no nested paging offered", "NPF for a write to a read-only page");
+		tap_skip("no nested paging offered", "L1 remaps a page and flushes");
 		return;
 	}
 	memset(t->mem + NPT, 0, 0x4000);
@@ -282,6 +285,18 @@ static void test_npt(struct tvm *t, bool np)
 	tap_ok(code == EXIT_NPF && r64(t, VMCB12 + C_INFO2) == 0x401000 &&
 	       (r64(t, VMCB12 + C_INFO1) & 3) == 3,
 	       "a write to a page L1's NPT has read-only: #VMEXIT(NPF), present and write (code %#x)",
+	       code);
+
+	/* L1 moves the page itself and flushes, as it would flush a TLB. */
+	w32(t, 0x32000, 0x6b6b5678);
+	vmcb12_setup(t, GA(l2_npt_read), 0);
+	w64(t, VMCB12 + C_NESTED_CTL, 1);
+	w64(t, VMCB12 + C_NCR3, NPT);
+	t->mem[VMCB12 + C_TLB_CTL] = 1;		/* flush all ASIDs */
+	set_rip(t, GA(l1_remap));
+	code = l1_exit(t, "NPT moved");
+	tap_ok(code == EXIT_VMMCALL && r64(t, VMCB12 + S_RAX) == 0x6b6b5678,
+	       "after L1 remaps a page of its NPT and flushes, L2 reads the new page (code %#x)",
 	       code);
 }
 
@@ -326,7 +341,7 @@ int main(void)
 	uint32_t code;
 	int kvm, size;
 
-	tap_plan(31);
+	tap_plan(32);
 	kvm = open_kvm();
 	{
 		struct {

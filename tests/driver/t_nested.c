@@ -341,7 +341,6 @@ int main(void)
 	uint32_t code;
 	int kvm, size;
 
-	tap_plan(32);
 	kvm = open_kvm();
 	{
 		struct {
@@ -359,6 +358,7 @@ int main(void)
 	e = find_sup(0x80000001);
 	if (!e || !(e->ecx & (1U << 2)))
 		tap_skip_all("no SVM offered to guests");
+	tap_plan(32);
 	e = find_sup(0x8000000a);
 	tap_ok(e && e->eax == 1 && e->ebx >= 1,
 	       "CPUID: SVM in 0x80000001 ECX, leaf 0x8000000A with revision 1 and ASIDs");

@@ -21,6 +21,9 @@
 #define KVMD_MAX_VCPUS		1024	/* KVM_CAP_MAX_VCPUS, as KVM on x86 */
 #define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32
+/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options, as x86 KVM offers them */
+#define KVMD_DIRTY_LOG_MANUAL_CAPS	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | \
+					 KVM_DIRTY_LOG_INITIALLY_SET)
 #define KVMD_MAX_SLOT_PAGES	(1UL << 31)
 #define KVMD_MAX_CPUID		256
 #define KVMD_MAX_IO_MSRS	256
@@ -128,6 +131,7 @@ struct kvmd_vm {
 	/* features.c, msrfilter.c, stats.c: VM-wide settings and counters. */
 	u64 disabled_quirks;		/* KVM_CAP_DISABLE_QUIRKS(2) */
 	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO, on by default */
+	u64 manual_dirty_log;		/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options */
 	u32 user_space_msr_mask;	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
 	struct kvmd_msr_filter __rcu *msr_filter;	/* KVM_X86_SET_MSR_FILTER */
 	struct {
@@ -317,6 +321,7 @@ bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
 int kvmd_set_memory_region(struct kvmd_vm *vm,
 			   const struct kvm_userspace_memory_region *mem);
 int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log);
+int kvmd_clear_dirty_log(struct kvmd_vm *vm, struct kvm_clear_dirty_log *log);
 void kvmd_free_memslots(struct kvmd_vm *vm);
 struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, u64 gfn);
 int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len);

@@ -21,6 +21,8 @@
 #define KVMD_MAX_VCPUS		1024	/* KVM_CAP_MAX_VCPUS, as KVM on x86 */
 #define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32
+/* Table pages one second-level fault may need (levels 5..2). */
+#define KVMD_TDP_CACHE		4
 /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options, as x86 KVM offers them */
 #define KVMD_DIRTY_LOG_MANUAL_CAPS	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | \
 					 KVM_DIRTY_LOG_INITIALLY_SET)
@@ -154,6 +156,9 @@ struct kvmd_vcpu {
 	struct kvm_run *run;
 	struct mutex mutex;		/* one ioctl at a time */
 	void *priv;			/* the backend's per-vCPU state */
+	/* mmu/npt.c: table pages for the next fault, kept across faults */
+	u64 *tdp_cache[KVMD_TDP_CACHE];
+	int tdp_cache_n;
 
 	unsigned long regs[KVMD_NR_GPRS];
 	u64 rip;
@@ -336,6 +341,7 @@ u64 kvmd_tdp_root_pa(struct kvmd_vm *vm);
 bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
 bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
 int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch);
+void kvmd_tdp_vcpu_free(struct kvmd_vcpu *vcpu);
 
 /* mmu/notifier.c */
 int kvmd_mmu_notifier_register(struct kvmd_vm *vm);

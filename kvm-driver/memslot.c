@@ -140,8 +140,28 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 	}
 	new.dirty_bitmap = bitmap;
 
-	if (old->npages) {
-		/* Move or flag change: drop every mapping of the old range. */
+	if (old->npages && new.base_gfn == old->base_gfn && bitmap && !old->dirty_bitmap) {
+		/*
+		 * Logging starts: as KVM, the mappings stay, write-protected so
+		 * the next write to each page is logged; with
+		 * KVM_DIRTY_LOG_INITIALLY_SET every page counts as dirty and
+		 * KVM_CLEAR_DIRTY_LOG protects them later.
+		 */
+		bool flush = false;
+
+		spin_lock(&vm->mmu_lock);
+		*old = new;
+		if (!(READ_ONCE(vm->manual_dirty_log) & KVM_DIRTY_LOG_INITIALLY_SET))
+			flush = kvmd_tdp_wrprotect(vm, new.base_gfn,
+						   new.base_gfn + npages);
+		spin_unlock(&vm->mmu_lock);
+		if (flush)
+			kvmd_flush_remote_tlbs(vm);
+	} else if (old->npages) {
+		/*
+		 * Move or another flag change (logging stops: large pages may
+		 * map it again): drop every mapping of the old range.
+		 */
 		struct kvmd_memslot prev = *old;
 
 		spin_lock(&vm->mmu_lock);
@@ -178,7 +198,7 @@ int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log)
 		goto out;
 	bytes = kvmd_bitmap_bytes(s->npages);
 	r = -ENOMEM;
-	snap = vzalloc(bytes);
+	snap = kvzalloc(bytes, GFP_KERNEL_ACCOUNT);
 	if (!snap)
 		goto out;
 
@@ -213,7 +233,7 @@ copy:
 	r = 0;
 	if (copy_to_user(log->dirty_bitmap, snap, bytes))
 		r = -EFAULT;
-	vfree(snap);
+	kvfree(snap);
 out:
 	up_read(&vm->slots_sem);
 	return r;

@@ -1370,6 +1370,7 @@ void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
 	kvmd_lapic_free(vcpu);
 	kvmd_ops->vcpu_free(vcpu);
+	kvmd_tdp_vcpu_free(vcpu);
 	free_pages((unsigned long)vcpu->run, get_order(KVMD_RUN_PAGES * PAGE_SIZE));
 	kfree(vcpu->cpuid);
 	kvmd_xsave_vcpu_free(vcpu);

@@ -266,6 +266,8 @@ void kvmd_debug_load_host(struct kvmd_vcpu *vcpu)
 		get_debugreg(vcpu->dr[3], 3);
 		vcpu->dr6 = kvmd_ops->get_dr6(vcpu);
 		vcpu->dr7 = kvmd_ops->get_dr7(vcpu);
+		/* VMX leaves the guest's DR6 live: no stale cause for the host's next #DB. */
+		set_debugreg(DR6_RESERVED, 6);
 	}
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
@@ -302,6 +304,14 @@ static void kvmd_inject_bp(struct kvmd_vcpu *vcpu)
 	unsigned int len = 0;
 	u8 insn[15];
 
+	/*
+	 * An I/O the last exit left for userspace at another RIP is dropped
+	 * now, as the next KVM_RUN would: moving RIP must not make it match.
+	 */
+	if (vcpu->pending != KVMD_PENDING_NONE && vcpu->rip != vcpu->pending_rip) {
+		vcpu->pending = KVMD_PENDING_NONE;
+		vcpu->mmio_cached = 0;
+	}
 	if (!kvmd_fetch_insn(vcpu, insn, &len) && len >= 1 && insn[0] == 0xcc)
 		kvmd_skip_insn(vcpu, 1);
 	kvmd_queue_exception(vcpu, BP_VECTOR);

@@ -767,7 +767,6 @@ static void svm_update_debug(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	u32 dbg = vcpu->guest_debug;
-
 	int i;
 
 	/* MOV DR exits unless the guest owns the registers until the next exit. */

@@ -262,6 +262,14 @@ static void test_single_step(void)
 	struct kvm_regs r;
 	int ok;
 
+	if (getenv("VMXHOST")) {
+		/* As t_exits: measured with kvm_intel and ours alike. */
+		const char *why = "Bochs 2.7 raises the TF #DB at VM entry, before the guest's first instruction";
+
+		for (ok = 0; ok < 9; ok++)
+			tap_skip(why, "single step %d", ok + 1);
+		return;
+	}
 	set_rip(GA(g_ss));
 	guest_debug(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, NULL, 0);
 	tap_ok(expect_debug(1, GA(g_ss1), DR6_INIT | DR6_BS, 0x400, "step 1"),

@@ -215,7 +215,13 @@ struct kvmd_vcpu {
 	u64 mtrr_deftype;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];
+	/* debug.c: the guest's DR0-3, DR6, DR7; the debugger's (KVM_GUESTDBG_USE_HW_BP) */
 	u64 dr[4];
+	u64 dr6;
+	u64 dr7;
+	u64 debug_db[4];
+	u64 debug_dr7;
+	bool dr_passthrough;		/* guest MOV DR runs natively until the next exit */
 	u32 guest_debug;
 	u32 mp_state;
 
@@ -316,8 +322,6 @@ int kvmd_handle_hlt(struct kvmd_vcpu *vcpu);
 int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr);
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
 void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu);
-int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6,
-		      u64 dr7);
 int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
 			u64 info2);
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
@@ -490,5 +494,22 @@ bool kvmd_msr_allowed(struct kvmd_vcpu *vcpu, u32 index, bool write);
 int kvmd_msr_user_exit(struct kvmd_vcpu *vcpu, u32 index, u64 data,
 		       bool write, int r);
 int kvmd_complete_msr_exit(struct kvmd_vcpu *vcpu);
+
+/* debug.c */
+void kvmd_debug_reset(struct kvmd_vcpu *vcpu);
+u64 kvmd_get_dr(struct kvmd_vcpu *vcpu, int dr);
+int kvmd_set_dr(struct kvmd_vcpu *vcpu, int dr, u64 val);
+bool kvmd_emulate_mov_dr(struct kvmd_vcpu *vcpu, int dr, bool write, u64 *val,
+			 int *r);
+int kvmd_handle_db(struct kvmd_vcpu *vcpu, u64 dr6);
+int kvmd_handle_bp(struct kvmd_vcpu *vcpu);
+int kvmd_debug_insn_done(struct kvmd_vcpu *vcpu, u64 old_rip, bool guest_tf,
+			 int r);
+void kvmd_debug_load_guest(struct kvmd_vcpu *vcpu);
+void kvmd_debug_load_host(struct kvmd_vcpu *vcpu);
+void kvmd_debug_after_exit(struct kvmd_vcpu *vcpu);
+long kvmd_guest_debug_valid_mask(void);
+long kvmd_debug_ioctl(struct kvmd_vcpu *vcpu, unsigned int ioctl,
+		      void __user *argp);
 
 #endif

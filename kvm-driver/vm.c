@@ -100,6 +100,11 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return !!kvmd_supported_xcr0;
 	case KVM_CAP_XSAVE2:
 		return kvmd_xsave2_size();
+	/* debug.c */
+	case KVM_CAP_DEBUGREGS:
+		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return kvmd_guest_debug_valid_mask();
 	default:
 		return 0;
 	}

@@ -21,6 +21,11 @@
 #define KVMD_MAX_VCPUS		1024	/* KVM_CAP_MAX_VCPUS, as KVM on x86 */
 #define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32
+/* Table pages one second-level fault may need (levels 5..2). */
+#define KVMD_TDP_CACHE		4
+/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options, as x86 KVM offers them */
+#define KVMD_DIRTY_LOG_MANUAL_CAPS	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | \
+					 KVM_DIRTY_LOG_INITIALLY_SET)
 #define KVMD_MAX_SLOT_PAGES	(1UL << 31)
 #define KVMD_MAX_CPUID		256
 #define KVMD_MAX_IO_MSRS	256
@@ -128,6 +133,7 @@ struct kvmd_vm {
 	/* features.c, msrfilter.c, stats.c: VM-wide settings and counters. */
 	u64 disabled_quirks;		/* KVM_CAP_DISABLE_QUIRKS(2) */
 	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO, on by default */
+	u64 manual_dirty_log;		/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options */
 	u32 user_space_msr_mask;	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
 	bool triple_fault_event;	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT */
 	struct kvmd_msr_filter __rcu *msr_filter;	/* KVM_X86_SET_MSR_FILTER */
@@ -151,6 +157,9 @@ struct kvmd_vcpu {
 	struct kvm_run *run;
 	struct mutex mutex;		/* one ioctl at a time */
 	void *priv;			/* the backend's per-vCPU state */
+	/* mmu/npt.c: table pages for the next fault, kept across faults */
+	u64 *tdp_cache[KVMD_TDP_CACHE];
+	int tdp_cache_n;
 
 	unsigned long regs[KVMD_NR_GPRS];
 	u64 rip;
@@ -207,7 +216,13 @@ struct kvmd_vcpu {
 	u64 mtrr_deftype;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];
+	/* debug.c: the guest's DR0-3, DR6, DR7; the debugger's (KVM_GUESTDBG_USE_HW_BP) */
 	u64 dr[4];
+	u64 dr6;
+	u64 dr7;
+	u64 debug_db[4];
+	u64 debug_dr7;
+	bool dr_passthrough;		/* guest MOV DR runs natively until the next exit */
 	u32 guest_debug;
 	u32 mp_state;
 
@@ -308,8 +323,6 @@ int kvmd_handle_hlt(struct kvmd_vcpu *vcpu);
 int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr);
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
 void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu);
-int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6,
-		      u64 dr7);
 int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
 			u64 info2);
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
@@ -319,6 +332,7 @@ bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4);
 int kvmd_set_memory_region(struct kvmd_vm *vm,
 			   const struct kvm_userspace_memory_region *mem);
 int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log);
+int kvmd_clear_dirty_log(struct kvmd_vm *vm, struct kvm_clear_dirty_log *log);
 void kvmd_free_memslots(struct kvmd_vm *vm);
 struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, u64 gfn);
 int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len);
@@ -334,6 +348,7 @@ bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
 bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
 int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch);
 bool kvmd_tdp_lookup(struct kvmd_vm *vm, u64 gfn, u64 *pfn, bool *writable);
+void kvmd_tdp_vcpu_free(struct kvmd_vcpu *vcpu);
 
 /* mmu/notifier.c */
 int kvmd_mmu_notifier_register(struct kvmd_vm *vm);
@@ -482,5 +497,22 @@ bool kvmd_msr_allowed(struct kvmd_vcpu *vcpu, u32 index, bool write);
 int kvmd_msr_user_exit(struct kvmd_vcpu *vcpu, u32 index, u64 data,
 		       bool write, int r);
 int kvmd_complete_msr_exit(struct kvmd_vcpu *vcpu);
+
+/* debug.c */
+void kvmd_debug_reset(struct kvmd_vcpu *vcpu);
+u64 kvmd_get_dr(struct kvmd_vcpu *vcpu, int dr);
+int kvmd_set_dr(struct kvmd_vcpu *vcpu, int dr, u64 val);
+bool kvmd_emulate_mov_dr(struct kvmd_vcpu *vcpu, int dr, bool write, u64 *val,
+			 int *r);
+int kvmd_handle_db(struct kvmd_vcpu *vcpu, u64 dr6);
+int kvmd_handle_bp(struct kvmd_vcpu *vcpu);
+int kvmd_debug_insn_done(struct kvmd_vcpu *vcpu, u64 old_rip, bool guest_tf,
+			 int r);
+void kvmd_debug_load_guest(struct kvmd_vcpu *vcpu);
+void kvmd_debug_load_host(struct kvmd_vcpu *vcpu);
+void kvmd_debug_after_exit(struct kvmd_vcpu *vcpu);
+long kvmd_guest_debug_valid_mask(void);
+long kvmd_debug_ioctl(struct kvmd_vcpu *vcpu, unsigned int ioctl,
+		      void __user *argp);
 
 #endif

@@ -206,10 +206,12 @@ static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 	to_svm(vcpu)->nested.gif = true;
 	to_svm(vcpu)->nested.svme = false;
 	memset(vmcb, 0, sizeof(*vmcb));
-	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR3_READ; i++)
+	/* Every DR access (debug.c keeps the guest's DRs), every #DB. */
+	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR7_READ; i++)
 		set_icpt(vmcb, i);
-	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR3_WRITE; i++)
+	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR7_WRITE; i++)
 		set_icpt(vmcb, i);
+	set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 1);
 	set_icpt(vmcb, INTERCEPT_CR8_WRITE);
 	set_icpt(vmcb, INTERCEPT_INTR);
 	set_icpt(vmcb, INTERCEPT_NMI);
@@ -364,6 +366,8 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 	svm->entry_if = vcpu->rflags & X86_EFLAGS_IF;
 	vmcb->save.rflags = vcpu->rflags | (debug_step ? X86_EFLAGS_TF : 0);
 	vmcb->control.clean = 0;
+	/* No cause bits in DR6, so a #DB exit shows exactly its own; unless the guest owns DR6. */
+	vmcb->save.dr6 = vcpu->dr_passthrough ? vcpu->dr6 : DR6_RESERVED;
 
 	get_debugreg(host_dr7, 7);
 	asm volatile("clgi" ::: "memory");
@@ -696,6 +700,9 @@ static void svm_inject_exception(struct kvmd_vcpu *vcpu, u8 vector,
 	vmcb->control.event_inj = vector | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
 				  (has_error ? SVM_EVTINJ_VALID_ERR : 0);
 	vmcb->control.event_inj_err = error_code;
+	/* #BP and #OF are traps: the frame gets NextRIP, already past the INT3 here. */
+	if (vector == 3 || vector == 4)
+		vmcb->control.next_rip = vcpu->rip;
 }
 
 static void svm_enable_irq_window(struct kvmd_vcpu *vcpu)
@@ -768,14 +775,21 @@ static void svm_update_debug(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	u32 dbg = vcpu->guest_debug;
+	int i;
 
-	clr_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 1);
+	/* MOV DR exits unless the guest owns the registers until the next exit. */
+	for (i = 0; i < 8; i++) {
+		if (vcpu->dr_passthrough) {
+			clr_icpt(vmcb, INTERCEPT_DR0_READ + i);
+			clr_icpt(vmcb, INTERCEPT_DR0_WRITE + i);
+		} else {
+			set_icpt(vmcb, INTERCEPT_DR0_READ + i);
+			set_icpt(vmcb, INTERCEPT_DR0_WRITE + i);
+		}
+	}
+	/* #DB stays intercepted: debug.c tells the debugger's from the guest's. */
 	clr_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 3);
-	if (!(dbg & KVM_GUESTDBG_ENABLE))
-		return;
-	if (dbg & KVM_GUESTDBG_SINGLESTEP)
-		set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 1);
-	if (dbg & KVM_GUESTDBG_USE_SW_BP)
+	if ((dbg & KVM_GUESTDBG_ENABLE) && (dbg & KVM_GUESTDBG_USE_SW_BP))
 		set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 3);
 }
 
@@ -922,7 +936,7 @@ static int svm_exit_iret(struct kvmd_vcpu *vcpu)
 	return KVMD_RESUME;
 }
 
-/* MOV to/from DR0-3: decode the GPR operand ourselves (no decode assists). */
+/* MOV to/from DR0-7: decode the GPR operand ourselves (no decode assists). */
 static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 {
 	u32 code = svm_vmcb(vcpu)->control.exit_code;
@@ -930,7 +944,8 @@ static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 	int dr = code & 0xf;
 	unsigned int len, i = 0;
 	u8 insn[15], rex = 0;
-	int gpr;
+	int gpr, r;
+	u64 val;
 
 	if (kvmd_fetch_insn(vcpu, insn, &len) || len < 3)
 		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, code, 0);
@@ -939,16 +954,12 @@ static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 		rex = (insn[i] & 0xf0) == 0x40 ? insn[i++] : (i++, 0);
 	if (i + 2 >= len || insn[i] != 0x0f || (insn[i + 1] != 0x21 && insn[i + 1] != 0x23))
 		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, code, 0);
-	if (svm_get_cpl(vcpu)) {
-		kvmd_queue_exception_e(vcpu, 13, 0);
-		return KVMD_RESUME;
-	}
 	gpr = (insn[i + 2] & 7) | ((rex & 1) << 3);
-	if (write)
-		vcpu->dr[dr & 3] = kvmd_long_mode(vcpu) ? vcpu->regs[gpr] :
-				   (u32)vcpu->regs[gpr];
-	else
-		vcpu->regs[gpr] = vcpu->dr[dr & 3];
+	val = vcpu->regs[gpr];
+	if (!kvmd_emulate_mov_dr(vcpu, dr, write, &val, &r))
+		return r;
+	if (!write)
+		vcpu->regs[gpr] = kvmd_long_mode(vcpu) ? val : (u32)val;
 	return svm_skip(vcpu, i + 3);
 }
 
@@ -984,20 +995,12 @@ static int svm_exit_write_cr8(struct kvmd_vcpu *vcpu)
 
 static int svm_exit_db(struct kvmd_vcpu *vcpu)
 {
-	struct vmcb *vmcb = svm_vmcb(vcpu);
-
-	if (!(vcpu->guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
-		kvmd_queue_exception(vcpu, 1);
-		return KVMD_RESUME;
-	}
-	return kvmd_handle_debug(vcpu, 1, vmcb->save.dr6, vmcb->save.dr7);
+	return kvmd_handle_db(vcpu, svm_vmcb(vcpu)->save.dr6);
 }
 
 static int svm_exit_bp(struct kvmd_vcpu *vcpu)
 {
-	struct vmcb *vmcb = svm_vmcb(vcpu);
-
-	return kvmd_handle_debug(vcpu, 3, vmcb->save.dr6, vmcb->save.dr7);
+	return kvmd_handle_bp(vcpu);
 }
 
 static int svm_exit_npf(struct kvmd_vcpu *vcpu)
@@ -1033,8 +1036,8 @@ static const u32 svm_save_msrs[] = { MSR_VM_HSAVE_PA };
 typedef int (*svm_exit_fn)(struct kvmd_vcpu *vcpu);
 
 static const svm_exit_fn svm_exit_handlers[] = {
-	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR3]	= svm_exit_dr,
-	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR3]	= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7]	= svm_exit_dr,
 	[SVM_EXIT_WRITE_CR8]				= svm_exit_write_cr8,
 	[SVM_EXIT_EXCP_BASE + 1]			= svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + 3]			= svm_exit_bp,

@@ -19,10 +19,6 @@
 
 #include "kvmdrv.h"
 
-#define KVMD_GUESTDBG_OK (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
-			  KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_DB | \
-			  KVM_GUESTDBG_INJECT_BP)
-
 static inline void *kvmd_pio_data(struct kvmd_vcpu *vcpu)
 {
 	return (void *)vcpu->run + KVMD_PIO_PAGE * PAGE_SIZE;
@@ -113,12 +109,10 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	memset(&vcpu->exception, 0, sizeof(vcpu->exception));
 	memset(&vcpu->interrupt, 0, sizeof(vcpu->interrupt));
 	memset(&vcpu->nmi, 0, sizeof(vcpu->nmi));
-	memset(vcpu->dr, 0, sizeof(vcpu->dr));
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMD_PENDING_NONE;
 	vcpu->mmio_cached = 0;
-	if (vcpu->guest_debug)
-		kvmd_ops->update_debug(vcpu);
+	kvmd_debug_reset(vcpu);
 }
 
 /* INIT: the power-on registers and the APIC's INIT state; MSRs stay. */
@@ -133,20 +127,6 @@ int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu)
 	/* The hardware leaves the guest state undefined: start from reset. */
 	kvmd_vcpu_reset(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
-	return KVMD_EXIT_USER;
-}
-
-int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6, u64 dr7)
-{
-	struct kvm_run *run = vcpu->run;
-	struct kvm_segment cs;
-
-	kvmd_ops->get_segment(vcpu, &cs, KVMD_SEG_CS);
-	run->exit_reason = KVM_EXIT_DEBUG;
-	run->debug.arch.exception = exception;
-	run->debug.arch.pc = cs.base + vcpu->rip;
-	run->debug.arch.dr6 = dr6;
-	run->debug.arch.dr7 = dr7;
 	return KVMD_EXIT_USER;
 }
 
@@ -430,6 +410,8 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 		irq_waits = vcpu->interrupt.injected;
 	} else if (vcpu->interrupt.injected) {
 		kvmd_ops->inject_irq(vcpu, vcpu->interrupt.nr);
+	} else if (vcpu->guest_debug & KVM_GUESTDBG_BLOCKIRQ) {
+		/* As KVM: the debugger asked for no new NMI or interrupt. */
 	} else if (vcpu->nmi.pending && !vcpu->nmi.masked &&
 		   !kvmd_ops->get_interrupt_shadow(vcpu) && !kvmd_events_blocked(vcpu)) {
 		vcpu->nmi.pending = false;
@@ -448,6 +430,8 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 		}
 	}
 
+	if (vcpu->guest_debug & KVM_GUESTDBG_BLOCKIRQ)
+		return;
 	if (vcpu->nmi.pending)
 		kvmd_ops->enable_nmi_window(vcpu);
 	/* Exit as soon as the guest can take the waiting or requested IRQ. */
@@ -459,7 +443,9 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 /* One entry into the guest; returns KVMD_RESUME, KVMD_EXIT_USER or -errno. */
 static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 {
-	bool force_steal;
+	bool force_steal, tf;
+	u64 rip;
+	int r;
 
 	/*
 	 * Like KVM, a requested shutdown leaves the registers as they are;
@@ -519,15 +505,21 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		return KVMD_RESUME;
 	}
 	kvmd_xsave_load_guest(vcpu);
+	kvmd_debug_load_guest(vcpu);
 	kvmd_ops->run(vcpu);
+	kvmd_debug_load_host(vcpu);
 	kvmd_xsave_load_host(vcpu);
 	WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 	local_irq_enable();
 
+	kvmd_debug_after_exit(vcpu);
 	vcpu->exits++;
 	vcpu->fault_gpa_valid = false;
 	kvmd_ops->complete_events(vcpu);
-	return kvmd_ops->handle_exit(vcpu);
+	rip = vcpu->rip;
+	tf = vcpu->rflags & X86_EFLAGS_TF;
+	r = kvmd_ops->handle_exit(vcpu);
+	return kvmd_debug_insn_done(vcpu, rip, tf, r);
 }
 
 /*
@@ -596,6 +588,8 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	sigset_t saved;
+	bool tf;
+	u64 rip;
 	int r;
 
 	if (vcpu->sigset_active)
@@ -627,7 +621,11 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		kvmd_ops->set_cr8(vcpu, READ_ONCE(run->cr8));
 	}
 
+	/* A TF trap is due after an instruction userspace completed, too. */
+	rip = vcpu->rip;
+	tf = vcpu->rflags & X86_EFLAGS_TF;
 	r = kvmd_complete_userspace(vcpu);
+	r = kvmd_debug_insn_done(vcpu, rip, tf, r);
 	if (r <= 0)
 		goto out;
 	/*
@@ -1037,29 +1035,6 @@ static int kvmd_vcpu_enable_cap(struct kvmd_vcpu *vcpu,
 	}
 }
 
-static int kvmd_set_guest_debug(struct kvmd_vcpu *vcpu,
-				const struct kvm_guest_debug *dbg)
-{
-	u32 control = dbg->control;
-
-	/* Like KVM, unknown bits are ignored; hardware breakpoints are refused. */
-	if (control & (KVM_GUESTDBG_USE_HW_BP | KVM_GUESTDBG_BLOCKIRQ))
-		return -EINVAL;
-	control &= KVMD_GUESTDBG_OK;
-	if (control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) {
-		if (vcpu->exception.pending || vcpu->exception.injected)
-			return -EBUSY;
-		kvmd_queue_exception(vcpu, (control & KVM_GUESTDBG_INJECT_DB) ?
-				     1 : 3);
-	}
-	if (!(control & KVM_GUESTDBG_ENABLE))
-		control = 0;
-	vcpu->guest_debug = control & ~(KVM_GUESTDBG_INJECT_DB |
-					KVM_GUESTDBG_INJECT_BP);
-	kvmd_ops->update_debug(vcpu);
-	return 0;
-}
-
 static int kvmd_set_sigmask(struct kvmd_vcpu *vcpu,
 			    struct kvm_signal_mask __user *umask)
 {
@@ -1093,7 +1068,6 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		struct kvm_vcpu_events events;
 		struct kvm_mp_state mp;
 		struct kvm_translation tr;
-		struct kvm_guest_debug dbg;
 		struct kvm_interrupt irq;
 		struct kvm_lapic_state lapic;
 	} *u;
@@ -1305,10 +1279,10 @@ out_mp:
 	case KVM_SET_XCRS:
 		r = kvmd_xsave_ioctl(vcpu, ioctl, argp);
 		break;
+	case KVM_GET_DEBUGREGS:
+	case KVM_SET_DEBUGREGS:
 	case KVM_SET_GUEST_DEBUG:
-		if (copy_from_user(&u->dbg, argp, sizeof(u->dbg)))
-			break;
-		r = kvmd_set_guest_debug(vcpu, &u->dbg);
+		r = kvmd_debug_ioctl(vcpu, ioctl, argp);
 		break;
 	case KVM_ENABLE_CAP:
 		r = kvmd_vcpu_enable_cap(vcpu, argp);
@@ -1406,6 +1380,7 @@ void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
 	kvmd_lapic_free(vcpu);
 	kvmd_ops->vcpu_free(vcpu);
+	kvmd_tdp_vcpu_free(vcpu);
 	free_pages((unsigned long)vcpu->run, get_order(KVMD_RUN_PAGES * PAGE_SIZE));
 	kfree(vcpu->cpuid);
 	kvmd_xsave_vcpu_free(vcpu);

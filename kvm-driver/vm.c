@@ -72,6 +72,9 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return KVMD_COALESCED_PAGE;
 	case KVM_CAP_COALESCED_PIO:
 		return 1;
+	/* memslot.c: KVM_CLEAR_DIRTY_LOG and its two options */
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		return KVMD_DIRTY_LOG_MANUAL_CAPS;
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvmd_kvmclock_ok() ? KVMD_CLOCK_VALID_FLAGS : 0;
 	/* features.c, pv.c, msrfilter.c, stats.c, vcpu.c */
@@ -102,6 +105,11 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return kvmd_ops->nested_state_size ? kvmd_ops->nested_state_size() : 0;
 	case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
 		return 1;
+	/* debug.c */
+	case KVM_CAP_DEBUGREGS:
+		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return kvmd_guest_debug_valid_mask();
 	default:
 		return 0;
 	}
@@ -205,6 +213,14 @@ static int kvmd_vm_enable_cap(struct kvmd_vm *vm, const struct kvm_enable_cap *c
 	case KVM_CAP_DISABLE_QUIRKS:
 	case KVM_CAP_DISABLE_QUIRKS2:
 		return kvmd_disable_quirks(vm, cap->cap, cap->args[0]);
+	/* As KVM: INITIALLY_SET only together with the manual protect. */
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		if (cap->args[0] & ~(cap->args[0] & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE ?
+				      KVMD_DIRTY_LOG_MANUAL_CAPS :
+				      KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE))
+			return -EINVAL;
+		WRITE_ONCE(vm->manual_dirty_log, cap->args[0]);
+		return 0;
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		WRITE_ONCE(vm->platform_info_readable, !!cap->args[0]);
 		return 0;
@@ -261,6 +277,13 @@ static long kvmd_vm_ioctl(struct file *filp, unsigned int ioctl,
 		if (copy_from_user(&log, argp, sizeof(log)))
 			return -EFAULT;
 		return kvmd_get_dirty_log(vm, &log);
+	}
+	case KVM_CLEAR_DIRTY_LOG: {
+		struct kvm_clear_dirty_log log;
+
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return kvmd_clear_dirty_log(vm, &log);
 	}
 	case KVM_SET_TSS_ADDR:
 		/* SVM needs no real-mode TSS; the range is still checked. */

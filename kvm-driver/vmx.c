@@ -142,10 +142,11 @@ static int vmx_read_caps(void)
 		       &c->proc) ||
 	    vmx_adjust(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_PAT |
 		       VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_EFER |
-		       VM_EXIT_LOAD_IA32_EFER, 0,
+		       VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_DEBUG_CONTROLS, 0,
 		       true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
 		       &c->exit) ||
-	    vmx_adjust(VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER, 0,
+	    vmx_adjust(VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER |
+		       VM_ENTRY_LOAD_DEBUG_CONTROLS, 0,
 		       true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
 		       &c->entry)) {
 		pr_err("this CPU's VMX lacks a control this driver needs\n");
@@ -570,7 +571,6 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmx->cr2 = 0;
 	vmx->cr8 = 0;
-	vmx->dr6 = VMX_DR6_ACTIVE_LOW;
 	vmx->star = vmx->lstar = vmx->cstar = vmx->sfmask = 0;
 	vmx->kernel_gs_base = 0;
 	vmx->need_flush = true;

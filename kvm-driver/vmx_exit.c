@@ -71,20 +71,16 @@ static int vmx_exit_exception_nmi(struct kvmd_vcpu *vcpu)
 
 	if (type == INTR_TYPE_NMI_INTR)
 		return KVMD_RESUME;	/* the host's, already handled */
+	/* The qualification holds DR6's cause bits, active high. */
 	if (vector == DB_VECTOR) {
-		u64 dr6 = VMX_DR6_ACTIVE_LOW ^ (e->qual & (DR_TRAP_BITS | DR_STEP));
-
-		if (!(vcpu->guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
-			kvmd_queue_exception(vcpu, DB_VECTOR);
-			return KVMD_RESUME;
-		}
-		to_vmx(vcpu)->dr6 = dr6;
-		return kvmd_handle_debug(vcpu, DB_VECTOR, dr6,
-					 kvmd_ops->get_dr7(vcpu));
+		/* ICEBP (INT1) traps: the guest's #DB comes after it, as KVM. */
+		if (type == INTR_TYPE_PRIV_SW_EXCEPTION &&
+		    !(vcpu->guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP)))
+			vcpu->rip += e->insn_len;
+		return kvmd_handle_db(vcpu, e->qual | VMX_DR6_ACTIVE_LOW);
 	}
 	if (vector == BP_VECTOR)
-		return kvmd_handle_debug(vcpu, BP_VECTOR, to_vmx(vcpu)->dr6,
-					 kvmd_ops->get_dr7(vcpu));
+		return kvmd_handle_bp(vcpu);
 	if (vector == UD_VECTOR)
 		return kvmd_handle_ud(vcpu);
 	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
@@ -228,43 +224,13 @@ static int vmx_exit_dr(struct kvmd_vcpu *vcpu)
 	u64 q = vmx_exit_info(vcpu)->qual;
 	int dr = q & 7, reg = (q >> 8) & 15;
 	bool from = q & 16;
+	u64 v = vmx_gpr(vcpu, reg);
+	int r;
 
-	if (vmx_get_cpl(vcpu)) {
-		kvmd_queue_exception_e(vcpu, GP_VECTOR, 0);
-		return KVMD_RESUME;
-	}
-	if (from) {
-		u64 v;
-
-		switch (dr) {
-		case 0 ... 3:
-			v = vcpu->dr[dr];
-			break;
-		case 4:
-		case 6:
-			v = to_vmx(vcpu)->dr6;
-			break;
-		default:
-			v = kvmd_ops->get_dr7(vcpu);
-			break;
-		}
+	if (!kvmd_emulate_mov_dr(vcpu, dr, !from, &v, &r))
+		return r;
+	if (from)
 		vcpu->regs[reg] = kvmd_long_mode(vcpu) ? v : (u32)v;
-	} else {
-		u64 v = vmx_gpr(vcpu, reg);
-
-		switch (dr) {
-		case 0 ... 3:
-			vcpu->dr[dr] = v;
-			break;
-		case 4:
-		case 6:
-			to_vmx(vcpu)->dr6 = (v & ~(u64)DR6_RESERVED) | VMX_DR6_ACTIVE_LOW;
-			break;
-		default:
-			kvmd_ops->set_dr7(vcpu, (v & 0xffffffffULL) | VMX_DR7_FIXED_1);
-			break;
-		}
-	}
 	return vmx_skip(vcpu);
 }
 

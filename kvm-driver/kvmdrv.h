@@ -237,6 +237,11 @@ struct kvmd_vcpu {
 	} mmio_cache[KVMD_MMIO_CACHE];
 	int mmio_cached;		/* completed reads available */
 	int mmio_used;			/* reads consumed by this pass */
+	struct {			/* a split write's second MMIO part, not yet exited */
+		u64 gpa;
+		u32 len;
+		u64 data;
+	} mmio_next;
 
 	/* Statistics for tests and the benchmark. */
 	u64 exits;
@@ -356,6 +361,7 @@ bool kvmd_long_mode(struct kvmd_vcpu *vcpu);
 
 /* emulate.c */
 int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu);
+int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu);
 int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len);
 
 /* cpuid.c */

@@ -36,13 +36,14 @@ ts_after_int:
 	mov	$0x1230, %ax
 	mov	%ax, %fs		/* #GP(0x1230) through a task gate */
 	out	%eax, $0x16
-	lcall	$0x68, $0		/* CALL to a 16-bit TSS */
-	out	%eax, $0x17
 	ljmp	$0x58, $0		/* not present: #NP(0x58) */
 	ljmp	$0x60, $0		/* limit below 0x67: #TS(0x60) */
 	out	%eax, $0x18		/* the host makes vector 13 an interrupt gate */
 	lcall	$0x18, $0		/* CALL to the busy TSS: #GP(0x18) */
-	out	%eax, $0x19
+	out	%eax, $0x19		/* the host moves TR to a 16-bit TSS */
+	mov	$0x5151, %esi
+	lcall	$0x68, $0		/* CALL from a 16-bit TSS to another */
+	out	%eax, $0x17
 	hlt
 
 	.globl	ts_np_handler, ts_ts_handler, ts_gp_handler, ts_unexpected

@@ -253,6 +253,11 @@ struct kvmd_vcpu {
 	} mmio_cache[KVMD_MMIO_CACHE];
 	int mmio_cached;		/* completed reads available */
 	int mmio_used;			/* reads consumed by this pass */
+	struct {			/* a split write's second MMIO part, not yet exited */
+		u64 gpa;
+		u32 len;
+		u64 data;
+	} mmio_next;
 
 	/* Statistics for tests and the benchmark. */
 	u64 exits;
@@ -374,7 +379,19 @@ bool kvmd_long_mode(struct kvmd_vcpu *vcpu);
 
 /* emulate.c */
 int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu);
+int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu);
 int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len);
+
+/* taskswitch.c: the reasons in KVM's (and the VMX qualification's) encoding. */
+enum {
+	KVMD_TASK_SWITCH_CALL,
+	KVMD_TASK_SWITCH_IRET,
+	KVMD_TASK_SWITCH_JMP,
+	KVMD_TASK_SWITCH_GATE,
+};
+int kvmd_task_switch(struct kvmd_vcpu *vcpu, u16 sel, int idt_index,
+		     int reason, bool has_error, u32 error);
+int kvmd_task_switch_insn_len(struct kvmd_vcpu *vcpu);
 
 /* cpuid.c */
 int kvmd_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);

@@ -180,21 +180,35 @@ out:
 	return r;
 }
 
+/*
+ * The slot a dirty-log ioctl names (address space << 16 | id), with KVM's
+ * errnos: EINVAL for an id out of range, ENOENT when it does not log.
+ * Called with slots_sem held.
+ */
+static struct kvmd_memslot *dirty_log_slot(struct kvmd_vm *vm, u32 slot)
+{
+	u16 as_id = slot >> 16, id = (u16)slot;
+	struct kvmd_memslot *s;
+
+	if (as_id || id >= KVMD_MEM_SLOTS)
+		return ERR_PTR(-EINVAL);
+	s = &vm->slots[id];
+	if (!s->npages || !s->dirty_bitmap)
+		return ERR_PTR(-ENOENT);
+	return s;
+}
+
 int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log)
 {
-	u16 as_id = log->slot >> 16, id = (u16)log->slot;
 	struct kvmd_memslot *s;
 	unsigned long *snap, n, i, bytes;
 	bool flush = false;
 	int r;
 
-	if (as_id || id >= KVMD_MEM_SLOTS)
-		return -EINVAL;
-
 	down_read(&vm->slots_sem);
-	s = &vm->slots[id];
-	r = -ENOENT;
-	if (!s->npages || !s->dirty_bitmap)
+	s = dirty_log_slot(vm, log->slot);
+	r = PTR_ERR_OR_ZERO(s);
+	if (r)
 		goto out;
 	bytes = kvmd_bitmap_bytes(s->npages);
 	r = -ENOMEM;
@@ -246,21 +260,17 @@ out:
  */
 int kvmd_clear_dirty_log(struct kvmd_vm *vm, struct kvm_clear_dirty_log *log)
 {
-	u16 as_id = log->slot >> 16, id = (u16)log->slot;
 	struct kvmd_memslot *s;
 	unsigned long *mask, i, n;
 	bool flush = false;
 	int r;
 
-	if (as_id || id >= KVMD_MEM_SLOTS)
-		return -EINVAL;
 	if (log->first_page & 63)
 		return -EINVAL;
-
 	down_read(&vm->slots_sem);
-	s = &vm->slots[id];
-	r = -ENOENT;
-	if (!s->npages || !s->dirty_bitmap)
+	s = dirty_log_slot(vm, log->slot);
+	r = PTR_ERR_OR_ZERO(s);
+	if (r)
 		goto out;
 	r = -EINVAL;
 	if (log->first_page > s->npages ||

@@ -1022,12 +1022,50 @@ static int svm_exit_xsetbv(struct kvmd_vcpu *vcpu)
 	return svm_skip(vcpu, 3);
 }
 
+/* A task switch: the reason and the vectoring event sorted as KVM does, then emulated. */
 static int svm_exit_task_switch(struct kvmd_vcpu *vcpu)
 {
-	/* Hardware task switches are not emulated. */
-	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-				   SVM_EXIT_TASK_SWITCH,
-				   svm_vmcb(vcpu)->control.exit_info_1);
+	struct vmcb *vmcb = svm_vmcb(vcpu);
+	u32 info = vmcb->control.exit_int_info;
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
+	int vec = info & SVM_EXITINTINFO_VEC_MASK;
+	u64 info2 = vmcb->control.exit_info_2;
+	bool has_error = false;
+	u32 error = 0;
+	int reason, len;
+
+	if (info2 & (1ULL << SVM_EXITINFOSHIFT_TS_REASON_IRET))
+		reason = KVMD_TASK_SWITCH_IRET;
+	else if (info2 & (1ULL << SVM_EXITINFOSHIFT_TS_REASON_JMP))
+		reason = KVMD_TASK_SWITCH_JMP;
+	else if (info & SVM_EXITINTINFO_VALID)
+		reason = KVMD_TASK_SWITCH_GATE;
+	else
+		reason = KVMD_TASK_SWITCH_CALL;
+
+	/* The event that went through the gate is delivered by the switch. */
+	if (reason == KVMD_TASK_SWITCH_GATE) {
+		vcpu->nmi.injected = false;
+		vcpu->exception.injected = false;
+		vcpu->interrupt.injected = false;
+		if (type == SVM_EXITINTINFO_TYPE_EXEPT &&
+		    (info2 & (1ULL << SVM_EXITINFOSHIFT_TS_HAS_ERROR_CODE))) {
+			has_error = true;
+			error = (u32)info2;
+		}
+	}
+	/* An instruction caused it: the old task resumes after it. */
+	if (reason != KVMD_TASK_SWITCH_GATE || type == SVM_EXITINTINFO_TYPE_SOFT ||
+	    (type == SVM_EXITINTINFO_TYPE_EXEPT && (vec == 3 || vec == 4))) {
+		len = kvmd_task_switch_insn_len(vcpu);
+		if (len < 0)
+			return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+						   SVM_EXIT_TASK_SWITCH, info2);
+		kvmd_skip_insn(vcpu, len);
+	}
+	return kvmd_task_switch(vcpu, (u16)vmcb->control.exit_info_1,
+				type == SVM_EXITINTINFO_TYPE_SOFT ? vec : -1,
+				reason, has_error, error);
 }
 
 /* What KVM_GET_MSR_INDEX_LIST adds on SVM: the nested host save area. */

@@ -380,7 +380,7 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 			return kvmd_emulate_mmio(vcpu);
 		}
 		vcpu->mmio_cached = 0;
-		return KVMD_RESUME;
+		return kvmd_emulate_mmio_next(vcpu);
 	default:
 		return KVMD_RESUME;
 	}

@@ -116,11 +116,41 @@ static int vmx_exit_nmi_window(struct kvmd_vcpu *vcpu)
 	return KVMD_RESUME;
 }
 
+/* A task switch: the qualification gives reason and selector; emulated as KVM does. */
 static int vmx_exit_task_switch(struct kvmd_vcpu *vcpu)
 {
-	/* Hardware task switches are not emulated, as on SVM. */
-	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-				   EXIT_REASON_TASK_SWITCH, vmx_exit_info(vcpu)->qual);
+	struct vmx_exit *e = vmx_exit_info(vcpu);
+	bool idt_v = e->idt_info & VECTORING_INFO_VALID_MASK;
+	u32 type = e->idt_info & VECTORING_INFO_TYPE_MASK;
+	int reason = (u32)e->qual >> 30;
+	bool has_error = false;
+	u32 error = 0;
+
+	/* The event that went through the gate is delivered by the switch. */
+	if (reason == KVMD_TASK_SWITCH_GATE && idt_v) {
+		vcpu->nmi.injected = false;
+		vcpu->exception.injected = false;
+		vcpu->interrupt.injected = false;
+		if (type == INTR_TYPE_NMI_INTR) {
+			vcpu->nmi.masked = true;
+			vmx_vcpu_get(vcpu);
+			vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+			vmx_vcpu_put(vcpu);
+		}
+		if (type == INTR_TYPE_HARD_EXCEPTION &&
+		    (e->idt_info & VECTORING_INFO_DELIVER_CODE_MASK)) {
+			has_error = true;
+			error = e->idt_error;
+		}
+	}
+	/* An instruction caused it: the old task resumes after it. */
+	if (!idt_v || (type != INTR_TYPE_HARD_EXCEPTION &&
+		       type != INTR_TYPE_EXT_INTR && type != INTR_TYPE_NMI_INTR))
+		vmx_skip(vcpu);
+	return kvmd_task_switch(vcpu, (u16)e->qual,
+				idt_v && type == INTR_TYPE_SOFT_INTR ?
+				(int)(e->idt_info & VECTORING_INFO_VECTOR_MASK) : -1,
+				reason, has_error, error);
 }
 
 static int vmx_exit_cpuid(struct kvmd_vcpu *vcpu)

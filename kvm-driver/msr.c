@@ -29,7 +29,9 @@ static const u32 kvmd_msrs_to_save[] = {
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 {
 	struct kvm_msr_list l;
-	u32 n = ARRAY_SIZE(kvmd_msrs_to_save);
+	unsigned int n_hv;
+	const u32 *hv = kvmd_hv_msr_list(&n_hv);
+	u32 n = ARRAY_SIZE(kvmd_msrs_to_save) + n_hv;
 
 	if (copy_from_user(&l, ulist, sizeof(l)))
 		return -EFAULT;
@@ -37,7 +39,9 @@ int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 		return -EFAULT;
 	if (l.nmsrs < n)
 		return -E2BIG;
-	if (copy_to_user(ulist->indices, kvmd_msrs_to_save, sizeof(kvmd_msrs_to_save)))
+	if (copy_to_user(ulist->indices, kvmd_msrs_to_save, sizeof(kvmd_msrs_to_save)) ||
+	    copy_to_user(ulist->indices + ARRAY_SIZE(kvmd_msrs_to_save), hv,
+			 n_hv * sizeof(*hv)))
 		return -EFAULT;
 	return 0;
 }
@@ -110,6 +114,8 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	i = kvmd_feature_msr_read(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_pv_msr_read(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_hv_msr_read(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 
@@ -178,6 +184,7 @@ void kvmd_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 	vcpu->tsc_offset = offset;
 	kvmd_ops->set_tsc_offset(vcpu, offset);
 	kvmd_make_request(vcpu, KVMD_REQ_CLOCK_UPDATE);
+	kvmd_hv_request_tsc_page_update(vcpu->vm);
 }
 
 int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
@@ -191,6 +198,8 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	i = kvmd_feature_msr_write(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_pv_msr_write(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_hv_msr_write(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 

@@ -505,5 +505,8 @@ int kvmd_hv_synic_set_irq(struct kvmd_vm *vm, u32 vp, u32 sint);
 int kvmd_hv_eventfd(struct kvmd_vm *vm, void __user *argp);
 void kvmd_hv_vcpu_free(struct kvmd_vcpu *vcpu);
 void kvmd_hv_vm_destroy(struct kvmd_vm *vm);
+struct vmcb_control_area;
+bool kvmd_hv_nested_msrpm_unchanged(struct kvmd_vcpu *vcpu,
+				    const struct vmcb_control_area *ctl);
 
 #endif

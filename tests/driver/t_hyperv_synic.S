@@ -7,7 +7,12 @@
 #define N42		(DATA + 0x18)
 #define APIC_SPIV	0xfee000f0
 #define APIC_EOI	0xfee000b0
+#define HCALL_PAGE	0x10000
+#define HC_IN		0x12000
+#define HC_OUT		0x13000
 
+#define MSR_GUEST_OS_ID		0x40000000
+#define MSR_HYPERCALL		0x40000001
 #define MSR_TIME_REF_COUNT	0x40000020
 #define MSR_SIMP		0x40000083
 #define MSR_EOM			0x40000084
@@ -88,6 +93,21 @@ g_synic:
 2:
 	mov	N42, %eax
 	out	%eax, $0x43
+
+	/* HvPostMessage goes to the VMM (0x45: its result); HvSignalEvent, fast, to an eventfd (0x46). */
+	WRMSR64	MSR_GUEST_OS_ID, 0x8100000000000000
+	WRMSR64	MSR_HYPERCALL, HCALL_PAGE | 1
+	mov	$0x005c, %ecx
+	mov	$HC_IN, %edx
+	mov	$HC_OUT, %r8d
+	mov	$HCALL_PAGE, %eax
+	call	*%rax
+	out	%eax, $0x45
+	mov	$0x1005d, %ecx			/* fast */
+	mov	$7, %edx			/* connection 7 */
+	mov	$HCALL_PAGE, %eax
+	call	*%rax
+	out	%eax, $0x46
 	out	%al, $0x44
 
 /* SINT 2: keep the message's type and timer index, free the slot, EOI, EOM. */

@@ -1,5 +1,6 @@
 /* tests/driver/t_hyperv_synic.c: Hyper-V SynIC with the in-kernel irqchip: KVM_CAP_HYPERV_SYNIC2, the SIMP exit, message and direct synthetic timers, HV_SINT routes. */
 #include <signal.h>
+#include <sys/eventfd.h>
 
 #include "kvmtest.h"
 
@@ -78,11 +79,13 @@ int main(void)
 		struct kvm_irq_routing_entry e[1];
 	} rt = { .r.nr = 1 };
 	struct kvm_irq_level line = { .irq = SINT_GSI };
+	struct kvm_hyperv_eventfd evt = { .conn_id = 7 };
+	uint64_t cnt;
 	struct tvm t;
 	uint32_t v;
 	int r;
 
-	tap_plan(11);
+	tap_plan(16);
 	memset(&t, 0, sizeof(t));
 	t.kvm = open_kvm();
 	if (ioctl(t.kvm, KVM_CHECK_EXTENSION, KVM_CAP_HYPERV_SYNIC2) != 1) {
@@ -156,6 +159,32 @@ int main(void)
 			 get32((uint8_t *)ls.regs + 0x80), get32((uint8_t *)ls.regs + 0xa0));
 	}
 	tap_ok(v == 1, "SINT 3 interrupted on its vector once (%u)", v);
+	r = tvm_run(&t);
+	tap_ok(r == KVM_EXIT_HYPERV && t.run->hyperv.type == KVM_EXIT_HYPERV_HCALL &&
+	       t.run->hyperv.u.hcall.input == 0x5c &&
+	       t.run->hyperv.u.hcall.params[0] == 0x12000 &&
+	       t.run->hyperv.u.hcall.params[1] == 0x13000,
+	       "HvPostMessage: KVM_EXIT_HYPERV, HCALL, input %#llx, params %#llx %#llx (exit %s)",
+	       (unsigned long long)t.run->hyperv.u.hcall.input,
+	       (unsigned long long)t.run->hyperv.u.hcall.params[0],
+	       (unsigned long long)t.run->hyperv.u.hcall.params[1], exit_name(r));
+	t.run->hyperv.u.hcall.result = 0x1234;
+	v = expect_out(&t, 0x45, "post message");
+	tap_ok(v == 0x1234, "the VMM's result reaches the guest: %#x", v);
+	evt.fd = eventfd(0, EFD_NONBLOCK);
+	r = xioctl(t.vm, KVM_HYPERV_EVENTFD, &evt);
+	tap_ok(r == 0 && xioctl(t.vm, KVM_HYPERV_EVENTFD, &evt) == -EEXIST,
+	       "KVM_HYPERV_EVENTFD: connection 7 assigned (%d), again EEXIST", r);
+	v = expect_out(&t, 0x46, "signal event");
+	cnt = 0;
+	r = read(evt.fd, &cnt, 8);
+	tap_ok(v == 0 && r == 8 && cnt == 1,
+	       "HvSignalEvent on connection 7: HV_STATUS_SUCCESS (%u), eventfd %llu", v,
+	       (unsigned long long)cnt);
+	evt.flags = KVM_HYPERV_EVENTFD_DEASSIGN;
+	r = xioctl(t.vm, KVM_HYPERV_EVENTFD, &evt);
+	tap_ok(r == 0 && xioctl(t.vm, KVM_HYPERV_EVENTFD, &evt) == -ENOENT,
+	       "KVM_HYPERV_EVENTFD deassign (%d), again ENOENT", r);
 	v = expect_out(&t, 0x44, "end");
 	tap_ok(v != ~0U, "guest reaches its end");
 	tvm_destroy(&t);

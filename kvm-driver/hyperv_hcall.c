@@ -188,10 +188,13 @@ static int kvmd_hv_sparse_banks(struct kvmd_vcpu *vcpu, struct kvmd_hcall *hc,
 static bool kvmd_hv_vp_in_set(u32 vp, const u64 *banks, u64 valid_mask)
 {
 	u32 bank = vp / 64;
+	unsigned int idx;
 
 	if (bank >= 64 || !(valid_mask & BIT_ULL(bank)))
 		return false;
-	return banks[hweight64(valid_mask & (BIT_ULL(bank) - 1))] & BIT_ULL(vp % 64);
+	idx = hweight64(valid_mask & (BIT_ULL(bank) - 1));
+	/* Only the banks a legal VP index can be in were read. */
+	return idx < KVMD_HV_BANKS && (banks[idx] & BIT_ULL(vp % 64));
 }
 
 static u64 kvmd_hv_flush_tlb(struct kvmd_vcpu *vcpu, struct kvmd_hcall *hc)

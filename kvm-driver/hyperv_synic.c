@@ -364,3 +364,24 @@ int kvmd_hv_stimer_set_count(struct kvmd_vcpu *vcpu, struct kvmd_hv_stimer *st,
 		stimer_mark_pending(st, false);
 	return 0;
 }
+
+/*
+ * The in-kernel APIC acknowledges vec (lapic.c): true when an unmasked SINT
+ * with auto-EOI uses it, so it does not go in service, as in KVM.
+ */
+bool kvmd_hv_synic_auto_eoi(struct kvmd_vcpu *vcpu, int vec)
+{
+	struct kvmd_vcpu_hv *hv = vcpu->hv;
+	int i;
+
+	if (!hv->synic.active)
+		return false;
+	for (i = 0; i < HV_SYNIC_SINT_COUNT; i++) {
+		u64 v = atomic64_read(&hv->synic.sint[i]);
+
+		if (!(v & HV_SYNIC_SINT_MASKED) && (v & HV_SYNIC_SINT_AUTO_EOI) &&
+		    (v & HV_SYNIC_SINT_VECTOR_MASK) == vec)
+			return true;
+	}
+	return false;
+}

@@ -502,6 +502,7 @@ int kvmd_hv_hypercall(struct kvmd_vcpu *vcpu, unsigned int len);
 bool kvmd_hv_hypercall_pending(struct kvmd_vcpu *vcpu);
 int kvmd_hv_complete_hypercall(struct kvmd_vcpu *vcpu);
 int kvmd_hv_synic_set_irq(struct kvmd_vm *vm, u32 vp, u32 sint);
+bool kvmd_hv_synic_auto_eoi(struct kvmd_vcpu *vcpu, int vec);
 int kvmd_hv_eventfd(struct kvmd_vm *vm, void __user *argp);
 void kvmd_hv_vcpu_free(struct kvmd_vcpu *vcpu);
 void kvmd_hv_vm_destroy(struct kvmd_vm *vm);

@@ -1127,7 +1127,9 @@ int kvmd_cpu_get_interrupt(struct kvmd_vcpu *vcpu)
 	if (vec < 0)
 		return -1;
 	vec_clear(apic, APIC_IRR, vec);
-	vec_set(apic, APIC_ISR, vec);
+	/* A Hyper-V SINT with auto-EOI is never in service (hyperv_synic.c). */
+	if (!vcpu->hv || !kvmd_hv_synic_auto_eoi(vcpu, vec))
+		vec_set(apic, APIC_ISR, vec);
 	apic_update_ppr(apic);
 	return vec;
 }

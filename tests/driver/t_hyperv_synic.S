@@ -62,7 +62,7 @@ synic_guest:
 
 /*
  * The message page (its MSR write exits to the VMM), SINT 2 on vector 0x40
- * and SINT 3 on 0x42; timer 0 sends a message to SINT 2 (port 0x40: taken),
+ * and SINT 3 on 0x42 (auto-EOI); timer 0 sends a message to SINT 2 (port 0x40: taken),
  * timer 1 interrupts directly on 0x41 (port 0x41); then the VMM raises
  * SINT 3 through a KVM_IRQ_ROUTING_HV_SINT route (0x42, then 0x43).
  */
@@ -71,7 +71,7 @@ g_synic:
 	movl	$0x1ff, (%rdi)
 	WRMSR64	MSR_SIMP, MSG_PAGE | 1
 	WRMSR64	MSR_SINT2, 0x40
-	WRMSR64	MSR_SINT3, 0x42
+	WRMSR64	MSR_SINT3, 0x42 | (1 << 17)	/* auto-EOI */
 	IN_1MS	MSR_STIMER0_COUNT
 	WRMSR64	MSR_STIMER0_CONFIG, 1 | (2 << 16)	/* enable, SINT 2 */
 	WAIT	N40
@@ -142,12 +142,9 @@ h_direct:
 	pop	%rdi
 	iretq
 
+/* SINT 3 is auto-EOI: no EOI here. */
 h_sint:
 	incl	N42
-	push	%rdi
-	mov	$APIC_EOI, %edi
-	movl	$0, (%rdi)
-	pop	%rdi
 	iretq
 synic_guest_end:
 	.section .note.GNU-stack, "", @progbits

@@ -237,7 +237,7 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 	vcpu->cpuid_nent = c.nent;
 	kvmd_xsave_cpuid_changed(vcpu);
 	kvmd_apic_update_version(vcpu);
-	return 0;
+	return kvmd_hv_set_cpuid(vcpu);
 }
 
 int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)

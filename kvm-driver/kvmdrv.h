@@ -57,6 +57,7 @@ enum {
 	KVMD_REQ_EOI_EXIT,		/* split irqchip: report an EOI to userspace */
 	KVMD_REQ_TPR_ACCESS,		/* report a TPR access (KVM_TPR_ACCESS_REPORTING) */
 	KVMD_REQ_STEAL_UPDATE,		/* add the run delay to the guest's steal time */
+	KVMD_REQ_HV,			/* Hyper-V: an exit, a crash or reset, a timer (hyperv.c) */
 };
 
 enum kvmd_vcpu_mode {
@@ -137,6 +138,7 @@ struct kvmd_vm {
 	u32 user_space_msr_mask;	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
 	bool triple_fault_event;	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT */
 	struct kvmd_msr_filter __rcu *msr_filter;	/* KVM_X86_SET_MSR_FILTER */
+	struct kvmd_hv *hv;		/* Hyper-V partition state (hyperv.c), or NULL */
 	struct {
 		atomic64_t remote_tlb_flush;
 	} stat;
@@ -281,6 +283,7 @@ struct kvmd_vcpu {
 		bool pending;
 		bool write;
 	} msr_exit;
+	struct kvmd_vcpu_hv *hv;	/* Hyper-V state (hyperv.c), or NULL */
 };
 
 static inline void kvmd_make_request(struct kvmd_vcpu *vcpu, int req)
@@ -415,6 +418,7 @@ int kvmd_kvmclock_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data,
 			    bool host);
 int kvmd_get_clock(struct kvmd_vm *vm, struct kvm_clock_data __user *uclock);
 int kvmd_set_clock(struct kvmd_vm *vm, struct kvm_clock_data __user *uclock);
+u64 kvmd_kvmclock_now(struct kvmd_vm *vm, u64 *host_tsc);
 
 /* msr.c */
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist);
@@ -531,5 +535,30 @@ void kvmd_debug_after_exit(struct kvmd_vcpu *vcpu);
 long kvmd_guest_debug_valid_mask(void);
 long kvmd_debug_ioctl(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		      void __user *argp);
+/* hyperv.c */
+long kvmd_hv_check_extension(long ext);
+int kvmd_hv_get_supported_cpuid(struct kvmd_vcpu *vcpu,
+				struct kvm_cpuid2 __user *ucpuid);
+int kvmd_hv_enable_cap(struct kvmd_vcpu *vcpu, const struct kvm_enable_cap *cap);
+int kvmd_hv_set_cpuid(struct kvmd_vcpu *vcpu);
+int kvmd_hv_msr_read(struct kvmd_vcpu *vcpu, u32 msr, u64 *data, bool host);
+int kvmd_hv_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data, bool host);
+const u32 *kvmd_hv_msr_list(unsigned int *n);
+void kvmd_hv_setup_tsc_page(struct kvmd_vcpu *vcpu);
+void kvmd_hv_request_tsc_page_update(struct kvmd_vm *vm);
+int kvmd_hv_service(struct kvmd_vcpu *vcpu);
+void kvmd_hv_process_stimers(struct kvmd_vcpu *vcpu);
+bool kvmd_hv_hypercall_enabled(struct kvmd_vcpu *vcpu);
+int kvmd_hv_hypercall(struct kvmd_vcpu *vcpu, unsigned int len);
+bool kvmd_hv_hypercall_pending(struct kvmd_vcpu *vcpu);
+int kvmd_hv_complete_hypercall(struct kvmd_vcpu *vcpu);
+int kvmd_hv_synic_set_irq(struct kvmd_vm *vm, u32 vp, u32 sint);
+bool kvmd_hv_synic_auto_eoi(struct kvmd_vcpu *vcpu, int vec);
+int kvmd_hv_eventfd(struct kvmd_vm *vm, void __user *argp);
+void kvmd_hv_vcpu_free(struct kvmd_vcpu *vcpu);
+void kvmd_hv_vm_destroy(struct kvmd_vm *vm);
+struct vmcb_control_area;
+bool kvmd_hv_nested_msrpm_unchanged(struct kvmd_vcpu *vcpu,
+				    const struct vmcb_control_area *ctl);
 
 #endif

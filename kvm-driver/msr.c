@@ -29,8 +29,10 @@ static const u32 kvmd_msrs_to_save[] = {
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 {
 	struct kvm_msr_list l;
+	unsigned int n_hv;
+	const u32 *hv = kvmd_hv_msr_list(&n_hv);
 	u32 base = ARRAY_SIZE(kvmd_msrs_to_save);
-	u32 n = base + kvmd_ops->nr_save_msrs;
+	u32 n = base + n_hv + kvmd_ops->nr_save_msrs;
 
 	if (copy_from_user(&l, ulist, sizeof(l)))
 		return -EFAULT;
@@ -38,11 +40,12 @@ int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 		return -EFAULT;
 	if (l.nmsrs < n)
 		return -E2BIG;
-	if (copy_to_user(ulist->indices, kvmd_msrs_to_save, sizeof(kvmd_msrs_to_save)))
+	if (copy_to_user(ulist->indices, kvmd_msrs_to_save, sizeof(kvmd_msrs_to_save)) ||
+	    copy_to_user(ulist->indices + base, hv, n_hv * sizeof(*hv)))
 		return -EFAULT;
 	/* The vendor's own (SVM: MSR_VM_HSAVE_PA, as KVM's list has it). */
 	if (kvmd_ops->nr_save_msrs &&
-	    copy_to_user(ulist->indices + base, kvmd_ops->save_msrs,
+	    copy_to_user(ulist->indices + base + n_hv, kvmd_ops->save_msrs,
 			 kvmd_ops->nr_save_msrs * sizeof(u32)))
 		return -EFAULT;
 	return 0;
@@ -116,6 +119,8 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	i = kvmd_feature_msr_read(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_pv_msr_read(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_hv_msr_read(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 
@@ -184,6 +189,7 @@ void kvmd_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 	vcpu->tsc_offset = offset;
 	kvmd_ops->set_tsc_offset(vcpu, offset);
 	kvmd_make_request(vcpu, KVMD_REQ_CLOCK_UPDATE);
+	kvmd_hv_request_tsc_page_update(vcpu->vm);
 }
 
 int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
@@ -197,6 +203,8 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	i = kvmd_feature_msr_write(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_pv_msr_write(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_hv_msr_write(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 

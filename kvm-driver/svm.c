@@ -1156,6 +1156,7 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 
 const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.name			= "AMD SVM",
+	.hypercall_insn		= { 0x0f, 0x01, 0xd9 },	/* VMMCALL */
 	.hardware_setup		= svm_hardware_setup,
 	.hardware_unsetup	= svm_hardware_unsetup,
 	.hardware_enable	= svm_hardware_enable,

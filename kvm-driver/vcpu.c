@@ -362,6 +362,8 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 
 	if (vcpu->msr_exit.pending)
 		return kvmd_complete_msr_exit(vcpu);
+	if (kvmd_hv_hypercall_pending(vcpu))
+		return kvmd_hv_complete_hypercall(vcpu);
 	vcpu->pending = KVMD_PENDING_NONE;
 	/* Like KVM: userspace moved RIP, so the instruction is abandoned. */
 	if (p != KVMD_PENDING_NONE && vcpu->rip != vcpu->pending_rip) {
@@ -477,6 +479,9 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		vcpu->run->exit_reason = KVM_EXIT_TPR_ACCESS;
 		return KVMD_EXIT_USER;
 	}
+	if (kvmd_check_request(vcpu, KVMD_REQ_HV) &&
+	    kvmd_hv_service(vcpu) == KVMD_EXIT_USER)
+		return KVMD_EXIT_USER;
 	kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 	if (vcpu->apic) {
 		/* INIT, SIPI, the timer and NMIs other threads left pending. */
@@ -533,6 +538,7 @@ static int kvmd_vcpu_block(struct kvmd_vcpu *vcpu)
 	for (;;) {
 		kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 		kvmd_apic_accept_events(vcpu);
+		kvmd_hv_process_stimers(vcpu);
 		kvmd_apic_sync(vcpu);
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
 		    ((vcpu->nmi.pending && !vcpu->nmi.masked) ||
@@ -1016,7 +1022,7 @@ static int kvmd_vcpu_device_attr(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 	}
 }
 
-/* KVM_ENABLE_CAP on a vCPU: as KVM on AMD, only the PV CPUID enforcement. */
+/* KVM_ENABLE_CAP on a vCPU: as KVM on AMD, PV CPUID enforcement and Hyper-V's. */
 static int kvmd_vcpu_enable_cap(struct kvmd_vcpu *vcpu,
 				struct kvm_enable_cap __user *ucap)
 {
@@ -1030,6 +1036,10 @@ static int kvmd_vcpu_enable_cap(struct kvmd_vcpu *vcpu,
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 		vcpu->pv_enforce = !!cap.args[0];
 		return 0;
+	case KVM_CAP_HYPERV_SYNIC:
+	case KVM_CAP_HYPERV_SYNIC2:
+	case KVM_CAP_HYPERV_ENFORCE_CPUID:
+		return kvmd_hv_enable_cap(vcpu, &cap);
 	default:
 		return -EINVAL;
 	}
@@ -1292,6 +1302,9 @@ out_mp:
 	case KVM_SET_DEVICE_ATTR:
 		r = kvmd_vcpu_device_attr(vcpu, ioctl, argp);
 		break;
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		r = kvmd_hv_get_supported_cpuid(vcpu, argp);
+		break;
 	case KVM_GET_STATS_FD:
 		r = kvmd_vcpu_stats_fd(vcpu);
 		break;
@@ -1378,6 +1391,7 @@ static u64 kvmd_vm_tsc_offset(struct kvmd_vm *vm)
 
 void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
+	kvmd_hv_vcpu_free(vcpu);
 	kvmd_lapic_free(vcpu);
 	kvmd_ops->vcpu_free(vcpu);
 	kvmd_tdp_vcpu_free(vcpu);

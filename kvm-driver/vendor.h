@@ -29,6 +29,8 @@ enum kvmd_seg {
  */
 struct kvmd_vendor_ops {
 	const char *name;
+	/* The hypercall instruction a hypercall page holds (VMMCALL, VMCALL). */
+	u8 hypercall_insn[3];
 
 	/* Module lifetime: probe support, allocate per-CPU areas. */
 	int (*hardware_setup)(void);

@@ -110,6 +110,21 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return 1;
 	case KVM_CAP_SET_GUEST_DEBUG2:
 		return kvmd_guest_debug_valid_mask();
+	/* hyperv.c */
+	case KVM_CAP_HYPERV:
+	case KVM_CAP_HYPERV_VAPIC:
+	case KVM_CAP_HYPERV_SPIN:
+	case KVM_CAP_HYPERV_TIME:
+	case KVM_CAP_HYPERV_SYNIC:
+	case KVM_CAP_HYPERV_SYNIC2:
+	case KVM_CAP_HYPERV_VP_INDEX:
+	case KVM_CAP_HYPERV_EVENTFD:
+	case KVM_CAP_HYPERV_TLBFLUSH:
+	case KVM_CAP_HYPERV_SEND_IPI:
+	case KVM_CAP_HYPERV_CPUID:
+	case KVM_CAP_HYPERV_ENFORCE_CPUID:
+	case KVM_CAP_SYS_HYPERV_CPUID:
+		return kvmd_hv_check_extension(ext);
 	default:
 		return 0;
 	}
@@ -135,6 +150,7 @@ static void kvmd_destroy_vm(struct kvmd_vm *vm)
 	kvmd_tdp_destroy(vm);
 	kvmd_free_memslots(vm);
 	kvmd_free_msr_filter(vm);
+	kvmd_hv_vm_destroy(vm);
 	kvmd_coalesced_destroy(vm);
 	mmdrop(vm->mm);
 	kvfree(vm);
@@ -357,6 +373,8 @@ unlock:
 		if (!kvmd_kvmclock_ok())
 			return -ENOTTY;
 		return kvmd_set_clock(vm, argp);
+	case KVM_HYPERV_EVENTFD:
+		return kvmd_hv_eventfd(vm, argp);
 	case KVM_REGISTER_COALESCED_MMIO:
 	case KVM_UNREGISTER_COALESCED_MMIO:
 		return kvmd_coalesced_ioctl(vm, ioctl, argp);

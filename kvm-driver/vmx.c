@@ -896,6 +896,7 @@ static void vmx_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 
 const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.name			= "Intel VMX",
+	.hypercall_insn		= { 0x0f, 0x01, 0xc1 },	/* VMCALL */
 	.hardware_setup		= vmx_hardware_setup,
 	.hardware_unsetup	= vmx_hardware_unsetup,
 	.hardware_enable	= vmx_hardware_enable,

@@ -22,6 +22,7 @@
  */
 
 #define NESTED_MSRPM_SIZE	(8 * 1024)
+#define NESTED_MSRPM_COPY	(3 * 0x800)	/* the three ranges MSRs map to */
 #define NESTED_IOPM_SIZE	(12 * 1024)
 #define NESTED_VM_CR_VALID	0x1fULL		/* DPD, R_INIT, DIS_A20M, LOCK, SVMDIS */
 #define NESTED_VMCB_SIZE	KVM_STATE_NESTED_SVM_VMCB_SIZE
@@ -80,6 +81,12 @@ static int nested_alloc(struct svm_vcpu *svm)
 	n->vmcb02 = page_address(page);
 	n->vmcb02_pa = page_to_phys(page);
 	n->vmcb12 = page_address(page) + PAGE_SIZE;
+	n->msrpm = kvzalloc(NESTED_MSRPM_COPY, GFP_KERNEL_ACCOUNT);
+	if (!n->msrpm) {
+		free_pages((unsigned long)n->vmcb02, 1);
+		n->vmcb02 = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -92,6 +99,9 @@ void nested_svm_free(struct kvmd_vcpu *vcpu)
 		free_pages((unsigned long)svm->nested.vmcb02, 1);
 	nested_npt_free(&svm->nested);
 	svm->nested.vmcb02 = NULL;
+	kvfree(svm->nested.msrpm);
+	svm->nested.msrpm = NULL;
+	svm->nested.msrpm_valid = false;
 	svm->nested.vmcb12 = NULL;
 }
 
@@ -230,6 +240,9 @@ static void nested_enter(struct kvmd_vcpu *vcpu, u64 vmcb12_pa,
 
 	n->ctl = vmcb12->control;
 	n->vmcb12_pa = vmcb12_pa;
+	if (!n->msrpm_valid || !kvmd_hv_nested_msrpm_unchanged(vcpu, &n->ctl))
+		n->msrpm_valid = !kvmd_read_guest(vcpu->vm, n->ctl.msrpm_base_pa,
+						   n->msrpm, NESTED_MSRPM_COPY);
 
 	*s = svm->vmcb01->save;
 	s->es = s12->es;
@@ -482,9 +495,9 @@ static bool nested_l1_wants_msr(struct kvmd_vcpu *vcpu, bool write)
 	for (i = 0; i < ARRAY_SIZE(base); i++) {
 		if (msr < base[i] || msr - base[i] >= 0x2000)
 			continue;
-		if (kvmd_read_guest(vcpu->vm, n->ctl.msrpm_base_pa + i * 0x800 +
-				    (msr - base[i]) / 4, &val, 1))
+		if (!n->msrpm_valid)
 			return true;
+		val = n->msrpm[i * 0x800 + (msr - base[i]) / 4];
 		return val & (1 << (2 * (msr % 4) + write));
 	}
 	return true;

@@ -20,6 +20,13 @@ struct svm_nested {
 	bool run_pending;		/* VMRUN emulated, L2 not entered yet */
 	bool gif;			/* L1's global interrupt flag */
 	bool svme;			/* the current level's EFER.SVME */
+	/*
+	 * L1's MSR permission map (its three ranges) as of its last VMRUN,
+	 * as KVM merges it then: with Hyper-V's enlightened MSR bitmap and
+	 * its clean bit, a VMRUN keeps the copy it has.
+	 */
+	u8 *msrpm;
+	bool msrpm_valid;
 	/* nested_npt.c: L2's NPT when L1 enables nested paging */
 	u64 *snpt_root;
 	struct list_head snpt_pages;	/* the tables below the root */

@@ -6,9 +6,11 @@
 # qemu-system-x86_64 -accel kvm -cpu host boots the Debian kernel to
 # userspace, where the guest prints its /proc/cpuinfo flags and runs
 # avx2_sum, a static x86-64-v3 program, whose checksum must be the build
-# host's. The lanes must agree on the flags and on the CPU report (a
-# difference fails and is printed); QEMU may not warn on ours where it
-# does not on stock.
+# host's. Between the lanes: the supported CPUID, the feature MSRs and
+# QEMU's warnings must be the same, the guest's flags too (ours may show
+# more only the XSAVE flags a stock guest dropped: under TCG kvm_amd loses
+# the guest's XCR0, see TCG_XSAVE below), and ours may list no MSR stock
+# does not; any difference fails and is printed.
 #   DRIVER_LANES='stock ours' (default), CPUHOST_T_TIMEOUT (s, default 600)
 #   CPUHOST_T_LOG=PREFIX: each lane's whole output into PREFIX.LANE
 #   CPUHOST_T_REPLAY=PREFIX: judge the outputs saved in PREFIX.LANE instead

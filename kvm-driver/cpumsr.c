@@ -2,14 +2,15 @@
 /*
  * kvm-driver/cpumsr.c: MSRs of the CPU model a guest OS expects, as KVM
  * emulates them: TSC_AUX (switched for RDTSCP and RDPID), the guest's
- * IA32_ARCH_CAPABILITIES, and the model-specific ones guests probe that
- * read as fixed values.
+ * IA32_ARCH_CAPABILITIES, KVM's poll control, and the model-specific ones
+ * guests probe that read as fixed values.
  */
 #include <linux/kvm.h>
 #include <linux/percpu.h>
 #include <linux/smp.h>
 #include <linux/user-return-notifier.h>
 #include <asm/cpufeature.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/msr.h>
 
@@ -93,6 +94,7 @@ void kvmd_cpu_msr_reset(struct kvmd_vcpu *vcpu)
 {
 	vcpu->tsc_aux = 0;
 	vcpu->arch_capabilities = kvmd_arch_capabilities();
+	vcpu->poll_control = 1;
 }
 
 static bool kvmd_guest_has_tsc_aux(struct kvmd_vcpu *vcpu)
@@ -114,6 +116,11 @@ int kvmd_cpu_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 		if (!host && !kvmd_guest_has(vcpu, 7, 3, 29))
 			return 1;
 		*data = vcpu->arch_capabilities;
+		return 0;
+	case MSR_KVM_POLL_CONTROL:
+		if (!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL))
+			return 1;
+		*data = vcpu->poll_control;
 		return 0;
 	/* Read as zero, as KVM: guests probe them on AMD and Intel models. */
 	case MSR_IA32_PLATFORM_ID:
@@ -163,6 +170,16 @@ int kvmd_cpu_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		if (!host)
 			return 1;
 		vcpu->arch_capabilities = data;
+		return 0;
+	case MSR_KVM_POLL_CONTROL:
+		/*
+		 * Bit 0: the host may poll before it blocks a halted vCPU.
+		 * This driver never polls, so the value is only kept.
+		 */
+		if ((!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) ||
+		    (data >> 1))
+			return 1;
+		vcpu->poll_control = data;
 		return 0;
 	/* Writes KVM ignores. */
 	case MSR_AMD64_NB_CFG:

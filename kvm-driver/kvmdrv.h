@@ -165,6 +165,7 @@ struct kvmd_vcpu {
 	/* cpumsr.c */
 	u64 tsc_aux;
 	u64 arch_capabilities;
+	u64 poll_control;		/* MSR_KVM_POLL_CONTROL */
 
 	int cpu;			/* CPU of the last entry */
 	int mode;

@@ -25,6 +25,7 @@ static const u32 kvmd_msrs_to_save[] = {
 	MSR_IA32_POWER_CTL,
 	MSR_TSC_AUX, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
 	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_TSC_DEADLINE,
+	MSR_KVM_POLL_CONTROL,
 };
 
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)

@@ -32,14 +32,17 @@
 #define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(17) | B(19) | B(20) | B(21) | B(22) | \
 		 B(23) | B(24) | B(25) | B(30) | B(31) | \
 		 B(12) | B(26) | B(28) | B(29))	/* FMA, XSAVE, AVX, F16C */
+/* Second line: AVX2 and AVX-512 */
 #define F7_EBX	(B(0) | B(1) | B(3) | B(4) | B(6) | B(7) | B(8) | B(9) | B(10) | B(11) | \
 		 B(13) | B(18) | B(19) | B(20) | B(23) | B(24) | B(29) | \
 		 B(5) | B(16) | B(17) | B(21) | B(26) | B(27) | B(28) | B(30) | B(31))
-		/* AVX2, AVX-512 */
 /* UMIP, PKU, LA57, RDPID, the vector and MOVDIR extensions */
 #define F7_ECX	(B(1) | B(2) | B(3) | B(6) | B(8) | B(9) | B(10) | B(11) | B(12) | \
 		 B(14) | B(16) | B(22) | B(25) | B(27) | B(28))
-/* AVX-512 4VNNIW 4FMAPS, FSRM, VP2INTERSECT, MD_CLEAR, SERIALIZE, TSXLDTRK, FP16, ARCH_CAPABILITIES */
+/*
+ * AVX-512 4VNNIW and 4FMAPS, FSRM, VP2INTERSECT, MD_CLEAR, SERIALIZE,
+ * TSXLDTRK, AVX-512 FP16, ARCH_CAPABILITIES
+ */
 #define F7_EDX	(B(2) | B(3) | B(4) | B(8) | B(10) | B(14) | B(16) | B(23) | B(29))
 #define FX1_EDX	((F1_EDX & 0x0183f3ff) | B(11) | B(20) | B(22) | B(25) | B(26) | B(27) | \
 		 B(29) | B(30) | B(31))	/* 25 FFXSR, 27 RDTSCP, 30-31 3DNow! */

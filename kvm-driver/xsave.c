@@ -35,9 +35,11 @@ u64 kvmd_supported_xcr0;
  * writes the register and stock KVM, which reloads its own idea of XCR0 at
  * the next entry, takes the guest's AVX away. There the entry always loads
  * the guest's XCR0 and the exit takes a changed one as the guest's write.
- * On bare metal XSETBV always exits, and the KVM rules below apply as they are.
+ * On bare metal XSETBV always exits, and the KVM rules below apply as
+ * they are.
  */
 static bool kvmd_xcr0_untrusted;
+static bool kvmd_xcr0_valid(struct kvmd_vcpu *vcpu, u64 xcr0);
 
 /* Where each component sits in the standard format, and its size (CPUID 0xD). */
 static struct {
@@ -178,8 +180,6 @@ void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu)
  * the SVM backend does not intercept CR4 writes, so a guest may have
  * turned PKE on and off again since the entry.
  */
-static bool kvmd_xcr0_valid(struct kvmd_vcpu *vcpu, u64 xcr0);
-
 void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu)
 {
 	u64 xcr0;
@@ -439,7 +439,7 @@ long kvmd_xsave_ioctl(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 
 /* ---- KVM_GET_SUPPORTED_CPUID ---- */
 
-/* CPUID.1:ECX and 7:EBX bits that need state in XCR0, off when the host lacks it. */
+/* CPUID.1:ECX and leaf 7 bits that need state in XCR0, off when the host lacks it. */
 void kvmd_xsave_filter_cpuid(struct kvm_cpuid_entry2 *e)
 {
 	if (e->function == 1) {
@@ -448,11 +448,22 @@ void kvmd_xsave_filter_cpuid(struct kvm_cpuid_entry2 *e)
 		if (!(kvmd_supported_xcr0 & XFEATURE_MASK_YMM))
 			e->ecx &= ~(BIT(12) | BIT(28) | BIT(29));	/* FMA, AVX, F16C */
 	} else if (e->function == 7 && !e->index) {
-		if (!(kvmd_supported_xcr0 & XFEATURE_MASK_YMM))
+		if (!(kvmd_supported_xcr0 & XFEATURE_MASK_YMM)) {
 			e->ebx &= ~BIT(5);			/* AVX2 */
-		if ((kvmd_supported_xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512)
-			e->ebx &= ~(BIT(16) | BIT(17) | BIT(21) | BIT(28) |
-				    BIT(30) | BIT(31));		/* AVX-512 F DQ IFMA CD BW VL */
+			e->ecx &= ~(BIT(9) | BIT(10));	/* VAES, VPCLMULQDQ */
+		}
+		if ((kvmd_supported_xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512) {
+			/* F, DQ, IFMA, PF, ER, CD, BW, VL */
+			e->ebx &= ~(BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) |
+				    BIT(28) | BIT(30) | BIT(31));
+			/* VBMI, VBMI2, VNNI, BITALG, VPOPCNTDQ */
+			e->ecx &= ~(BIT(1) | BIT(6) | BIT(11) | BIT(12) | BIT(14));
+			/* 4VNNIW, 4FMAPS, VP2INTERSECT, FP16 */
+			e->edx &= ~(BIT(2) | BIT(3) | BIT(8) | BIT(23));
+		}
+	} else if (e->function == 0x80000001) {
+		if (!(kvmd_supported_xcr0 & XFEATURE_MASK_YMM))
+			e->ecx &= ~(BIT(11) | BIT(16));	/* XOP, FMA4 */
 	}
 }
 

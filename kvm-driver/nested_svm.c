@@ -31,6 +31,7 @@
 #define NESTED_SVM_NP		(1U << 0)
 #define NESTED_SVM_NRIPS	(1U << 3)
 #define NESTED_SVM_VMCBCLEAN	(1U << 5)
+#define NESTED_SVM_ADDR_CHK	(1U << 28)
 
 static bool nested_legal_gpa(struct kvmd_vcpu *vcpu, u64 gpa)
 {
@@ -813,7 +814,9 @@ int nested_svm_cpuid(struct kvm_cpuid_entry2 *ents, int n, int max)
 	e->function = 0x8000000a;
 	e->eax = 1;
 	e->ebx = 8;
-	e->edx = NESTED_SVM_NP | NESTED_SVM_VMCBCLEAN | (svm_has_nrips ? NESTED_SVM_NRIPS : 0);
+	/* SVME_ADDR_CHK: MSR_VM_HSAVE_PA takes page addresses only (msr.c). */
+	e->edx = NESTED_SVM_NP | NESTED_SVM_VMCBCLEAN | NESTED_SVM_ADDR_CHK |
+		 (svm_has_nrips ? NESTED_SVM_NRIPS : 0);
 	return n;
 }
 

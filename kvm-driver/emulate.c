@@ -239,7 +239,7 @@ static int emu_read(struct emu *e, u64 la, u64 *val, int size)
 	r = emu_translate(e, la, false, &gpa);
 	if (r)
 		return r;
-	r = kvmd_read_guest(vcpu->vm, gpa, val, size);
+	r = kvmd_vcpu_read_guest(vcpu, gpa, val, size);
 	if (!r)
 		return EMU_OK;
 	if (r != -ENOENT)
@@ -277,7 +277,7 @@ static int emu_write(struct emu *e, u64 gpa, u64 val, int size)
 	struct kvm_run *run = vcpu->run;
 	int r;
 
-	r = kvmd_write_guest(vcpu->vm, gpa, &val, size);
+	r = kvmd_vcpu_write_guest(vcpu, gpa, &val, size);
 	if (!r)
 		return EMU_OK;
 	if (r != -ENOENT)

@@ -23,7 +23,7 @@ static const u32 kvmd_msrs_to_save[] = {
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
 	MSR_KVM_STEAL_TIME, MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES,
-	MSR_IA32_POWER_CTL,
+	MSR_IA32_POWER_CTL, MSR_IA32_SMBASE, MSR_SMI_COUNT,
 };
 
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
@@ -51,6 +51,7 @@ void kvmd_msr_reset(struct kvmd_vcpu *vcpu)
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->platform_info = MSR_PLATFORM_INFO_CPUID_FAULT;
 	vcpu->misc_features = 0;
+	vcpu->smm.smbase = 0x30000;	/* power-on; INIT keeps it */
 	vcpu->steal_msr = 0;
 	vcpu->kvmclock_system_time = 0;
 	vcpu->kvmclock_wall_clock = 0;
@@ -110,6 +111,8 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	i = kvmd_feature_msr_read(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_pv_msr_read(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_smm_msr_read(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 
@@ -191,6 +194,8 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	i = kvmd_feature_msr_write(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_pv_msr_write(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_smm_msr_write(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 

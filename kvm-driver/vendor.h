@@ -101,6 +101,15 @@ struct kvmd_vendor_ops {
 	/* TLB: forget every translation of this vCPU before the next entry. */
 	void (*flush_tlb)(struct kvmd_vcpu *vcpu);
 	void (*set_tsc_offset)(struct kvmd_vcpu *vcpu, u64 offset);
+
+	/* smm.c: SMM entry and RSM switch the second-level root (the TLB is flushed after). */
+	void (*set_tdp_root)(struct kvmd_vcpu *vcpu, u64 root_pa);
+	void (*set_dr6)(struct kvmd_vcpu *vcpu, u64 dr6);
+	/*
+	 * Optional, at RSM: the vendor's fields of the state save map
+	 * (@smstate: its 512 bytes at SMBASE + 0xFE00); nonzero fails the RSM.
+	 */
+	int (*leave_smm)(struct kvmd_vcpu *vcpu, const u8 *smstate);
 };
 
 extern const struct kvmd_vendor_ops *kvmd_ops;

@@ -464,6 +464,12 @@ static void vmx_vcpu_free(struct kvmd_vcpu *vcpu)
 	vcpu->priv = NULL;
 }
 
+/* The EPT pointer of a second-level root: four levels, write-back tables. */
+static u64 vmx_eptp(u64 root_pa)
+{
+	return root_pa | VMX_EPTP_PWL_4 | VMX_EPTP_MT_WB;
+}
+
 static void vmx_init_seg(unsigned long sel, unsigned long base,
 			 unsigned long limit, unsigned long ar, u32 selector,
 			 u32 access)
@@ -501,8 +507,7 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(IO_BITMAP_B, __pa(vmx_io_bitmap) + PAGE_SIZE);
 	vmcs_write(MSR_BITMAP, __pa(vmx_msr_bitmap));
 	vmx->msr_intercept_all = false;
-	vmcs_write(EPT_POINTER, kvmd_tdp_root_pa(vcpu->vm) | VMX_EPTP_PWL_4 |
-		   VMX_EPTP_MT_WB);
+	vmcs_write(EPT_POINTER, vmx_eptp(kvmd_tdp_root_pa(vcpu->vm)));
 	if (vmx->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
 	vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
@@ -800,7 +805,7 @@ void vmx_load_pdptrs(struct kvmd_vcpu *vcpu)
 	}
 	cr3 = vmcs_read(GUEST_CR3);
 	vmx_vcpu_put(vcpu);
-	if (kvmd_read_guest(vcpu->vm, cr3 & ~0x1fULL, pdpte, sizeof(pdpte)))
+	if (kvmd_vcpu_read_guest(vcpu, cr3 & ~0x1fULL, pdpte, sizeof(pdpte)))
 		memset(pdpte, 0, sizeof(pdpte));
 	vmx_vcpu_get(vcpu);
 	for (i = 0; i < 4; i++)
@@ -892,6 +897,18 @@ static void vmx_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 	vmx_vcpu_put(vcpu);
 }
 
+static void vmx_set_tdp_root(struct kvmd_vcpu *vcpu, u64 root_pa)
+{
+	vmx_vcpu_get(vcpu);
+	vmcs_write(EPT_POINTER, vmx_eptp(root_pa));
+	vmx_vcpu_put(vcpu);
+}
+
+static void vmx_set_dr6(struct kvmd_vcpu *vcpu, u64 v)
+{
+	to_vmx(vcpu)->dr6 = v;
+}
+
 /* ---- the table ---- */
 
 const struct kvmd_vendor_ops kvmd_vmx_ops = {
@@ -938,4 +955,6 @@ const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.update_debug		= vmx_update_debug,
 	.flush_tlb		= vmx_flush_tlb,
 	.set_tsc_offset		= vmx_set_tsc_offset,
+	.set_tdp_root		= vmx_set_tdp_root,
+	.set_dr6		= vmx_set_dr6,
 };

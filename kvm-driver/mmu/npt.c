@@ -29,19 +29,32 @@ static bool tdp_leaf(u64 pte, int level)
 	return level == 1 || (pte & TDP_PS);
 }
 
+/* A root per address space: SMRAM (space 1) is mapped apart from memory. */
 int kvmd_tdp_init(struct kvmd_vm *vm)
 {
-	vm->tdp_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vm->tdp_root)
-		return -ENOMEM;
-	vm->tdp_pages = 1;
+	int as;
+
 	vm->tdp_levels = kvmd_ops->tdp_levels ? kvmd_ops->tdp_levels() : 4;
+	for (as = 0; as < KVMD_ADDRESS_SPACES; as++) {
+		vm->tdp_root[as] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!vm->tdp_root[as]) {
+			kvmd_tdp_destroy(vm);
+			return -ENOMEM;
+		}
+		vm->tdp_pages++;
+	}
 	return 0;
 }
 
+u64 kvmd_tdp_as_root_pa(struct kvmd_vm *vm, int as_id)
+{
+	return __pa(vm->tdp_root[as_id]);
+}
+
+/* The root a vCPU starts with (after reset, outside SMM). */
 u64 kvmd_tdp_root_pa(struct kvmd_vm *vm)
 {
-	return __pa(vm->tdp_root);
+	return kvmd_tdp_as_root_pa(vm, 0);
 }
 
 static void tdp_free_table(struct kvmd_vm *vm, u64 *table, int level)
@@ -63,10 +76,14 @@ static void tdp_free_table(struct kvmd_vm *vm, u64 *table, int level)
 
 void kvmd_tdp_destroy(struct kvmd_vm *vm)
 {
-	if (!vm->tdp_root)
-		return;
-	tdp_free_table(vm, vm->tdp_root, vm->tdp_levels);
-	vm->tdp_root = NULL;
+	int as;
+
+	for (as = 0; as < KVMD_ADDRESS_SPACES; as++) {
+		if (!vm->tdp_root[as])
+			continue;
+		tdp_free_table(vm, vm->tdp_root[as], vm->tdp_levels);
+		vm->tdp_root[as] = NULL;
+	}
 	WARN_ON(vm->tdp_pages);
 }
 
@@ -107,16 +124,16 @@ static bool tdp_walk_clear(u64 *table, int level, u64 base, u64 gfn, u64 end,
 }
 
 /* Callers hold mmu_lock. */
-bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn)
+bool kvmd_tdp_zap(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn)
 {
-	return tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
-			      kvmd_ops->tdp_present_mask);
+	return tdp_walk_clear(vm->tdp_root[as_id], vm->tdp_levels, 0, gfn,
+			      end_gfn, kvmd_ops->tdp_present_mask);
 }
 
-bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn)
+bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn)
 {
-	return tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
-			      kvmd_ops->tdp_write_mask);
+	return tdp_walk_clear(vm->tdp_root[as_id], vm->tdp_levels, 0, gfn,
+			      end_gfn, kvmd_ops->tdp_write_mask);
 }
 
 struct tdp_cache {
@@ -143,16 +160,16 @@ static void tdp_cache_free(struct tdp_cache *c)
 }
 
 /* Install one mapping at @target_level (1: 4 KiB, 2: 2 MiB). mmu_lock held. */
-static void tdp_map(struct kvmd_vm *vm, struct tdp_cache *c, u64 gfn, u64 pfn,
-		    const u64 *gfn_4k, const u64 *pfn_4k,
+static void tdp_map(struct kvmd_vm *vm, u64 *root, struct tdp_cache *c,
+		    u64 gfn, u64 pfn, const u64 *gfn_4k, const u64 *pfn_4k,
 		    bool writable, int target_level)
 {
-	u64 *table = vm->tdp_root;
+	u64 *table = root;
 	int level;
 
 	/* A table already under this 2 MiB range stays: map 4 KiB in it. */
 	if (target_level == 2) {
-		u64 *t = vm->tdp_root;
+		u64 *t = root;
 
 		for (level = vm->tdp_levels; level > 2; level--) {
 			u64 pte = t[tdp_index(gfn, level)];
@@ -222,6 +239,7 @@ out:
 int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 {
 	struct kvmd_vm *vm = vcpu->vm;
+	int as_id = kvmd_vcpu_as_id(vcpu);
 	u64 gfn = gpa >> PAGE_SHIFT;
 	struct tdp_cache cache = { 0 };
 	struct kvmd_memslot *slot;
@@ -233,7 +251,7 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	int r;
 
 	down_read(&vm->slots_sem);
-	slot = kvmd_gfn_to_slot(vm, gfn);
+	slot = kvmd_gfn_to_slot(vm, as_id, gfn);
 	/* Four levels reach 48 bits; frames above can only be emulated. */
 	if (!slot || (gfn >> (9 * vm->tdp_levels)) || (write && (slot->flags & KVM_MEM_READONLY))) {
 		up_read(&vm->slots_sem);
@@ -282,10 +300,11 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 		goto out;
 	}
 	if (large)
-		tdp_map(vm, &cache, ALIGN_DOWN(gfn, 512), ALIGN_DOWN(pfn, 512), &gfn, &pfn,
-			want_write, 2);
+		tdp_map(vm, vm->tdp_root[as_id], &cache, ALIGN_DOWN(gfn, 512),
+			ALIGN_DOWN(pfn, 512), &gfn, &pfn, want_write, 2);
 	else
-		tdp_map(vm, &cache, gfn, pfn, &gfn, &pfn, want_write, 1);
+		tdp_map(vm, vm->tdp_root[as_id], &cache, gfn, pfn, &gfn, &pfn,
+			want_write, 1);
 	if (want_write)
 		kvmd_mark_dirty(slot, gfn);
 	spin_unlock(&vm->mmu_lock);

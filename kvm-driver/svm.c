@@ -42,6 +42,14 @@ struct svm_vcpu {
 	int asid_cpu;
 	u64 entry_rip;		/* where the last VMRUN started */
 	bool entry_if;		/* and whether IF was set there */
+	/*
+	 * The host state VMSAVE put in this CPU's host save area (FS, GS,
+	 * TR, LDTR, KernelGSbase, the SYSCALL and SYSENTER MSRs) holds until
+	 * this thread is switched out or returns to userspace: saved again
+	 * only when the CPU, the task's switch count or the KVM_RUN changed.
+	 */
+	int host_saved_cpu;
+	unsigned long host_saved_switches;
 };
 
 static int trace_exits;
@@ -309,6 +317,7 @@ static int svm_vcpu_create(struct kvmd_vcpu *vcpu)
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
 	svm->asid_cpu = -1;
+	svm->host_saved_cpu = -1;
 	vcpu->priv = svm;
 	return 0;
 }
@@ -341,6 +350,23 @@ static void svm_pick_asid(struct kvmd_vcpu *vcpu, struct svm_cpu *sd, int cpu)
 	svm->asid_cpu = cpu;
 }
 
+static void svm_prepare_run(struct kvmd_vcpu *vcpu)
+{
+	to_svm(vcpu)->host_saved_cpu = -1;
+}
+
+/* VMSAVE the host state into this CPU's save area, unless it is there. */
+static void svm_save_host(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
+{
+	unsigned long switches = current->nvcsw + current->nivcsw;
+
+	if (svm->host_saved_cpu == cpu && svm->host_saved_switches == switches)
+		return;
+	asm volatile("vmsave %%rax" : : "a" (page_to_phys(sd->host_save)) : "memory");
+	svm->host_saved_cpu = cpu;
+	svm->host_saved_switches = switches;
+}
+
 static void svm_run(struct kvmd_vcpu *vcpu)
 {
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpus);
@@ -356,6 +382,7 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 		return;
 	}
 	svm_pick_asid(vcpu, sd, smp_processor_id());
+	svm_save_host(svm, sd, smp_processor_id());
 
 	vmcb->save.rax = vcpu->regs[R_AX];
 	vmcb->save.rsp = vcpu->regs[R_SP];
@@ -1132,6 +1159,7 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.vcpu_create		= svm_vcpu_create,
 	.vcpu_free		= svm_vcpu_free,
 	.vcpu_reset		= svm_vcpu_reset,
+	.prepare_run		= svm_prepare_run,
 	.run			= svm_run,
 	.handle_exit		= svm_handle_exit,
 	.get_segment		= svm_get_segment,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* kvm-driver/svm_enter.S: the SVM world switch: host/guest VMSAVE/VMLOAD around VMRUN, guest GPRs in and out. */
+/* kvm-driver/svm_enter.S: the SVM world switch: guest VMLOAD, VMRUN, guest VMSAVE, host VMLOAD, guest GPRs in and out. */
 #include <linux/linkage.h>
 #include <asm/asm.h>
 
@@ -25,9 +25,10 @@ SYM_FUNC_START(kvmd_svm_vmrun)
 	push	%rdx			/*  8(%rsp): host save area */
 	push	%rdi			/*  0(%rsp): guest VMCB */
 
-	/* FS, GS, TR, LDTR, KernelGSbase and the SYSCALL MSRs: host out, guest in. */
-	mov	%rdx, %rax
-	vmsave	%rax
+	/*
+	 * FS, GS, TR, LDTR, KernelGSbase and the SYSCALL MSRs: the guest's in.
+	 * svm_run() VMSAVEd the host's into the host save area already.
+	 */
 	mov	%rdi, %rax
 	vmload	%rax
 

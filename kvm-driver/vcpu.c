@@ -594,6 +594,8 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
 	/* The guest's FPU state is the thread's until KVM_RUN returns. */
 	kvmd_fpu_enter(vcpu);
+	if (kvmd_ops->prepare_run)
+		kvmd_ops->prepare_run(vcpu);
 
 	/* KVM_CAP_SYNC_REGS: state userspace wrote into kvm_run comes first. */
 	r = -EINVAL;

@@ -50,6 +50,11 @@ struct kvmd_vendor_ops {
 	void (*vcpu_free)(struct kvmd_vcpu *vcpu);
 	/* Vendor state at power-on; the generic registers are reset after. */
 	void (*vcpu_reset)(struct kvmd_vcpu *vcpu);
+	/*
+	 * Optional: KVM_RUN begins on this thread; host state the vendor
+	 * keeps across entries (SVM: the VMSAVE of the host) is stale.
+	 */
+	void (*prepare_run)(struct kvmd_vcpu *vcpu);
 
 	/*
 	 * Enter the guest once. Called with interrupts and preemption

@@ -1,29 +1,40 @@
 #!/bin/bash
 # tests/bench/driver.sh: our driver against stock kvm_amd, one test-host run
-# per lane: an in-kernel CPUID exit, a PIO exit to userspace and back, an
-# MMIO exit to userspace and back, ioeventfd notifications and ioeventfd-to-
-# irqfd round trips (microseconds per iteration; TCG dominates,
-# so only the ratio in one run means anything).
-#   DRIVER_BENCH_ITERS=N (default 5000)
+# per lane and round: an in-kernel CPUID exit, a PIO exit to userspace and
+# back, an MMIO exit to userspace and back, ioeventfd notifications and
+# ioeventfd-to-irqfd round trips (microseconds per iteration; TCG dominates,
+# so only the ratio in one run means anything). The lanes take turns,
+# DRIVER_BENCH_ROUNDS times each, and each figure is its lane's best: the
+# other work on a shared machine only ever adds time.
+#   DRIVER_BENCH_ITERS=N (default 5000)   DRIVER_BENCH_ROUNDS=N (default 2)
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
 cd "$TOP"
 iters=${DRIVER_BENCH_ITERS:-5000}
+rounds=${DRIVER_BENCH_ROUNDS:-2}
 make -s -C tests/driver >&2 || { echo "driver bench: build failed" >&2; exit 1; }
 [ -f kvm-driver/kvmdrv.ko ] || { echo "driver bench: kvm-driver/kvmdrv.ko not built" >&2; exit 1; }
 
+# best OLD NEW: the smaller positive figure of the two (a failed run gives none).
+best() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && (a <= 0 || b < a)) print b; else if (a > 0) print a }'
+}
+
 declare -A res
-for lane in stock ours; do
-	out=$(tests/testhost --lane "$lane" --timeout 900 -- "$BUILD/tests/bench/driver_bench" "$iters" 2>/dev/null) ||
-		{ echo "driver bench: lane $lane failed" >&2; exit 1; }
-	for m in cpuid_us pio_us mmio_us ioeventfd_pio_us ioeventfd_mmio_us irqfd_msi_us irqfd_ioapic_us; do
-		res[$lane.$m]=$(printf '%s\n' "$out" | sed -n "s/^$m //p")
+for round in $(seq "$rounds"); do
+	for lane in stock ours; do
+		out=$(tests/testhost --lane "$lane" --timeout 900 -- "$BUILD/tests/bench/driver_bench" "$iters" 2>/dev/null) ||
+			{ echo "driver bench: lane $lane failed" >&2; exit 1; }
+		for m in cpuid_us pio_us mmio_us ioeventfd_pio_us ioeventfd_mmio_us irqfd_msi_us irqfd_ioapic_us; do
+			v=$(printf '%s\n' "$out" | sed -n "s/^$m //p")
+			res[$lane.$m]=$(best "${res[$lane.$m]:-}" "$v")
+		done
 	done
 done
 
 row() {
-	local name=$1 m=$2 o=${res[ours.$2]} s=${res[stock.$2]}
+	local name=$1 m=$2 o=${res[ours.$2]:-} s=${res[stock.$2]:-}
 	local ratio
 	ratio=$(awk -v o="$o" -v s="$s" 'BEGIN { if (s > 0 && o > 0) printf "%.2fx", o / s; else print "n/a" }')
 	echo "| driver: $name (us/iter) | $o | $s (kvm_amd) | $ratio | <= 1.0x (aim 0.8x) |"

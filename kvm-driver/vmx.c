@@ -512,8 +512,12 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
 	vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
-	/* NE and PG are the host's: PG because it moves EFER.LMA. */
-	vmcs_write(CR0_GUEST_HOST_MASK, X86_CR0_NE | X86_CR0_PG);
+	/*
+	 * NE and PG are the host's: PG because it moves EFER.LMA; CD and NW
+	 * because a CPU may fix them to 0 in VMX operation (Bochs does): the
+	 * guest's value lives in the read shadow, as KVM keeps it.
+	 */
+	vmcs_write(CR0_GUEST_HOST_MASK, VMX_CR0_HOST_OWNED);
 	/* OSXSAVE too: XCR0 and CPUID.1:ECX.OSXSAVE follow it. */
 	vmcs_write(CR4_GUEST_HOST_MASK, X86_CR4_VMXE | X86_CR4_OSXSAVE);
 
@@ -632,6 +636,25 @@ static void vmx_run(struct kvmd_vcpu *vcpu)
 		return;
 	}
 	vmx_load(vcpu, cpu);
+
+	/*
+	 * Virtual NMIs: the CPU keeps the NMI block, the generic code may
+	 * have changed it (SMM entry and RSM, KVM_SET_VCPU_EVENTS). Not while
+	 * injecting an NMI: the entry checks want the block clear then.
+	 */
+	if (vmx_caps.pin & PIN_BASED_VIRTUAL_NMIS) {
+		u32 s = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+		bool block = vcpu->nmi.masked && !vcpu->nmi.injected;
+
+		if (!!(s & GUEST_INTR_STATE_NMI) != block)
+			vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+				   s ^ GUEST_INTR_STATE_NMI);
+		/*
+		 * As KVM's nmi_known_unmasked: only an injected NMI blocks
+		 * NMIs again (Bochs reports a block cleared here as still set).
+		 */
+		vmx->nmi_known_unmasked = !vcpu->nmi.masked;
+	}
 
 	/* With an MSR filter every access must reach it: no passthrough. */
 	if (!!rcu_access_pointer(vcpu->vm->msr_filter) != vmx->msr_intercept_all) {
@@ -821,8 +844,8 @@ u64 vmx_get_cr(struct kvmd_vcpu *vcpu, int cr)
 	vmx_vcpu_get(vcpu);
 	switch (cr) {
 	case 0:
-		v = (vmcs_read(GUEST_CR0) & ~(u64)(X86_CR0_NE | X86_CR0_PG)) |
-		    (vmx->cr0_shadow & (X86_CR0_NE | X86_CR0_PG));
+		v = (vmcs_read(GUEST_CR0) & ~(u64)VMX_CR0_HOST_OWNED) |
+		    (vmx->cr0_shadow & VMX_CR0_HOST_OWNED);
 		break;
 	case 2:
 		v = vmx->cr2;

@@ -155,8 +155,10 @@ static void long_mode_smis(struct tvm *t)
 	tap_ok(enter_handler(t, "first SMI") == 1 && (t->run->flags & KVM_RUN_X86_SMM),
 	       "the handler runs from SMRAM (count 1) with KVM_RUN_X86_SMM");
 	e = events(t);
-	tap_ok(e.smi.smm && !e.smi.pending && !e.smi.smm_inside_nmi && e.nmi.masked,
-	       "in SMM: events smm 1, pending 0, NMIs masked");
+	if (!tap_ok(e.smi.smm && !e.smi.pending && !e.smi.smm_inside_nmi && e.nmi.masked,
+		    "in SMM: events smm 1, pending 0, NMIs masked"))
+		tap_diag("smm %u pending %u inside_nmi %u nmi.masked %u", e.smi.smm,
+			 e.smi.pending, e.smi.smm_inside_nmi, e.nmi.masked);
 	ioctl(t->vcpu, KVM_GET_SREGS, &s);
 	ioctl(t->vcpu, KVM_GET_REGS, &r);
 	tap_ok(s.cs.base == SMBASE && s.cs.selector == SMBASE >> 4 &&
@@ -208,10 +210,15 @@ static void long_mode_smis(struct tvm *t)
 	       r.r15 == 0xffffffffffffffffULL && r.rip == GA(g_after_smi),
 	       "RSM restores the registers the handler clobbered");
 	e = events(t);
-	tap_ok(s.cr0 == 0x80050033 && s.cr3 == 0x9000 && s.cr4 == 0x20 &&
-	       s.efer == 0x500 && s.cs.selector == 8 && s.cs.l && s.cs.base == 0 &&
-	       !e.smi.smm && !e.nmi.masked && !(t->run->flags & KVM_RUN_X86_SMM),
-	       "back in long mode, out of SMM, NMIs unmasked");
+	if (!tap_ok(s.cr0 == 0x80050033 && s.cr3 == 0x9000 && s.cr4 == 0x20 &&
+		    s.efer == 0x500 && s.cs.selector == 8 && s.cs.l && s.cs.base == 0 &&
+		    !e.smi.smm && !e.nmi.masked && !(t->run->flags & KVM_RUN_X86_SMM),
+		    "back in long mode, out of SMM, NMIs unmasked"))
+		tap_diag("cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx cs %x l %u base 0x%llx smm %u nmi.masked %u flags 0x%x",
+			 (unsigned long long)s.cr0, (unsigned long long)s.cr3,
+			 (unsigned long long)s.cr4, (unsigned long long)s.efer, s.cs.selector,
+			 s.cs.l, (unsigned long long)s.cs.base, e.smi.smm, e.nmi.masked,
+			 t->run->flags);
 
 	/* The local APIC's SMI. */
 	tap_ok(enter_handler(t, "self IPI") == 2 &&
@@ -315,17 +322,25 @@ static void real_mode_smis(void)
 	       map32(SMBASE, 0x7ef8) == SMBASE,
 	       "without long mode the map is the 32-bit one (revision 0x%x)",
 	       map32(SMBASE, 0x7efc));
-	tap_ok(map32(SMBASE, 0x7ff0) == 0x4000 + (uint32_t)(g_real_after - g_real) &&
-	       map32(SMBASE, 0x7fdc) == 0x1234 && map32(SMBASE, 0x7fe8) == 0x5678 &&
-	       map32(SMBASE, 0x7ffc) == 0x60000010 && map32(SMBASE, 0x7fc8) == 0x400,
-	       "32-bit map: EIP, EBX, ESI, CR0, DR7");
+	if (!tap_ok(map32(SMBASE, 0x7ff0) == 0x4000 + (uint32_t)(g_real_after - g_real) &&
+		    map32(SMBASE, 0x7fdc) == 0x1234 && map32(SMBASE, 0x7fe8) == 0x5678 &&
+		    map32(SMBASE, 0x7ffc) == 0x60000010 && map32(SMBASE, 0x7fc8) == 0x400,
+		    "32-bit map: EIP, EBX, ESI, CR0, DR7"))
+		tap_diag("EIP 0x%x EBX 0x%x ESI 0x%x CR0 0x%x DR7 0x%x", map32(SMBASE, 0x7ff0),
+			 map32(SMBASE, 0x7fdc), map32(SMBASE, 0x7fe8), map32(SMBASE, 0x7ffc),
+			 map32(SMBASE, 0x7fc8));
 	if (!leave_handler(&t, 0x21, "32-bit RSM"))
 		return;
 	ioctl(t.vcpu, KVM_GET_REGS, &r);
 	ioctl(t.vcpu, KVM_GET_SREGS, &s);
-	tap_ok(r.rbx == 0x1234 && r.rsi == 0x5678 && r.rip == 0x4000 + (uint64_t)(g_real_after - g_real) &&
-	       s.cs.base == 0 && s.cr0 == 0x60000010,
-	       "RSM from the 32-bit map restores real mode");
+	if (!tap_ok(r.rbx == 0x1234 && r.rsi == 0x5678 &&
+		    r.rip == 0x4000 + (uint64_t)(g_real_after - g_real) &&
+		    s.cs.base == 0 && s.cr0 == 0x60000010,
+		    "RSM from the 32-bit map restores real mode"))
+		tap_diag("rbx 0x%llx rsi 0x%llx rip 0x%llx cs.base 0x%llx cr0 0x%llx",
+			 (unsigned long long)r.rbx, (unsigned long long)r.rsi,
+			 (unsigned long long)r.rip, (unsigned long long)s.cs.base,
+			 (unsigned long long)s.cr0);
 
 	/* CR0.PG without PE in the map: RSM fails into a shutdown, as KVM's. */
 	ioctl(t.vcpu, KVM_SMI, NULL);

@@ -13,8 +13,9 @@
 
 /*
  * Feature bits that work in a guest here: XSAVE, AVX, AVX2 and AVX-512 as
- * far as the host's XCR0 has their state (xsave.c), no RDTSCP/TSC_AUX, no
- * nested SVM; IA32_TSC_ADJUST is emulated, as in KVM. The APIC bit is
+ * far as the host's XCR0 has their state (xsave.c), no RDTSCP/TSC_AUX
+ * (SVM for a guest hypervisor is the vendor's to add: nested_svm.c);
+ * IA32_TSC_ADJUST is emulated, as in KVM. The APIC bit is
  * reported like KVM does: the local APIC is in the kernel (lapic.c) or the
  * VMM's (its MMIO page then exits like any address outside the slots),
  * and the guest sees the bit only while MSR_IA32_APICBASE enables the
@@ -42,8 +43,10 @@ static u32 kvmd_feature_mask(u32 function, u32 index, int reg)
 		if (index)
 			return 0;
 		return reg == 1 ? F7_EBX : reg == 0 ? ~0U : 0;
+	/* ECX.SVM where the vendor runs guest hypervisors (nested_svm.c). */
 	case 0x80000001:
-		return reg == 2 ? FX1_ECX : reg == 3 ? FX1_EDX : ~0U;
+		return reg == 2 ? FX1_ECX | (kvmd_ops->nested_cpuid ? B(2) : 0) :
+		       reg == 3 ? FX1_EDX : ~0U;
 	default:
 		return ~0U;
 	}
@@ -147,6 +150,9 @@ static int kvmd_build_supported(struct kvm_cpuid_entry2 *ents, int max)
 			continue;
 		n = kvmd_add_entry(ents, n, max, f, 0, 0);
 	}
+	/* A guest hypervisor, where the vendor offers one (nested_svm.c). */
+	if (n >= 0 && kvmd_ops->nested_cpuid)
+		n = kvmd_ops->nested_cpuid(ents, n, max);
 	if (n >= 0)
 		n = kvmd_add_pv_leaves(ents, n, max);
 	return n;
@@ -231,7 +237,7 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 	vcpu->cpuid_nent = c.nent;
 	kvmd_xsave_cpuid_changed(vcpu);
 	kvmd_apic_update_version(vcpu);
-	return 0;
+	return kvmd_hv_set_cpuid(vcpu);
 }
 
 int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)

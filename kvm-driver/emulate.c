@@ -228,76 +228,178 @@ static int emu_translate(struct emu *e, u64 la, bool write, u64 *gpa)
 	return r ? EMU_FAIL : EMU_OK;
 }
 
-static int emu_read(struct emu *e, u64 la, u64 *val, int size)
+/*
+ * The guest-physical pieces of an access: one, or two when it crosses a
+ * page (and so maybe from RAM into MMIO, or from one device into another).
+ */
+struct emu_span {
+	u64 gpa[2];
+	unsigned int len[2];
+	int n;
+};
+
+static int emu_span(struct emu *e, u64 la, int size, bool write,
+		    struct emu_span *sp)
 {
-	struct kvmd_vcpu *vcpu = e->vcpu;
-	struct kvm_run *run = vcpu->run;
-	u64 gpa;
+	unsigned int first = min_t(unsigned int, size,
+				   PAGE_SIZE - offset_in_page(la));
 	int r;
 
-	*val = 0;
-	r = emu_translate(e, la, false, &gpa);
-	if (r)
+	sp->n = 1;
+	sp->len[0] = first;
+	r = emu_translate(e, la, write, &sp->gpa[0]);
+	if (r || first == size)
 		return r;
-	r = kvmd_vcpu_read_guest(vcpu, gpa, val, size);
+	la += first;
+	if (!e->long64)
+		la = (u32)la;
+	sp->n = 2;
+	sp->len[1] = size - first;
+	return emu_translate(e, la, write, &sp->gpa[1]);
+}
+
+/* Fill in an MMIO exit for @len bytes at @gpa; a write carries @data. */
+static void emu_mmio_exit(struct kvmd_vcpu *vcpu, u64 gpa, unsigned int len,
+			  const void *data)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = len;
+	run->mmio.is_write = !!data;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (data)
+		memcpy(run->mmio.data, data, len);
+	vcpu->pending = KVMD_PENDING_MMIO;
+	vcpu->pending_rip = vcpu->rip;
+	vcpu->mmio_next.len = 0;
+}
+
+static int emu_read_piece(struct emu *e, u64 gpa, u8 *buf, unsigned int len)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	u64 v = 0;
+	int r;
+
+	r = kvmd_vcpu_read_guest(vcpu, gpa, buf, len);
 	if (!r)
 		return EMU_OK;
 	if (r != -ENOENT)
 		return EMU_FAIL;
 	/* The local APIC and the devices on the kernel's MMIO bus answer here. */
 	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
-		kvmd_apic_mmio_read(vcpu, gpa, val, size);
-		return EMU_OK;
+		kvmd_apic_mmio_read(vcpu, gpa, &v, len);
+		goto done;
 	}
-	if (!kvmd_io_bus_read(vcpu, KVMD_MMIO_BUS, gpa, size, val))
-		return EMU_OK;
+	if (!kvmd_io_bus_read(vcpu, KVMD_MMIO_BUS, gpa, len, &v))
+		goto done;
 	/* MMIO: answered by userspace, remembered across the re-execution. */
 	if (vcpu->mmio_used < vcpu->mmio_cached) {
-		memcpy(val, &vcpu->mmio_cache[vcpu->mmio_used++].data, size);
-		return EMU_OK;
+		v = vcpu->mmio_cache[vcpu->mmio_used++].data;
+		goto done;
 	}
 	if (vcpu->mmio_cached >= KVMD_MMIO_CACHE)
 		return EMU_FAIL;
 	vcpu->mmio_cache[vcpu->mmio_cached].gpa = gpa;
-	vcpu->mmio_cache[vcpu->mmio_cached].len = size;
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = size;
-	run->mmio.is_write = 0;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	vcpu->pending = KVMD_PENDING_MMIO;
-	vcpu->pending_rip = vcpu->rip;
+	vcpu->mmio_cache[vcpu->mmio_cached].len = len;
+	emu_mmio_exit(vcpu, gpa, len, NULL);
+	return EMU_EXIT;
+done:
+	memcpy(buf, &v, len);
+	return EMU_OK;
+}
+
+/*
+ * As KVM: the RAM part of a split access is read directly, each MMIO part
+ * is one exit, in address order; the instruction runs again after each.
+ */
+static int emu_read(struct emu *e, u64 la, u64 *val, int size)
+{
+	struct emu_span sp;
+	u8 buf[8];
+	int i, r, off = 0;
+
+	*val = 0;
+	r = emu_span(e, la, size, false, &sp);
+	if (r)
+		return r;
+	for (i = 0; i < sp.n; i++) {
+		r = emu_read_piece(e, sp.gpa[i], buf + off, sp.len[i]);
+		if (r)
+			return r;
+		off += sp.len[i];
+	}
+	memcpy(val, buf, size);
+	return EMU_OK;
+}
+
+/* A piece the kernel can take (RAM, APIC, MMIO bus, coalesced zone): true. */
+static bool emu_write_piece(struct emu *e, u64 gpa, const u8 *buf,
+			    unsigned int len, int *err)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	int r;
+
+	*err = 0;
+	r = kvmd_vcpu_write_guest(vcpu, gpa, buf, len);
+	if (!r)
+		return true;
+	if (r != -ENOENT) {
+		*err = EMU_FAIL;
+		return true;
+	}
+	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
+		kvmd_apic_mmio_write(vcpu, gpa, buf, len);
+		return true;
+	}
+	return !kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, len, buf) ||
+	       kvmd_coalesced_write(vcpu->vm, gpa, len, buf, false);
+}
+
+/*
+ * Writes come last: the instruction is already committed when they exit.
+ * A split write stores its RAM part at once; its MMIO parts exit one by
+ * one, the second when userspace comes back from the first, as in KVM.
+ */
+static int emu_write(struct emu *e, const struct emu_span *sp, u64 val,
+		     int size)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	const u8 *buf = (const u8 *)&val;
+	int i, err, nfrag = 0, off = 0, frag[2];
+
+	for (i = 0; i < sp->n; off += sp->len[i], i++) {
+		if (emu_write_piece(e, sp->gpa[i], buf + off, sp->len[i], &err)) {
+			if (err)
+				return err;
+			continue;
+		}
+		frag[nfrag++] = i;
+	}
+	if (!nfrag)
+		return EMU_OK;
+	i = frag[0];
+	emu_mmio_exit(vcpu, sp->gpa[i], sp->len[i], buf + (i ? sp->len[0] : 0));
+	if (nfrag > 1) {
+		vcpu->mmio_next.gpa = sp->gpa[1];
+		vcpu->mmio_next.len = sp->len[1];
+		vcpu->mmio_next.data = 0;
+		memcpy(&vcpu->mmio_next.data, buf + sp->len[0], sp->len[1]);
+	}
 	return EMU_EXIT;
 }
 
-/* Writes come last: the instruction is already committed when they exit. */
-static int emu_write(struct emu *e, u64 gpa, u64 val, int size)
+/* KVM_RUN after the first MMIO exit of a split write: the second one. */
+int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu)
 {
-	struct kvmd_vcpu *vcpu = e->vcpu;
-	struct kvm_run *run = vcpu->run;
-	int r;
+	u64 data = vcpu->mmio_next.data;
 
-	r = kvmd_vcpu_write_guest(vcpu, gpa, &val, size);
-	if (!r)
-		return EMU_OK;
-	if (r != -ENOENT)
-		return EMU_FAIL;
-	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
-		kvmd_apic_mmio_write(vcpu, gpa, &val, size);
-		return EMU_OK;
-	}
-	if (!kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, size, &val) ||
-	    kvmd_coalesced_write(vcpu->vm, gpa, size, &val, false))
-		return EMU_OK;
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = size;
-	run->mmio.is_write = 1;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	memcpy(run->mmio.data, &val, size);
-	vcpu->pending = KVMD_PENDING_MMIO;
-	vcpu->pending_rip = vcpu->rip;
-	return EMU_EXIT;
+	if (!vcpu->mmio_next.len)
+		return KVMD_RESUME;
+	emu_mmio_exit(vcpu, vcpu->mmio_next.gpa, vcpu->mmio_next.len, &data);
+	vcpu->mmio_next.len = 0;
+	return KVMD_EXIT_USER;
 }
 
 static void emu_set_flags(struct emu *e, u64 res, u64 a, u64 b, int size,
@@ -378,18 +480,19 @@ static void emu_commit(struct emu *e)
 static int emu_rmw(struct emu *e, int size, u64 (*fn)(struct emu *, u64, int),
 		   bool store)
 {
-	u64 la = emu_rm_linear(e), gpa, v;
+	u64 la = emu_rm_linear(e), v;
+	struct emu_span sp;
 	int r;
 
 	r = emu_read(e, la, &v, size);
 	if (r)
 		return r;
-	r = emu_translate(e, la, true, &gpa);
+	r = emu_span(e, la, size, true, &sp);
 	if (r)
 		return r;
 	v = fn(e, v, size);
 	emu_commit(e);
-	return store ? emu_write(e, gpa, v, size) : EMU_OK;
+	return store ? emu_write(e, &sp, v, size) : EMU_OK;
 }
 
 static u64 fn_alu_rm_reg(struct emu *e, u64 v, int size)
@@ -451,7 +554,8 @@ static u64 fn_bt(struct emu *e, u64 v, int size)
 static int emu_string(struct emu *e, int size)
 {
 	struct kvmd_vcpu *vcpu = e->vcpu;
-	u64 mask = size_mask(e->adsize), v = 0, gpa;
+	u64 mask = size_mask(e->adsize), v = 0;
+	struct emu_span sp;
 	int seg = e->seg >= 0 ? e->seg : KVMD_SEG_DS;
 	s64 step = (vcpu->rflags & X86_EFLAGS_DF) ? -size : size;
 	int op = e->op & ~1, r;
@@ -469,8 +573,8 @@ static int emu_string(struct emu *e, int size)
 		v = reg_read(e, R_AX, size);
 	}
 	if (op != 0xac) {
-		r = emu_translate(e, emu_linear(e, KVMD_SEG_ES, vcpu->regs[R_DI]),
-				  true, &gpa);
+		r = emu_span(e, emu_linear(e, KVMD_SEG_ES, vcpu->regs[R_DI]),
+			     size, true, &sp);
 		if (r)
 			return r;
 	}
@@ -485,7 +589,7 @@ static int emu_string(struct emu *e, int size)
 		reg_write(e, R_CX, e->adsize, vcpu->regs[R_CX] - 1);
 	if (!e->rep || !(vcpu->regs[R_CX] & mask))
 		emu_commit(e);
-	return op == 0xac ? EMU_OK : emu_write(e, gpa, v, size);
+	return op == 0xac ? EMU_OK : emu_write(e, &sp, v, size);
 }
 
 static int emu_decode_prefixes(struct emu *e)
@@ -614,14 +718,14 @@ static int emu_exec_twobyte(struct emu *e)
 	return EMU_FAIL;
 
 store_reg: {
-		u64 gpa;
+		struct emu_span sp;
 
-		r = emu_translate(e, emu_rm_linear(e), true, &gpa);
+		r = emu_span(e, emu_rm_linear(e), size, true, &sp);
 		if (r)
 			return r;
 		v = reg_read(e, e->reg, size);
 		emu_commit(e);
-		return emu_write(e, gpa, v, size);
+		return emu_write(e, &sp, v, size);
 	}
 }
 
@@ -629,7 +733,8 @@ static int emu_exec(struct emu *e)
 {
 	u8 op = e->op;
 	int size = (op & 1) ? e->opsize : 1;
-	u64 v, gpa;
+	struct emu_span sp;
+	u64 v;
 	int r;
 
 	if (e->twobyte)
@@ -684,11 +789,11 @@ static int emu_exec(struct emu *e)
 		} else {
 			v = reg_read(e, e->reg, size);
 		}
-		r = emu_translate(e, emu_rm_linear(e), true, &gpa);
+		r = emu_span(e, emu_rm_linear(e), size, true, &sp);
 		if (r)
 			return r;
 		emu_commit(e);
-		return emu_write(e, gpa, v, size);
+		return emu_write(e, &sp, v, size);
 	case 0x8a: case 0x8b:			/* mov reg, r/m */
 		if (decode_modrm(e) || e->mod == 3)
 			return EMU_FAIL;
@@ -721,12 +826,12 @@ static int emu_exec(struct emu *e)
 			emu_commit(e);
 			return EMU_OK;
 		}
-		r = emu_translate(e, emu_linear(e, seg, off), true, &gpa);
+		r = emu_span(e, emu_linear(e, seg, off), size, true, &sp);
 		if (r)
 			return r;
 		v = reg_read(e, R_AX, size);
 		emu_commit(e);
-		return emu_write(e, gpa, v, size);
+		return emu_write(e, &sp, v, size);
 	}
 	case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac: case 0xad:
 		return emu_string(e, size);

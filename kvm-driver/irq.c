@@ -215,6 +215,9 @@ static int route_check(struct kvmd_vm *vm, const struct kvm_irq_routing_entry *u
 	case KVM_IRQ_ROUTING_MSI:
 		r->msi = ue->u.msi;
 		return 0;
+	case KVM_IRQ_ROUTING_HV_SINT:
+		r->hv_sint = ue->u.hv_sint;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -393,6 +396,9 @@ static int route_set(struct kvmd_vm *vm, const struct kvmd_irq_route *r,
 					src, level);
 	case KVM_IRQ_ROUTING_MSI:
 		return level ? kvmd_set_msi(vm, &r->msi) : -1;
+	case KVM_IRQ_ROUTING_HV_SINT:
+		return level ? kvmd_hv_synic_set_irq(vm, r->hv_sint.vcpu,
+						     r->hv_sint.sint) : -1;
 	}
 	return -1;
 }

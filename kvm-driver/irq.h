@@ -97,13 +97,14 @@ enum kvmd_irqchip_mode {
 /* One resolved routing entry (struct kvm_irq_routing_entry, checked). */
 struct kvmd_irq_route {
 	u32 gsi;
-	u32 type;			/* KVM_IRQ_ROUTING_IRQCHIP or _MSI */
+	u32 type;			/* KVM_IRQ_ROUTING_IRQCHIP, _MSI or _HV_SINT */
 	union {
 		struct {
 			u32 irqchip;	/* KVM_IRQCHIP_PIC_MASTER/SLAVE/IOAPIC */
 			u32 pin;
 		} irqchip;
 		struct kvm_irq_routing_msi msi;
+		struct kvm_irq_routing_hv_sint hv_sint;
 	};
 };
 
@@ -221,6 +222,9 @@ void kvmd_apic_mmio_write(struct kvmd_vcpu *vcpu, u64 gpa, const void *data,
 			  int len);
 int kvmd_x2apic_msr_read(struct kvmd_vcpu *vcpu, u32 msr, u64 *data);
 int kvmd_x2apic_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data);
+/* Hyper-V EOI, ICR, TPR MSRs: the register by offset in any APIC mode. */
+int kvmd_apic_hv_msr_read(struct kvmd_vcpu *vcpu, u32 off, u64 *data);
+int kvmd_apic_hv_msr_write(struct kvmd_vcpu *vcpu, u32 off, u64 data);
 void kvmd_apic_sync_from_vapic(struct kvmd_vcpu *vcpu);
 void kvmd_apic_sync_to_vapic(struct kvmd_vcpu *vcpu);
 int kvmd_get_lapic(struct kvmd_vcpu *vcpu, struct kvm_lapic_state *s);

@@ -79,19 +79,27 @@ void kvmd_kvmclock_update(struct kvmd_vcpu *vcpu)
 	struct pvclock_vcpu_time_info t = { 0 };
 	u64 gpa = vcpu->kvmclock_system_time & ~1ULL;
 
-	if (!(vcpu->kvmclock_system_time & 1))
-		return;
+	/* The Hyper-V TSC page is the same clock in other units. */
+	kvmd_hv_setup_tsc_page(vcpu);
 	/* The base itself: its TSC reads as base_ns with the VM's scale. */
 	t.tsc_timestamp = vm->kvmclock_base_tsc + vcpu->tsc_offset;
 	t.system_time = vm->kvmclock_base_ns;
 	t.tsc_to_system_mul = vm->kvmclock_mul;
 	t.tsc_shift = vm->kvmclock_shift;
 	t.flags = PVCLOCK_TSC_STABLE_BIT;
+	if (!(vcpu->kvmclock_system_time & 1))
+		return;
 	/* Even: not being written (the vCPU is not running meanwhile). */
 	vcpu->kvmclock_version += 2;
 	t.version = vcpu->kvmclock_version;
 	/* Like KVM, a page the guest pointed outside its memory is skipped. */
 	kvmd_write_guest(vm, gpa, &t, sizeof(t));
+}
+
+/* The VM's clock now, in ns (the Hyper-V reference time derives from it). */
+u64 kvmd_kvmclock_now(struct kvmd_vm *vm, u64 *host_tsc)
+{
+	return kvmclock_read(vm, host_tsc);
 }
 
 /* The wall-clock time at which the VM's clock read 0. */
@@ -186,6 +194,7 @@ int kvmd_set_clock(struct kvmd_vm *vm, struct kvm_clock_data __user *uclock)
 	}
 	vm->kvmclock_base_tsc = tsc;
 	vm->kvmclock_base_ns = c.clock;
+	kvmd_hv_request_tsc_page_update(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		kvmd_make_request(vm->vcpus[i], KVMD_REQ_CLOCK_UPDATE);
 		kvmd_kick_vcpu(vm->vcpus[i]);

@@ -22,6 +22,11 @@
 #define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32
 #define KVMD_ADDRESS_SPACES	2	/* KVM_CAP_MULTI_ADDRESS_SPACE: memory, SMRAM (smm.c) */
+/* Table pages one second-level fault may need (levels 5..2). */
+#define KVMD_TDP_CACHE		4
+/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options, as x86 KVM offers them */
+#define KVMD_DIRTY_LOG_MANUAL_CAPS	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | \
+					 KVM_DIRTY_LOG_INITIALLY_SET)
 #define KVMD_MAX_SLOT_PAGES	(1UL << 31)
 #define KVMD_MAX_CPUID		256
 #define KVMD_MAX_IO_MSRS	256
@@ -54,6 +59,7 @@ enum {
 	KVMD_REQ_TPR_ACCESS,		/* report a TPR access (KVM_TPR_ACCESS_REPORTING) */
 	KVMD_REQ_STEAL_UPDATE,		/* add the run delay to the guest's steal time */
 	KVMD_REQ_SMI,			/* KVM_SMI or an APIC's SMI: latch it (smm.c) */
+	KVMD_REQ_HV,			/* Hyper-V: an exit, a crash or reset, a timer (hyperv.c) */
 };
 
 enum kvmd_vcpu_mode {
@@ -133,8 +139,11 @@ struct kvmd_vm {
 	/* features.c, msrfilter.c, stats.c: VM-wide settings and counters. */
 	u64 disabled_quirks;		/* KVM_CAP_DISABLE_QUIRKS(2) */
 	bool platform_info_readable;	/* KVM_CAP_MSR_PLATFORM_INFO, on by default */
+	u64 manual_dirty_log;		/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options */
 	u32 user_space_msr_mask;	/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
+	bool triple_fault_event;	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT */
 	struct kvmd_msr_filter __rcu *msr_filter;	/* KVM_X86_SET_MSR_FILTER */
+	struct kvmd_hv *hv;		/* Hyper-V partition state (hyperv.c), or NULL */
 	struct {
 		atomic64_t remote_tlb_flush;
 	} stat;
@@ -155,6 +164,9 @@ struct kvmd_vcpu {
 	struct kvm_run *run;
 	struct mutex mutex;		/* one ioctl at a time */
 	void *priv;			/* the backend's per-vCPU state */
+	/* mmu/npt.c: table pages for the next fault, kept across faults */
+	u64 *tdp_cache[KVMD_TDP_CACHE];
+	int tdp_cache_n;
 
 	unsigned long regs[KVMD_NR_GPRS];
 	u64 rip;
@@ -211,7 +223,13 @@ struct kvmd_vcpu {
 	u64 mtrr_deftype;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];
+	/* debug.c: the guest's DR0-3, DR6, DR7; the debugger's (KVM_GUESTDBG_USE_HW_BP) */
 	u64 dr[4];
+	u64 dr6;
+	u64 dr7;
+	u64 debug_db[4];
+	u64 debug_dr7;
+	bool dr_passthrough;		/* guest MOV DR runs natively until the next exit */
 	u32 guest_debug;
 	u32 mp_state;
 
@@ -242,6 +260,11 @@ struct kvmd_vcpu {
 	} mmio_cache[KVMD_MMIO_CACHE];
 	int mmio_cached;		/* completed reads available */
 	int mmio_used;			/* reads consumed by this pass */
+	struct {			/* a split write's second MMIO part, not yet exited */
+		u64 gpa;
+		u32 len;
+		u64 data;
+	} mmio_next;
 
 	/* Statistics for tests and the benchmark. */
 	u64 exits;
@@ -274,6 +297,7 @@ struct kvmd_vcpu {
 		u64 smbase;		/* MSR_IA32_SMBASE */
 		u64 count;		/* MSR_SMI_COUNT */
 	} smm;
+	struct kvmd_vcpu_hv *hv;	/* Hyper-V state (hyperv.c), or NULL */
 };
 
 /* The address space of the vCPU's memory accesses (KVM's kvm_arch_vcpu_memslots_id). */
@@ -327,8 +351,6 @@ int kvmd_handle_hlt(struct kvmd_vcpu *vcpu);
 int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr);
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
 void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu);
-int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6,
-		      u64 dr7);
 int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
 			u64 info2);
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
@@ -338,6 +360,7 @@ bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4);
 int kvmd_set_memory_region(struct kvmd_vm *vm,
 			   const struct kvm_userspace_memory_region *mem);
 int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log);
+int kvmd_clear_dirty_log(struct kvmd_vm *vm, struct kvm_clear_dirty_log *log);
 void kvmd_free_memslots(struct kvmd_vm *vm);
 struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, int as_id, u64 gfn);
 int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len);
@@ -358,6 +381,8 @@ u64 kvmd_tdp_as_root_pa(struct kvmd_vm *vm, int as_id);
 bool kvmd_tdp_zap(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn);
 bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn);
 int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch);
+bool kvmd_tdp_lookup(struct kvmd_vm *vm, u64 gfn, u64 *pfn, bool *writable);
+void kvmd_tdp_vcpu_free(struct kvmd_vcpu *vcpu);
 
 /* mmu/notifier.c */
 int kvmd_mmu_notifier_register(struct kvmd_vm *vm);
@@ -383,7 +408,19 @@ bool kvmd_long_mode(struct kvmd_vcpu *vcpu);
 
 /* emulate.c */
 int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu);
+int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu);
 int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len);
+
+/* taskswitch.c: the reasons in KVM's (and the VMX qualification's) encoding. */
+enum {
+	KVMD_TASK_SWITCH_CALL,
+	KVMD_TASK_SWITCH_IRET,
+	KVMD_TASK_SWITCH_JMP,
+	KVMD_TASK_SWITCH_GATE,
+};
+int kvmd_task_switch(struct kvmd_vcpu *vcpu, u16 sel, int idt_index,
+		     int reason, bool has_error, u32 error);
+int kvmd_task_switch_insn_len(struct kvmd_vcpu *vcpu);
 
 /* cpuid.c */
 int kvmd_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);
@@ -407,6 +444,7 @@ int kvmd_kvmclock_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data,
 			    bool host);
 int kvmd_get_clock(struct kvmd_vm *vm, struct kvm_clock_data __user *uclock);
 int kvmd_set_clock(struct kvmd_vm *vm, struct kvm_clock_data __user *uclock);
+u64 kvmd_kvmclock_now(struct kvmd_vm *vm, u64 *host_tsc);
 
 /* msr.c */
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist);
@@ -521,5 +559,46 @@ void kvmd_smm_set_events(struct kvmd_vcpu *vcpu,
 bool kvmd_smm_mp_state_ok(struct kvmd_vcpu *vcpu, u32 mp_state);
 int kvmd_smm_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmd_smm_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
+/* debug.c */
+void kvmd_debug_reset(struct kvmd_vcpu *vcpu);
+u64 kvmd_get_dr(struct kvmd_vcpu *vcpu, int dr);
+int kvmd_set_dr(struct kvmd_vcpu *vcpu, int dr, u64 val);
+bool kvmd_emulate_mov_dr(struct kvmd_vcpu *vcpu, int dr, bool write, u64 *val,
+			 int *r);
+int kvmd_handle_db(struct kvmd_vcpu *vcpu, u64 dr6);
+int kvmd_handle_bp(struct kvmd_vcpu *vcpu);
+int kvmd_debug_insn_done(struct kvmd_vcpu *vcpu, u64 old_rip, bool guest_tf,
+			 int r);
+void kvmd_debug_load_guest(struct kvmd_vcpu *vcpu);
+void kvmd_debug_load_host(struct kvmd_vcpu *vcpu);
+void kvmd_debug_after_exit(struct kvmd_vcpu *vcpu);
+long kvmd_guest_debug_valid_mask(void);
+long kvmd_debug_ioctl(struct kvmd_vcpu *vcpu, unsigned int ioctl,
+		      void __user *argp);
+/* hyperv.c */
+long kvmd_hv_check_extension(long ext);
+int kvmd_hv_get_supported_cpuid(struct kvmd_vcpu *vcpu,
+				struct kvm_cpuid2 __user *ucpuid);
+int kvmd_hv_enable_cap(struct kvmd_vcpu *vcpu, const struct kvm_enable_cap *cap);
+int kvmd_hv_set_cpuid(struct kvmd_vcpu *vcpu);
+int kvmd_hv_msr_read(struct kvmd_vcpu *vcpu, u32 msr, u64 *data, bool host);
+int kvmd_hv_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data, bool host);
+const u32 *kvmd_hv_msr_list(unsigned int *n);
+void kvmd_hv_setup_tsc_page(struct kvmd_vcpu *vcpu);
+void kvmd_hv_request_tsc_page_update(struct kvmd_vm *vm);
+int kvmd_hv_service(struct kvmd_vcpu *vcpu);
+void kvmd_hv_process_stimers(struct kvmd_vcpu *vcpu);
+bool kvmd_hv_hypercall_enabled(struct kvmd_vcpu *vcpu);
+int kvmd_hv_hypercall(struct kvmd_vcpu *vcpu, unsigned int len);
+bool kvmd_hv_hypercall_pending(struct kvmd_vcpu *vcpu);
+int kvmd_hv_complete_hypercall(struct kvmd_vcpu *vcpu);
+int kvmd_hv_synic_set_irq(struct kvmd_vm *vm, u32 vp, u32 sint);
+bool kvmd_hv_synic_auto_eoi(struct kvmd_vcpu *vcpu, int vec);
+int kvmd_hv_eventfd(struct kvmd_vm *vm, void __user *argp);
+void kvmd_hv_vcpu_free(struct kvmd_vcpu *vcpu);
+void kvmd_hv_vm_destroy(struct kvmd_vm *vm);
+struct vmcb_control_area;
+bool kvmd_hv_nested_msrpm_unchanged(struct kvmd_vcpu *vcpu,
+				    const struct vmcb_control_area *ctl);
 
 #endif

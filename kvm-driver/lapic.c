@@ -890,6 +890,48 @@ int kvmd_x2apic_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data)
 	return apic_reg_write(apic, off, data);
 }
 
+/*
+ * Hyper-V's EOI, ICR and TPR MSRs (hyperv.c), as KVM's kvm_lapic_msr_*:
+ * the register whatever the APIC's mode, the ICR as one 64-bit value
+ * whose high half is the destination (its top byte in xAPIC mode).
+ */
+int kvmd_apic_hv_msr_read(struct kvmd_vcpu *vcpu, u32 off, u64 *data)
+{
+	struct kvmd_lapic *apic = vcpu->apic;
+	u32 lo;
+
+	if (!apic)
+		return 1;
+	if (off == APIC_ICR) {
+		*data = reg_get(apic, APIC_ICR) |
+			(u64)reg_get(apic, APIC_ICR2) << 32;
+		return 0;
+	}
+	if (apic_reg_read(apic, off, &lo))
+		return 1;
+	*data = lo;
+	return 0;
+}
+
+int kvmd_apic_hv_msr_write(struct kvmd_vcpu *vcpu, u32 off, u64 data)
+{
+	struct kvmd_lapic *apic = vcpu->apic;
+
+	if (!apic)
+		return 1;
+	if (off == APIC_ICR) {
+		u32 dest = apic_x2apic(vcpu) ? data >> 32 : data >> 56;
+
+		reg_set(apic, APIC_ICR2, data >> 32);
+		reg_set(apic, APIC_ICR, (u32)data & ~APIC_ICR_BUSY);
+		apic_send_ipi(apic, (u32)data, dest);
+		return 0;
+	}
+	if (data >> 32)
+		return 1;
+	return apic_reg_write(apic, off, data);
+}
+
 /* ---- the vCPU's side: TPR, events, injection ---- */
 
 /* KVM_TPR_ACCESS_REPORTING: tell userspace the guest touched the TPR. */
@@ -1110,7 +1152,9 @@ int kvmd_cpu_get_interrupt(struct kvmd_vcpu *vcpu)
 	if (vec < 0)
 		return -1;
 	vec_clear(apic, APIC_IRR, vec);
-	vec_set(apic, APIC_ISR, vec);
+	/* A Hyper-V SINT with auto-EOI is never in service (hyperv_synic.c). */
+	if (!vcpu->hv || !kvmd_hv_synic_auto_eoi(vcpu, vec))
+		vec_set(apic, APIC_ISR, vec);
 	apic_update_ppr(apic);
 	return vec;
 }

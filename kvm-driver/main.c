@@ -96,6 +96,8 @@ static long kvmd_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return kvmd_get_feature_msrs(argp);
 	case KVM_X86_GET_MCE_CAP_SUPPORTED:
 		return kvmd_get_mce_cap_supported(argp);
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		return kvmd_hv_get_supported_cpuid(NULL, argp);
 	default:
 		return -EINVAL;
 	}

@@ -131,14 +131,37 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 			bitmap = vzalloc(kvmd_bitmap_bytes(npages));
 			if (!bitmap)
 				goto out;
+			/* KVM_DIRTY_LOG_INITIALLY_SET: all dirty, nothing protected yet. */
+			if (READ_ONCE(vm->manual_dirty_log) & KVM_DIRTY_LOG_INITIALLY_SET)
+				bitmap_set(bitmap, 0, npages);
 		}
 	} else {
 		old_bitmap = old->dirty_bitmap;
 	}
 	new.dirty_bitmap = bitmap;
 
-	if (old->npages) {
-		/* Move or flag change: drop every mapping of the old range. */
+	if (old->npages && new.base_gfn == old->base_gfn && bitmap && !old->dirty_bitmap) {
+		/*
+		 * Logging starts: as KVM, the mappings stay, write-protected so
+		 * the next write to each page is logged; with
+		 * KVM_DIRTY_LOG_INITIALLY_SET every page counts as dirty and
+		 * KVM_CLEAR_DIRTY_LOG protects them later.
+		 */
+		bool flush = false;
+
+		spin_lock(&vm->mmu_lock);
+		*old = new;
+		if (!(READ_ONCE(vm->manual_dirty_log) & KVM_DIRTY_LOG_INITIALLY_SET))
+			flush = kvmd_tdp_wrprotect(vm, as_id, new.base_gfn,
+						   new.base_gfn + npages);
+		spin_unlock(&vm->mmu_lock);
+		if (flush)
+			kvmd_flush_remote_tlbs(vm);
+	} else if (old->npages) {
+		/*
+		 * Move or another flag change (logging stops: large pages may
+		 * map it again): drop every mapping of the old range.
+		 */
 		struct kvmd_memslot prev = *old;
 
 		spin_lock(&vm->mmu_lock);
@@ -157,27 +180,52 @@ out:
 	return r;
 }
 
+/*
+ * The slot a dirty-log ioctl names (address space << 16 | id), with KVM's
+ * errnos: EINVAL for an id out of range, ENOENT when it does not log.
+ * Called with slots_sem held.
+ */
+static struct kvmd_memslot *dirty_log_slot(struct kvmd_vm *vm, u32 slot)
+{
+	u16 as_id = slot >> 16, id = (u16)slot;
+	struct kvmd_memslot *s;
+
+	if (as_id >= KVMD_ADDRESS_SPACES || id >= KVMD_MEM_SLOTS)
+		return ERR_PTR(-EINVAL);
+	s = &vm->slots[as_id][id];
+	if (!s->npages || !s->dirty_bitmap)
+		return ERR_PTR(-ENOENT);
+	return s;
+}
+
 int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log)
 {
-	u16 as_id = log->slot >> 16, id = (u16)log->slot;
 	struct kvmd_memslot *s;
 	unsigned long *snap, n, i, bytes;
 	bool flush = false;
 	int r;
 
-	if (as_id >= KVMD_ADDRESS_SPACES || id >= KVMD_MEM_SLOTS)
-		return -EINVAL;
-
 	down_read(&vm->slots_sem);
-	s = &vm->slots[as_id][id];
-	r = -ENOENT;
-	if (!s->npages || !s->dirty_bitmap)
+	s = dirty_log_slot(vm, log->slot);
+	r = PTR_ERR_OR_ZERO(s);
+	if (r)
 		goto out;
 	bytes = kvmd_bitmap_bytes(s->npages);
 	r = -ENOMEM;
-	snap = vzalloc(bytes);
+	snap = kvzalloc(bytes, GFP_KERNEL_ACCOUNT);
 	if (!snap)
 		goto out;
+
+	/*
+	 * With KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE the bits stay: userspace
+	 * clears and re-protects them with KVM_CLEAR_DIRTY_LOG.
+	 */
+	if (READ_ONCE(vm->manual_dirty_log) & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) {
+		n = bytes / sizeof(long);
+		for (i = 0; i < n; i++)
+			snap[i] = READ_ONCE(s->dirty_bitmap[i]);
+		goto copy;
+	}
 
 	/* Take and clear the bits, write-protecting what was dirtied. */
 	spin_lock(&vm->mmu_lock);
@@ -188,17 +236,78 @@ int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log)
 
 		snap[i] = bits;
 		if (bits)
-			flush |= kvmd_tdp_wrprotect(vm, as_id, first,
+			flush |= kvmd_tdp_wrprotect(vm, log->slot >> 16, first,
 						    first + BITS_PER_LONG);
 	}
 	spin_unlock(&vm->mmu_lock);
 	if (flush)
 		kvmd_flush_remote_tlbs(vm);
 
+copy:
 	r = 0;
 	if (copy_to_user(log->dirty_bitmap, snap, bytes))
 		r = -EFAULT;
-	vfree(snap);
+	kvfree(snap);
+out:
+	up_read(&vm->slots_sem);
+	return r;
+}
+
+/*
+ * KVM_CLEAR_DIRTY_LOG: clear the bits userspace hands back and write-protect
+ * those pages again, so their next write is logged. first_page is a
+ * multiple of 64, and num_pages too unless the range ends the slot.
+ */
+int kvmd_clear_dirty_log(struct kvmd_vm *vm, struct kvm_clear_dirty_log *log)
+{
+	struct kvmd_memslot *s;
+	unsigned long *mask, i, n;
+	bool flush = false;
+	int r;
+
+	if (log->first_page & 63)
+		return -EINVAL;
+	down_read(&vm->slots_sem);
+	s = dirty_log_slot(vm, log->slot);
+	r = PTR_ERR_OR_ZERO(s);
+	if (r)
+		goto out;
+	r = -EINVAL;
+	if (log->first_page > s->npages ||
+	    log->num_pages > s->npages - log->first_page ||
+	    (log->num_pages < s->npages - log->first_page && (log->num_pages & 63)))
+		goto out;
+	n = DIV_ROUND_UP(log->num_pages, BITS_PER_LONG);
+	r = 0;
+	if (!n)
+		goto out;
+	mask = vmemdup_user(log->dirty_bitmap, n * sizeof(long));
+	if (IS_ERR(mask)) {
+		r = PTR_ERR(mask);
+		goto out;
+	}
+	/* Bits past the range (and the slot) stay as they are. */
+	if (log->num_pages % BITS_PER_LONG)
+		mask[n - 1] &= BITMAP_LAST_WORD_MASK(log->num_pages);
+
+	spin_lock(&vm->mmu_lock);
+	for (i = 0; i < n; i++) {
+		unsigned long word = log->first_page / BITS_PER_LONG + i;
+		unsigned long bits = mask[i], b, e;
+		u64 first = s->base_gfn + word * BITS_PER_LONG;
+
+		if (!bits)
+			continue;
+		bits &= atomic_long_fetch_andnot(bits,
+				(atomic_long_t *)&s->dirty_bitmap[word]);
+		for_each_set_bitrange(b, e, &bits, BITS_PER_LONG)
+			flush |= kvmd_tdp_wrprotect(vm, log->slot >> 16, first + b,
+						    first + e);
+	}
+	spin_unlock(&vm->mmu_lock);
+	if (flush)
+		kvmd_flush_remote_tlbs(vm);
+	kvfree(mask);
 out:
 	up_read(&vm->slots_sem);
 	return r;

@@ -29,7 +29,10 @@ static const u32 kvmd_msrs_to_save[] = {
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 {
 	struct kvm_msr_list l;
-	u32 n = ARRAY_SIZE(kvmd_msrs_to_save);
+	unsigned int n_hv;
+	const u32 *hv = kvmd_hv_msr_list(&n_hv);
+	u32 base = ARRAY_SIZE(kvmd_msrs_to_save);
+	u32 n = base + n_hv + kvmd_ops->nr_save_msrs;
 
 	if (copy_from_user(&l, ulist, sizeof(l)))
 		return -EFAULT;
@@ -37,7 +40,13 @@ int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
 		return -EFAULT;
 	if (l.nmsrs < n)
 		return -E2BIG;
-	if (copy_to_user(ulist->indices, kvmd_msrs_to_save, sizeof(kvmd_msrs_to_save)))
+	if (copy_to_user(ulist->indices, kvmd_msrs_to_save, sizeof(kvmd_msrs_to_save)) ||
+	    copy_to_user(ulist->indices + base, hv, n_hv * sizeof(*hv)))
+		return -EFAULT;
+	/* The vendor's own (SVM: MSR_VM_HSAVE_PA, as KVM's list has it). */
+	if (kvmd_ops->nr_save_msrs &&
+	    copy_to_user(ulist->indices + base + n_hv, kvmd_ops->save_msrs,
+			 kvmd_ops->nr_save_msrs * sizeof(u32)))
 		return -EFAULT;
 	return 0;
 }
@@ -112,6 +121,8 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	if (i < 0)
 		i = kvmd_pv_msr_read(vcpu, index, data, host);
 	if (i < 0)
+		i = kvmd_hv_msr_read(vcpu, index, data, host);
+	if (i < 0)
 		i = kvmd_smm_msr_read(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
@@ -181,6 +192,7 @@ void kvmd_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 	vcpu->tsc_offset = offset;
 	kvmd_ops->set_tsc_offset(vcpu, offset);
 	kvmd_make_request(vcpu, KVMD_REQ_CLOCK_UPDATE);
+	kvmd_hv_request_tsc_page_update(vcpu->vm);
 }
 
 int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
@@ -195,17 +207,23 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	if (i < 0)
 		i = kvmd_pv_msr_write(vcpu, index, data, host);
 	if (i < 0)
+		i = kvmd_hv_msr_write(vcpu, index, data, host);
+	if (i < 0)
 		i = kvmd_smm_msr_write(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 
 	switch (index) {
 	case MSR_EFER:
-		if (data & ~KVMD_EFER_OK)
+		if (data & ~(KVMD_EFER_OK | EFER_SVME))
 			return 1;
 		if ((data & EFER_NX) && !kvmd_guest_has(vcpu, 0x80000001, 3, 20) && !host)
 			return 1;
 		if ((data & EFER_LME) && !kvmd_guest_has(vcpu, 0x80000001, 3, 29) && !host)
+			return 1;
+		/* SVME: only where nested SVM is offered, and for the guest with CPUID.SVM. */
+		if ((data & EFER_SVME) && (!kvmd_ops->nested_cpuid ||
+		    (!host && !kvmd_guest_has(vcpu, 0x80000001, 2, 2))))
 			return 1;
 		efer = kvmd_ops->get_efer(vcpu);
 		if (!host) {
@@ -287,6 +305,12 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		return kvmd_kvmclock_msr_write(vcpu, index, data, host);
 	case MSR_IA32_CR_PAT:
 		if (!kvmd_pat_ok(data))
+			return 1;
+		return kvmd_ops->set_msr(vcpu, index, data);
+	case MSR_VM_HSAVE_PA:
+		/* As KVM: the guest writes a page address; a VMM restores anything. */
+		if (!host && ((data & ~PAGE_MASK) ||
+			      (data >> kvmd_guest_maxphyaddr(vcpu))))
 			return 1;
 		return kvmd_ops->set_msr(vcpu, index, data);
 	case MSR_MTRRdefType:

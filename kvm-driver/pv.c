@@ -107,6 +107,9 @@ int kvmd_handle_hypercall(struct kvmd_vcpu *vcpu, unsigned int len)
 	struct kvmd_vcpu *target;
 	long ret = -KVM_ENOSYS;
 
+	/* A guest that set its Hyper-V OS ID speaks Hyper-V's ABI (hyperv.c). */
+	if (kvmd_hv_hypercall_enabled(vcpu))
+		return kvmd_hv_hypercall(vcpu, len);
 	if (!op_64) {
 		nr = (u32)nr;
 		a0 = (u32)a0;

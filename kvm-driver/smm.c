@@ -25,12 +25,6 @@
 			 X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | \
 			 X86_CR0_NW | X86_CR0_CD | X86_CR0_PG)
 
-/* DR6 and DR7 as KVM's kvm_set_dr() stores them. */
-#define SMM_DR6_VOLATILE	0x0001e80fULL
-#define SMM_DR6_FIXED_1		0xfffe0ff0ULL
-#define SMM_DR6_RTM		(1ULL << 16)
-#define SMM_DR6_BUS_LOCK	(1ULL << 11)
-#define SMM_DR7_VOLATILE	0xffff2bffULL
 #define SMM_DR7_FIXED_1		0x400ULL
 
 static void put16(u8 *map, u32 off, u16 v)
@@ -95,32 +89,6 @@ void kvmd_smm_reset(struct kvmd_vcpu *vcpu)
 	vcpu->smm.count = 0;
 }
 
-/* ---- debug registers, as KVM's kvm_get_dr()/kvm_set_dr() ---- */
-
-static u64 smm_get_dr(struct kvmd_vcpu *vcpu, int dr)
-{
-	return dr == 6 ? kvmd_ops->get_dr6(vcpu) : kvmd_ops->get_dr7(vcpu);
-}
-
-/* Nonzero (the RSM fails) when bits 63:32 are set. */
-static int smm_set_dr(struct kvmd_vcpu *vcpu, int dr, u64 val)
-{
-	u64 fixed = SMM_DR6_FIXED_1;
-
-	if (val >> 32)
-		return 1;
-	if (dr == 7) {
-		kvmd_ops->set_dr7(vcpu, (val & SMM_DR7_VOLATILE) | SMM_DR7_FIXED_1);
-		return 0;
-	}
-	if (!kvmd_guest_has(vcpu, 7, 1, 11))		/* EBX.RTM */
-		fixed |= SMM_DR6_RTM;
-	if (!kvmd_guest_has(vcpu, 7, 2, 24))		/* ECX.BUS_LOCK_DETECT */
-		fixed |= SMM_DR6_BUS_LOCK;
-	kvmd_ops->set_dr6(vcpu, (val & SMM_DR6_VOLATILE) | fixed);
-	return 0;
-}
-
 /* ---- the state save map ---- */
 
 /* A segment's attributes where a descriptor keeps them (bits 8-23). */
@@ -167,8 +135,8 @@ static void smm_save_32(struct kvmd_vcpu *vcpu, u8 *map)
 	put32(map, 0x7ff0, vcpu->rip);
 	for (i = 0; i < 8; i++)
 		put32(map, 0x7fd0 + i * 4, vcpu->regs[i]);
-	put32(map, 0x7fcc, smm_get_dr(vcpu, 6));
-	put32(map, 0x7fc8, smm_get_dr(vcpu, 7));
+	put32(map, 0x7fcc, kvmd_get_dr(vcpu, 6));
+	put32(map, 0x7fc8, kvmd_get_dr(vcpu, 7));
 
 	kvmd_ops->get_segment(vcpu, &seg, KVMD_SEG_TR);
 	put32(map, 0x7fc4, seg.selector);
@@ -221,8 +189,8 @@ static void smm_save_64(struct kvmd_vcpu *vcpu, u8 *map)
 		put64(map, 0x7ff8 - i * 8, vcpu->regs[i]);
 	put64(map, 0x7f78, vcpu->rip);
 	put32(map, 0x7f70, vcpu->rflags);
-	put64(map, 0x7f68, smm_get_dr(vcpu, 6));
-	put64(map, 0x7f60, smm_get_dr(vcpu, 7));
+	put64(map, 0x7f68, kvmd_get_dr(vcpu, 6));
+	put64(map, 0x7f60, kvmd_get_dr(vcpu, 7));
 	put64(map, 0x7f58, kvmd_ops->get_cr(vcpu, 0));
 	put64(map, 0x7f50, kvmd_ops->get_cr(vcpu, 3));
 	put64(map, 0x7f48, kvmd_ops->get_cr(vcpu, 4));
@@ -279,7 +247,7 @@ static void smm_enter(struct kvmd_vcpu *vcpu)
 	kvmd_ops->set_cr4(vcpu, 0);
 	/* Undocumented, as KVM: the IDT limit is zero in SMM. */
 	kvmd_ops->set_dtable(vcpu, &idt, true);
-	smm_set_dr(vcpu, 7, SMM_DR7_FIXED_1);
+	kvmd_set_dr(vcpu, 7, SMM_DR7_FIXED_1);
 
 	/* Real-address mode with 4 GiB limits, CS at SMBASE. */
 	memset(&ds, 0, sizeof(ds));
@@ -414,8 +382,8 @@ static int smm_load_32(struct kvmd_vcpu *vcpu, const u8 *map)
 	vcpu->rip = get32(map, 0x7ff0);
 	for (i = 0; i < 8; i++)
 		vcpu->regs[i] = get32(map, 0x7fd0 + i * 4);
-	if (smm_set_dr(vcpu, 6, get32(map, 0x7fcc)) ||
-	    smm_set_dr(vcpu, 7, get32(map, 0x7fc8)))
+	if (kvmd_set_dr(vcpu, 6, get32(map, 0x7fcc)) ||
+	    kvmd_set_dr(vcpu, 7, get32(map, 0x7fc8)))
 		return 1;
 
 	smm_seg_load(vcpu, KVMD_SEG_TR, get32(map, 0x7fc4), get32(map, 0x7f64),
@@ -456,8 +424,8 @@ static int smm_load_64(struct kvmd_vcpu *vcpu, const u8 *map)
 		vcpu->regs[i] = get64(map, 0x7ff8 - i * 8);
 	vcpu->rip = get64(map, 0x7f78);
 	vcpu->rflags = get32(map, 0x7f70) | X86_EFLAGS_FIXED;
-	if (smm_set_dr(vcpu, 6, get64(map, 0x7f68)) ||
-	    smm_set_dr(vcpu, 7, get64(map, 0x7f60)))
+	if (kvmd_set_dr(vcpu, 6, get64(map, 0x7f68)) ||
+	    kvmd_set_dr(vcpu, 7, get64(map, 0x7f60)))
 		return 1;
 	vcpu->smm.smbase = get32(map, 0x7f00);
 	/* A guest WRMSR's rules, LMA aside (paging is off here). */

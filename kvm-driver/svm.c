@@ -16,6 +16,7 @@
 #include <uapi/asm/svm.h>
 
 #include "kvmdrv.h"
+#include "svm.h"
 
 #define NPT_P		(1ULL << 0)
 #define NPT_RW		(1ULL << 1)
@@ -35,23 +36,6 @@ struct svm_cpu {
 	bool enabled;
 };
 
-struct svm_vcpu {
-	struct vmcb *vmcb;
-	u64 vmcb_pa;
-	u32 asid_gen;
-	int asid_cpu;
-	u64 entry_rip;		/* where the last VMRUN started */
-	bool entry_if;		/* and whether IF was set there */
-	/*
-	 * The host state VMSAVE put in this CPU's host save area (FS, GS,
-	 * TR, LDTR, KernelGSbase, the SYSCALL and SYSENTER MSRs) holds until
-	 * this thread is switched out or returns to userspace: saved again
-	 * only when the CPU, the task's switch count or the KVM_RUN changed.
-	 */
-	int host_saved_cpu;
-	unsigned long host_saved_switches;
-};
-
 static int trace_exits;
 module_param(trace_exits, int, 0644);
 MODULE_PARM_DESC(trace_exits, "log this many guest exits to the kernel log (debugging)");
@@ -59,29 +43,10 @@ MODULE_PARM_DESC(trace_exits, "log this many guest exits to the kernel log (debu
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpus);
 static struct page *svm_iopm, *svm_msrpm;
 static u32 svm_max_asid;
-static bool svm_has_nrips, svm_flush_by_asid;
+bool svm_has_nrips;
+static bool svm_flush_by_asid;
 
 void kvmd_svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
-
-static inline struct svm_vcpu *to_svm(struct kvmd_vcpu *vcpu)
-{
-	return vcpu->priv;
-}
-
-static inline struct vmcb *svm_vmcb(struct kvmd_vcpu *vcpu)
-{
-	return to_svm(vcpu)->vmcb;
-}
-
-static inline void set_icpt(struct vmcb *vmcb, int bit)
-{
-	vmcb->control.intercepts[bit / 32] |= 1U << (bit % 32);
-}
-
-static inline void clr_icpt(struct vmcb *vmcb, int bit)
-{
-	vmcb->control.intercepts[bit / 32] &= ~(1U << (bit % 32));
-}
 
 /* ---- module and per-CPU setup ---- */
 
@@ -231,16 +196,22 @@ static void svm_init_seg(struct vmcb_seg *s, u16 attrib)
 
 static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 {
-	struct vmcb *vmcb = svm_vmcb(vcpu);
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb01;
 	struct vmcb_control_area *c = &vmcb->control;
 	struct vmcb_save_area *s = &vmcb->save;
 	int i;
 
+	/* INIT or reset leaves a guest hypervisor's guest, GIF set. */
+	nested_svm_leave(vcpu);
+	to_svm(vcpu)->nested.gif = true;
+	to_svm(vcpu)->nested.svme = false;
 	memset(vmcb, 0, sizeof(*vmcb));
-	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR3_READ; i++)
+	/* Every DR access (debug.c keeps the guest's DRs), every #DB. */
+	for (i = INTERCEPT_DR0_READ; i <= INTERCEPT_DR7_READ; i++)
 		set_icpt(vmcb, i);
-	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR3_WRITE; i++)
+	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR7_WRITE; i++)
 		set_icpt(vmcb, i);
+	set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 1);
 	set_icpt(vmcb, INTERCEPT_CR8_WRITE);
 	set_icpt(vmcb, INTERCEPT_INTR);
 	set_icpt(vmcb, INTERCEPT_NMI);
@@ -316,6 +287,9 @@ static int svm_vcpu_create(struct kvmd_vcpu *vcpu)
 	}
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
+	svm->vmcb01 = svm->vmcb;
+	svm->vmcb01_pa = svm->vmcb_pa;
+	svm->nested.gif = true;
 	svm->asid_cpu = -1;
 	svm->host_saved_cpu = -1;
 	vcpu->priv = svm;
@@ -328,6 +302,7 @@ static void svm_vcpu_free(struct kvmd_vcpu *vcpu)
 
 	if (!svm)
 		return;
+	nested_svm_free(vcpu);
 	free_page((unsigned long)svm->vmcb);
 	kfree(svm);
 	vcpu->priv = NULL;
@@ -391,6 +366,8 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 	svm->entry_if = vcpu->rflags & X86_EFLAGS_IF;
 	vmcb->save.rflags = vcpu->rflags | (debug_step ? X86_EFLAGS_TF : 0);
 	vmcb->control.clean = 0;
+	/* No cause bits in DR6, so a #DB exit shows exactly its own; unless the guest owns DR6. */
+	vmcb->save.dr6 = vcpu->dr_passthrough ? vcpu->dr6 : DR6_RESERVED;
 
 	get_debugreg(host_dr7, 7);
 	asm volatile("clgi" ::: "memory");
@@ -530,7 +507,7 @@ static u64 svm_get_cr(struct kvmd_vcpu *vcpu, int cr)
 	case 4:
 		return vmcb->save.cr4;
 	case 8:
-		return vmcb->control.int_ctl & V_TPR_MASK;
+		return svm_tpr_vmcb(vcpu)->control.int_ctl & V_TPR_MASK;
 	default:
 		return 0;
 	}
@@ -538,7 +515,8 @@ static u64 svm_get_cr(struct kvmd_vcpu *vcpu, int cr)
 
 static u64 svm_get_efer(struct kvmd_vcpu *vcpu)
 {
-	return svm_vmcb(vcpu)->save.efer & ~(u64)EFER_SVME;
+	return (svm_vmcb(vcpu)->save.efer & ~(u64)EFER_SVME) |
+	       (to_svm(vcpu)->nested.svme ? EFER_SVME : 0);
 }
 
 static void svm_set_cr0(struct kvmd_vcpu *vcpu, u64 v)
@@ -563,14 +541,18 @@ static void svm_set_cr4(struct kvmd_vcpu *vcpu, u64 v)
 
 static void svm_set_cr8(struct kvmd_vcpu *vcpu, u64 v)
 {
-	struct vmcb *vmcb = svm_vmcb(vcpu);
+	struct vmcb *vmcb = svm_tpr_vmcb(vcpu);
 
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | (v & V_TPR_MASK);
 }
 
 static void svm_set_efer(struct kvmd_vcpu *vcpu, u64 efer)
 {
-	/* The hardware insists on SVME in the guest's EFER; the guest never sees it. */
+	/*
+	 * The hardware insists on SVME in the guest's EFER; the guest sees its
+	 * own bit, which enables the emulated SVM instructions (nested_svm.c).
+	 */
+	nested_svm_set_efer(vcpu, efer);
 	svm_vmcb(vcpu)->save.efer = efer | EFER_SVME;
 }
 
@@ -628,7 +610,7 @@ static int svm_get_msr(struct kvmd_vcpu *vcpu, u32 index, u64 *data)
 		*data = s->g_pat;
 		break;
 	default:
-		return KVMD_MSR_UNKNOWN;
+		return nested_svm_get_msr(vcpu, index, data);
 	}
 	return 0;
 }
@@ -672,7 +654,7 @@ static int svm_set_msr(struct kvmd_vcpu *vcpu, u32 index, u64 data)
 		s->g_pat = data;
 		break;
 	default:
-		return KVMD_MSR_UNKNOWN;
+		return nested_svm_set_msr(vcpu, index, data);
 	}
 	return 0;
 }
@@ -718,12 +700,18 @@ static void svm_inject_exception(struct kvmd_vcpu *vcpu, u8 vector,
 	vmcb->control.event_inj = vector | SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
 				  (has_error ? SVM_EVTINJ_VALID_ERR : 0);
 	vmcb->control.event_inj_err = error_code;
+	/* #BP and #OF are traps: the frame gets NextRIP, already past the INT3 here. */
+	if (vector == 3 || vector == 4)
+		vmcb->control.next_rip = vcpu->rip;
 }
 
 static void svm_enable_irq_window(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 
+	/* L1's GIF clear or L2 masking its own: STGI or an L2 exit calls again. */
+	if (nested_svm_events_blocked(vcpu))
+		return;
 	/* A virtual interrupt nobody takes: VINTR exits once the guest could. */
 	vmcb->control.int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
 				 (0xf << V_INTR_PRIO_SHIFT);
@@ -787,14 +775,21 @@ static void svm_update_debug(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	u32 dbg = vcpu->guest_debug;
+	int i;
 
-	clr_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 1);
+	/* MOV DR exits unless the guest owns the registers until the next exit. */
+	for (i = 0; i < 8; i++) {
+		if (vcpu->dr_passthrough) {
+			clr_icpt(vmcb, INTERCEPT_DR0_READ + i);
+			clr_icpt(vmcb, INTERCEPT_DR0_WRITE + i);
+		} else {
+			set_icpt(vmcb, INTERCEPT_DR0_READ + i);
+			set_icpt(vmcb, INTERCEPT_DR0_WRITE + i);
+		}
+	}
+	/* #DB stays intercepted: debug.c tells the debugger's from the guest's. */
 	clr_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 3);
-	if (!(dbg & KVM_GUESTDBG_ENABLE))
-		return;
-	if (dbg & KVM_GUESTDBG_SINGLESTEP)
-		set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 1);
-	if (dbg & KVM_GUESTDBG_USE_SW_BP)
+	if ((dbg & KVM_GUESTDBG_ENABLE) && (dbg & KVM_GUESTDBG_USE_SW_BP))
 		set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 3);
 }
 
@@ -806,17 +801,17 @@ static void svm_flush_tlb(struct kvmd_vcpu *vcpu)
 
 static void svm_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 {
-	svm_vmcb(vcpu)->control.tsc_offset = offset;
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	/* L1's offset; L2 runs with L1's offset plus the one L1 gave it. */
+	svm->vmcb01->control.tsc_offset = offset;
+	if (svm->nested.guest_mode)
+		svm->vmcb->control.tsc_offset = offset + svm->nested.ctl.tsc_offset;
 }
 
 static void svm_set_tdp_root(struct kvmd_vcpu *vcpu, u64 root_pa)
 {
 	svm_vmcb(vcpu)->control.nested_cr3 = root_pa;
-}
-
-static void svm_set_dr6(struct kvmd_vcpu *vcpu, u64 v)
-{
-	svm_vmcb(vcpu)->save.dr6 = v;
 }
 
 /*
@@ -870,6 +865,7 @@ static int svm_exit_vintr(struct kvmd_vcpu *vcpu)
 	    vcpu->rip == svm->entry_rip + 1)
 		kvmd_ops->set_interrupt_shadow(vcpu, 1);
 	svm_clear_irq_window(svm_vmcb(vcpu));
+	nested_svm_restore_vintr(vcpu);
 	return KVMD_RESUME;
 }
 
@@ -964,7 +960,7 @@ static int svm_exit_iret(struct kvmd_vcpu *vcpu)
 	return KVMD_RESUME;
 }
 
-/* MOV to/from DR0-3: decode the GPR operand ourselves (no decode assists). */
+/* MOV to/from DR0-7: decode the GPR operand ourselves (no decode assists). */
 static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 {
 	u32 code = svm_vmcb(vcpu)->control.exit_code;
@@ -972,7 +968,8 @@ static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 	int dr = code & 0xf;
 	unsigned int len, i = 0;
 	u8 insn[15], rex = 0;
-	int gpr;
+	int gpr, r;
+	u64 val;
 
 	if (kvmd_fetch_insn(vcpu, insn, &len) || len < 3)
 		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, code, 0);
@@ -981,16 +978,12 @@ static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 		rex = (insn[i] & 0xf0) == 0x40 ? insn[i++] : (i++, 0);
 	if (i + 2 >= len || insn[i] != 0x0f || (insn[i + 1] != 0x21 && insn[i + 1] != 0x23))
 		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, code, 0);
-	if (svm_get_cpl(vcpu)) {
-		kvmd_queue_exception_e(vcpu, 13, 0);
-		return KVMD_RESUME;
-	}
 	gpr = (insn[i + 2] & 7) | ((rex & 1) << 3);
-	if (write)
-		vcpu->dr[dr & 3] = kvmd_long_mode(vcpu) ? vcpu->regs[gpr] :
-				   (u32)vcpu->regs[gpr];
-	else
-		vcpu->regs[gpr] = vcpu->dr[dr & 3];
+	val = vcpu->regs[gpr];
+	if (!kvmd_emulate_mov_dr(vcpu, dr, write, &val, &r))
+		return r;
+	if (!write)
+		vcpu->regs[gpr] = kvmd_long_mode(vcpu) ? val : (u32)val;
 	return svm_skip(vcpu, i + 3);
 }
 
@@ -1026,20 +1019,12 @@ static int svm_exit_write_cr8(struct kvmd_vcpu *vcpu)
 
 static int svm_exit_db(struct kvmd_vcpu *vcpu)
 {
-	struct vmcb *vmcb = svm_vmcb(vcpu);
-
-	if (!(vcpu->guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
-		kvmd_queue_exception(vcpu, 1);
-		return KVMD_RESUME;
-	}
-	return kvmd_handle_debug(vcpu, 1, vmcb->save.dr6, vmcb->save.dr7);
+	return kvmd_handle_db(vcpu, svm_vmcb(vcpu)->save.dr6);
 }
 
 static int svm_exit_bp(struct kvmd_vcpu *vcpu)
 {
-	struct vmcb *vmcb = svm_vmcb(vcpu);
-
-	return kvmd_handle_debug(vcpu, 3, vmcb->save.dr6, vmcb->save.dr7);
+	return kvmd_handle_bp(vcpu);
 }
 
 static int svm_exit_npf(struct kvmd_vcpu *vcpu)
@@ -1047,6 +1032,9 @@ static int svm_exit_npf(struct kvmd_vcpu *vcpu)
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	u64 err = vmcb->control.exit_info_1;
 
+	/* L2 on the shadow of its hypervisor's NPT: nested_npt.c. */
+	if (nested_npt_active(vcpu))
+		return nested_npt_fault(vcpu);
 	return kvmd_tdp_fault(vcpu, vmcb->control.exit_info_2, err & 2, err & 16);
 }
 
@@ -1058,19 +1046,60 @@ static int svm_exit_xsetbv(struct kvmd_vcpu *vcpu)
 	return svm_skip(vcpu, 3);
 }
 
+/* A task switch: the reason and the vectoring event sorted as KVM does, then emulated. */
 static int svm_exit_task_switch(struct kvmd_vcpu *vcpu)
 {
-	/* Hardware task switches are not emulated. */
-	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-				   SVM_EXIT_TASK_SWITCH,
-				   svm_vmcb(vcpu)->control.exit_info_1);
+	struct vmcb *vmcb = svm_vmcb(vcpu);
+	u32 info = vmcb->control.exit_int_info;
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
+	int vec = info & SVM_EXITINTINFO_VEC_MASK;
+	u64 info2 = vmcb->control.exit_info_2;
+	bool has_error = false;
+	u32 error = 0;
+	int reason, len;
+
+	if (info2 & (1ULL << SVM_EXITINFOSHIFT_TS_REASON_IRET))
+		reason = KVMD_TASK_SWITCH_IRET;
+	else if (info2 & (1ULL << SVM_EXITINFOSHIFT_TS_REASON_JMP))
+		reason = KVMD_TASK_SWITCH_JMP;
+	else if (info & SVM_EXITINTINFO_VALID)
+		reason = KVMD_TASK_SWITCH_GATE;
+	else
+		reason = KVMD_TASK_SWITCH_CALL;
+
+	/* The event that went through the gate is delivered by the switch. */
+	if (reason == KVMD_TASK_SWITCH_GATE) {
+		vcpu->nmi.injected = false;
+		vcpu->exception.injected = false;
+		vcpu->interrupt.injected = false;
+		if (type == SVM_EXITINTINFO_TYPE_EXEPT &&
+		    (info2 & (1ULL << SVM_EXITINFOSHIFT_TS_HAS_ERROR_CODE))) {
+			has_error = true;
+			error = (u32)info2;
+		}
+	}
+	/* An instruction caused it: the old task resumes after it. */
+	if (reason != KVMD_TASK_SWITCH_GATE || type == SVM_EXITINTINFO_TYPE_SOFT ||
+	    (type == SVM_EXITINTINFO_TYPE_EXEPT && (vec == 3 || vec == 4))) {
+		len = kvmd_task_switch_insn_len(vcpu);
+		if (len < 0)
+			return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+						   SVM_EXIT_TASK_SWITCH, info2);
+		kvmd_skip_insn(vcpu, len);
+	}
+	return kvmd_task_switch(vcpu, (u16)vmcb->control.exit_info_1,
+				type == SVM_EXITINTINFO_TYPE_SOFT ? vec : -1,
+				reason, has_error, error);
 }
+
+/* What KVM_GET_MSR_INDEX_LIST adds on SVM: the nested host save area. */
+static const u32 svm_save_msrs[] = { MSR_VM_HSAVE_PA };
 
 typedef int (*svm_exit_fn)(struct kvmd_vcpu *vcpu);
 
 static const svm_exit_fn svm_exit_handlers[] = {
-	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR3]	= svm_exit_dr,
-	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR3]	= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7]	= svm_exit_dr,
 	[SVM_EXIT_WRITE_CR8]				= svm_exit_write_cr8,
 	[SVM_EXIT_EXCP_BASE + 1]			= svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + 3]			= svm_exit_bp,
@@ -1084,17 +1113,17 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_IRET]					= svm_exit_iret,
 	[SVM_EXIT_INVD]					= svm_exit_skip2,
 	[SVM_EXIT_HLT]					= svm_exit_hlt,
-	[SVM_EXIT_INVLPGA]				= svm_exit_ud,
+	[SVM_EXIT_INVLPGA]				= nested_svm_invlpga,
 	[SVM_EXIT_IOIO]					= svm_exit_ioio,
 	[SVM_EXIT_MSR]					= svm_exit_msr,
 	[SVM_EXIT_TASK_SWITCH]				= svm_exit_task_switch,
 	[SVM_EXIT_SHUTDOWN]				= svm_exit_shutdown,
-	[SVM_EXIT_VMRUN]				= svm_exit_ud,
+	[SVM_EXIT_VMRUN]				= nested_svm_vmrun,
 	[SVM_EXIT_VMMCALL]				= svm_exit_vmmcall,
-	[SVM_EXIT_VMLOAD]				= svm_exit_ud,
-	[SVM_EXIT_VMSAVE]				= svm_exit_ud,
-	[SVM_EXIT_STGI]					= svm_exit_ud,
-	[SVM_EXIT_CLGI]					= svm_exit_ud,
+	[SVM_EXIT_VMLOAD]				= nested_svm_vmload,
+	[SVM_EXIT_VMSAVE]				= nested_svm_vmsave,
+	[SVM_EXIT_STGI]					= nested_svm_stgi,
+	[SVM_EXIT_CLGI]					= nested_svm_clgi,
 	[SVM_EXIT_SKINIT]				= svm_exit_ud,
 	[SVM_EXIT_RDTSCP]				= svm_exit_ud,
 	[SVM_EXIT_WBINVD]				= svm_exit_skip2,
@@ -1117,7 +1146,7 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 	 * V_TPR, four bits wide, so a TPR written through MMIO loses its low
 	 * nibble at the next exit.
 	 */
-	if (vcpu->apic)
+	if (vcpu->apic && svm_tpr_vmcb(vcpu) == vmcb)
 		kvmd_apic_set_tpr(vcpu, vmcb->control.int_ctl & V_TPR_MASK);
 
 	if (trace_exits > 0) {
@@ -1126,6 +1155,10 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 			code, vmcb->control.int_state, vmcb->save.rflags, vcpu->rip, vmcb->control.exit_info_1,
 			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
 	}
+
+	/* An exit of L2 that L1 intercepts goes to L1 (nested_svm.c). */
+	if (to_svm(vcpu)->nested.guest_mode && nested_svm_reflect_exit(vcpu, code))
+		return KVMD_RESUME;
 
 	/* Some implementations leave the upper half of the code zero. */
 	if (vmcb->control.exit_code == (u32)SVM_EXIT_ERR) {
@@ -1147,6 +1180,7 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 
 const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.name			= "AMD SVM",
+	.hypercall_insn		= { 0x0f, 0x01, 0xd9 },	/* VMMCALL */
 	.hardware_setup		= svm_hardware_setup,
 	.hardware_unsetup	= svm_hardware_unsetup,
 	.hardware_enable	= svm_hardware_enable,
@@ -1192,6 +1226,15 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.flush_tlb		= svm_flush_tlb,
 	.set_tsc_offset		= svm_set_tsc_offset,
 	.set_tdp_root		= svm_set_tdp_root,
-	.set_dr6		= svm_set_dr6,
 	.leave_smm		= svm_leave_smm,
+	.events_blocked		= nested_svm_events_blocked,
+	.nested_triple_fault	= nested_svm_triple_fault,
+	.nested_events		= nested_svm_check_events,
+	.nested_cpuid		= nested_svm_cpuid,
+	.get_nested_state	= nested_svm_get_state,
+	.set_nested_state	= nested_svm_set_state,
+	.nested_state_size	= nested_svm_state_size,
+	.save_msrs		= svm_save_msrs,
+	.nr_save_msrs		= ARRAY_SIZE(svm_save_msrs),
+	.tdp_changed		= nested_npt_tdp_changed,
 };

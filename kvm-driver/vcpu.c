@@ -19,10 +19,6 @@
 
 #include "kvmdrv.h"
 
-#define KVMD_GUESTDBG_OK (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
-			  KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_DB | \
-			  KVM_GUESTDBG_INJECT_BP)
-
 static inline void *kvmd_pio_data(struct kvmd_vcpu *vcpu)
 {
 	return (void *)vcpu->run + KVMD_PIO_PAGE * PAGE_SIZE;
@@ -52,11 +48,18 @@ void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len)
 	kvmd_ops->set_interrupt_shadow(vcpu, 0);
 }
 
+/* Nested virtualization holds events back (GIF clear...): vendor.h. */
+static bool kvmd_events_blocked(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_ops->events_blocked && kvmd_ops->events_blocked(vcpu);
+}
+
 /* The guest could take an external interrupt right now. */
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu)
 {
 	return (vcpu->rflags & X86_EFLAGS_IF) &&
-	       !kvmd_ops->get_interrupt_shadow(vcpu);
+	       !kvmd_ops->get_interrupt_shadow(vcpu) &&
+	       !kvmd_events_blocked(vcpu);
 }
 
 static bool kvmd_ready_for_interrupt(struct kvmd_vcpu *vcpu)
@@ -107,12 +110,10 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	memset(&vcpu->exception, 0, sizeof(vcpu->exception));
 	memset(&vcpu->interrupt, 0, sizeof(vcpu->interrupt));
 	memset(&vcpu->nmi, 0, sizeof(vcpu->nmi));
-	memset(vcpu->dr, 0, sizeof(vcpu->dr));
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMD_PENDING_NONE;
 	vcpu->mmio_cached = 0;
-	if (vcpu->guest_debug)
-		kvmd_ops->update_debug(vcpu);
+	kvmd_debug_reset(vcpu);
 }
 
 /* INIT: the power-on registers and the APIC's INIT state; MSRs stay. */
@@ -127,20 +128,6 @@ int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu)
 	/* The hardware leaves the guest state undefined: start from reset. */
 	kvmd_vcpu_reset(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
-	return KVMD_EXIT_USER;
-}
-
-int kvmd_handle_debug(struct kvmd_vcpu *vcpu, u32 exception, u64 dr6, u64 dr7)
-{
-	struct kvm_run *run = vcpu->run;
-	struct kvm_segment cs;
-
-	kvmd_ops->get_segment(vcpu, &cs, KVMD_SEG_CS);
-	run->exit_reason = KVM_EXIT_DEBUG;
-	run->debug.arch.exception = exception;
-	run->debug.arch.pc = cs.base + vcpu->rip;
-	run->debug.arch.dr6 = dr6;
-	run->debug.arch.dr7 = dr7;
 	return KVMD_EXIT_USER;
 }
 
@@ -376,6 +363,8 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 
 	if (vcpu->msr_exit.pending)
 		return kvmd_complete_msr_exit(vcpu);
+	if (kvmd_hv_hypercall_pending(vcpu))
+		return kvmd_hv_complete_hypercall(vcpu);
 	vcpu->pending = KVMD_PENDING_NONE;
 	/* Like KVM: userspace moved RIP, so the instruction is abandoned. */
 	if (p != KVMD_PENDING_NONE && vcpu->rip != vcpu->pending_rip) {
@@ -394,7 +383,7 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 			return kvmd_emulate_mmio(vcpu);
 		}
 		vcpu->mmio_cached = 0;
-		return KVMD_RESUME;
+		return kvmd_emulate_mmio_next(vcpu);
 	default:
 		return KVMD_RESUME;
 	}
@@ -424,8 +413,10 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 		irq_waits = vcpu->interrupt.injected;
 	} else if (vcpu->interrupt.injected) {
 		kvmd_ops->inject_irq(vcpu, vcpu->interrupt.nr);
+	} else if (vcpu->guest_debug & KVM_GUESTDBG_BLOCKIRQ) {
+		/* As KVM: the debugger asked for no new NMI or interrupt. */
 	} else if (vcpu->nmi.pending && !vcpu->nmi.masked &&
-		   !kvmd_ops->get_interrupt_shadow(vcpu)) {
+		   !kvmd_ops->get_interrupt_shadow(vcpu) && !kvmd_events_blocked(vcpu)) {
 		vcpu->nmi.pending = false;
 		vcpu->nmi.injected = true;
 		vcpu->nmi.masked = true;
@@ -442,6 +433,8 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 		}
 	}
 
+	if (vcpu->guest_debug & KVM_GUESTDBG_BLOCKIRQ)
+		return;
 	if (vcpu->nmi.pending)
 		kvmd_ops->enable_nmi_window(vcpu);
 	/* Exit as soon as the guest can take the waiting or requested IRQ. */
@@ -453,10 +446,16 @@ static void kvmd_inject_events(struct kvmd_vcpu *vcpu)
 /* One entry into the guest; returns KVMD_RESUME, KVMD_EXIT_USER or -errno. */
 static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 {
-	bool force_steal;
+	bool force_steal, tf;
+	u64 rip;
+	int r;
 
-	/* Like KVM, a requested shutdown leaves the registers as they are. */
-	if (kvmd_check_request(vcpu, KVMD_REQ_TRIPLE_FAULT)) {
+	/*
+	 * Like KVM, a requested shutdown leaves the registers as they are;
+	 * a guest hypervisor may take its guest's as an exit instead.
+	 */
+	if (kvmd_check_request(vcpu, KVMD_REQ_TRIPLE_FAULT) &&
+	    !(kvmd_ops->nested_triple_fault && kvmd_ops->nested_triple_fault(vcpu))) {
 		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 		return KVMD_EXIT_USER;
 	}
@@ -481,6 +480,9 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		vcpu->run->exit_reason = KVM_EXIT_TPR_ACCESS;
 		return KVMD_EXIT_USER;
 	}
+	if (kvmd_check_request(vcpu, KVMD_REQ_HV) &&
+	    kvmd_hv_service(vcpu) == KVMD_EXIT_USER)
+		return KVMD_EXIT_USER;
 	kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 	if (vcpu->apic) {
 		/* INIT, SIPI, the timer and NMIs other threads left pending. */
@@ -491,6 +493,8 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		kvmd_apic_sync_from_vapic(vcpu);
 		kvmd_ops->set_cr8(vcpu, kvmd_apic_get_cr8(vcpu));
 	}
+	if (kvmd_ops->nested_events)
+		kvmd_ops->nested_events(vcpu);
 	kvmd_smm_inject(vcpu);
 	kvmd_inject_events(vcpu);
 	if (vcpu->apic)
@@ -511,15 +515,21 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	if (kvmd_smm_blocked_by_event(vcpu))
 		smp_send_reschedule(vcpu->cpu);
 	kvmd_xsave_load_guest(vcpu);
+	kvmd_debug_load_guest(vcpu);
 	kvmd_ops->run(vcpu);
+	kvmd_debug_load_host(vcpu);
 	kvmd_xsave_load_host(vcpu);
 	WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 	local_irq_enable();
 
+	kvmd_debug_after_exit(vcpu);
 	vcpu->exits++;
 	vcpu->fault_gpa_valid = false;
 	kvmd_ops->complete_events(vcpu);
-	return kvmd_ops->handle_exit(vcpu);
+	rip = vcpu->rip;
+	tf = vcpu->rflags & X86_EFLAGS_TF;
+	r = kvmd_ops->handle_exit(vcpu);
+	return kvmd_debug_insn_done(vcpu, rip, tf, r);
 }
 
 /*
@@ -533,6 +543,7 @@ static int kvmd_vcpu_block(struct kvmd_vcpu *vcpu)
 	for (;;) {
 		kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 		kvmd_apic_accept_events(vcpu);
+		kvmd_hv_process_stimers(vcpu);
 		kvmd_apic_sync(vcpu);
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
 		    ((vcpu->nmi.pending && !vcpu->nmi.masked) ||
@@ -588,6 +599,8 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	sigset_t saved;
+	bool tf;
+	u64 rip;
 	int r;
 
 	if (vcpu->sigset_active)
@@ -619,7 +632,11 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		kvmd_ops->set_cr8(vcpu, READ_ONCE(run->cr8));
 	}
 
+	/* A TF trap is due after an instruction userspace completed, too. */
+	rip = vcpu->rip;
+	tf = vcpu->rflags & X86_EFLAGS_TF;
 	r = kvmd_complete_userspace(vcpu);
+	r = kvmd_debug_insn_done(vcpu, rip, tf, r);
 	if (r <= 0)
 		goto out;
 	/*
@@ -885,6 +902,11 @@ static void kvmd_get_events(struct kvmd_vcpu *vcpu, struct kvm_vcpu_events *e)
 	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		   KVM_VCPUEVENT_VALID_SMM;
 	kvmd_smm_get_events(vcpu, e);
+	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT: a pending shutdown is state too. */
+	if (READ_ONCE(vcpu->vm->triple_fault_event)) {
+		e->flags |= KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+		e->triple_fault.pending = test_bit(KVMD_REQ_TRIPLE_FAULT, &vcpu->requests);
+	}
 }
 
 static int kvmd_set_events(struct kvmd_vcpu *vcpu,
@@ -892,7 +914,11 @@ static int kvmd_set_events(struct kvmd_vcpu *vcpu,
 {
 	if (e->flags & ~(KVM_VCPUEVENT_VALID_NMI_PENDING |
 			 KVM_VCPUEVENT_VALID_SIPI_VECTOR |
-			 KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM))
+			 KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM |
+			 KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+		return -EINVAL;
+	if ((e->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) &&
+	    !READ_ONCE(vcpu->vm->triple_fault_event))
 		return -EINVAL;
 	if (e->exception.injected && (e->exception.nr > 31 || e->exception.nr == 2))
 		return -EINVAL;
@@ -916,6 +942,12 @@ static int kvmd_set_events(struct kvmd_vcpu *vcpu,
 	vcpu->nmi.iret_seen = false;
 	if (e->flags & KVM_VCPUEVENT_VALID_SMM)
 		kvmd_smm_set_events(vcpu, e);
+	if (e->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) {
+		if (e->triple_fault.pending)
+			kvmd_make_request(vcpu, KVMD_REQ_TRIPLE_FAULT);
+		else
+			clear_bit(KVMD_REQ_TRIPLE_FAULT, &vcpu->requests);
+	}
 	return 0;
 }
 
@@ -996,7 +1028,7 @@ static int kvmd_vcpu_device_attr(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 	}
 }
 
-/* KVM_ENABLE_CAP on a vCPU: as KVM on AMD, only the PV CPUID enforcement. */
+/* KVM_ENABLE_CAP on a vCPU: as KVM on AMD, PV CPUID enforcement and Hyper-V's. */
 static int kvmd_vcpu_enable_cap(struct kvmd_vcpu *vcpu,
 				struct kvm_enable_cap __user *ucap)
 {
@@ -1010,32 +1042,13 @@ static int kvmd_vcpu_enable_cap(struct kvmd_vcpu *vcpu,
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 		vcpu->pv_enforce = !!cap.args[0];
 		return 0;
+	case KVM_CAP_HYPERV_SYNIC:
+	case KVM_CAP_HYPERV_SYNIC2:
+	case KVM_CAP_HYPERV_ENFORCE_CPUID:
+		return kvmd_hv_enable_cap(vcpu, &cap);
 	default:
 		return -EINVAL;
 	}
-}
-
-static int kvmd_set_guest_debug(struct kvmd_vcpu *vcpu,
-				const struct kvm_guest_debug *dbg)
-{
-	u32 control = dbg->control;
-
-	/* Like KVM, unknown bits are ignored; hardware breakpoints are refused. */
-	if (control & (KVM_GUESTDBG_USE_HW_BP | KVM_GUESTDBG_BLOCKIRQ))
-		return -EINVAL;
-	control &= KVMD_GUESTDBG_OK;
-	if (control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) {
-		if (vcpu->exception.pending || vcpu->exception.injected)
-			return -EBUSY;
-		kvmd_queue_exception(vcpu, (control & KVM_GUESTDBG_INJECT_DB) ?
-				     1 : 3);
-	}
-	if (!(control & KVM_GUESTDBG_ENABLE))
-		control = 0;
-	vcpu->guest_debug = control & ~(KVM_GUESTDBG_INJECT_DB |
-					KVM_GUESTDBG_INJECT_BP);
-	kvmd_ops->update_debug(vcpu);
-	return 0;
 }
 
 static int kvmd_set_sigmask(struct kvmd_vcpu *vcpu,
@@ -1071,7 +1084,6 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		struct kvm_vcpu_events events;
 		struct kvm_mp_state mp;
 		struct kvm_translation tr;
-		struct kvm_guest_debug dbg;
 		struct kvm_interrupt irq;
 		struct kvm_lapic_state lapic;
 	} *u;
@@ -1237,6 +1249,14 @@ out_mp:
 			break;
 		r = kvmd_set_events(vcpu, &u->events);
 		break;
+	case KVM_GET_NESTED_STATE:
+		r = kvmd_ops->get_nested_state ?
+		    kvmd_ops->get_nested_state(vcpu, argp) : -EINVAL;
+		break;
+	case KVM_SET_NESTED_STATE:
+		r = kvmd_ops->set_nested_state ?
+		    kvmd_ops->set_nested_state(vcpu, argp) : -EINVAL;
+		break;
 	case KVM_SET_SIGNAL_MASK:
 		r = kvmd_set_sigmask(vcpu, argp);
 		break;
@@ -1281,10 +1301,10 @@ out_mp:
 	case KVM_SET_XCRS:
 		r = kvmd_xsave_ioctl(vcpu, ioctl, argp);
 		break;
+	case KVM_GET_DEBUGREGS:
+	case KVM_SET_DEBUGREGS:
 	case KVM_SET_GUEST_DEBUG:
-		if (copy_from_user(&u->dbg, argp, sizeof(u->dbg)))
-			break;
-		r = kvmd_set_guest_debug(vcpu, &u->dbg);
+		r = kvmd_debug_ioctl(vcpu, ioctl, argp);
 		break;
 	case KVM_ENABLE_CAP:
 		r = kvmd_vcpu_enable_cap(vcpu, argp);
@@ -1293,6 +1313,9 @@ out_mp:
 	case KVM_GET_DEVICE_ATTR:
 	case KVM_SET_DEVICE_ATTR:
 		r = kvmd_vcpu_device_attr(vcpu, ioctl, argp);
+		break;
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		r = kvmd_hv_get_supported_cpuid(vcpu, argp);
 		break;
 	case KVM_GET_STATS_FD:
 		r = kvmd_vcpu_stats_fd(vcpu);
@@ -1380,8 +1403,10 @@ static u64 kvmd_vm_tsc_offset(struct kvmd_vm *vm)
 
 void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
+	kvmd_hv_vcpu_free(vcpu);
 	kvmd_lapic_free(vcpu);
 	kvmd_ops->vcpu_free(vcpu);
+	kvmd_tdp_vcpu_free(vcpu);
 	free_pages((unsigned long)vcpu->run, get_order(KVMD_RUN_PAGES * PAGE_SIZE));
 	kfree(vcpu->cpuid);
 	kvmd_xsave_vcpu_free(vcpu);

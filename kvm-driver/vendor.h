@@ -29,6 +29,8 @@ enum kvmd_seg {
  */
 struct kvmd_vendor_ops {
 	const char *name;
+	/* The hypercall instruction a hypercall page holds (VMMCALL, VMCALL). */
+	u8 hypercall_insn[3];
 
 	/* Module lifetime: probe support, allocate per-CPU areas. */
 	int (*hardware_setup)(void);
@@ -109,12 +111,35 @@ struct kvmd_vendor_ops {
 
 	/* smm.c: SMM entry and RSM switch the second-level root (the TLB is flushed after). */
 	void (*set_tdp_root)(struct kvmd_vcpu *vcpu, u64 root_pa);
-	void (*set_dr6)(struct kvmd_vcpu *vcpu, u64 dr6);
 	/*
 	 * Optional, at RSM: the vendor's fields of the state save map
 	 * (@smstate: its 512 bytes at SMBASE + 0xFE00); nonzero fails the RSM.
 	 */
 	int (*leave_smm)(struct kvmd_vcpu *vcpu, const u8 *smstate);
+	/*
+	 * Nested virtualization (a guest hypervisor), all NULL when not offered.
+	 * events_blocked: interrupts and NMIs must wait (e.g. GIF clear).
+	 * nested_triple_fault: a pending triple fault became an exit to L1.
+	 * nested_events: before injection, turn events L1 intercepts into exits.
+	 * nested_cpuid: add the feature to KVM_GET_SUPPORTED_CPUID.
+	 * get/set_nested_state: KVM_GET/SET_NESTED_STATE, with KVM's errnos;
+	 * nested_state_size: what KVM_CAP_NESTED_STATE reports.
+	 * save_msrs: MSRs of the feature for KVM_GET_MSR_INDEX_LIST.
+	 * tdp_changed: tables built from the second-level ones must follow.
+	 */
+	bool (*events_blocked)(struct kvmd_vcpu *vcpu);
+	bool (*nested_triple_fault)(struct kvmd_vcpu *vcpu);
+	void (*nested_events)(struct kvmd_vcpu *vcpu);
+	int (*nested_cpuid)(struct kvm_cpuid_entry2 *ents, int n, int max);
+	int (*get_nested_state)(struct kvmd_vcpu *vcpu,
+				struct kvm_nested_state __user *ustate);
+	int (*set_nested_state)(struct kvmd_vcpu *vcpu,
+				struct kvm_nested_state __user *ustate);
+	int (*nested_state_size)(void);
+	const u32 *save_msrs;
+	unsigned int nr_save_msrs;
+	/* Under mmu_lock: second-level entries were cleared or write-protected. */
+	void (*tdp_changed)(struct kvmd_vm *vm);
 };
 
 extern const struct kvmd_vendor_ops *kvmd_ops;

@@ -77,6 +77,9 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return KVMD_COALESCED_PAGE;
 	case KVM_CAP_COALESCED_PIO:
 		return 1;
+	/* memslot.c: KVM_CLEAR_DIRTY_LOG and its two options */
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		return KVMD_DIRTY_LOG_MANUAL_CAPS;
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvmd_kvmclock_ok() ? KVMD_CLOCK_VALID_FLAGS : 0;
 	/* features.c, pv.c, msrfilter.c, stats.c, vcpu.c */
@@ -102,6 +105,31 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return !!kvmd_supported_xcr0;
 	case KVM_CAP_XSAVE2:
 		return kvmd_xsave2_size();
+	/* nested_svm.c: a guest hypervisor, and its guest's triple fault as an event */
+	case KVM_CAP_NESTED_STATE:
+		return kvmd_ops->nested_state_size ? kvmd_ops->nested_state_size() : 0;
+	case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+		return 1;
+	/* debug.c */
+	case KVM_CAP_DEBUGREGS:
+		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return kvmd_guest_debug_valid_mask();
+	/* hyperv.c */
+	case KVM_CAP_HYPERV:
+	case KVM_CAP_HYPERV_VAPIC:
+	case KVM_CAP_HYPERV_SPIN:
+	case KVM_CAP_HYPERV_TIME:
+	case KVM_CAP_HYPERV_SYNIC:
+	case KVM_CAP_HYPERV_SYNIC2:
+	case KVM_CAP_HYPERV_VP_INDEX:
+	case KVM_CAP_HYPERV_EVENTFD:
+	case KVM_CAP_HYPERV_TLBFLUSH:
+	case KVM_CAP_HYPERV_SEND_IPI:
+	case KVM_CAP_HYPERV_CPUID:
+	case KVM_CAP_HYPERV_ENFORCE_CPUID:
+	case KVM_CAP_SYS_HYPERV_CPUID:
+		return kvmd_hv_check_extension(ext);
 	default:
 		return 0;
 	}
@@ -127,6 +155,7 @@ static void kvmd_destroy_vm(struct kvmd_vm *vm)
 	kvmd_tdp_destroy(vm);
 	kvmd_free_memslots(vm);
 	kvmd_free_msr_filter(vm);
+	kvmd_hv_vm_destroy(vm);
 	kvmd_coalesced_destroy(vm);
 	mmdrop(vm->mm);
 	kvfree(vm);
@@ -206,8 +235,19 @@ static int kvmd_vm_enable_cap(struct kvmd_vm *vm, const struct kvm_enable_cap *c
 	case KVM_CAP_DISABLE_QUIRKS:
 	case KVM_CAP_DISABLE_QUIRKS2:
 		return kvmd_disable_quirks(vm, cap->cap, cap->args[0]);
+	/* As KVM: INITIALLY_SET only together with the manual protect. */
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		if (cap->args[0] & ~(cap->args[0] & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE ?
+				      KVMD_DIRTY_LOG_MANUAL_CAPS :
+				      KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE))
+			return -EINVAL;
+		WRITE_ONCE(vm->manual_dirty_log, cap->args[0]);
+		return 0;
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		WRITE_ONCE(vm->platform_info_readable, !!cap->args[0]);
+		return 0;
+	case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+		WRITE_ONCE(vm->triple_fault_event, !!cap->args[0]);
 		return 0;
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		if (cap->args[0] & ~(KVM_MSR_EXIT_REASON_INVAL |
@@ -259,6 +299,13 @@ static long kvmd_vm_ioctl(struct file *filp, unsigned int ioctl,
 		if (copy_from_user(&log, argp, sizeof(log)))
 			return -EFAULT;
 		return kvmd_get_dirty_log(vm, &log);
+	}
+	case KVM_CLEAR_DIRTY_LOG: {
+		struct kvm_clear_dirty_log log;
+
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return kvmd_clear_dirty_log(vm, &log);
 	}
 	case KVM_SET_TSS_ADDR:
 		/* SVM needs no real-mode TSS; the range is still checked. */
@@ -332,6 +379,8 @@ unlock:
 		if (!kvmd_kvmclock_ok())
 			return -ENOTTY;
 		return kvmd_set_clock(vm, argp);
+	case KVM_HYPERV_EVENTFD:
+		return kvmd_hv_eventfd(vm, argp);
 	case KVM_REGISTER_COALESCED_MMIO:
 	case KVM_UNREGISTER_COALESCED_MMIO:
 		return kvmd_coalesced_ioctl(vm, ioctl, argp);

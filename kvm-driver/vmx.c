@@ -142,10 +142,11 @@ static int vmx_read_caps(void)
 		       &c->proc) ||
 	    vmx_adjust(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_PAT |
 		       VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_EFER |
-		       VM_EXIT_LOAD_IA32_EFER, 0,
+		       VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_DEBUG_CONTROLS, 0,
 		       true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
 		       &c->exit) ||
-	    vmx_adjust(VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER, 0,
+	    vmx_adjust(VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER |
+		       VM_ENTRY_LOAD_DEBUG_CONTROLS, 0,
 		       true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
 		       &c->entry)) {
 		pr_err("this CPU's VMX lacks a control this driver needs\n");
@@ -579,7 +580,6 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmx->cr2 = 0;
 	vmx->cr8 = 0;
-	vmx->dr6 = VMX_DR6_ACTIVE_LOW;
 	vmx->star = vmx->lstar = vmx->cstar = vmx->sfmask = 0;
 	vmx->kernel_gs_base = 0;
 	vmx->need_flush = true;
@@ -927,15 +927,12 @@ static void vmx_set_tdp_root(struct kvmd_vcpu *vcpu, u64 root_pa)
 	vmx_vcpu_put(vcpu);
 }
 
-static void vmx_set_dr6(struct kvmd_vcpu *vcpu, u64 v)
-{
-	to_vmx(vcpu)->dr6 = v;
-}
 
 /* ---- the table ---- */
 
 const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.name			= "Intel VMX",
+	.hypercall_insn		= { 0x0f, 0x01, 0xc1 },	/* VMCALL */
 	.hardware_setup		= vmx_hardware_setup,
 	.hardware_unsetup	= vmx_hardware_unsetup,
 	.hardware_enable	= vmx_hardware_enable,
@@ -979,5 +976,4 @@ const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.flush_tlb		= vmx_flush_tlb,
 	.set_tsc_offset		= vmx_set_tsc_offset,
 	.set_tdp_root		= vmx_set_tdp_root,
-	.set_dr6		= vmx_set_dr6,
 };

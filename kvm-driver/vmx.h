@@ -63,7 +63,6 @@ struct vmx_vcpu {
 	u64 cr0_shadow, cr4_shadow;
 	u64 cr2;
 	u64 cr8;
-	u64 dr6;
 
 	/* Guest MSRs the VMCS does not switch; swapped by hand in long mode. */
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;

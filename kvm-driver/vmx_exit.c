@@ -72,20 +72,16 @@ static int vmx_exit_exception_nmi(struct kvmd_vcpu *vcpu)
 
 	if (type == INTR_TYPE_NMI_INTR)
 		return KVMD_RESUME;	/* the host's, already handled */
+	/* The qualification holds DR6's cause bits, active high. */
 	if (vector == DB_VECTOR) {
-		u64 dr6 = VMX_DR6_ACTIVE_LOW ^ (e->qual & (DR_TRAP_BITS | DR_STEP));
-
-		if (!(vcpu->guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
-			kvmd_queue_exception(vcpu, DB_VECTOR);
-			return KVMD_RESUME;
-		}
-		to_vmx(vcpu)->dr6 = dr6;
-		return kvmd_handle_debug(vcpu, DB_VECTOR, dr6,
-					 kvmd_ops->get_dr7(vcpu));
+		/* ICEBP (INT1) traps: the guest's #DB comes after it, as KVM. */
+		if (type == INTR_TYPE_PRIV_SW_EXCEPTION &&
+		    !(vcpu->guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP)))
+			vcpu->rip += e->insn_len;
+		return kvmd_handle_db(vcpu, e->qual | VMX_DR6_ACTIVE_LOW);
 	}
 	if (vector == BP_VECTOR)
-		return kvmd_handle_debug(vcpu, BP_VECTOR, to_vmx(vcpu)->dr6,
-					 kvmd_ops->get_dr7(vcpu));
+		return kvmd_handle_bp(vcpu);
 	if (vector == UD_VECTOR)
 		return kvmd_handle_ud(vcpu);
 	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
@@ -121,11 +117,41 @@ static int vmx_exit_nmi_window(struct kvmd_vcpu *vcpu)
 	return KVMD_RESUME;
 }
 
+/* A task switch: the qualification gives reason and selector; emulated as KVM does. */
 static int vmx_exit_task_switch(struct kvmd_vcpu *vcpu)
 {
-	/* Hardware task switches are not emulated, as on SVM. */
-	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-				   EXIT_REASON_TASK_SWITCH, vmx_exit_info(vcpu)->qual);
+	struct vmx_exit *e = vmx_exit_info(vcpu);
+	bool idt_v = e->idt_info & VECTORING_INFO_VALID_MASK;
+	u32 type = e->idt_info & VECTORING_INFO_TYPE_MASK;
+	int reason = (u32)e->qual >> 30;
+	bool has_error = false;
+	u32 error = 0;
+
+	/* The event that went through the gate is delivered by the switch. */
+	if (reason == KVMD_TASK_SWITCH_GATE && idt_v) {
+		vcpu->nmi.injected = false;
+		vcpu->exception.injected = false;
+		vcpu->interrupt.injected = false;
+		if (type == INTR_TYPE_NMI_INTR) {
+			vcpu->nmi.masked = true;
+			vmx_vcpu_get(vcpu);
+			vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+			vmx_vcpu_put(vcpu);
+		}
+		if (type == INTR_TYPE_HARD_EXCEPTION &&
+		    (e->idt_info & VECTORING_INFO_DELIVER_CODE_MASK)) {
+			has_error = true;
+			error = e->idt_error;
+		}
+	}
+	/* An instruction caused it: the old task resumes after it. */
+	if (!idt_v || (type != INTR_TYPE_HARD_EXCEPTION &&
+		       type != INTR_TYPE_EXT_INTR && type != INTR_TYPE_NMI_INTR))
+		vmx_skip(vcpu);
+	return kvmd_task_switch(vcpu, (u16)e->qual,
+				idt_v && type == INTR_TYPE_SOFT_INTR ?
+				(int)(e->idt_info & VECTORING_INFO_VECTOR_MASK) : -1,
+				reason, has_error, error);
 }
 
 static int vmx_exit_cpuid(struct kvmd_vcpu *vcpu)
@@ -229,43 +255,13 @@ static int vmx_exit_dr(struct kvmd_vcpu *vcpu)
 	u64 q = vmx_exit_info(vcpu)->qual;
 	int dr = q & 7, reg = (q >> 8) & 15;
 	bool from = q & 16;
+	u64 v = vmx_gpr(vcpu, reg);
+	int r;
 
-	if (vmx_get_cpl(vcpu)) {
-		kvmd_queue_exception_e(vcpu, GP_VECTOR, 0);
-		return KVMD_RESUME;
-	}
-	if (from) {
-		u64 v;
-
-		switch (dr) {
-		case 0 ... 3:
-			v = vcpu->dr[dr];
-			break;
-		case 4:
-		case 6:
-			v = to_vmx(vcpu)->dr6;
-			break;
-		default:
-			v = kvmd_ops->get_dr7(vcpu);
-			break;
-		}
+	if (!kvmd_emulate_mov_dr(vcpu, dr, !from, &v, &r))
+		return r;
+	if (from)
 		vcpu->regs[reg] = kvmd_long_mode(vcpu) ? v : (u32)v;
-	} else {
-		u64 v = vmx_gpr(vcpu, reg);
-
-		switch (dr) {
-		case 0 ... 3:
-			vcpu->dr[dr] = v;
-			break;
-		case 4:
-		case 6:
-			to_vmx(vcpu)->dr6 = (v & ~(u64)DR6_RESERVED) | VMX_DR6_ACTIVE_LOW;
-			break;
-		default:
-			kvmd_ops->set_dr7(vcpu, (v & 0xffffffffULL) | VMX_DR7_FIXED_1);
-			break;
-		}
-	}
 	return vmx_skip(vcpu);
 }
 

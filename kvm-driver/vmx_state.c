@@ -103,9 +103,13 @@ int vmx_get_cpl(struct kvmd_vcpu *vcpu)
 	return VMX_AR_DPL(ar);
 }
 
+/* The guest's DR6 is the live register: read right after an exit (debug.c). */
 u64 vmx_get_dr6(struct kvmd_vcpu *vcpu)
 {
-	return to_vmx(vcpu)->dr6;
+	unsigned long v;
+
+	get_debugreg(v, 6);
+	return v;
 }
 
 u64 vmx_get_dr7(struct kvmd_vcpu *vcpu)
@@ -310,16 +314,22 @@ void vmx_enable_nmi_window(struct kvmd_vcpu *vcpu)
 
 void vmx_update_debug(struct kvmd_vcpu *vcpu)
 {
-	/* #UD always: the other vendor's hypercall is patched (pv.c), as KVM. */
-	u32 dbg = vcpu->guest_debug, bitmap = 1 << UD_VECTOR;
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	/*
+	 * #UD always: the other vendor's hypercall is patched (pv.c), as KVM.
+	 * #DB always: debug.c tells the debugger's from the guest's.
+	 */
+	u32 dbg = vcpu->guest_debug, bitmap = 1 << UD_VECTOR | 1 << DB_VECTOR;
 
-	if (dbg & KVM_GUESTDBG_ENABLE) {
-		if (dbg & KVM_GUESTDBG_SINGLESTEP)
-			bitmap |= 1 << DB_VECTOR;
-		if (dbg & KVM_GUESTDBG_USE_SW_BP)
-			bitmap |= 1 << BP_VECTOR;
-	}
+	if ((dbg & KVM_GUESTDBG_ENABLE) && (dbg & KVM_GUESTDBG_USE_SW_BP))
+		bitmap |= 1 << BP_VECTOR;
+	/* MOV DR exits unless the guest owns the registers until the next exit. */
+	if (vcpu->dr_passthrough)
+		vmx->proc &= ~CPU_BASED_MOV_DR_EXITING;
+	else
+		vmx->proc |= CPU_BASED_MOV_DR_EXITING;
 	vmx_vcpu_get(vcpu);
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx->proc);
 	vmcs_write(EXCEPTION_BITMAP, bitmap);
 	vmx_vcpu_put(vcpu);
 }

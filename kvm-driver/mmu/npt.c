@@ -12,7 +12,12 @@
 #define TDP_ENTRIES	512
 #define TDP_PS		(1ULL << 7)	/* large page, same bit in NPT and EPT */
 #define TDP_PFN_MASK	0x000ffffffffff000ULL
-#define TDP_CACHE	(TDP_MAX_LEVELS - 1)
+/*
+ * A software bit (ignored by NPT and EPT walks): the host maps the page
+ * writable, so a write fault on this read-only entry (dirty logging
+ * protected it) only needs the write bit back.
+ */
+#define TDP_HOST_WRITABLE	(1ULL << 54)
 
 static inline unsigned int tdp_index(u64 gfn, int level)
 {
@@ -123,53 +128,90 @@ static bool tdp_walk_clear(u64 *table, int level, u64 base, u64 gfn, u64 end,
 	return changed;
 }
 
+/* Tables built from ours (a guest hypervisor's guest's) follow every change. */
+static bool tdp_changed(struct kvmd_vm *vm, bool changed)
+{
+	if (changed && kvmd_ops->tdp_changed)
+		kvmd_ops->tdp_changed(vm);
+	return changed;
+}
+
 /* Callers hold mmu_lock. */
 bool kvmd_tdp_zap(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn)
 {
-	return tdp_walk_clear(vm->tdp_root[as_id], vm->tdp_levels, 0, gfn,
-			      end_gfn, kvmd_ops->tdp_present_mask);
+	return tdp_changed(vm, tdp_walk_clear(vm->tdp_root[as_id], vm->tdp_levels, 0, gfn, end_gfn,
+			      kvmd_ops->tdp_present_mask));
 }
 
 bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn)
 {
-	return tdp_walk_clear(vm->tdp_root[as_id], vm->tdp_levels, 0, gfn,
-			      end_gfn, kvmd_ops->tdp_write_mask);
+	return tdp_changed(vm, tdp_walk_clear(vm->tdp_root[as_id], vm->tdp_levels, 0, gfn, end_gfn,
+			      kvmd_ops->tdp_write_mask));
 }
 
-struct tdp_cache {
-	int n;
-	u64 *pages[TDP_CACHE];
-};
-
-static int tdp_cache_fill(struct tdp_cache *c)
+/*
+ * Our leaf for @gfn: its frame and whether it is writable. mmu_lock held.
+ * Address space 0: a nested guest runs outside SMM.
+ */
+bool kvmd_tdp_lookup(struct kvmd_vm *vm, u64 gfn, u64 *pfn, bool *writable)
 {
-	while (c->n < TDP_CACHE) {
+	u64 *table = vm->tdp_root[0];
+	int level;
+
+	if (gfn >> (9 * vm->tdp_levels))
+		return false;
+	for (level = vm->tdp_levels; level >= 1; level--) {
+		u64 pte = READ_ONCE(table[tdp_index(gfn, level)]);
+
+		if (!(pte & kvmd_ops->tdp_present_mask))
+			return false;
+		if (tdp_leaf(pte, level)) {
+			*pfn = ((pte & TDP_PFN_MASK) >> PAGE_SHIFT) +
+			       (gfn & ((1ULL << (9 * (level - 1))) - 1));
+			*writable = pte & kvmd_ops->tdp_write_mask;
+			return true;
+		}
+		table = tdp_table(pte);
+	}
+	return false;
+}
+
+/*
+ * Table pages for tdp_map(), topped up per vCPU before mmu_lock is taken
+ * and kept for the next fault (as KVM's MMU memory caches): a fault that
+ * builds no new table allocates nothing.
+ */
+static int tdp_cache_fill(struct kvmd_vcpu *vcpu)
+{
+	BUILD_BUG_ON(KVMD_TDP_CACHE < TDP_MAX_LEVELS - 1);
+	while (vcpu->tdp_cache_n < KVMD_TDP_CACHE) {
 		u64 *p = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 
 		if (!p)
 			return -ENOMEM;
-		c->pages[c->n++] = p;
+		vcpu->tdp_cache[vcpu->tdp_cache_n++] = p;
 	}
 	return 0;
 }
 
-static void tdp_cache_free(struct tdp_cache *c)
+void kvmd_tdp_vcpu_free(struct kvmd_vcpu *vcpu)
 {
-	while (c->n)
-		free_page((unsigned long)c->pages[--c->n]);
+	while (vcpu->tdp_cache_n)
+		free_page((unsigned long)vcpu->tdp_cache[--vcpu->tdp_cache_n]);
 }
 
 /* Install one mapping at @target_level (1: 4 KiB, 2: 2 MiB). mmu_lock held. */
-static void tdp_map(struct kvmd_vm *vm, u64 *root, struct tdp_cache *c,
-		    u64 gfn, u64 pfn, const u64 *gfn_4k, const u64 *pfn_4k,
-		    bool writable, int target_level)
+static void tdp_map(struct kvmd_vcpu *vcpu, u64 gfn, u64 pfn,
+		    const u64 *gfn_4k, const u64 *pfn_4k,
+		    bool writable, bool host_writable, int target_level)
 {
-	u64 *table = root;
+	struct kvmd_vm *vm = vcpu->vm;
+	u64 *table = vm->tdp_root[kvmd_vcpu_as_id(vcpu)];
 	int level;
 
 	/* A table already under this 2 MiB range stays: map 4 KiB in it. */
 	if (target_level == 2) {
-		u64 *t = root;
+		u64 *t = table;
 
 		for (level = vm->tdp_levels; level > 2; level--) {
 			u64 pte = t[tdp_index(gfn, level)];
@@ -192,7 +234,7 @@ static void tdp_map(struct kvmd_vm *vm, u64 *root, struct tdp_cache *c,
 
 		if (!(pte & kvmd_ops->tdp_present_mask) || tdp_leaf(pte, level)) {
 			/* A large leaf in the way is dropped: its pages refault. */
-			u64 *next = c->pages[--c->n];
+			u64 *next = vcpu->tdp_cache[--vcpu->tdp_cache_n];
 
 			vm->tdp_pages++;
 			pte = kvmd_ops->tdp_table_pte(__pa(next) >> PAGE_SHIFT);
@@ -201,7 +243,8 @@ static void tdp_map(struct kvmd_vm *vm, u64 *root, struct tdp_cache *c,
 		table = tdp_table(pte);
 	}
 	WRITE_ONCE(table[tdp_index(gfn, target_level)],
-		   kvmd_ops->tdp_pte(pfn, writable, target_level == 2));
+		   kvmd_ops->tdp_pte(pfn, writable, target_level == 2) |
+		   (host_writable ? TDP_HOST_WRITABLE : 0));
 }
 
 /* Is @hva mapped by a PMD-sized (or larger) host mapping right now? */
@@ -236,15 +279,50 @@ out:
 	return huge;
 }
 
+/*
+ * A write to a page dirty logging write-protected, where the host maps it
+ * writable: give the entry its write bit back and log the page, under
+ * mmu_lock and without looking up the host page again (KVM's fast page
+ * fault). An MMU notifier zaps the entry before the host mapping changes,
+ * so a present entry still stands for the host page. False: take the
+ * slow path.
+ */
+static bool tdp_fast_write(struct kvmd_vm *vm, int as_id,
+			   struct kvmd_memslot *slot, u64 gfn)
+{
+	u64 *table = vm->tdp_root[as_id], *sptep, pte;
+	bool done = false;
+	int level;
+
+	spin_lock(&vm->mmu_lock);
+	for (level = vm->tdp_levels; ; level--) {
+		sptep = &table[tdp_index(gfn, level)];
+		pte = *sptep;
+		if (!(pte & kvmd_ops->tdp_present_mask))
+			goto out;
+		if (tdp_leaf(pte, level))
+			break;
+		table = tdp_table(pte);
+	}
+	if (level != 1 || !(pte & TDP_HOST_WRITABLE))
+		goto out;
+	if (!(pte & kvmd_ops->tdp_write_mask))
+		WRITE_ONCE(*sptep, pte | kvmd_ops->tdp_write_mask);
+	kvmd_mark_dirty(slot, gfn);
+	done = true;
+out:
+	spin_unlock(&vm->mmu_lock);
+	return done;
+}
+
 int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 {
 	struct kvmd_vm *vm = vcpu->vm;
 	int as_id = kvmd_vcpu_as_id(vcpu);
 	u64 gfn = gpa >> PAGE_SHIFT;
-	struct tdp_cache cache = { 0 };
 	struct kvmd_memslot *slot;
 	unsigned long hva, seq;
-	bool want_write, large = false;
+	bool want_write, host_writable, large = false;
 	struct page *page;
 	u64 pfn;
 	long n;
@@ -259,6 +337,10 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 		vcpu->fault_gpa_valid = true;
 		return kvmd_emulate_mmio(vcpu);
 	}
+	if (write && slot->dirty_bitmap && tdp_fast_write(vm, as_id, slot, gfn)) {
+		up_read(&vm->slots_sem);
+		return KVMD_RESUME;
+	}
 	hva = slot->hva + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 	want_write = !(slot->flags & KVM_MEM_READONLY) &&
 		     (write || !slot->dirty_bitmap);
@@ -266,10 +348,23 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	seq = READ_ONCE(vm->mmu_seq);
 	smp_rmb();
 
-	n = get_user_pages_unlocked(hva, 1, &page, want_write ? FOLL_WRITE : 0);
+	/*
+	 * A read of a logged page maps it read-only; whether the host maps
+	 * it writable already (no fault taken to find out) lets the first
+	 * write take the fast path.
+	 */
+	host_writable = want_write;
+	n = 0;
+	if (!want_write && !(slot->flags & KVM_MEM_READONLY) &&
+	    get_user_page_fast_only(hva, FOLL_WRITE, &page)) {
+		host_writable = true;
+		n = 1;
+	}
+	if (!n)
+		n = get_user_pages_unlocked(hva, 1, &page, want_write ? FOLL_WRITE : 0);
 	if (n != 1 && want_write && !write) {
 		/* A read-only host mapping still serves guest reads. */
-		want_write = false;
+		want_write = host_writable = false;
 		n = get_user_pages_unlocked(hva, 1, &page, 0);
 	}
 	if (n != 1) {
@@ -288,7 +383,7 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	    host_maps_huge(vm->mm, hva))
 		large = true;
 
-	r = tdp_cache_fill(&cache);
+	r = tdp_cache_fill(vcpu);
 	if (r)
 		goto out;
 
@@ -300,17 +395,15 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 		goto out;
 	}
 	if (large)
-		tdp_map(vm, vm->tdp_root[as_id], &cache, ALIGN_DOWN(gfn, 512),
-			ALIGN_DOWN(pfn, 512), &gfn, &pfn, want_write, 2);
+		tdp_map(vcpu, ALIGN_DOWN(gfn, 512), ALIGN_DOWN(pfn, 512), &gfn, &pfn,
+			want_write, host_writable, 2);
 	else
-		tdp_map(vm, vm->tdp_root[as_id], &cache, gfn, pfn, &gfn, &pfn,
-			want_write, 1);
+		tdp_map(vcpu, gfn, pfn, &gfn, &pfn, want_write, host_writable, 1);
 	if (want_write)
 		kvmd_mark_dirty(slot, gfn);
 	spin_unlock(&vm->mmu_lock);
 	r = KVMD_RESUME;
 out:
-	tdp_cache_free(&cache);
 	put_page(page);
 	up_read(&vm->slots_sem);
 	return r;

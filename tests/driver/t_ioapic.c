@@ -294,6 +294,7 @@ static void test_msi(struct ivm *v)
 	struct icpu *c = &v->cpu[0];
 	struct kvm_msi msi = { .address_lo = 0xfee00000, .data = 0x43 };
 	struct kvm_irq_routing_entry e[10];
+	uint64_t n;
 	int r, i;
 
 	eoi_mode_all(c, 1);
@@ -301,6 +302,17 @@ static void test_msi(struct ivm *v)
 	r = ioctl(v->vm, KVM_SIGNAL_MSI, &msi);
 	window(c);
 	tap_ok(r == 1 && irqs(c, 0x43) == 1, "KVM_SIGNAL_MSI to APIC 0: returns 1, vector 0x43 delivered (%d)", r);
+	/*
+	 * Raised while the vCPU is out in userspace with IF clear: the next
+	 * STI;HLT takes it (the HLT ends), as on hardware.
+	 */
+	irq_reset(c);
+	r = ioctl(v->vm, KVM_SIGNAL_MSI, &msi);
+	n = cmd_t(c, 3000, OP_STI_HLT, 0, 0, 0);
+	tap_ok(r == 1 && n == 1 && irqs(c, 0x43) == 1,
+	       "an MSI raised while the vCPU is in userspace wakes the next STI;HLT (%llu)",
+	       (unsigned long long)n);
+	c->broken = 0;
 	msi.address_lo = 0xfee05000;
 	r = xioctl(v->vm, KVM_SIGNAL_MSI, &msi);
 	window(c);
@@ -330,7 +342,7 @@ int main(void)
 {
 	struct ivm v;
 
-	tap_plan(66);
+	tap_plan(67);
 	test_errnos();
 	ivm_create(&v, 1, 1, 0);
 	test_registers(&v);

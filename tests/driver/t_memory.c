@@ -1,4 +1,4 @@
-/* tests/driver/t_memory.c: memory slots (errors, move, delete, read-only), dirty logging, and the VMM changing guest memory under a running VM (madvise, munmap, mremap). */
+/* tests/driver/t_memory.c: memory slots (errors, move, delete, read-only), dirty logging (with KVM_CLEAR_DIRTY_LOG), and the VMM changing guest memory under a running VM (madvise, munmap, mremap). */
 #include <sys/mman.h>
 
 #include "kvmtest.h"
@@ -132,6 +132,72 @@ static void test_move_and_dirty(void)
 	munmap(m, 0x10000);
 }
 
+static int clear_log(int vm, uint32_t slot, uint64_t first, uint32_t num, uint64_t mask)
+{
+	uint64_t bits[1] = { mask };
+	struct kvm_clear_dirty_log c = { .slot = slot, .num_pages = num,
+		.first_page = first, .dirty_bitmap = bits };
+
+	return xioctl(vm, KVM_CLEAR_DIRTY_LOG, &c);
+}
+
+/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET leaves the bits, CLEAR re-protects. */
+static void test_manual_dirty(void)
+{
+	uint8_t *m = guest_alloc(0x10000);
+	struct kvm_dirty_log log = { .slot = 1 };
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
+	uint64_t bits[1];
+	struct tvm t;
+	int r;
+
+	tvm_create(&t, 1 << 20);
+	tvm_long_mode(&t, 0x2000);
+	tvm_load(&t, 0x2100, dirty3, sizeof(dirty3));
+	tvm_load(&t, 0x2200, dirty1, sizeof(dirty1));
+	r = ioctl(t.vm, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+	tap_ok(r == (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET),
+	       "MANUAL_DIRTY_LOG_PROTECT2 offers both options (%d)", r);
+	cap.args[0] = KVM_DIRTY_LOG_INITIALLY_SET;
+	r = xioctl(t.vm, KVM_ENABLE_CAP, &cap);
+	cap.args[0] = 4;
+	tap_ok(r == -EINVAL && xioctl(t.vm, KVM_ENABLE_CAP, &cap) == -EINVAL,
+	       "INITIALLY_SET alone or an unknown option: EINVAL");
+	cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
+	tap_ok(xioctl(t.vm, KVM_ENABLE_CAP, &cap) == 0, "manual protect, initially set, enabled");
+
+	set_slot(t.vm, 1, 0x100000, m, 0x10000, 0);
+	tap_ok(clear_log(t.vm, 1, 0, 16, 1) == -ENOENT, "clear on a slot without logging: ENOENT");
+	set_slot(t.vm, 1, 0x100000, m, 0x10000, KVM_MEM_LOG_DIRTY_PAGES);
+	log.dirty_bitmap = bits;
+	ioctl(t.vm, KVM_GET_DIRTY_LOG, &log);
+	tap_ok(bits[0] == 0xffff, "every page starts dirty (%#llx)", (unsigned long long)bits[0]);
+	/* Address space 1 is SMRAM where KVM has SMM: no slot there, ENOENT. */
+	r = ioctl(t.vm, KVM_CHECK_EXTENSION, KVM_CAP_MULTI_ADDRESS_SPACE) > 1 ? -ENOENT : -EINVAL;
+	tap_ok(clear_log(t.vm, 1, 1, 15, 1) == -EINVAL && clear_log(t.vm, 1, 0, 17, 1) == -EINVAL &&
+	       clear_log(t.vm, 1, 0, 10, 1) == -EINVAL && clear_log(t.vm, 2, 0, 16, 1) == -ENOENT &&
+	       clear_log(t.vm, 1u << 16 | 1, 0, 16, 1) == r && clear_log(t.vm, 2u << 16 | 1, 0, 16, 1) == -EINVAL,
+	       "clear: unaligned first page, past the slot, short, no slot, address spaces 1 and 2");
+	tap_ok(clear_log(t.vm, 1, 0, 16, 0xffff) == 0, "clear the whole slot");
+	ioctl(t.vm, KVM_GET_DIRTY_LOG, &log);
+	tap_ok(bits[0] == 0, "nothing dirty after the clear (%#llx)", (unsigned long long)bits[0]);
+	run_to_hlt(&t, 0x2100, 0x100000);
+	ioctl(t.vm, KVM_GET_DIRTY_LOG, &log);
+	tap_ok(bits[0] == 0x8009, "pages 0, 3, 15 dirty (%#llx)", (unsigned long long)bits[0]);
+	ioctl(t.vm, KVM_GET_DIRTY_LOG, &log);
+	tap_ok(bits[0] == 0x8009, "GET leaves the bits (%#llx)", (unsigned long long)bits[0]);
+	tap_ok(clear_log(t.vm, 1, 0, 16, 0x8) == 0, "clear page 3 only");
+	ioctl(t.vm, KVM_GET_DIRTY_LOG, &log);
+	tap_ok(bits[0] == 0x8001, "pages 0 and 15 still dirty (%#llx)", (unsigned long long)bits[0]);
+	run_to_hlt(&t, 0x2200, 0x100000);
+	ioctl(t.vm, KVM_GET_DIRTY_LOG, &log);
+	tap_ok(bits[0] == 0x8009, "page 3 re-protected: its next write is caught (%#llx)",
+	       (unsigned long long)bits[0]);
+	tap_ok(*(uint32_t *)(m + 0x3000) == 2, "the write reached the backing memory");
+	tvm_destroy(&t);
+	munmap(m, 0x10000);
+}
+
 static void test_vmm_changes(void)
 {
 	uint8_t *m = guest_alloc(0x4000), *other;
@@ -198,9 +264,10 @@ static void test_huge(void)
 
 int main(void)
 {
-	tap_plan(20 + 12 + 8 + 3);
+	tap_plan(20 + 12 + 14 + 8 + 3);
 	test_errors();
 	test_move_and_dirty();
+	test_manual_dirty();
 	test_vmm_changes();
 	test_huge();
 	return tap_done();

@@ -12,27 +12,45 @@
 #define B(n) (1U << (n))
 
 /*
- * Feature bits that work in a guest here: XSAVE, AVX, AVX2 and AVX-512 as
- * far as the host's XCR0 has their state (xsave.c), no RDTSCP/TSC_AUX
- * (SVM for a guest hypervisor is the vendor's to add: nested_svm.c);
- * IA32_TSC_ADJUST is emulated, as in KVM. The APIC bit is
+ * Feature bits that work in a guest here, as KVM 6.1 reports them for
+ * this CPU: XSAVE, AVX, AVX2 and AVX-512 as far as the host's XCR0 has
+ * their state (xsave.c); RDTSCP and RDPID where the backend lets the guest
+ * run them with its own TSC_AUX (cpumsr.c, SVM); SVM for a guest
+ * hypervisor where the vendor runs one (nested_svm.c); no PMU,
+ * and no SPEC_CTRL (its MSRs are not switched); IA32_TSC_ADJUST and
+ * IA32_ARCH_CAPABILITIES are emulated, as in KVM. The APIC bit is
  * reported like KVM does: the local APIC is in the kernel (lapic.c) or the
  * VMM's (its MMIO page then exits like any address outside the slots),
  * and the guest sees the bit only while MSR_IA32_APICBASE enables the
  * APIC. As KVM, x2APIC is reported (it is emulated whatever the host has)
  * and the TSC deadline timer is not (a VMM sets it when
- * KVM_CAP_TSC_DEADLINE_TIMER says so); a guest may have both.
+ * KVM_CAP_TSC_DEADLINE_TIMER says so); a guest may have both, and the
+ * hypervisor bit, which a VMM sets.
  */
 #define F1_EDX	(B(0) | B(1) | B(2) | B(3) | B(4) | B(5) | B(6) | B(7) | B(8) | \
 		 B(9) | B(11) | B(12) | B(13) | B(14) | B(15) | B(16) | B(17) | B(19) | \
-		 B(23) | B(24) | B(25) | B(26))
-#define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(19) | B(20) | B(21) | B(22) | B(23) | \
-		 B(24) | B(25) | B(30) | B(31) | \
+		 B(23) | B(24) | B(25) | B(26) | B(27))	/* 27: self snoop */
+#define F1_ECX	(B(0) | B(1) | B(9) | B(13) | B(17) | B(19) | B(20) | B(21) | B(22) | \
+		 B(23) | B(24) | B(25) | B(30) | B(31) | \
 		 B(12) | B(26) | B(28) | B(29))	/* FMA, XSAVE, AVX, F16C */
-#define F7_EBX	(B(0) | B(1) | B(3) | B(7) | B(8) | B(9) | B(19) | B(20) | B(23) | B(29) | \
-		 B(5) | B(16) | B(17) | B(21) | B(28) | B(30) | B(31))	/* AVX2, AVX-512 */
-#define FX1_EDX	((F1_EDX & 0x0183f3ff) | B(11) | B(20) | B(22) | B(26) | B(29))
-#define FX1_ECX	(B(0) | B(5) | B(6) | B(7) | B(8))
+/* Second line: AVX2 and AVX-512 */
+#define F7_EBX	(B(0) | B(1) | B(3) | B(4) | B(6) | B(7) | B(8) | B(9) | B(10) | B(11) | \
+		 B(13) | B(18) | B(19) | B(20) | B(23) | B(24) | B(29) | \
+		 B(5) | B(16) | B(17) | B(21) | B(26) | B(27) | B(28) | B(30) | B(31))
+/* UMIP, PKU, LA57, RDPID, the vector and MOVDIR extensions */
+#define F7_ECX	(B(1) | B(2) | B(3) | B(6) | B(8) | B(9) | B(10) | B(11) | B(12) | \
+		 B(14) | B(16) | B(22) | B(25) | B(27) | B(28))
+/*
+ * AVX-512 4VNNIW and 4FMAPS, FSRM, VP2INTERSECT, MD_CLEAR, SERIALIZE,
+ * TSXLDTRK, AVX-512 FP16, ARCH_CAPABILITIES
+ */
+#define F7_EDX	(B(2) | B(3) | B(4) | B(8) | B(10) | B(14) | B(16) | B(23) | B(29))
+#define FX1_EDX	((F1_EDX & 0x0183f3ff) | B(11) | B(20) | B(22) | B(25) | B(26) | B(27) | \
+		 B(29) | B(30) | B(31))	/* 25 FFXSR, 27 RDTSCP, 30-31 3DNow! */
+/* LAHF, CMP_LEGACY, CR8_LEGACY, ABM, SSE4A, MISALIGNSSE, 3DNOWPREFETCH, XOP, FMA4, TBM */
+#define FX1_ECX	(B(0) | B(1) | B(4) | B(5) | B(6) | B(7) | B(8) | B(11) | B(16) | B(21))
+/* CLZERO, XSAVEERPTR, WBNOINVD, SSB_NO */
+#define FX8_EBX	(B(0) | B(2) | B(9) | B(26))
 
 static u32 kvmd_feature_mask(u32 function, u32 index, int reg)
 {
@@ -42,11 +60,13 @@ static u32 kvmd_feature_mask(u32 function, u32 index, int reg)
 	case 7:
 		if (index)
 			return 0;
-		return reg == 1 ? F7_EBX : reg == 0 ? ~0U : 0;
+		return reg == 1 ? F7_EBX : reg == 2 ? F7_ECX : reg == 3 ? F7_EDX : ~0U;
 	/* ECX.SVM where the vendor runs guest hypervisors (nested_svm.c). */
 	case 0x80000001:
 		return reg == 2 ? FX1_ECX | (kvmd_ops->nested_cpuid ? B(2) : 0) :
 		       reg == 3 ? FX1_EDX : ~0U;
+	case 0x80000008:
+		return reg == 1 ? FX8_EBX : ~0U;
 	default:
 		return ~0U;
 	}
@@ -60,8 +80,38 @@ static void kvmd_filter_entry(struct kvm_cpuid_entry2 *e)
 	e->edx &= kvmd_feature_mask(e->function, e->index, 3);
 }
 
+/* The highest extended leaf, as KVM: up to 0x80000021, which it may synthesize. */
+static u32 kvmd_max_ext_leaf(void)
+{
+	u32 ext = min(cpuid_eax(0x80000000), 0x80000021U);
+
+	if (ext >= 0x8000001d && (boot_cpu_has(X86_FEATURE_LFENCE_RDTSC) ||
+				  !boot_cpu_has_bug(X86_BUG_NULL_SEG)))
+		ext = 0x80000021;
+	return ext;
+}
+
+/* CPUID functions whose entries depend on ECX, as KVM flags them. */
+static bool kvmd_cpuid_indexed(u32 function)
+{
+	switch (function) {
+	case 4: case 7: case 0xb: case 0xd: case 0xf: case 0x10: case 0x12:
+	case 0x14: case 0x17: case 0x18: case 0x1d: case 0x1e: case 0x1f:
+	case 0x8000001d:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * One entry of KVM_GET_SUPPORTED_CPUID: the host's, filtered, and leaves
+ * the driver has nothing for zeroed, leaf by leaf as KVM's
+ * __do_cpuid_func (the brand string and cache leaves included: a VMM
+ * fills those itself).
+ */
 static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
-			  u32 function, u32 index, u32 flags)
+			  u32 function, u32 index)
 {
 	struct kvm_cpuid_entry2 *e;
 
@@ -71,28 +121,88 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 	memset(e, 0, sizeof(*e));
 	e->function = function;
 	e->index = index;
-	e->flags = flags;
-	cpuid_count(function, index, &e->eax, &e->ebx, &e->ecx, &e->edx);
+	if (kvmd_cpuid_indexed(function))
+		e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	/* A leaf past the host's last (KVM synthesizes 0x80000021) starts at 0. */
+	if (!(function & 0x80000000) || function <= cpuid_eax(0x80000000))
+		cpuid_count(function, index, &e->eax, &e->ebx, &e->ecx, &e->edx);
 	switch (function) {
 	case 0:
 		e->eax = min(e->eax, 0xdU);
 		break;
 	case 1:
 		e->ebx &= 0xff00;	/* CLFLUSH size only: APIC ID 0, one thread */
-		e->ecx |= B(31);	/* running under a hypervisor */
 		e->ecx |= B(21);	/* x2APIC: emulated by lapic.c */
-		e->ecx &= ~B(24);	/* TSC deadline: KVM_CAP_TSC_DEADLINE_TIMER */
+		e->ecx &= ~(B(24) | B(31));	/* TSC deadline and hypervisor: the VMM's */
+		break;
+	case 2:
+	case 4:
+	case 0x80000006:
+		/* Cache descriptors: the host's (0x80000006 without reserved bits). */
+		if (function == 0x80000006)
+			e->edx &= ~GENMASK(17, 16);
+		break;
+	case 6:
+		e->eax = B(2);	/* ARAT: the APIC timer runs in every C-state */
+		e->ebx = e->ecx = e->edx = 0;
 		break;
 	case 7:
 		e->eax = 0;
 		e->ebx |= B(1);	/* IA32_TSC_ADJUST: emulated (msr.c), as KVM */
+		e->edx |= B(29);	/* IA32_ARCH_CAPABILITIES: emulated (cpumsr.c) */
+		if (!cpu_feature_enabled(X86_FEATURE_OSPKE))
+			e->ecx &= ~B(3);	/* PKU: PKRU is switched only then */
+		if (!kvmd_tsc_aux_ok())
+			e->ecx &= ~B(22);	/* RDPID */
+		break;
+	case 0xb:
+		/* No topology: subleaf 1 would say there is one. */
+		e->eax = e->ebx = e->ecx = 0;
 		break;
 	case 0x80000000:
-		e->eax = min(e->eax, 0x80000008U);
+		e->eax = kvmd_max_ext_leaf();
+		break;
+	case 0x80000001:
+		e->ebx &= ~GENMASK(27, 16);
+		if (!kvmd_tsc_aux_ok())
+			e->edx &= ~B(27);	/* RDTSCP */
+		break;
+	case 0x80000007:
+		/* Invariant TSC, when the host has it. */
+		e->edx &= boot_cpu_has(X86_FEATURE_CONSTANT_TSC) &&
+			  boot_cpu_has(X86_FEATURE_NONSTOP_TSC) ? B(8) : 0;
+		e->eax = e->ebx = e->ecx = 0;
 		break;
 	case 0x80000008:
-		e->eax &= 0xffff;
+		/* Virtual address bits at least 48, as KVM. */
+		e->eax = (e->eax & 0xff) | (max((e->eax >> 8) & 0xff, 48U) << 8);
+		e->ecx &= ~(GENMASK(31, 16) | GENMASK(11, 8));
+		e->edx = 0;
+		e->ebx &= ~B(26);
+		if (!boot_cpu_has_bug(X86_BUG_SPEC_STORE_BYPASS))
+			e->ebx |= B(26);	/* AMD_SSB_NO */
+		break;
+	case 0x80000019:	/* 1 GiB TLB: the host's */
+		e->ecx = e->edx = 0;
+		break;
+	case 0x8000001a:	/* FP128, MOVU, FP256 */
+		e->eax &= GENMASK(2, 0);
 		e->ebx = e->ecx = e->edx = 0;
+		break;
+	case 0x8000001d:	/* cache topology: the host's */
+		break;
+	case 0x80000021:
+		/* NO_NESTED_DATA_BP, VERW_CLEAR; the rest as KVM computes it */
+		e->eax &= B(0) | B(5);
+		if (boot_cpu_has(X86_FEATURE_LFENCE_RDTSC))
+			e->eax |= B(2);	/* LFENCE always serializing */
+		if (!boot_cpu_has_bug(X86_BUG_NULL_SEG))
+			e->eax |= B(6);	/* NULL_SEL_CLR_BASE */
+		e->eax |= B(9);		/* NO_SMM_CTL_MSR */
+		e->ebx = e->ecx = e->edx = 0;
+		break;
+	default:
+		e->eax = e->ebx = e->ecx = e->edx = 0;
 		break;
 	}
 	kvmd_filter_entry(e);
@@ -102,8 +212,10 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 
 /*
  * KVM's paravirtual leaves: the signature, and as features kvmclock (when
- * the host TSC allows it, see kvmclock.c), "no port 0x80 delays" and steal
- * time (pv.c, when the host keeps the run delay).
+ * the host TSC allows it, see kvmclock.c), "no port 0x80 delays", steal
+ * time (pv.c, when the host keeps the run delay), the kick, IPI and yield
+ * hypercalls (pv.c) and poll control (cpumsr.c). Not yet: asynchronous
+ * page faults, PV EOI and the PV TLB flush.
  */
 static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 {
@@ -119,7 +231,9 @@ static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 	e[0].ecx = 0x564b4d56;
 	e[0].edx = 0x4d;
 	e[1].function = KVM_CPUID_FEATURES;
-	e[1].eax = B(KVM_FEATURE_NOP_IO_DELAY);
+	e[1].eax = B(KVM_FEATURE_NOP_IO_DELAY) | B(KVM_FEATURE_PV_UNHALT) |
+		    B(KVM_FEATURE_PV_SEND_IPI) | B(KVM_FEATURE_PV_SCHED_YIELD) |
+		    B(KVM_FEATURE_POLL_CONTROL);
 	if (kvmd_kvmclock_ok())
 		e[1].eax |= B(KVM_FEATURE_CLOCKSOURCE) | B(KVM_FEATURE_CLOCKSOURCE2) |
 			    B(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
@@ -131,24 +245,24 @@ static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 static int kvmd_build_supported(struct kvm_cpuid_entry2 *ents, int max)
 {
 	u32 basic = min(cpuid_eax(0), 0xdU);
-	u32 ext = min(cpuid_eax(0x80000000), 0x80000008U);
-	u32 f;
+	u32 ext = kvmd_max_ext_leaf();
+	u32 f, i;
 	int n = 0;
 
-	n = kvmd_add_entry(ents, n, max, 0, 0, 0);
-	if (n >= 0 && basic >= 1)
-		n = kvmd_add_entry(ents, n, max, 1, 0, 0);
-	if (n >= 0 && basic >= 7)
-		n = kvmd_add_entry(ents, n, max, 7, 0,
-				   KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
-	if (n >= 0 && basic >= 0xd)
-		n = kvmd_xsave_add_cpuid(ents, n, max);
-	if (n >= 0)
-		n = kvmd_add_entry(ents, n, max, 0x80000000, 0, 0);
-	for (f = 0x80000001; n >= 0 && f <= ext; f++) {
-		if (f == 0x80000007)
+	for (f = 0; n >= 0 && f <= basic; f++) {
+		if (f == 0xd) {
+			n = kvmd_xsave_add_cpuid(ents, n, max);
 			continue;
-		n = kvmd_add_entry(ents, n, max, f, 0, 0);
+		}
+		n = kvmd_add_entry(ents, n, max, f, 0);
+		/* Cache leaves: every level until the one of type 0. */
+		for (i = 1; f == 4 && n > 0 && (ents[n - 1].eax & 0x1f); i++)
+			n = kvmd_add_entry(ents, n, max, f, i);
+	}
+	for (f = 0x80000000; n >= 0 && f <= ext; f++) {
+		n = kvmd_add_entry(ents, n, max, f, 0);
+		for (i = 1; f == 0x8000001d && n > 0 && (ents[n - 1].eax & 0x1f); i++)
+			n = kvmd_add_entry(ents, n, max, f, i);
 	}
 	/* A guest hypervisor, where the vendor offers one (nested_svm.c). */
 	if (n >= 0 && kvmd_ops->nested_cpuid)
@@ -317,6 +431,15 @@ void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu)
 	kvmd_xsave_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
 }
 
+/* The guest's CPUID 0 says "GenuineIntel" (EBX, EDX, ECX). */
+bool kvmd_guest_is_intel(struct kvmd_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *basic = kvmd_find_cpuid(vcpu, 0, 0);
+
+	return basic && basic->ebx == 0x756e6547 && basic->edx == 0x49656e69 &&
+	       basic->ecx == 0x6c65746e;
+}
+
 /* Intel guests see the highest basic leaf for out-of-range leaves, AMD zeros. */
 static struct kvm_cpuid_entry2 *kvmd_out_of_range(struct kvmd_vcpu *vcpu,
 						  u32 function, u32 index)
@@ -324,9 +447,7 @@ static struct kvm_cpuid_entry2 *kvmd_out_of_range(struct kvmd_vcpu *vcpu,
 	struct kvm_cpuid_entry2 *basic = kvmd_find_cpuid(vcpu, 0, 0);
 	struct kvm_cpuid_entry2 *max;
 
-	/* "GenuineIntel" in EBX, EDX, ECX order */
-	if (!basic || basic->ebx != 0x756e6547 || basic->edx != 0x49656e69 ||
-	    basic->ecx != 0x6c65746e)
+	if (!kvmd_guest_is_intel(vcpu))
 		return NULL;
 	max = kvmd_find_cpuid(vcpu, function & 0x80000000, 0);
 	if (!max || function <= max->eax)
@@ -339,8 +460,11 @@ int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu)
 	u32 function = vcpu->regs[R_AX], index = vcpu->regs[R_CX];
 	struct kvm_cpuid_entry2 *e;
 
-	/* CR4 writes are not intercepted everywhere: OSXSAVE is read now. */
-	if (function == 1)
+	/*
+	 * CR4 writes are not intercepted everywhere: OSXSAVE and PKE are read
+	 * now; and nested, XCR0 may have changed without an XSETBV exit.
+	 */
+	if (function == 1 || function == 7 || function == 0xd)
 		kvmd_xsave_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
 	e = kvmd_find_cpuid(vcpu, function, index);
 

@@ -179,6 +179,10 @@ struct kvmd_vcpu {
 	u32 host_pkru;
 	bool xcr0_loaded;
 	bool pkru_loaded;
+	/* cpumsr.c */
+	u64 tsc_aux;
+	u64 arch_capabilities;
+	u64 poll_control;		/* MSR_KVM_POLL_CONTROL */
 
 	int cpu;			/* CPU of the last entry */
 	int mode;
@@ -429,6 +433,7 @@ int kvmd_get_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid);
 int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu);
 bool kvmd_guest_has(struct kvmd_vcpu *vcpu, u32 leaf, int reg, int bit);
 bool kvmd_cpu_has(u32 leaf, int reg, int bit);
+bool kvmd_guest_is_intel(struct kvmd_vcpu *vcpu);
 void kvmd_cpuid_update_runtime(struct kvmd_vcpu *vcpu);
 int kvmd_guest_maxphyaddr(struct kvmd_vcpu *vcpu);
 bool kvmd_apic_base_valid(struct kvmd_vcpu *vcpu, u64 data);
@@ -456,6 +461,14 @@ long kvmd_msrs_ioctl(struct kvmd_vcpu *vcpu, struct kvm_msrs __user *user,
 		     bool set);
 void kvmd_msr_reset(struct kvmd_vcpu *vcpu);
 void kvmd_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset);
+
+/* cpumsr.c */
+bool kvmd_tsc_aux_ok(void);
+void kvmd_tsc_aux_load(struct kvmd_vcpu *vcpu);
+void kvmd_tsc_aux_exit(void);
+void kvmd_cpu_msr_reset(struct kvmd_vcpu *vcpu);
+int kvmd_cpu_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmd_cpu_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* xsave.c */
 extern u64 kvmd_supported_xcr0;

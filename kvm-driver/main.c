@@ -155,6 +155,7 @@ static void __exit kvmd_exit(void)
 {
 	misc_deregister(&kvmd_dev);
 	mmu_notifier_synchronize();
+	kvmd_tsc_aux_exit();
 	kvmd_ops->hardware_unsetup();
 	pr_info("unloaded\n");
 }

@@ -19,11 +19,13 @@ static const u32 kvmd_msrs_to_save[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
-	MSR_MTRRdefType, MSR_IA32_APICBASE,
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
 	MSR_KVM_STEAL_TIME, MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES,
-	MSR_IA32_POWER_CTL, MSR_IA32_SMBASE, MSR_SMI_COUNT,
+	MSR_IA32_POWER_CTL,
+	MSR_TSC_AUX, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
+	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_TSC_DEADLINE,
+	MSR_KVM_POLL_CONTROL, MSR_IA32_SMBASE, MSR_SMI_COUNT,
 };
 
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
@@ -65,6 +67,7 @@ void kvmd_msr_reset(struct kvmd_vcpu *vcpu)
 	vcpu->kvmclock_system_time = 0;
 	vcpu->kvmclock_wall_clock = 0;
 	kvmd_mce_reset(vcpu);
+	kvmd_cpu_msr_reset(vcpu);
 	vcpu->mtrr_deftype = 0;
 	memset(vcpu->mtrr_fixed, 0, sizeof(vcpu->mtrr_fixed));
 	memset(vcpu->mtrr_var, 0, sizeof(vcpu->mtrr_var));
@@ -104,9 +107,12 @@ static bool kvmd_pat_ok(u64 pat)
 	return true;
 }
 
-static bool kvmd_canonical(u64 v)
+/* Canonical for the guest's paging: 57 address bits with CR4.LA57, else 48. */
+static bool kvmd_canonical(struct kvmd_vcpu *vcpu, u64 v)
 {
-	return (s64)(v << 16) >> 16 == (s64)v;
+	int shift = (kvmd_ops->get_cr(vcpu, 4) & X86_CR4_LA57) ? 7 : 16;
+
+	return (s64)(v << shift) >> shift == (s64)v;
 }
 
 /* Returns 0 or 1 (the guest gets #GP / the ioctl stops). */
@@ -122,6 +128,8 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 		i = kvmd_pv_msr_read(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_hv_msr_read(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_cpu_msr_read(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_smm_msr_read(vcpu, index, data, host);
 	if (i >= 0)
@@ -141,6 +149,11 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = vcpu->apic_base;
 		return 0;
 	case MSR_IA32_TSC_DEADLINE:
+		/* A VMM saving it (listed) without an in-kernel APIC reads 0, as KVM. */
+		if (!vcpu->apic && host) {
+			*data = 0;
+			return 0;
+		}
 		if (!vcpu->apic || (!host && !kvmd_guest_has(vcpu, 1, 2, 24)))
 			return 1;
 		*data = kvmd_apic_get_tscdeadline(vcpu);
@@ -209,6 +222,8 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	if (i < 0)
 		i = kvmd_hv_msr_write(vcpu, index, data, host);
 	if (i < 0)
+		i = kvmd_cpu_msr_write(vcpu, index, data, host);
+	if (i < 0)
 		i = kvmd_smm_msr_write(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
@@ -269,6 +284,8 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	}
 	case MSR_IA32_TSC_DEADLINE:
+		if (!vcpu->apic && host)
+			return 0;
 		if (!vcpu->apic || (!host && !kvmd_guest_has(vcpu, 1, 2, 24)))
 			return 1;
 		kvmd_apic_set_tscdeadline(vcpu, data);
@@ -339,7 +356,7 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_CSTAR:
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
-		if (!kvmd_canonical(data))
+		if (!kvmd_canonical(vcpu, data))
 			return 1;
 		return kvmd_ops->set_msr(vcpu, index, data);
 	default:

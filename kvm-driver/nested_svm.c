@@ -802,17 +802,19 @@ int nested_svm_cpuid(struct kvm_cpuid_entry2 *ents, int n, int max)
 	e = nested_find(ents, n, 0x80000000);
 	if (e && e->eax < 0x8000000a)
 		e->eax = 0x8000000a;
-	if (nested_find(ents, n, 0x8000000a))
-		return n;
-	if (n >= max)
-		return -E2BIG;
-	e = &ents[n];
+	/* The leaf is listed zeroed without nested SVM (as KVM): fill it. */
+	e = nested_find(ents, n, 0x8000000a);
+	if (!e) {
+		if (n >= max)
+			return -E2BIG;
+		e = &ents[n++];
+	}
 	memset(e, 0, sizeof(*e));
 	e->function = 0x8000000a;
 	e->eax = 1;
 	e->ebx = 8;
 	e->edx = NESTED_SVM_NP | NESTED_SVM_VMCBCLEAN | (svm_has_nrips ? NESTED_SVM_NRIPS : 0);
-	return n + 1;
+	return n;
 }
 
 /* ---- KVM_GET/SET_NESTED_STATE ---- */

@@ -930,6 +930,18 @@ static int svm_exit_rsm(struct kvmd_vcpu *vcpu)
 	return kvmd_smm_rsm(vcpu);
 }
 
+/*
+ * RDTSCP is intercepted until a guest whose CPUID has it runs one: from
+ * then on it runs without exits, with the guest's TSC_AUX (cpumsr.c).
+ */
+static int svm_exit_rdtscp(struct kvmd_vcpu *vcpu)
+{
+	if (!kvmd_tsc_aux_ok() || !kvmd_guest_has(vcpu, 0x80000001, 3, 27))
+		return svm_exit_ud(vcpu);
+	clr_icpt(svm_vmcb(vcpu), INTERCEPT_RDTSCP);
+	return KVMD_RESUME;
+}
+
 static int svm_exit_ud_excp(struct kvmd_vcpu *vcpu)
 {
 	return kvmd_handle_ud(vcpu);
@@ -1125,7 +1137,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_STGI]					= nested_svm_stgi,
 	[SVM_EXIT_CLGI]					= nested_svm_clgi,
 	[SVM_EXIT_SKINIT]				= svm_exit_ud,
-	[SVM_EXIT_RDTSCP]				= svm_exit_ud,
+	[SVM_EXIT_RDTSCP]				= svm_exit_rdtscp,
 	[SVM_EXIT_WBINVD]				= svm_exit_skip2,
 	[SVM_EXIT_MONITOR]				= svm_exit_monitor_mwait,
 	[SVM_EXIT_MWAIT]				= svm_exit_monitor_mwait,

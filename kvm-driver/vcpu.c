@@ -516,6 +516,7 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		smp_send_reschedule(vcpu->cpu);
 	kvmd_xsave_load_guest(vcpu);
 	kvmd_debug_load_guest(vcpu);
+	kvmd_tsc_aux_load(vcpu);
 	kvmd_ops->run(vcpu);
 	kvmd_debug_load_host(vcpu);
 	kvmd_xsave_load_host(vcpu);
@@ -802,6 +803,12 @@ bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4)
 		ok |= X86_CR4_SMAP;
 	if (kvmd_cr4_feature_ok(vcpu, 1, 2, 17))
 		ok |= X86_CR4_PCIDE;
+	if (kvmd_cr4_feature_ok(vcpu, 7, 2, 2))
+		ok |= X86_CR4_UMIP;
+	if (kvmd_cr4_feature_ok(vcpu, 7, 2, 3))
+		ok |= X86_CR4_PKE;
+	if (kvmd_cr4_feature_ok(vcpu, 7, 2, 16))
+		ok |= X86_CR4_LA57;
 	if (kvmd_guest_may_osxsave(vcpu))
 		ok |= X86_CR4_OSXSAVE;
 	return !(cr4 & ~ok);

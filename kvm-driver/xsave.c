@@ -28,6 +28,19 @@
 static u64 kvmd_host_xcr0;
 u64 kvmd_supported_xcr0;
 
+/*
+ * Nested under another hypervisor, XSETBV may reach the CPU without the
+ * intercept the backend asked for: QEMU TCG's SVM never intercepts it and
+ * does not switch XCR0 at VMRUN or #VMEXIT either, so the guest's XSETBV
+ * writes the register and stock KVM, which reloads its own idea of XCR0 at
+ * the next entry, takes the guest's AVX away. There the entry always loads
+ * the guest's XCR0 and the exit takes a changed one as the guest's write.
+ * On bare metal XSETBV always exits, and the KVM rules below apply as
+ * they are.
+ */
+static bool kvmd_xcr0_untrusted;
+static bool kvmd_xcr0_valid(struct kvmd_vcpu *vcpu, u64 xcr0);
+
 /* Where each component sits in the standard format, and its size (CPUID 0xD). */
 static struct {
 	u32 size, offset, flags;
@@ -42,6 +55,7 @@ void kvmd_xsave_setup(void)
 		return;
 	kvmd_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 	kvmd_supported_xcr0 = kvmd_host_xcr0 & KVMD_XCR0_OFFERED;
+	kvmd_xcr0_untrusted = boot_cpu_has(X86_FEATURE_HYPERVISOR);
 	for (i = 2; i < 64; i++)
 		if (kvmd_host_xcr0 & BIT_ULL(i))
 			cpuid_count(0xd, i, &kvmd_xstate[i].size,
@@ -136,8 +150,9 @@ void kvmd_xsave_prepare(struct kvmd_vcpu *vcpu)
 {
 	u64 cr4 = kvmd_host_xcr0 ? kvmd_ops->get_cr(vcpu, 4) : 0;
 
+	/* Without CR4.OSXSAVE the guest cannot see XCR0: loading it is harmless. */
 	vcpu->xcr0_loaded = kvmd_host_xcr0 && vcpu->xcr0 != kvmd_host_xcr0 &&
-			    (cr4 & X86_CR4_OSXSAVE);
+			    ((cr4 & X86_CR4_OSXSAVE) || kvmd_xcr0_untrusted);
 	vcpu->pkru_loaded = cpu_feature_enabled(X86_FEATURE_OSPKE) &&
 			    ((vcpu->xcr0 & XFEATURE_MASK_PKRU) || (cr4 & X86_CR4_PKE));
 }
@@ -167,6 +182,8 @@ void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu)
  */
 void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu)
 {
+	u64 xcr0;
+
 	if (cpu_feature_enabled(X86_FEATURE_OSPKE)) {
 		u32 pkru = rdpkru();
 
@@ -176,15 +193,23 @@ void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu)
 				wrpkru(vcpu->host_pkru);
 		}
 	}
-	/*
-	 * XCR0 back to the host's. Checked even when the guest's was not
-	 * loaded: a guest may have set CR4.OSXSAVE since the entry (SVM does
-	 * not intercept CR4 writes here), and where XSETBV is not
-	 * intercepted at all (QEMU TCG's SVM) the guest writes XCR0 itself.
-	 */
-	if (vcpu->xcr0_loaded ||
-	    (kvmd_host_xcr0 && xgetbv(XCR_XFEATURE_ENABLED_MASK) != kvmd_host_xcr0))
+	if (!kvmd_host_xcr0)
+		return;
+	if (kvmd_xcr0_untrusted) {
+		/*
+		 * What the entry left in XCR0 unless the guest wrote it: a
+		 * valid new value is the guest's (CPUID leaf 0xD's sizes
+		 * follow at the next CPUID exit or KVM_GET_CPUID2).
+		 */
+		xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+		if (xcr0 != (vcpu->xcr0_loaded ? vcpu->xcr0 : kvmd_host_xcr0) &&
+		    kvmd_xcr0_valid(vcpu, xcr0))
+			vcpu->xcr0 = xcr0;
+		if (xcr0 != kvmd_host_xcr0)
+			xsetbv(XCR_XFEATURE_ENABLED_MASK, kvmd_host_xcr0);
+	} else if (vcpu->xcr0_loaded) {
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, kvmd_host_xcr0);
+	}
 }
 
 /* ---- XCR0 ---- */
@@ -235,6 +260,13 @@ void kvmd_xsave_cpuid_runtime(struct kvmd_vcpu *vcpu,
 		if (kvmd_guest_cr4(vcpu, X86_CR4_OSXSAVE))
 			e->ecx |= BIT(27);
 	}
+	/* CPUID.7:ECX.OSPKE follows CR4.PKE the same way. */
+	e = kvmd_xsave_find(ents, n, 7, 0);
+	if (e) {
+		e->ecx &= ~BIT(4);
+		if (kvmd_guest_cr4(vcpu, X86_CR4_PKE))
+			e->ecx |= BIT(4);
+	}
 	e = kvmd_xsave_find(ents, n, 0xd, 0);
 	if (e)
 		e->ebx = kvmd_xstate_size(vcpu->xcr0, false);
@@ -250,24 +282,30 @@ void kvmd_xsave_cpuid_changed(struct kvmd_vcpu *vcpu)
 						     vcpu->cpuid_nent);
 }
 
-/* KVM's __kvm_set_xcr: 0 when the value is taken, else the caller's #GP/EINVAL. */
-static int kvmd_set_xcr(struct kvmd_vcpu *vcpu, u32 index, u64 xcr0)
+/* KVM's __kvm_set_xcr rules for XCR0. */
+static bool kvmd_xcr0_valid(struct kvmd_vcpu *vcpu, u64 xcr0)
 {
-	if (index != XCR_XFEATURE_ENABLED_MASK)
-		return 1;
 	if (!(xcr0 & XFEATURE_MASK_FP))
-		return 1;
+		return false;
 	if ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE))
-		return 1;
+		return false;
 	/* x87 is always allowed, even to a guest without XSAVE. */
 	if (xcr0 & ~(vcpu->guest_supported_xcr0 | XFEATURE_MASK_FP))
-		return 1;
+		return false;
 	if (xcr0 & XFEATURE_MASK_AVX512) {
 		if (!(xcr0 & XFEATURE_MASK_YMM))
-			return 1;
+			return false;
 		if ((xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512)
-			return 1;
+			return false;
 	}
+	return true;
+}
+
+/* 0 when the value is taken, else the caller's #GP/EINVAL. */
+static int kvmd_set_xcr(struct kvmd_vcpu *vcpu, u32 index, u64 xcr0)
+{
+	if (index != XCR_XFEATURE_ENABLED_MASK || !kvmd_xcr0_valid(vcpu, xcr0))
+		return 1;
 	vcpu->xcr0 = xcr0;
 	kvmd_xsave_cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
 	return 0;
@@ -401,7 +439,7 @@ long kvmd_xsave_ioctl(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 
 /* ---- KVM_GET_SUPPORTED_CPUID ---- */
 
-/* CPUID.1:ECX and 7:EBX bits that need state in XCR0, off when the host lacks it. */
+/* CPUID.1:ECX and leaf 7 bits that need state in XCR0, off when the host lacks it. */
 void kvmd_xsave_filter_cpuid(struct kvm_cpuid_entry2 *e)
 {
 	if (e->function == 1) {
@@ -410,11 +448,22 @@ void kvmd_xsave_filter_cpuid(struct kvm_cpuid_entry2 *e)
 		if (!(kvmd_supported_xcr0 & XFEATURE_MASK_YMM))
 			e->ecx &= ~(BIT(12) | BIT(28) | BIT(29));	/* FMA, AVX, F16C */
 	} else if (e->function == 7 && !e->index) {
-		if (!(kvmd_supported_xcr0 & XFEATURE_MASK_YMM))
+		if (!(kvmd_supported_xcr0 & XFEATURE_MASK_YMM)) {
 			e->ebx &= ~BIT(5);			/* AVX2 */
-		if ((kvmd_supported_xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512)
-			e->ebx &= ~(BIT(16) | BIT(17) | BIT(21) | BIT(28) |
-				    BIT(30) | BIT(31));		/* AVX-512 F DQ IFMA CD BW VL */
+			e->ecx &= ~(BIT(9) | BIT(10));	/* VAES, VPCLMULQDQ */
+		}
+		if ((kvmd_supported_xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512) {
+			/* F, DQ, IFMA, PF, ER, CD, BW, VL */
+			e->ebx &= ~(BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) |
+				    BIT(28) | BIT(30) | BIT(31));
+			/* VBMI, VBMI2, VNNI, BITALG, VPOPCNTDQ */
+			e->ecx &= ~(BIT(1) | BIT(6) | BIT(11) | BIT(12) | BIT(14));
+			/* 4VNNIW, 4FMAPS, VP2INTERSECT, FP16 */
+			e->edx &= ~(BIT(2) | BIT(3) | BIT(8) | BIT(23));
+		}
+	} else if (e->function == 0x80000001) {
+		if (!(kvmd_supported_xcr0 & XFEATURE_MASK_YMM))
+			e->ecx &= ~(BIT(11) | BIT(16));	/* XOP, FMA4 */
 	}
 }
 

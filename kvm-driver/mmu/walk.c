@@ -58,7 +58,7 @@ int kvmd_gva_to_gpa(struct kvmd_vcpu *vcpu, u64 gva, unsigned int access,
 	nxe = efer & EFER_NX;
 
 	if (efer & EFER_LMA) {
-		level = 4;
+		level = (cr4 & X86_CR4_LA57) ? 5 : 4;
 		table = cr3 & PTE_ADDR;
 	} else if (cr4 & X86_CR4_PAE) {
 		u64 pdpte;

@@ -1,10 +1,11 @@
-/* tests/driver/bench_exits.S: 64-bit guest loops for the eventfd benches; loaded at 0x2000, RCX = iterations. */
+/* tests/driver/bench_exits.S: 64-bit guest loops for the eventfd benches (loaded at 0x2000, RCX = iterations), and the AVX prologue of the AVX-live exit benches. */
 #define APIC	0xfee00000
 #define IOAPIC	0xfec00000
 
 	.section .rodata
 	.globl	bench_guest, bench_guest_end
 	.globl	b_ioev_pio, b_ioev_mmio, b_irqfd, b_handler, b_tick
+	.globl	b_avx_load, b_avx_load_end
 	.code64
 bench_guest:
 
@@ -74,5 +75,18 @@ b_handler:
 	pop	%rsi
 	iretq
 bench_guest_end:
+
+/*
+ * AVX state live in the guest for the timed loops: CR4.OSXSAVE and XCR0
+ * come from the VMM (KVM_SET_SREGS, KVM_SET_XCRS); this loads ymm0-15
+ * with the pattern at 0x3000 and jumps to the loop at RBX. Absolute
+ * addresses only: it runs wherever it is copied.
+ */
+b_avx_load:
+	.irp	r, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	vmovdqu	0x3000 + \r * 32, %ymm\r
+	.endr
+	jmp	*%rbx
+b_avx_load_end:
 
 	.section .note.GNU-stack,"",@progbits

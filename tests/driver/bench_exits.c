@@ -1,4 +1,4 @@
-/* tests/driver/bench_exits.c: cost per iteration of an in-kernel CPUID exit, a PIO exit to userspace and back, an MMIO exit to userspace and back, a PIO and an MMIO write an ioeventfd completes, and an ioeventfd-to-irqfd round trip through a device thread (MSI and IOAPIC routes) (each the median of nine runs, for tests/bench/driver.sh). */
+/* tests/driver/bench_exits.c: cost per iteration of an in-kernel CPUID exit, a PIO exit to userspace and back, an MMIO exit to userspace and back (also with AVX state live in the guest), a PIO and an MMIO write an ioeventfd completes, and an ioeventfd-to-irqfd round trip through a device thread (MSI and IOAPIC routes) (each the median of nine runs, for tests/bench/driver.sh). */
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -60,6 +60,134 @@ static double bench_user(const uint8_t *code, size_t len, int want, uint32_t n)
 	}
 	tvm_destroy(&t);
 	return (now_us() - t0) / n;
+}
+
+/* ---- the same exits with AVX state live in the guest ---- */
+
+extern const uint8_t b_avx_load[], b_avx_load_end[];
+#define AVX_PROLOGUE	0x6000
+#define AVX_PATTERN	0x3000
+
+/* Whether the last AVX-live run ended with the guest's ymm registers intact. */
+static bool avx_state_ok = true;
+
+static uint8_t avx_byte(int reg, int byte)
+{
+	return (uint8_t)(reg * 37 + byte * 11 + 5);
+}
+
+/* XCR0 bits of the supported CPUID leaf 0xD: x87, SSE, AVX and AVX-512 if there. */
+static uint64_t avx_xcr0(int kvm)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[100];
+	} c = { .c.nent = 100 };
+	uint32_t i;
+
+	if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, &c) < 0)
+		return 0;
+	for (i = 0; i < c.c.nent; i++)
+		if (c.e[i].function == 0xd && c.e[i].index == 0)
+			return c.e[i].eax & 0xe7;
+	return 0;
+}
+
+/*
+ * The guest starts in the AVX prologue, with CR4.OSXSAVE and XCR0 set by
+ * the VMM, loads ymm0-15 and jumps to the loop at @loop: every exit of the
+ * loop switches that state (and XCR0, unless it is the host's).
+ */
+static bool avx_setup(struct tvm *t, uint64_t loop)
+{
+	struct kvm_xcrs x = { .nr_xcrs = 1 };
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	int reg, b;
+
+	x.xcrs[0].value = avx_xcr0(t->kvm);
+	if ((x.xcrs[0].value & 7) != 7)
+		return false;
+	for (reg = 0; reg < 16; reg++)
+		for (b = 0; b < 32; b++)
+			t->mem[AVX_PATTERN + reg * 32 + b] = avx_byte(reg, b);
+	tvm_load(t, AVX_PROLOGUE, b_avx_load, b_avx_load_end - b_avx_load);
+	ioctl(t->vcpu, KVM_GET_SREGS, &s);
+	s.cr4 |= 0x40600;	/* OSFXSR, OSXMMEXCPT, OSXSAVE */
+	if (ioctl(t->vcpu, KVM_SET_SREGS, &s) < 0 || ioctl(t->vcpu, KVM_SET_XCRS, &x) < 0)
+		return false;
+	ioctl(t->vcpu, KVM_GET_REGS, &r);
+	r.rip = AVX_PROLOGUE;
+	r.rbx = loop;
+	return ioctl(t->vcpu, KVM_SET_REGS, &r) == 0;
+}
+
+/* After the loop: the guest's ymm registers still hold the pattern (XSAVE standard format). */
+static bool avx_check(struct tvm *t)
+{
+	long size = ioctl(t->kvm, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	uint8_t *xs;
+	int reg, b;
+	bool ok;
+
+	if (size < (long)sizeof(struct kvm_xsave))
+		size = sizeof(struct kvm_xsave);
+	xs = calloc(1, size);
+	ok = xs && ioctl(t->vcpu, size > (long)sizeof(struct kvm_xsave) ?
+			 KVM_GET_XSAVE2 : KVM_GET_XSAVE, xs) == 0;
+	for (reg = 0; ok && reg < 16; reg++)
+		for (b = 0; b < 16; b++)
+			ok = ok && xs[160 + reg * 16 + b] == avx_byte(reg, b) &&
+			     xs[576 + reg * 16 + b] == avx_byte(reg, b + 16);
+	free(xs);
+	return ok;
+}
+
+static double bench_cpuid_avx(uint32_t n)
+{
+	uint8_t code[sizeof(cpuid_loop)];
+	struct tvm t;
+	double t0, t1;
+
+	memcpy(code, cpuid_loop, sizeof(code));
+	memcpy(code + 1, &n, 4);
+	tvm_create(&t, 1 << 20);
+	tvm_cpuid(&t);
+	tvm_load(&t, 0x2000, code, sizeof(code));
+	tvm_long_mode(&t, 0x2000);
+	if (!avx_setup(&t, 0x2000))
+		return -1;
+	t0 = now_us();
+	if (tvm_run(&t) != KVM_EXIT_HLT)
+		return -1;
+	t1 = now_us();
+	avx_state_ok &= avx_check(&t);
+	tvm_destroy(&t);
+	return (t1 - t0) / n;
+}
+
+static double bench_user_avx(const uint8_t *code, size_t len, int want, uint32_t n)
+{
+	struct tvm t;
+	double t0 = 0;
+	uint32_t i;
+
+	tvm_create(&t, 1 << 20);
+	tvm_cpuid(&t);
+	tvm_load(&t, 0x2000, code, len);
+	tvm_long_mode(&t, 0x2000);
+	if (!avx_setup(&t, 0x2000))
+		return -1;
+	for (i = 0; i < n + 200; i++) {
+		if (i == 200)
+			t0 = now_us();
+		if (tvm_run(&t) != want)
+			return -1;
+	}
+	t0 = (now_us() - t0) / n;
+	avx_state_ok &= avx_check(&t);
+	tvm_destroy(&t);
+	return t0;
 }
 
 extern const uint8_t bench_guest[], bench_guest_end[];
@@ -215,9 +343,11 @@ static double bench_irqfd(bool msi, uint32_t n)
 	return (t1 - t0) / n;
 }
 
-enum { B_CPUID, B_PIO, B_MMIO, B_IOEV_PIO, B_IOEV_MMIO, B_IRQFD_MSI, B_IRQFD_IOAPIC, B_NR };
+enum { B_CPUID, B_PIO, B_MMIO, B_CPUID_AVX, B_PIO_AVX, B_MMIO_AVX, B_IOEV_PIO, B_IOEV_MMIO,
+       B_IRQFD_MSI, B_IRQFD_IOAPIC, B_NR };
 static const char *const names[B_NR] = {
-	"cpuid_us", "pio_us", "mmio_us", "ioeventfd_pio_us", "ioeventfd_mmio_us",
+	"cpuid_us", "pio_us", "mmio_us", "cpuid_avx_us", "pio_avx_us", "mmio_avx_us",
+	"ioeventfd_pio_us", "ioeventfd_mmio_us",
 	"irqfd_msi_us", "irqfd_ioapic_us",
 };
 
@@ -227,6 +357,9 @@ static double bench_one(int which, uint32_t n)
 	case B_CPUID:		return bench_cpuid(n);
 	case B_PIO:		return bench_user(pio_loop, sizeof(pio_loop), KVM_EXIT_IO, n);
 	case B_MMIO:		return bench_user(mmio_loop, sizeof(mmio_loop), KVM_EXIT_MMIO, n);
+	case B_CPUID_AVX:	return bench_cpuid_avx(n);
+	case B_PIO_AVX:	return bench_user_avx(pio_loop, sizeof(pio_loop), KVM_EXIT_IO, n);
+	case B_MMIO_AVX:	return bench_user_avx(mmio_loop, sizeof(mmio_loop), KVM_EXIT_MMIO, n);
 	case B_IOEV_PIO:	return bench_ioeventfd(false, n);
 	case B_IOEV_MMIO:	return bench_ioeventfd(true, n);
 	case B_IRQFD_MSI:	return bench_irqfd(true, n);
@@ -274,5 +407,6 @@ int main(int argc, char **argv)
 			       irqfd_ticks);
 		fflush(stdout);
 	}
+	printf("avx_state_ok %d\n", avx_state_ok);
 	return 0;
 }

@@ -282,7 +282,7 @@ static int emu_read_piece(struct emu *e, u64 gpa, u8 *buf, unsigned int len)
 	u64 v = 0;
 	int r;
 
-	r = kvmd_read_guest(vcpu->vm, gpa, buf, len);
+	r = kvmd_vcpu_read_guest(vcpu, gpa, buf, len);
 	if (!r)
 		return EMU_OK;
 	if (r != -ENOENT)
@@ -342,7 +342,7 @@ static bool emu_write_piece(struct emu *e, u64 gpa, const u8 *buf,
 	int r;
 
 	*err = 0;
-	r = kvmd_write_guest(vcpu->vm, gpa, buf, len);
+	r = kvmd_vcpu_write_guest(vcpu, gpa, buf, len);
 	if (!r)
 		return true;
 	if (r != -ENOENT) {

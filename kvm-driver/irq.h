@@ -204,6 +204,8 @@ void kvmd_apic_sync(struct kvmd_vcpu *vcpu);
 void kvmd_apic_accept_events(struct kvmd_vcpu *vcpu);
 bool kvmd_apic_has_events(struct kvmd_vcpu *vcpu);
 void kvmd_apic_set_sipi_pending(struct kvmd_vcpu *vcpu);
+bool kvmd_apic_latched_init(struct kvmd_vcpu *vcpu);
+void kvmd_apic_set_latched_init(struct kvmd_vcpu *vcpu, bool latched);
 int kvmd_apic_take_eoi_exit(struct kvmd_vcpu *vcpu);
 bool kvmd_cpu_has_interrupt(struct kvmd_vcpu *vcpu);
 int kvmd_cpu_get_interrupt(struct kvmd_vcpu *vcpu);

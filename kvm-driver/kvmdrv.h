@@ -21,6 +21,7 @@
 #define KVMD_MAX_VCPUS		1024	/* KVM_CAP_MAX_VCPUS, as KVM on x86 */
 #define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32
+#define KVMD_ADDRESS_SPACES	2	/* KVM_CAP_MULTI_ADDRESS_SPACE: memory, SMRAM (smm.c) */
 /* Table pages one second-level fault may need (levels 5..2). */
 #define KVMD_TDP_CACHE		4
 /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options, as x86 KVM offers them */
@@ -57,6 +58,7 @@ enum {
 	KVMD_REQ_EOI_EXIT,		/* split irqchip: report an EOI to userspace */
 	KVMD_REQ_TPR_ACCESS,		/* report a TPR access (KVM_TPR_ACCESS_REPORTING) */
 	KVMD_REQ_STEAL_UPDATE,		/* add the run delay to the guest's steal time */
+	KVMD_REQ_SMI,			/* KVM_SMI or an APIC's SMI: latch it (smm.c) */
 	KVMD_REQ_HV,			/* Hyper-V: an exit, a crash or reset, a timer (hyperv.c) */
 };
 
@@ -78,13 +80,16 @@ struct kvmd_vm {
 	struct mm_struct *mm;
 	struct mutex lock;		/* vCPU creation, VM-wide settings */
 
-	/* Slots: written under slots_sem (write) + mmu_lock, read under either. */
+	/*
+	 * Slots per address space (1: what a vCPU in SMM sees): written under
+	 * slots_sem (write) + mmu_lock, read under either.
+	 */
 	struct rw_semaphore slots_sem;
-	struct kvmd_memslot slots[KVMD_MEM_SLOTS];
+	struct kvmd_memslot slots[KVMD_ADDRESS_SPACES][KVMD_MEM_SLOTS];
 
-	/* Second-level page tables, guarded by mmu_lock. */
+	/* Second-level page tables, a root per address space, guarded by mmu_lock. */
 	spinlock_t mmu_lock;
-	u64 *tdp_root;
+	u64 *tdp_root[KVMD_ADDRESS_SPACES];
 	unsigned long mmu_seq;
 	long mmu_invalidating;
 	unsigned long tdp_pages;	/* table pages, for leak accounting */
@@ -287,8 +292,23 @@ struct kvmd_vcpu {
 		bool pending;
 		bool write;
 	} msr_exit;
+
+	/* smm.c: system management mode */
+	struct {
+		bool active;		/* in SMM: the vCPU sees address space 1 */
+		bool inside_nmi;	/* NMIs were blocked at the SMI: still after RSM */
+		bool pending;		/* an SMI waits for delivery */
+		u64 smbase;		/* MSR_IA32_SMBASE */
+		u64 count;		/* MSR_SMI_COUNT */
+	} smm;
 	struct kvmd_vcpu_hv *hv;	/* Hyper-V state (hyperv.c), or NULL */
 };
+
+/* The address space of the vCPU's memory accesses (KVM's kvm_arch_vcpu_memslots_id). */
+static inline int kvmd_vcpu_as_id(struct kvmd_vcpu *vcpu)
+{
+	return vcpu->smm.active ? 1 : 0;
+}
 
 static inline void kvmd_make_request(struct kvmd_vcpu *vcpu, int req)
 {
@@ -346,18 +366,24 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log);
 int kvmd_clear_dirty_log(struct kvmd_vm *vm, struct kvm_clear_dirty_log *log);
 void kvmd_free_memslots(struct kvmd_vm *vm);
-struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, u64 gfn);
+struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, int as_id, u64 gfn);
 int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len);
 int kvmd_write_guest(struct kvmd_vm *vm, u64 gpa, const void *buf,
 		     unsigned int len);
+/* The same in the vCPU's address space (SMRAM while in SMM). */
+int kvmd_vcpu_read_guest(struct kvmd_vcpu *vcpu, u64 gpa, void *buf,
+			 unsigned int len);
+int kvmd_vcpu_write_guest(struct kvmd_vcpu *vcpu, u64 gpa, const void *buf,
+			  unsigned int len);
 void kvmd_mark_dirty(struct kvmd_memslot *slot, u64 gfn);
 
 /* mmu/npt.c */
 int kvmd_tdp_init(struct kvmd_vm *vm);
 void kvmd_tdp_destroy(struct kvmd_vm *vm);
 u64 kvmd_tdp_root_pa(struct kvmd_vm *vm);
-bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
-bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn);
+u64 kvmd_tdp_as_root_pa(struct kvmd_vm *vm, int as_id);
+bool kvmd_tdp_zap(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn);
+bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn);
 int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch);
 bool kvmd_tdp_lookup(struct kvmd_vm *vm, u64 gfn, u64 *pfn, bool *writable);
 void kvmd_tdp_vcpu_free(struct kvmd_vcpu *vcpu);
@@ -532,6 +558,20 @@ int kvmd_msr_user_exit(struct kvmd_vcpu *vcpu, u32 index, u64 data,
 		       bool write, int r);
 int kvmd_complete_msr_exit(struct kvmd_vcpu *vcpu);
 
+/* smm.c */
+void kvmd_smm_reset(struct kvmd_vcpu *vcpu);
+void kvmd_smm_inject(struct kvmd_vcpu *vcpu);
+bool kvmd_smm_wakes(struct kvmd_vcpu *vcpu);
+bool kvmd_smm_blocked_by_event(struct kvmd_vcpu *vcpu);
+int kvmd_smm_rsm(struct kvmd_vcpu *vcpu);
+void kvmd_smm_get_events(struct kvmd_vcpu *vcpu, struct kvm_vcpu_events *e);
+int kvmd_smm_check_events(struct kvmd_vcpu *vcpu,
+			  const struct kvm_vcpu_events *e);
+void kvmd_smm_set_events(struct kvmd_vcpu *vcpu,
+			 const struct kvm_vcpu_events *e);
+bool kvmd_smm_mp_state_ok(struct kvmd_vcpu *vcpu, u32 mp_state);
+int kvmd_smm_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmd_smm_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
 /* debug.c */
 void kvmd_debug_reset(struct kvmd_vcpu *vcpu);
 u64 kvmd_get_dr(struct kvmd_vcpu *vcpu, int dr);

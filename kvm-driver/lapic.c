@@ -239,8 +239,12 @@ int kvmd_apic_set_irq(struct kvmd_vcpu *vcpu, const struct kvmd_lapic_irq *irq)
 		set_bit(KVMD_APIC_SIPI, &apic->pending_events);
 		r = 1;
 		break;
+	case APIC_DM_SMI:
+		kvmd_make_request(vcpu, KVMD_REQ_SMI);
+		r = 1;
+		break;
 	default:
-		/* SMI (no SMM here), ExtINT and reserved modes: not accepted. */
+		/* ExtINT and reserved modes: not accepted. */
 		break;
 	}
 	if (r)
@@ -1056,6 +1060,11 @@ void kvmd_apic_accept_events(struct kvmd_vcpu *vcpu)
 
 	if (!apic || !READ_ONCE(apic->pending_events))
 		return;
+	/* In SMM an INIT stays latched until RSM and a SIPI is dropped. */
+	if (vcpu->smm.active) {
+		clear_bit(KVMD_APIC_SIPI, &apic->pending_events);
+		return;
+	}
 	if (test_and_clear_bit(KVMD_APIC_INIT, &apic->pending_events)) {
 		kvmd_vcpu_init_reset(vcpu);
 		vcpu->mp_state = kvmd_vcpu_is_bsp(vcpu) ?
@@ -1085,6 +1094,22 @@ bool kvmd_apic_has_events(struct kvmd_vcpu *vcpu)
 void kvmd_apic_set_sipi_pending(struct kvmd_vcpu *vcpu)
 {
 	set_bit(KVMD_APIC_SIPI, &vcpu->apic->pending_events);
+}
+
+/* KVM_GET/SET_VCPU_EVENTS smi.latched_init: an INIT held back by SMM. */
+bool kvmd_apic_latched_init(struct kvmd_vcpu *vcpu)
+{
+	return vcpu->apic && test_bit(KVMD_APIC_INIT, &vcpu->apic->pending_events);
+}
+
+void kvmd_apic_set_latched_init(struct kvmd_vcpu *vcpu, bool latched)
+{
+	if (!vcpu->apic)
+		return;
+	if (latched)
+		set_bit(KVMD_APIC_INIT, &vcpu->apic->pending_events);
+	else
+		clear_bit(KVMD_APIC_INIT, &vcpu->apic->pending_events);
 }
 
 /* ExtINT: from the in-kernel PIC or the one KVM_INTERRUPT left (split). */

@@ -15,13 +15,13 @@ static unsigned long kvmd_bitmap_bytes(u64 npages)
 	return ALIGN(npages, BITS_PER_LONG) / 8;
 }
 
-/* Slot lookup: callers hold slots_sem or mmu_lock. */
-struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, u64 gfn)
+/* Slot lookup in one address space: callers hold slots_sem or mmu_lock. */
+struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, int as_id, u64 gfn)
 {
 	int i;
 
 	for (i = 0; i < KVMD_MEM_SLOTS; i++) {
-		struct kvmd_memslot *s = &vm->slots[i];
+		struct kvmd_memslot *s = &vm->slots[as_id][i];
 
 		if (s->npages && gfn >= s->base_gfn &&
 		    gfn < s->base_gfn + s->npages)
@@ -36,12 +36,12 @@ void kvmd_mark_dirty(struct kvmd_memslot *slot, u64 gfn)
 		set_bit_le(gfn - slot->base_gfn, slot->dirty_bitmap);
 }
 
-static void kvmd_zap_slot(struct kvmd_vm *vm, struct kvmd_memslot *s)
+static void kvmd_zap_slot(struct kvmd_vm *vm, int as_id, struct kvmd_memslot *s)
 {
 	bool flush;
 
 	spin_lock(&vm->mmu_lock);
-	flush = kvmd_tdp_zap(vm, s->base_gfn, s->base_gfn + s->npages);
+	flush = kvmd_tdp_zap(vm, as_id, s->base_gfn, s->base_gfn + s->npages);
 	spin_unlock(&vm->mmu_lock);
 	if (flush)
 		kvmd_flush_remote_tlbs(vm);
@@ -67,7 +67,7 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 	     !access_ok((void __user *)(unsigned long)mem->userspace_addr,
 			mem->memory_size)))
 		return -EINVAL;
-	if (as_id || id >= KVMD_MEM_SLOTS)
+	if (as_id >= KVMD_ADDRESS_SPACES || id >= KVMD_MEM_SLOTS)
 		return -EINVAL;
 	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
 		return -EINVAL;
@@ -76,7 +76,7 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 		return -EINVAL;
 
 	down_write(&vm->slots_sem);
-	old = &vm->slots[id];
+	old = &vm->slots[as_id][id];
 
 	if (!npages) {
 		r = -EINVAL;
@@ -87,7 +87,7 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 		spin_lock(&vm->mmu_lock);
 		memset(old, 0, sizeof(*old));
 		spin_unlock(&vm->mmu_lock);
-		kvmd_zap_slot(vm, &new);
+		kvmd_zap_slot(vm, as_id, &new);
 		vfree(new.dirty_bitmap);
 		r = 0;
 		goto out;
@@ -109,11 +109,11 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 			goto out;
 	}
 
-	/* Create or move: the new range may not overlap another slot. */
+	/* Create or move: the new range may not overlap another slot of its space. */
 	if (!old->npages || new.base_gfn != old->base_gfn) {
 		r = -EEXIST;
 		for (i = 0; i < KVMD_MEM_SLOTS; i++) {
-			struct kvmd_memslot *s = &vm->slots[i];
+			struct kvmd_memslot *s = &vm->slots[as_id][i];
 
 			if (s == old || !s->npages)
 				continue;
@@ -152,7 +152,7 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 		spin_lock(&vm->mmu_lock);
 		*old = new;
 		if (!(READ_ONCE(vm->manual_dirty_log) & KVM_DIRTY_LOG_INITIALLY_SET))
-			flush = kvmd_tdp_wrprotect(vm, new.base_gfn,
+			flush = kvmd_tdp_wrprotect(vm, as_id, new.base_gfn,
 						   new.base_gfn + npages);
 		spin_unlock(&vm->mmu_lock);
 		if (flush)
@@ -167,7 +167,7 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 		spin_lock(&vm->mmu_lock);
 		*old = new;
 		spin_unlock(&vm->mmu_lock);
-		kvmd_zap_slot(vm, &prev);
+		kvmd_zap_slot(vm, as_id, &prev);
 	} else {
 		spin_lock(&vm->mmu_lock);
 		*old = new;
@@ -190,9 +190,9 @@ static struct kvmd_memslot *dirty_log_slot(struct kvmd_vm *vm, u32 slot)
 	u16 as_id = slot >> 16, id = (u16)slot;
 	struct kvmd_memslot *s;
 
-	if (as_id || id >= KVMD_MEM_SLOTS)
+	if (as_id >= KVMD_ADDRESS_SPACES || id >= KVMD_MEM_SLOTS)
 		return ERR_PTR(-EINVAL);
-	s = &vm->slots[id];
+	s = &vm->slots[as_id][id];
 	if (!s->npages || !s->dirty_bitmap)
 		return ERR_PTR(-ENOENT);
 	return s;
@@ -236,7 +236,7 @@ int kvmd_get_dirty_log(struct kvmd_vm *vm, struct kvm_dirty_log *log)
 
 		snap[i] = bits;
 		if (bits)
-			flush |= kvmd_tdp_wrprotect(vm, first,
+			flush |= kvmd_tdp_wrprotect(vm, log->slot >> 16, first,
 						    first + BITS_PER_LONG);
 	}
 	spin_unlock(&vm->mmu_lock);
@@ -301,7 +301,8 @@ int kvmd_clear_dirty_log(struct kvmd_vm *vm, struct kvm_clear_dirty_log *log)
 		bits &= atomic_long_fetch_andnot(bits,
 				(atomic_long_t *)&s->dirty_bitmap[word]);
 		for_each_set_bitrange(b, e, &bits, BITS_PER_LONG)
-			flush |= kvmd_tdp_wrprotect(vm, first + b, first + e);
+			flush |= kvmd_tdp_wrprotect(vm, log->slot >> 16, first + b,
+						    first + e);
 	}
 	spin_unlock(&vm->mmu_lock);
 	if (flush)
@@ -314,17 +315,22 @@ out:
 
 void kvmd_free_memslots(struct kvmd_vm *vm)
 {
-	int i;
+	int as, i;
 
-	for (i = 0; i < KVMD_MEM_SLOTS; i++) {
-		vfree(vm->slots[i].dirty_bitmap);
-		vm->slots[i].dirty_bitmap = NULL;
-		vm->slots[i].npages = 0;
+	for (as = 0; as < KVMD_ADDRESS_SPACES; as++) {
+		for (i = 0; i < KVMD_MEM_SLOTS; i++) {
+			struct kvmd_memslot *s = &vm->slots[as][i];
+
+			vfree(s->dirty_bitmap);
+			s->dirty_bitmap = NULL;
+			s->npages = 0;
+		}
 	}
 }
 
 /* Guest-physical reads; -ENOENT when a byte lies outside every slot. */
-int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len)
+static int kvmd_as_read_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
+			      void *buf, unsigned int len)
 {
 	int r = 0;
 
@@ -332,7 +338,7 @@ int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len)
 	while (len) {
 		unsigned int off = offset_in_page(gpa);
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
-		struct kvmd_memslot *s = kvmd_gfn_to_slot(vm, gpa >> PAGE_SHIFT);
+		struct kvmd_memslot *s = kvmd_gfn_to_slot(vm, as_id, gpa >> PAGE_SHIFT);
 		unsigned long hva;
 
 		if (!s) {
@@ -353,8 +359,8 @@ int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len)
 }
 
 /* Guest-physical writes; read-only slots count as outside (-ENOENT). */
-int kvmd_write_guest(struct kvmd_vm *vm, u64 gpa, const void *buf,
-		     unsigned int len)
+static int kvmd_as_write_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
+			       const void *buf, unsigned int len)
 {
 	int r = 0;
 
@@ -363,7 +369,7 @@ int kvmd_write_guest(struct kvmd_vm *vm, u64 gpa, const void *buf,
 		unsigned int off = offset_in_page(gpa);
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
 		u64 gfn = gpa >> PAGE_SHIFT;
-		struct kvmd_memslot *s = kvmd_gfn_to_slot(vm, gfn);
+		struct kvmd_memslot *s = kvmd_gfn_to_slot(vm, as_id, gfn);
 		unsigned long hva;
 
 		if (!s || (s->flags & KVM_MEM_READONLY)) {
@@ -382,4 +388,28 @@ int kvmd_write_guest(struct kvmd_vm *vm, u64 gpa, const void *buf,
 	}
 	up_read(&vm->slots_sem);
 	return r;
+}
+
+/* The VM's own accesses (clock pages, steal time) use address space 0, as KVM's. */
+int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len)
+{
+	return kvmd_as_read_guest(vm, 0, gpa, buf, len);
+}
+
+int kvmd_write_guest(struct kvmd_vm *vm, u64 gpa, const void *buf,
+		     unsigned int len)
+{
+	return kvmd_as_write_guest(vm, 0, gpa, buf, len);
+}
+
+int kvmd_vcpu_read_guest(struct kvmd_vcpu *vcpu, u64 gpa, void *buf,
+			 unsigned int len)
+{
+	return kvmd_as_read_guest(vcpu->vm, kvmd_vcpu_as_id(vcpu), gpa, buf, len);
+}
+
+int kvmd_vcpu_write_guest(struct kvmd_vcpu *vcpu, u64 gpa, const void *buf,
+			  unsigned int len)
+{
+	return kvmd_as_write_guest(vcpu->vm, kvmd_vcpu_as_id(vcpu), gpa, buf, len);
 }

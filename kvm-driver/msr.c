@@ -25,7 +25,7 @@ static const u32 kvmd_msrs_to_save[] = {
 	MSR_IA32_POWER_CTL,
 	MSR_TSC_AUX, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
 	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_TSC_DEADLINE,
-	MSR_KVM_POLL_CONTROL,
+	MSR_KVM_POLL_CONTROL, MSR_IA32_SMBASE, MSR_SMI_COUNT,
 };
 
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
@@ -62,6 +62,7 @@ void kvmd_msr_reset(struct kvmd_vcpu *vcpu)
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->platform_info = MSR_PLATFORM_INFO_CPUID_FAULT;
 	vcpu->misc_features = 0;
+	vcpu->smm.smbase = 0x30000;	/* power-on; INIT keeps it */
 	vcpu->steal_msr = 0;
 	vcpu->kvmclock_system_time = 0;
 	vcpu->kvmclock_wall_clock = 0;
@@ -129,6 +130,8 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 		i = kvmd_hv_msr_read(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_cpu_msr_read(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_smm_msr_read(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 
@@ -220,6 +223,8 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		i = kvmd_hv_msr_write(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_cpu_msr_write(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_smm_msr_write(vcpu, index, data, host);
 	if (i >= 0)
 		return i;
 

@@ -271,7 +271,7 @@ int nested_npt_fault(struct kvmd_vcpu *vcpu)
 		 * mapped straight into L2 is not emulated.
 		 */
 		down_read(&vm->slots_sem);
-		ram = kvmd_gfn_to_slot(vm, gpa1 >> PAGE_SHIFT);
+		ram = kvmd_gfn_to_slot(vm, 0, gpa1 >> PAGE_SHIFT);
 		up_read(&vm->slots_sem);
 		if (!ram)
 			return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,

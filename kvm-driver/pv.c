@@ -161,7 +161,7 @@ out:
 }
 
 /*
- * An intercepted #UD. The one instruction KVM emulates here is the other
+ * An intercepted #UD. KVM emulates RSM here, and the other
  * vendor's hypercall: with KVM_X86_QUIRK_FIX_HYPERCALL_INSN (the default)
  * it is rewritten in guest memory to this CPU's and executed again;
  * without the quirk the guest takes its #UD.
@@ -172,8 +172,12 @@ int kvmd_handle_ud(struct kvmd_vcpu *vcpu)
 	unsigned int len = 0;
 	u8 insn[15];
 
-	if (!kvmd_fetch_insn(vcpu, insn, &len) && len >= 3 &&
-	    !memcmp(insn, kvmd_foreign_hypercall(), 3) &&
+	if (kvmd_fetch_insn(vcpu, insn, &len))
+		len = 0;
+	/* RSM: #UD under VMX; KVM emulates it there (smm.c). */
+	if (len >= 2 && insn[0] == 0x0f && insn[1] == 0xaa)
+		return kvmd_smm_rsm(vcpu);
+	if (len >= 3 && !memcmp(insn, kvmd_foreign_hypercall(), 3) &&
 	    kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN)) {
 		struct kvm_segment cs;
 		u64 la;

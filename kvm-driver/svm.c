@@ -809,6 +809,25 @@ static void svm_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 		svm->vmcb->control.tsc_offset = offset + svm->nested.ctl.tsc_offset;
 }
 
+static void svm_set_tdp_root(struct kvmd_vcpu *vcpu, u64 root_pa)
+{
+	svm_vmcb(vcpu)->control.nested_cr3 = root_pa;
+}
+
+/*
+ * RSM, as KVM on AMD: a long-mode map whose "SVM guest" field (FED8h) is
+ * set says the SMI came in a nested guest; there is none to go back to.
+ */
+static int svm_leave_smm(struct kvmd_vcpu *vcpu, const u8 *smstate)
+{
+	u64 svm_guest;
+
+	if (!kvmd_guest_has(vcpu, 0x80000001, 3, 29))
+		return 0;
+	memcpy(&svm_guest, smstate + 0xd8, sizeof(svm_guest));
+	return svm_guest ? 1 : 0;
+}
+
 /* ---- exit handlers ---- */
 
 static int svm_skip(struct kvmd_vcpu *vcpu, unsigned int len)
@@ -904,6 +923,11 @@ static int svm_exit_ud(struct kvmd_vcpu *vcpu)
 {
 	kvmd_queue_exception(vcpu, 6);
 	return KVMD_RESUME;
+}
+
+static int svm_exit_rsm(struct kvmd_vcpu *vcpu)
+{
+	return kvmd_smm_rsm(vcpu);
 }
 
 /*
@@ -1097,7 +1121,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_SMI]					= svm_exit_nothing,
 	[SVM_EXIT_VINTR]				= svm_exit_vintr,
 	[SVM_EXIT_CPUID]				= svm_exit_cpuid,
-	[SVM_EXIT_RSM]					= svm_exit_ud,
+	[SVM_EXIT_RSM]					= svm_exit_rsm,
 	[SVM_EXIT_IRET]					= svm_exit_iret,
 	[SVM_EXIT_INVD]					= svm_exit_skip2,
 	[SVM_EXIT_HLT]					= svm_exit_hlt,
@@ -1213,6 +1237,8 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.update_debug		= svm_update_debug,
 	.flush_tlb		= svm_flush_tlb,
 	.set_tsc_offset		= svm_set_tsc_offset,
+	.set_tdp_root		= svm_set_tdp_root,
+	.leave_smm		= svm_leave_smm,
 	.events_blocked		= nested_svm_events_blocked,
 	.nested_triple_fault	= nested_svm_triple_fault,
 	.nested_events		= nested_svm_check_events,

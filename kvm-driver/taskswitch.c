@@ -72,9 +72,9 @@ static int ts_copy(struct ts *t, u64 la, void *buf, unsigned int len,
 		if (r)
 			return TS_FAIL;
 		if (write)
-			r = kvmd_write_guest(t->vcpu->vm, gpa, buf, n);
+			r = kvmd_vcpu_write_guest(t->vcpu, gpa, buf, n);
 		else
-			r = kvmd_read_guest(t->vcpu->vm, gpa, buf, n);
+			r = kvmd_vcpu_read_guest(t->vcpu, gpa, buf, n);
 		if (r)
 			return TS_FAIL;	/* a TSS or table outside RAM */
 		la += n;

@@ -101,6 +101,7 @@ int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr)
 /* Power-on state: the vendor's registers, then what every vendor shares. */
 static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 {
+	kvmd_smm_reset(vcpu);
 	kvmd_ops->vcpu_reset(vcpu);
 	memset(vcpu->regs, 0, sizeof(vcpu->regs));
 	vcpu->regs[R_DX] = 0x600;
@@ -494,6 +495,7 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	}
 	if (kvmd_ops->nested_events)
 		kvmd_ops->nested_events(vcpu);
+	kvmd_smm_inject(vcpu);
 	kvmd_inject_events(vcpu);
 	if (vcpu->apic)
 		kvmd_apic_sync_to_vapic(vcpu);
@@ -509,6 +511,9 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		local_irq_enable();
 		return KVMD_RESUME;
 	}
+	/* An SMI waits behind the event injected now: exit right after it. */
+	if (kvmd_smm_blocked_by_event(vcpu))
+		smp_send_reschedule(vcpu->cpu);
 	kvmd_xsave_load_guest(vcpu);
 	kvmd_debug_load_guest(vcpu);
 	kvmd_tsc_aux_load(vcpu);
@@ -544,7 +549,7 @@ static int kvmd_vcpu_block(struct kvmd_vcpu *vcpu)
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
 		    ((vcpu->nmi.pending && !vcpu->nmi.masked) ||
 		     (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu)) ||
-		     READ_ONCE(vcpu->pv_unhalted)))
+		     READ_ONCE(vcpu->pv_unhalted) || kvmd_smm_wakes(vcpu)))
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 		/* A KVM_HC_KICK_CPU wakes the vCPU from one HLT. */
 		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
@@ -574,7 +579,7 @@ static void kvmd_post_run(struct kvmd_vcpu *vcpu)
 	run->cr8 = vcpu->apic ? kvmd_apic_get_cr8(vcpu) : kvmd_ops->get_cr(vcpu, 8);
 	run->apic_base = vcpu->apic_base;
 	run->ready_for_interrupt_injection = kvmd_ready_for_user_interrupt(vcpu);
-	run->flags = 0;
+	run->flags = vcpu->smm.active ? KVM_RUN_X86_SMM : 0;
 }
 
 static int kvmd_sync_regs_in(struct kvmd_vcpu *vcpu);
@@ -903,6 +908,7 @@ static void kvmd_get_events(struct kvmd_vcpu *vcpu, struct kvm_vcpu_events *e)
 	e->nmi.masked = vcpu->nmi.masked;
 	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		   KVM_VCPUEVENT_VALID_SMM;
+	kvmd_smm_get_events(vcpu, e);
 	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT: a pending shutdown is state too. */
 	if (READ_ONCE(vcpu->vm->triple_fault_event)) {
 		e->flags |= KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
@@ -923,9 +929,7 @@ static int kvmd_set_events(struct kvmd_vcpu *vcpu,
 		return -EINVAL;
 	if (e->exception.injected && (e->exception.nr > 31 || e->exception.nr == 2))
 		return -EINVAL;
-	/* No system management mode here. */
-	if ((e->flags & KVM_VCPUEVENT_VALID_SMM) &&
-	    (e->smi.smm || e->smi.pending))
+	if ((e->flags & KVM_VCPUEVENT_VALID_SMM) && kvmd_smm_check_events(vcpu, e))
 		return -EINVAL;
 
 	vcpu->exception.pending = false;
@@ -943,6 +947,8 @@ static int kvmd_set_events(struct kvmd_vcpu *vcpu,
 		vcpu->nmi.pending = e->nmi.pending;
 	vcpu->nmi.masked = e->nmi.masked;
 	vcpu->nmi.iret_seen = false;
+	if (e->flags & KVM_VCPUEVENT_VALID_SMM)
+		kvmd_smm_set_events(vcpu, e);
 	if (e->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) {
 		if (e->triple_fault.pending)
 			kvmd_make_request(vcpu, KVMD_REQ_TRIPLE_FAULT);
@@ -1173,6 +1179,10 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		vcpu->nmi.pending = true;
 		r = 0;
 		break;
+	case KVM_SMI:
+		kvmd_make_request(vcpu, KVMD_REQ_SMI);
+		r = 0;
+		break;
 	case KVM_X86_SETUP_MCE:
 		r = kvmd_setup_mce(vcpu, argp);
 		break;
@@ -1204,6 +1214,8 @@ static long kvmd_vcpu_ioctl_locked(struct kvmd_vcpu *vcpu, unsigned int ioctl,
 		default:
 			goto out_mp;
 		}
+		if (!kvmd_smm_mp_state_ok(vcpu, u->mp.mp_state))
+			goto out_mp;
 		/* As KVM: SIPI_RECEIVED is an INIT_RECEIVED vCPU with a SIPI due. */
 		if (u->mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
 			vcpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;

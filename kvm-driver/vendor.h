@@ -109,6 +109,13 @@ struct kvmd_vendor_ops {
 	void (*flush_tlb)(struct kvmd_vcpu *vcpu);
 	void (*set_tsc_offset)(struct kvmd_vcpu *vcpu, u64 offset);
 
+	/* smm.c: SMM entry and RSM switch the second-level root (the TLB is flushed after). */
+	void (*set_tdp_root)(struct kvmd_vcpu *vcpu, u64 root_pa);
+	/*
+	 * Optional, at RSM: the vendor's fields of the state save map
+	 * (@smstate: its 512 bytes at SMBASE + 0xFE00); nonzero fails the RSM.
+	 */
+	int (*leave_smm)(struct kvmd_vcpu *vcpu, const u8 *smstate);
 	/*
 	 * Nested virtualization (a guest hypervisor), all NULL when not offered.
 	 * events_blocked: interrupts and NMIs must wait (e.g. GIF clear).

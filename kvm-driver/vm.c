@@ -66,6 +66,11 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return KVMD_MAX_VCPU_ID;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVMD_MEM_SLOTS;
+	/* smm.c: SMM, RSM and SMRAM in address space 1 */
+	case KVM_CAP_X86_SMM:
+		return 1;
+	case KVM_CAP_MULTI_ADDRESS_SPACE:
+		return KVMD_ADDRESS_SPACES;
 	case KVM_CAP_MCE:
 		return KVMD_MCE_BANKS;
 	case KVM_CAP_COALESCED_MMIO:
@@ -205,13 +210,14 @@ void kvmd_flush_remote_tlbs(struct kvmd_vm *vm)
 static long kvmd_nr_mmu_pages(struct kvmd_vm *vm)
 {
 	unsigned long pages = 0;
-	int i;
+	int as, i;
 
 	if (READ_ONCE(vm->nr_mmu_pages))
 		return READ_ONCE(vm->nr_mmu_pages);
 	down_read(&vm->slots_sem);
-	for (i = 0; i < KVMD_MEM_SLOTS; i++)
-		pages += vm->slots[i].npages;
+	for (as = 0; as < KVMD_ADDRESS_SPACES; as++)
+		for (i = 0; i < KVMD_MEM_SLOTS; i++)
+			pages += vm->slots[as][i].npages;
 	up_read(&vm->slots_sem);
 	return pages ? max(pages / 50, (unsigned long)KVMD_MIN_MMU_PAGES) : 0;
 }

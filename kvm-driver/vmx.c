@@ -465,6 +465,12 @@ static void vmx_vcpu_free(struct kvmd_vcpu *vcpu)
 	vcpu->priv = NULL;
 }
 
+/* The EPT pointer of a second-level root: four levels, write-back tables. */
+static u64 vmx_eptp(u64 root_pa)
+{
+	return root_pa | VMX_EPTP_PWL_4 | VMX_EPTP_MT_WB;
+}
+
 static void vmx_init_seg(unsigned long sel, unsigned long base,
 			 unsigned long limit, unsigned long ar, u32 selector,
 			 u32 access)
@@ -502,14 +508,17 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(IO_BITMAP_B, __pa(vmx_io_bitmap) + PAGE_SIZE);
 	vmcs_write(MSR_BITMAP, __pa(vmx_msr_bitmap));
 	vmx->msr_intercept_all = false;
-	vmcs_write(EPT_POINTER, kvmd_tdp_root_pa(vcpu->vm) | VMX_EPTP_PWL_4 |
-		   VMX_EPTP_MT_WB);
+	vmcs_write(EPT_POINTER, vmx_eptp(kvmd_tdp_root_pa(vcpu->vm)));
 	if (vmx->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
 	vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
-	/* NE and PG are the host's: PG because it moves EFER.LMA. */
-	vmcs_write(CR0_GUEST_HOST_MASK, X86_CR0_NE | X86_CR0_PG);
+	/*
+	 * NE and PG are the host's: PG because it moves EFER.LMA; CD and NW
+	 * because a CPU may fix them to 0 in VMX operation (Bochs does): the
+	 * guest's value lives in the read shadow, as KVM keeps it.
+	 */
+	vmcs_write(CR0_GUEST_HOST_MASK, VMX_CR0_HOST_OWNED);
 	/* OSXSAVE too: XCR0 and CPUID.1:ECX.OSXSAVE follow it. */
 	vmcs_write(CR4_GUEST_HOST_MASK, X86_CR4_VMXE | X86_CR4_OSXSAVE);
 
@@ -627,6 +636,25 @@ static void vmx_run(struct kvmd_vcpu *vcpu)
 		return;
 	}
 	vmx_load(vcpu, cpu);
+
+	/*
+	 * Virtual NMIs: the CPU keeps the NMI block, the generic code may
+	 * have changed it (SMM entry and RSM, KVM_SET_VCPU_EVENTS). Not while
+	 * injecting an NMI: the entry checks want the block clear then.
+	 */
+	if (vmx_caps.pin & PIN_BASED_VIRTUAL_NMIS) {
+		u32 s = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+		bool block = vcpu->nmi.masked && !vcpu->nmi.injected;
+
+		if (!!(s & GUEST_INTR_STATE_NMI) != block)
+			vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+				   s ^ GUEST_INTR_STATE_NMI);
+		/*
+		 * As KVM's nmi_known_unmasked: only an injected NMI blocks
+		 * NMIs again (Bochs reports a block cleared here as still set).
+		 */
+		vmx->nmi_known_unmasked = !vcpu->nmi.masked;
+	}
 
 	/* With an MSR filter every access must reach it: no passthrough. */
 	if (!!rcu_access_pointer(vcpu->vm->msr_filter) != vmx->msr_intercept_all) {
@@ -800,7 +828,7 @@ void vmx_load_pdptrs(struct kvmd_vcpu *vcpu)
 	}
 	cr3 = vmcs_read(GUEST_CR3);
 	vmx_vcpu_put(vcpu);
-	if (kvmd_read_guest(vcpu->vm, cr3 & ~0x1fULL, pdpte, sizeof(pdpte)))
+	if (kvmd_vcpu_read_guest(vcpu, cr3 & ~0x1fULL, pdpte, sizeof(pdpte)))
 		memset(pdpte, 0, sizeof(pdpte));
 	vmx_vcpu_get(vcpu);
 	for (i = 0; i < 4; i++)
@@ -816,8 +844,8 @@ u64 vmx_get_cr(struct kvmd_vcpu *vcpu, int cr)
 	vmx_vcpu_get(vcpu);
 	switch (cr) {
 	case 0:
-		v = (vmcs_read(GUEST_CR0) & ~(u64)(X86_CR0_NE | X86_CR0_PG)) |
-		    (vmx->cr0_shadow & (X86_CR0_NE | X86_CR0_PG));
+		v = (vmcs_read(GUEST_CR0) & ~(u64)VMX_CR0_HOST_OWNED) |
+		    (vmx->cr0_shadow & VMX_CR0_HOST_OWNED);
 		break;
 	case 2:
 		v = vmx->cr2;
@@ -892,6 +920,14 @@ static void vmx_set_tsc_offset(struct kvmd_vcpu *vcpu, u64 offset)
 	vmx_vcpu_put(vcpu);
 }
 
+static void vmx_set_tdp_root(struct kvmd_vcpu *vcpu, u64 root_pa)
+{
+	vmx_vcpu_get(vcpu);
+	vmcs_write(EPT_POINTER, vmx_eptp(root_pa));
+	vmx_vcpu_put(vcpu);
+}
+
+
 /* ---- the table ---- */
 
 const struct kvmd_vendor_ops kvmd_vmx_ops = {
@@ -939,4 +975,5 @@ const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.update_debug		= vmx_update_debug,
 	.flush_tlb		= vmx_flush_tlb,
 	.set_tsc_offset		= vmx_set_tsc_offset,
+	.set_tdp_root		= vmx_set_tdp_root,
 };

@@ -11,6 +11,7 @@
 #include "kvmdrv.h"
 
 /* Architectural debug register values (asm/kvm_host.h is KVM's, not ours). */
+#define VMX_CR0_HOST_OWNED	(X86_CR0_NE | X86_CR0_PG | X86_CR0_CD | X86_CR0_NW)
 #define VMX_DR6_ACTIVE_LOW	0xffff0ff0ULL
 #define VMX_DR7_FIXED_1		0x00000400ULL
 #define VMX_DR7_BP_EN_MASK	0x000000ffULL
@@ -55,6 +56,7 @@ struct vmx_vcpu {
 	bool need_flush;
 	u16 vpid;
 	bool msr_intercept_all;	/* MSR_BITMAP is vmx_msr_bitmap_all */
+	bool nmi_known_unmasked; /* the NMI block was cleared here, none injected since */
 
 	u32 proc;		/* cached primary processor-based controls */
 	u32 entry;		/* cached VM-entry controls */

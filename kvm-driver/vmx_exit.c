@@ -31,7 +31,8 @@ void vmx_complete_events(struct kvmd_vcpu *vcpu)
 	vcpu->interrupt.injected = false;
 	/* With virtual NMIs the CPU tracks the block and lifts it at IRET. */
 	if (!e->failed && (vmx_caps.pin & PIN_BASED_VIRTUAL_NMIS))
-		vcpu->nmi.masked = !!(e->interruptibility & GUEST_INTR_STATE_NMI);
+		vcpu->nmi.masked = !to_vmx(vcpu)->nmi_known_unmasked &&
+				   (e->interruptibility & GUEST_INTR_STATE_NMI);
 	if (e->failed || !(info & VECTORING_INFO_VALID_MASK))
 		return;
 	/* Delivery was cut short by this exit: deliver it again. */
@@ -322,6 +323,7 @@ static void vmx_reblock_nmi(struct kvmd_vcpu *vcpu, bool unblocked)
 	if (!unblocked || !(vmx_caps.pin & PIN_BASED_VIRTUAL_NMIS) ||
 	    (vmx_exit_info(vcpu)->idt_info & VECTORING_INFO_VALID_MASK))
 		return;
+	vcpu->nmi.masked = true;
 	vmx_vcpu_get(vcpu);
 	vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 	vmx_vcpu_put(vcpu);

@@ -15,22 +15,24 @@ static bool kvmd_zap_hva_range(struct kvmd_vm *vm, unsigned long start,
 			       unsigned long end)
 {
 	bool flush = false;
-	int i;
+	int as, i;
 
-	for (i = 0; i < KVMD_MEM_SLOTS; i++) {
-		struct kvmd_memslot *s = &vm->slots[i];
-		unsigned long s_end, lo, hi;
+	for (as = 0; as < KVMD_ADDRESS_SPACES; as++) {
+		for (i = 0; i < KVMD_MEM_SLOTS; i++) {
+			struct kvmd_memslot *s = &vm->slots[as][i];
+			unsigned long s_end, lo, hi;
 
-		if (!s->npages)
-			continue;
-		s_end = s->hva + (s->npages << PAGE_SHIFT);
-		lo = max(start, s->hva);
-		hi = min(end, s_end);
-		if (lo >= hi)
-			continue;
-		flush |= kvmd_tdp_zap(vm,
-				      s->base_gfn + ((lo - s->hva) >> PAGE_SHIFT),
-				      s->base_gfn + ((hi - s->hva + PAGE_SIZE - 1) >> PAGE_SHIFT));
+			if (!s->npages)
+				continue;
+			s_end = s->hva + (s->npages << PAGE_SHIFT);
+			lo = max(start, s->hva);
+			hi = min(end, s_end);
+			if (lo >= hi)
+				continue;
+			flush |= kvmd_tdp_zap(vm, as,
+					      s->base_gfn + ((lo - s->hva) >> PAGE_SHIFT),
+					      s->base_gfn + ((hi - s->hva + PAGE_SIZE - 1) >> PAGE_SHIFT));
+		}
 	}
 	return flush;
 }
@@ -65,11 +67,13 @@ static void kvmd_mn_invalidate_end(struct mmu_notifier *mn,
 static void kvmd_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct kvmd_vm *vm = mn_to_vm(mn);
-	bool flush;
+	bool flush = false;
+	int as;
 
 	spin_lock(&vm->mmu_lock);
 	vm->mmu_seq++;
-	flush = kvmd_tdp_zap(vm, 0, ~0ULL >> PAGE_SHIFT);
+	for (as = 0; as < KVMD_ADDRESS_SPACES; as++)
+		flush |= kvmd_tdp_zap(vm, as, 0, ~0ULL >> PAGE_SHIFT);
 	spin_unlock(&vm->mmu_lock);
 	if (flush)
 		kvmd_flush_remote_tlbs(vm);

@@ -34,19 +34,32 @@ static bool tdp_leaf(u64 pte, int level)
 	return level == 1 || (pte & TDP_PS);
 }
 
+/* A root per address space: SMRAM (space 1) is mapped apart from memory. */
 int kvmd_tdp_init(struct kvmd_vm *vm)
 {
-	vm->tdp_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vm->tdp_root)
-		return -ENOMEM;
-	vm->tdp_pages = 1;
+	int as;
+
 	vm->tdp_levels = kvmd_ops->tdp_levels ? kvmd_ops->tdp_levels() : 4;
+	for (as = 0; as < KVMD_ADDRESS_SPACES; as++) {
+		vm->tdp_root[as] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!vm->tdp_root[as]) {
+			kvmd_tdp_destroy(vm);
+			return -ENOMEM;
+		}
+		vm->tdp_pages++;
+	}
 	return 0;
 }
 
+u64 kvmd_tdp_as_root_pa(struct kvmd_vm *vm, int as_id)
+{
+	return __pa(vm->tdp_root[as_id]);
+}
+
+/* The root a vCPU starts with (after reset, outside SMM). */
 u64 kvmd_tdp_root_pa(struct kvmd_vm *vm)
 {
-	return __pa(vm->tdp_root);
+	return kvmd_tdp_as_root_pa(vm, 0);
 }
 
 static void tdp_free_table(struct kvmd_vm *vm, u64 *table, int level)
@@ -68,10 +81,14 @@ static void tdp_free_table(struct kvmd_vm *vm, u64 *table, int level)
 
 void kvmd_tdp_destroy(struct kvmd_vm *vm)
 {
-	if (!vm->tdp_root)
-		return;
-	tdp_free_table(vm, vm->tdp_root, vm->tdp_levels);
-	vm->tdp_root = NULL;
+	int as;
+
+	for (as = 0; as < KVMD_ADDRESS_SPACES; as++) {
+		if (!vm->tdp_root[as])
+			continue;
+		tdp_free_table(vm, vm->tdp_root[as], vm->tdp_levels);
+		vm->tdp_root[as] = NULL;
+	}
 	WARN_ON(vm->tdp_pages);
 }
 
@@ -120,22 +137,25 @@ static bool tdp_changed(struct kvmd_vm *vm, bool changed)
 }
 
 /* Callers hold mmu_lock. */
-bool kvmd_tdp_zap(struct kvmd_vm *vm, u64 gfn, u64 end_gfn)
+bool kvmd_tdp_zap(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn)
 {
-	return tdp_changed(vm, tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
+	return tdp_changed(vm, tdp_walk_clear(vm->tdp_root[as_id], vm->tdp_levels, 0, gfn, end_gfn,
 			      kvmd_ops->tdp_present_mask));
 }
 
-bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, u64 gfn, u64 end_gfn)
+bool kvmd_tdp_wrprotect(struct kvmd_vm *vm, int as_id, u64 gfn, u64 end_gfn)
 {
-	return tdp_changed(vm, tdp_walk_clear(vm->tdp_root, vm->tdp_levels, 0, gfn, end_gfn,
+	return tdp_changed(vm, tdp_walk_clear(vm->tdp_root[as_id], vm->tdp_levels, 0, gfn, end_gfn,
 			      kvmd_ops->tdp_write_mask));
 }
 
-/* Our leaf for @gfn: its frame and whether it is writable. mmu_lock held. */
+/*
+ * Our leaf for @gfn: its frame and whether it is writable. mmu_lock held.
+ * Address space 0: a nested guest runs outside SMM.
+ */
 bool kvmd_tdp_lookup(struct kvmd_vm *vm, u64 gfn, u64 *pfn, bool *writable)
 {
-	u64 *table = vm->tdp_root;
+	u64 *table = vm->tdp_root[0];
 	int level;
 
 	if (gfn >> (9 * vm->tdp_levels))
@@ -186,12 +206,12 @@ static void tdp_map(struct kvmd_vcpu *vcpu, u64 gfn, u64 pfn,
 		    bool writable, bool host_writable, int target_level)
 {
 	struct kvmd_vm *vm = vcpu->vm;
-	u64 *table = vm->tdp_root;
+	u64 *table = vm->tdp_root[kvmd_vcpu_as_id(vcpu)];
 	int level;
 
 	/* A table already under this 2 MiB range stays: map 4 KiB in it. */
 	if (target_level == 2) {
-		u64 *t = vm->tdp_root;
+		u64 *t = table;
 
 		for (level = vm->tdp_levels; level > 2; level--) {
 			u64 pte = t[tdp_index(gfn, level)];
@@ -267,9 +287,10 @@ out:
  * so a present entry still stands for the host page. False: take the
  * slow path.
  */
-static bool tdp_fast_write(struct kvmd_vm *vm, struct kvmd_memslot *slot, u64 gfn)
+static bool tdp_fast_write(struct kvmd_vm *vm, int as_id,
+			   struct kvmd_memslot *slot, u64 gfn)
 {
-	u64 *table = vm->tdp_root, *sptep, pte;
+	u64 *table = vm->tdp_root[as_id], *sptep, pte;
 	bool done = false;
 	int level;
 
@@ -297,6 +318,7 @@ out:
 int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 {
 	struct kvmd_vm *vm = vcpu->vm;
+	int as_id = kvmd_vcpu_as_id(vcpu);
 	u64 gfn = gpa >> PAGE_SHIFT;
 	struct kvmd_memslot *slot;
 	unsigned long hva, seq;
@@ -307,7 +329,7 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	int r;
 
 	down_read(&vm->slots_sem);
-	slot = kvmd_gfn_to_slot(vm, gfn);
+	slot = kvmd_gfn_to_slot(vm, as_id, gfn);
 	/* Four levels reach 48 bits; frames above can only be emulated. */
 	if (!slot || (gfn >> (9 * vm->tdp_levels)) || (write && (slot->flags & KVM_MEM_READONLY))) {
 		up_read(&vm->slots_sem);
@@ -315,7 +337,7 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 		vcpu->fault_gpa_valid = true;
 		return kvmd_emulate_mmio(vcpu);
 	}
-	if (write && slot->dirty_bitmap && tdp_fast_write(vm, slot, gfn)) {
+	if (write && slot->dirty_bitmap && tdp_fast_write(vm, as_id, slot, gfn)) {
 		up_read(&vm->slots_sem);
 		return KVMD_RESUME;
 	}

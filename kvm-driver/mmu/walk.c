@@ -29,10 +29,10 @@ static int walk_read(struct kvmd_vcpu *vcpu, u64 gpa, u64 *pte, int size)
 	int r;
 
 	if (size == 4) {
-		r = kvmd_read_guest(vcpu->vm, gpa, &v32, 4);
+		r = kvmd_vcpu_read_guest(vcpu, gpa, &v32, 4);
 		*pte = v32;
 	} else {
-		r = kvmd_read_guest(vcpu->vm, gpa, pte, 8);
+		r = kvmd_vcpu_read_guest(vcpu, gpa, pte, 8);
 	}
 	return r;
 }
@@ -166,9 +166,9 @@ static int copy_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
 		if (r)
 			return r;
 		if (write)
-			r = kvmd_write_guest(vcpu->vm, gpa, buf, n);
+			r = kvmd_vcpu_write_guest(vcpu, gpa, buf, n);
 		else
-			r = kvmd_read_guest(vcpu->vm, gpa, buf, n);
+			r = kvmd_vcpu_read_guest(vcpu, gpa, buf, n);
 		if (r)
 			return r;
 		gva += n;

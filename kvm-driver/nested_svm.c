@@ -953,3 +953,104 @@ int nested_svm_set_state(struct kvmd_vcpu *vcpu,
 	kvmd_make_request(vcpu, KVMD_REQ_EVENT);
 	return 0;
 }
+
+/* ---- an SMI in L2: KVM's svm_enter_smm() and svm_leave_smm() ---- */
+
+/* SMRAM state save map fields of AMD's layout (offsets from SMBASE + 0xFE00). */
+#define NESTED_SMM_SVM_GUEST	0xd8	/* FED8h: the SMI came in a guest */
+#define NESTED_SMM_VMCB12	0xe0	/* FEE0h: that guest's VMCB */
+#define NESTED_SMM_EFER		0xd0	/* FED0h */
+/* L1's VMRUN state waits in the host save area as a VMCB's save area. */
+#define NESTED_HSAVE_SAVE	0x400
+
+/* What VMRUN switches and SMM would clobber in vmcb01: KVM's svm_copy_vmrun_state(). */
+static void nested_copy_vmrun_state(struct vmcb_save_area *to,
+				    const struct vmcb_save_area *from)
+{
+	to->es = from->es;
+	to->cs = from->cs;
+	to->ss = from->ss;
+	to->ds = from->ds;
+	to->gdtr = from->gdtr;
+	to->idtr = from->idtr;
+	to->rflags = from->rflags | X86_EFLAGS_FIXED;
+	to->efer = from->efer;
+	to->cr0 = from->cr0;
+	to->cr3 = from->cr3;
+	to->cr4 = from->cr4;
+	to->rax = from->rax;
+	to->rsp = from->rsp;
+	to->rip = from->rip;
+	to->cpl = 0;
+}
+
+/*
+ * After the map took L2's state (@smstate: its 512 bytes): note L2 in it,
+ * go back to L1 with SVM_EXIT_SW as KVM does (VMCB12 gets L2's state; L1
+ * never runs to see it), and keep vmcb01's VMRUN state, which SMM will
+ * use, in L1's host save area (if it is memory: else, as KVM, lost).
+ */
+void nested_svm_enter_smm(struct kvmd_vcpu *vcpu, u8 *smstate)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_nested *n = &svm->nested;
+	struct vmcb_save_area *hs;
+	u64 one = 1, hsave = n->hsave_pa + NESTED_HSAVE_SAVE;
+
+	if (!n->guest_mode)
+		return;
+	hs = &n->vmcb12->save;	/* free again after the #VMEXIT */
+	memcpy(smstate + NESTED_SMM_SVM_GUEST, &one, sizeof(one));
+	memcpy(smstate + NESTED_SMM_VMCB12, &n->vmcb12_pa, sizeof(u64));
+
+	nested_synth_vmexit(vcpu, SVM_EXIT_SW, 0, 0);
+
+	/* The rest of the host save area is L1's: only these fields change. */
+	if (kvmd_read_guest(vcpu->vm, hsave, hs, sizeof(*hs)))
+		return;
+	nested_copy_vmrun_state(hs, &svm->vmcb01->save);
+	kvmd_write_guest(vcpu->vm, hsave, hs, sizeof(*hs));
+}
+
+/*
+ * RSM of an SMI taken in L2 (real mode by now, before the map is loaded):
+ * L1's state back from the host save area, then L2 entered again from
+ * VMCB12; the map then loads L2's registers. Nonzero: shutdown.
+ */
+int nested_svm_leave_smm(struct kvmd_vcpu *vcpu, const u8 *smstate)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_nested *n = &svm->nested;
+	struct vmcb_save_area *s01 = &svm->vmcb01->save;
+	u64 guest, efer, pa;
+
+	memcpy(&guest, smstate + NESTED_SMM_SVM_GUEST, sizeof(guest));
+	if (!guest)
+		return 0;
+	if (!kvmd_guest_has(vcpu, 0x80000001, 2, 2))	/* ECX.SVM */
+		return 1;
+	memcpy(&efer, smstate + NESTED_SMM_EFER, sizeof(efer));
+	if (!(efer & EFER_SVME))
+		return 1;
+	memcpy(&pa, smstate + NESTED_SMM_VMCB12, sizeof(pa));
+	pa &= PAGE_MASK;
+	if (nested_alloc(svm))
+		return 1;
+	if (!nested_legal_gpa(vcpu, pa) ||
+	    kvmd_read_guest(vcpu->vm, n->hsave_pa + NESTED_HSAVE_SAVE,
+			    &n->vmcb12->save, sizeof(n->vmcb12->save)))
+		return 1;
+	nested_copy_vmrun_state(s01, &n->vmcb12->save);
+	s01->efer |= EFER_SVME;		/* the hardware's, as svm_set_efer */
+
+	if (kvmd_read_guest(vcpu->vm, pa, n->vmcb12, PAGE_SIZE) ||
+	    !nested_check_controls(vcpu, &n->vmcb12->control, s01->efer))
+		return 1;
+	/* nested_enter() keeps L1's registers from the vCPU's. */
+	vcpu->rip = s01->rip;
+	vcpu->regs[R_SP] = s01->rsp;
+	vcpu->regs[R_AX] = s01->rax;
+	vcpu->rflags = s01->rflags;
+	nested_enter(vcpu, pa, n->vmcb12);
+	return 0;
+}

@@ -229,6 +229,8 @@ static void smm_enter(struct kvmd_vcpu *vcpu)
 		smm_save_64(vcpu, map);
 	else
 		smm_save_32(vcpu, map);
+	if (kvmd_ops->enter_smm)
+		kvmd_ops->enter_smm(vcpu, map);
 
 	/* The map goes into SMRAM: the SMM address space's view of SMBASE. */
 	smm_set_active(vcpu, true);

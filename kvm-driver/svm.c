@@ -816,16 +816,13 @@ static void svm_set_tdp_root(struct kvmd_vcpu *vcpu, u64 root_pa)
 
 /*
  * RSM, as KVM on AMD: a long-mode map whose "SVM guest" field (FED8h) is
- * set says the SMI came in a nested guest; there is none to go back to.
+ * set says the SMI came in a nested guest, entered again (nested_svm.c).
  */
 static int svm_leave_smm(struct kvmd_vcpu *vcpu, const u8 *smstate)
 {
-	u64 svm_guest;
-
 	if (!kvmd_guest_has(vcpu, 0x80000001, 3, 29))
 		return 0;
-	memcpy(&svm_guest, smstate + 0xd8, sizeof(svm_guest));
-	return svm_guest ? 1 : 0;
+	return nested_svm_leave_smm(vcpu, smstate);
 }
 
 /* ---- exit handlers ---- */
@@ -1238,6 +1235,7 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.flush_tlb		= svm_flush_tlb,
 	.set_tsc_offset		= svm_set_tsc_offset,
 	.set_tdp_root		= svm_set_tdp_root,
+	.enter_smm		= nested_svm_enter_smm,
 	.leave_smm		= svm_leave_smm,
 	.events_blocked		= nested_svm_events_blocked,
 	.nested_triple_fault	= nested_svm_triple_fault,

@@ -122,6 +122,8 @@ int nested_svm_set_state(struct kvmd_vcpu *vcpu,
 			 struct kvm_nested_state __user *ustate);
 int nested_svm_state_size(void);
 void nested_svm_reflect_npf(struct kvmd_vcpu *vcpu);
+void nested_svm_enter_smm(struct kvmd_vcpu *vcpu, u8 *smstate);
+int nested_svm_leave_smm(struct kvmd_vcpu *vcpu, const u8 *smstate);
 
 /* nested_npt.c */
 int nested_npt_init(struct svm_nested *n);

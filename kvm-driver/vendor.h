@@ -112,6 +112,11 @@ struct kvmd_vendor_ops {
 	/* smm.c: SMM entry and RSM switch the second-level root (the TLB is flushed after). */
 	void (*set_tdp_root)(struct kvmd_vcpu *vcpu, u64 root_pa);
 	/*
+	 * Optional, at an SMI once the state save map (@smstate, 512 bytes)
+	 * holds the vCPU's state: add the vendor's fields, leave a nested guest.
+	 */
+	void (*enter_smm)(struct kvmd_vcpu *vcpu, u8 *smstate);
+	/*
 	 * Optional, at RSM: the vendor's fields of the state save map
 	 * (@smstate: its 512 bytes at SMBASE + 0xFE00); nonzero fails the RSM.
 	 */

@@ -16,6 +16,8 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define MSRPM		0x18000		/* 8 KiB */
 #define NPT		0x20000		/* L1's NPT, 4 pages */
 #define MSR_VM_HSAVE_PA	0xc0010117
+#define MSR_SMBASE	0x9e
+#define SMI_SMBASE	0x40000		/* SMM code at 0x48000, its map at 0x4fe00 */
 
 /* VMCB layout (AMD APM vol. 2, appendix B): control area, then save area at 0x400. */
 #define C_ICPT_MISC1	0x0c
@@ -237,6 +239,30 @@ static bool migrate(struct tvm *t, struct tvm *n)
 }
 
 /*
+ * An SMI while L2 runs, as KVM takes it: SMM starts from L1 (guest mode
+ * left with SVM_EXIT_SW, L1 never sees it), the map notes L2 and VMCB12
+ * (FED8h, FEE0h), and RSM enters L2 again. SMM sees all RAM here; the
+ * handler at SMBASE + 0x8000 is OUT 0x90; RSM.
+ */
+static bool smi_in_l2(struct tvm *t)
+{
+	static const uint8_t handler[] = { 0xe6, 0x90, 0x0f, 0xaa };
+	uint16_t flags;
+
+	if (set_slot(t->vm, 1 << 16, 0, t->mem, MEM_SIZE, 0) ||
+	    set_msr(t->vcpu, MSR_SMBASE, SMI_SMBASE) != 1)
+		return false;
+	memcpy(t->mem + SMI_SMBASE + 0x8000, handler, sizeof(handler));
+	if (ioctl(t->vcpu, KVM_SMI) || expect_out(t, 0x90, "SMI handler") == ~0U)
+		return false;
+	flags = nested_flags(t);
+	if (flags & KVM_STATE_NESTED_GUEST_MODE)
+		tap_diag("in SMM: nested state flags %#x", flags);
+	return !(flags & KVM_STATE_NESTED_GUEST_MODE) &&
+	       r64(t, SMI_SMBASE + 0xfed8) == 1 && r64(t, SMI_SMBASE + 0xfee0) == VMCB12;
+}
+
+/*
  * L1's NPT (in its memory, at 0x20000): L2's first 2 MiB on L1's with one
  * large page, L2's 0x400000 on L1's 0x30000, 0x401000 read-only on
  * 0x31000, nothing at 0x600000.
@@ -337,7 +363,7 @@ int main(void)
 	struct kvm_cpuid_entry2 *e;
 	struct tvm t, n;
 	struct nstate s;
-	bool nrips, np, ok;
+	bool nrips, np, ok, smi;
 	uint32_t code;
 	int kvm, size;
 
@@ -358,7 +384,7 @@ int main(void)
 	e = find_sup(0x80000001);
 	if (!e || !(e->ecx & (1U << 2)))
 		tap_skip_all("no SVM offered to guests");
-	tap_plan(32);
+	tap_plan(33);
 	e = find_sup(0x8000000a);
 	tap_ok(e && e->eax == 1 && e->ebx >= 1,
 	       "CPUID: SVM in 0x80000001 ECX, leaf 0x8000000A with revision 1 and ASIDs");
@@ -409,7 +435,9 @@ int main(void)
 	       s.h.flags, s.h.size);
 	ok = migrate(&t, &n);
 	tap_ok(ok, "L2's state and L1's moved to a new VM (KVM_SET_NESTED_STATE last)");
-	code = ok ? l1_exit(&n, "restored L2") : 0;
+	smi = ok && smi_in_l2(&n);
+	tap_ok(smi, "an SMI in L2: SMM from L1, the map holds FED8h = 1 and FEE0h = VMCB12");
+	code = smi ? l1_exit(&n, "restored L2") : 0;
 	tap_ok(code == EXIT_VMMCALL && r64(&n, VMCB12 + S_RIP) == GA(l2_user_io) + 2,
 	       "there L2 goes on to its VMMCALL, a #VMEXIT for the restored L1 (code %#x)", code);
 	if (ok)

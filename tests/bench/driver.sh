@@ -5,16 +5,19 @@
 # live in the guest: ymm0-15 loaded, XCR0 = x87|SSE|AVX, and AVX-512 if
 # offered, so every exit switches it), ioeventfd notifications and
 # ioeventfd-to-irqfd round trips (microseconds per iteration; TCG dominates,
-# so only the ratio in one run means anything). The lanes take turns,
+# so only the ratio in one run means anything; each is the median
+# iteration, timed with RDTSC by the guest or per KVM_RUN by the VMM, which
+# stalls of the test host on a loaded machine do not move). The lanes take turns,
 # DRIVER_BENCH_ROUNDS times each, and each figure is its lane's best: the
-# other work on a shared machine only ever adds time.
-#   DRIVER_BENCH_ITERS=N (default 5000)   DRIVER_BENCH_ROUNDS=N (default 2)
+# other work on a shared machine only ever adds time, and one test-host
+# boot can run a lane's exits ~1.6x slower than the next (seen on both).
+#   DRIVER_BENCH_ITERS=N (default 5000)   DRIVER_BENCH_ROUNDS=N (default 3)
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
 cd "$TOP"
 iters=${DRIVER_BENCH_ITERS:-5000}
-rounds=${DRIVER_BENCH_ROUNDS:-2}
+rounds=${DRIVER_BENCH_ROUNDS:-3}
 make -s -C tests/driver >&2 || { echo "driver bench: build failed" >&2; exit 1; }
 [ -f kvm-driver/kvmdrv.ko ] || { echo "driver bench: kvm-driver/kvmdrv.ko not built" >&2; exit 1; }
 

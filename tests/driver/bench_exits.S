@@ -1,24 +1,62 @@
-/* tests/driver/bench_exits.S: 64-bit guest loops for the eventfd benches (loaded at 0x2000, RCX = iterations), and the AVX prologue of the AVX-live exit benches. */
+/* tests/driver/bench_exits.S: 64-bit guest loops for the CPUID and eventfd benches (loaded at 0x2000, RCX = iterations), and the AVX prologue of the AVX-live exit benches. */
 #define APIC	0xfee00000
 #define IOAPIC	0xfec00000
 
 	.section .rodata
 	.globl	bench_guest, bench_guest_end
-	.globl	b_ioev_pio, b_ioev_mmio, b_irqfd, b_handler, b_tick
+	.globl	b_cpuid, b_ioev_pio, b_ioev_mmio, b_irqfd, b_handler, b_tick
 	.globl	b_avx_load, b_avx_load_end
 	.code64
 bench_guest:
 
+/*
+ * Each timed loop keeps its iterations' TSC deltas, one 32-bit word each
+ * from B_TIMES up (RDTSC around the notification, or from the OUT to the
+ * interrupt): the VMM takes their median, which the test host's own
+ * stalls on a loaded machine do not move.
+ */
+#define B_TIMES	0x40000
+
+/* An in-kernel CPUID exit, RCX times. */
+b_cpuid:
+	mov	$B_TIMES, %edi
+1:	rdtsc
+	mov	%eax, %r8d
+	push	%rcx
+	xor	%eax, %eax
+	cpuid
+	pop	%rcx
+	rdtsc
+	sub	%r8d, %eax
+	mov	%eax, (%rdi)
+	add	$4, %rdi
+	loop	1b
+	hlt
+
 /* An OUT that an ioeventfd completes in the kernel, RCX times. */
 b_ioev_pio:
-1:	out	%al, $0x80
+	mov	$B_TIMES, %edi
+1:	rdtsc
+	mov	%eax, %r8d
+	out	%al, $0x80
+	rdtsc
+	sub	%r8d, %eax
+	mov	%eax, (%rdi)
+	add	$4, %rdi
 	loop	1b
 	hlt
 
 /* The same as an MMIO write. */
 b_ioev_mmio:
 	mov	$0xc0000000, %ebx
-1:	mov	%eax, (%rbx)
+	mov	$B_TIMES, %edi
+1:	rdtsc
+	mov	%eax, %r8d
+	mov	%eax, (%rbx)
+	rdtsc
+	sub	%r8d, %eax
+	mov	%eax, (%rdi)
+	add	$4, %rdi
 	loop	1b
 	hlt
 
@@ -45,7 +83,10 @@ b_irqfd:
 	movl	$0xb, 0x3e0(%rsi)
 	movl	$0x20044, 0x320(%rsi)
 	movl	$0x4000000, 0x380(%rsi)
+	mov	$B_TIMES, %edi
 1:	cli
+	rdtsc
+	mov	%eax, %r8d
 	mov	0x1000, %edx
 	out	%al, $0x80
 2:	sti
@@ -53,6 +94,10 @@ b_irqfd:
 	cli
 	cmp	%edx, 0x1000		/* no interrupt yet: a tick, halt again */
 	je	2b
+	rdtsc
+	sub	%r8d, %eax
+	mov	%eax, (%rdi)
+	add	$4, %rdi
 	loop	1b
 	mov	$APIC, %esi
 	movl	$0x10000, 0x320(%rsi)

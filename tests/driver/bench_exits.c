@@ -1,4 +1,4 @@
-/* tests/driver/bench_exits.c: cost per iteration of an in-kernel CPUID exit, a PIO exit to userspace and back, an MMIO exit to userspace and back (also with AVX state live in the guest), a PIO and an MMIO write an ioeventfd completes, and an ioeventfd-to-irqfd round trip through a device thread (MSI and IOAPIC routes) (each the median of nine runs, for tests/bench/driver.sh). */
+/* tests/driver/bench_exits.c: cost per iteration of an in-kernel CPUID exit, a PIO exit to userspace and back, an MMIO exit to userspace and back (also with AVX state live in the guest), a PIO and an MMIO write an ioeventfd completes, and an ioeventfd-to-irqfd round trip through a device thread (MSI and IOAPIC routes): each the median iteration, the median of nine runs (for tests/bench/driver.sh). */
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -6,14 +6,14 @@
 
 #include "kvmtest.h"
 
-/* mov $n,%ecx; 1: push %rcx; xor %eax,%eax; cpuid; pop %rcx; loop 1b; hlt */
-static const uint8_t cpuid_loop[] = {
-	0xb9, 0, 0, 0, 0, 0x51, 0x31, 0xc0, 0x0f, 0xa2, 0x59, 0xe2, 0xf8, 0xf4,
-};
 /* 1: out %al,$0x80; jmp 1b */
 static const uint8_t pio_loop[] = { 0xe6, 0x80, 0xeb, 0xfc };
 /* mov $0xc0000000,%ebx; 1: mov %eax,(%rbx); jmp 1b */
 static const uint8_t mmio_loop[] = { 0xbb, 0x00, 0x00, 0x00, 0xc0, 0x89, 0x03, 0xeb, 0xfc };
+
+extern const uint8_t bench_guest[], bench_guest_end[];
+extern const uint8_t b_cpuid[], b_ioev_pio[], b_ioev_mmio[], b_irqfd[], b_handler[], b_tick[];
+#define BA(sym)	(0x2000 + (uint64_t)((sym) - bench_guest))
 
 static double now_us(void)
 {
@@ -23,43 +23,101 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+static void set_rcx_rbx(struct tvm *t, uint64_t rcx, uint64_t rbx)
+{
+	struct kvm_regs r;
+
+	ioctl(t->vcpu, KVM_GET_REGS, &r);
+	r.rcx = rcx;
+	r.rbx = rbx;
+	ioctl(t->vcpu, KVM_SET_REGS, &r);
+}
+
+/*
+ * Every figure is the median iteration, which the test host's own stalls
+ * (milliseconds at a time on a loaded machine) do not move: the guest
+ * loops of bench_exits.S keep one TSC delta per iteration from B_TIMES
+ * up; the exits to userspace are timed one KVM_RUN at a time here.
+ */
+#define B_TIMES		0x40000
+#define B_TIMES_MAX	((0x100000 - B_TIMES) / 4)
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the n iterations the guest timed, in microseconds. */
+static double guest_median_us(struct tvm *t, uint32_t n)
+{
+	uint32_t *d = (uint32_t *)(t->mem + B_TIMES);
+	long khz = ioctl(t->vcpu, KVM_GET_TSC_KHZ, 0);
+
+	if (khz <= 0 || !n)
+		return -1;
+	qsort(d, n, sizeof(*d), cmp_u32);
+	return d[n / 2] * 1000.0 / khz;
+}
+
+/* n KVM_RUNs that each end with @want after 200 untimed: the median one, in us. */
+static double user_median_us(struct tvm *t, int want, uint32_t n)
+{
+	double *d = calloc(n, sizeof(*d)), t0, r = -1;
+	uint32_t i;
+
+	if (!d)
+		return -1;
+	for (i = 0; i < n + 200; i++) {
+		t0 = now_us();
+		if (tvm_run(t) != want)
+			goto out;
+		if (i >= 200)
+			d[i - 200] = now_us() - t0;
+	}
+	qsort(d, n, sizeof(*d), cmp_double);
+	r = d[n / 2];
+out:
+	free(d);
+	return r;
+}
+
 static double bench_cpuid(uint32_t n)
 {
-	uint8_t code[sizeof(cpuid_loop)];
 	struct tvm t;
-	double t0, t1;
+	double r;
 
-	memcpy(code, cpuid_loop, sizeof(code));
-	memcpy(code + 1, &n, 4);
+	if (n > B_TIMES_MAX)
+		return -1;
 	tvm_create(&t, 1 << 20);
 	tvm_cpuid(&t);
-	tvm_load(&t, 0x2000, code, sizeof(code));
-	tvm_long_mode(&t, 0x2000);
-	t0 = now_us();
-	if (tvm_run(&t) != KVM_EXIT_HLT)
-		return -1;
-	t1 = now_us();
+	tvm_load(&t, 0x2000, bench_guest, bench_guest_end - bench_guest);
+	tvm_long_mode(&t, BA(b_cpuid));
+	set_rcx_rbx(&t, n, 0);
+	r = tvm_run(&t) == KVM_EXIT_HLT ? guest_median_us(&t, n) : -1;
 	tvm_destroy(&t);
-	return (t1 - t0) / n;
+	return r;
 }
 
 static double bench_user(const uint8_t *code, size_t len, int want, uint32_t n)
 {
 	struct tvm t;
-	double t0 = 0;
-	uint32_t i;
+	double r;
 
 	tvm_create(&t, 1 << 20);
 	tvm_load(&t, 0x2000, code, len);
 	tvm_long_mode(&t, 0x2000);
-	for (i = 0; i < n + 200; i++) {
-		if (i == 200)
-			t0 = now_us();
-		if (tvm_run(&t) != want)
-			return -1;
-	}
+	r = user_median_us(&t, want, n);
 	tvm_destroy(&t);
-	return (now_us() - t0) / n;
+	return r;
 }
 
 /* ---- the same exits with AVX state live in the guest ---- */
@@ -145,63 +203,39 @@ static bool avx_check(struct tvm *t)
 
 static double bench_cpuid_avx(uint32_t n)
 {
-	uint8_t code[sizeof(cpuid_loop)];
 	struct tvm t;
-	double t0, t1;
+	double r = -1;
 
-	memcpy(code, cpuid_loop, sizeof(code));
-	memcpy(code + 1, &n, 4);
+	if (n > B_TIMES_MAX)
+		return -1;
 	tvm_create(&t, 1 << 20);
 	tvm_cpuid(&t);
-	tvm_load(&t, 0x2000, code, sizeof(code));
-	tvm_long_mode(&t, 0x2000);
-	if (!avx_setup(&t, 0x2000))
-		return -1;
-	t0 = now_us();
-	if (tvm_run(&t) != KVM_EXIT_HLT)
-		return -1;
-	t1 = now_us();
-	avx_state_ok &= avx_check(&t);
+	tvm_load(&t, 0x2000, bench_guest, bench_guest_end - bench_guest);
+	tvm_long_mode(&t, BA(b_cpuid));
+	set_rcx_rbx(&t, n, 0);
+	if (avx_setup(&t, BA(b_cpuid)) && tvm_run(&t) == KVM_EXIT_HLT) {
+		r = guest_median_us(&t, n);
+		avx_state_ok &= avx_check(&t);
+	}
 	tvm_destroy(&t);
-	return (t1 - t0) / n;
+	return r;
 }
 
 static double bench_user_avx(const uint8_t *code, size_t len, int want, uint32_t n)
 {
 	struct tvm t;
-	double t0 = 0;
-	uint32_t i;
+	double r = -1;
 
 	tvm_create(&t, 1 << 20);
 	tvm_cpuid(&t);
 	tvm_load(&t, 0x2000, code, len);
 	tvm_long_mode(&t, 0x2000);
-	if (!avx_setup(&t, 0x2000))
-		return -1;
-	for (i = 0; i < n + 200; i++) {
-		if (i == 200)
-			t0 = now_us();
-		if (tvm_run(&t) != want)
-			return -1;
+	if (avx_setup(&t, 0x2000)) {
+		r = user_median_us(&t, want, n);
+		avx_state_ok &= avx_check(&t);
 	}
-	t0 = (now_us() - t0) / n;
-	avx_state_ok &= avx_check(&t);
 	tvm_destroy(&t);
-	return t0;
-}
-
-extern const uint8_t bench_guest[], bench_guest_end[];
-extern const uint8_t b_ioev_pio[], b_ioev_mmio[], b_irqfd[], b_handler[], b_tick[];
-#define BA(sym)	(0x2000 + (uint64_t)((sym) - bench_guest))
-
-static void set_rcx_rbx(struct tvm *t, uint64_t rcx, uint64_t rbx)
-{
-	struct kvm_regs r;
-
-	ioctl(t->vcpu, KVM_GET_REGS, &r);
-	r.rcx = rcx;
-	r.rbx = rbx;
-	ioctl(t->vcpu, KVM_SET_REGS, &r);
+	return r;
 }
 
 /* n guest writes that an ioeventfd completes in the kernel: us per write. */
@@ -210,9 +244,11 @@ static double bench_ioeventfd(bool mmio, uint32_t n)
 	struct kvm_ioeventfd io = { .addr = mmio ? 0xc0000000 : 0x80,
 		.len = mmio ? 4 : 1, .flags = mmio ? 0 : KVM_IOEVENTFD_FLAG_PIO };
 	struct tvm t;
-	double t0, t1;
+	double r;
 	uint64_t cnt = 0;
 
+	if (n > B_TIMES_MAX)
+		return -1;
 	tvm_create(&t, 1 << 20);
 	tvm_cpuid(&t);
 	tvm_load(&t, 0x2000, bench_guest, bench_guest_end - bench_guest);
@@ -226,15 +262,14 @@ static double bench_ioeventfd(bool mmio, uint32_t n)
 		return -1;
 	tvm_long_mode(&t, BA(mmio ? b_ioev_mmio : b_ioev_pio));
 	set_rcx_rbx(&t, n, 0);
-	t0 = now_us();
 	if (tvm_run(&t) != KVM_EXIT_HLT)
 		return -1;
-	t1 = now_us();
 	if (read(io.fd, &cnt, sizeof(cnt)) != sizeof(cnt) || cnt != n + 200)
 		return -1;
 	close(io.fd);
+	r = guest_median_us(&t, n);
 	tvm_destroy(&t);
-	return (t1 - t0) / n;
+	return r;
 }
 
 static void on_alarm(int sig)
@@ -283,11 +318,13 @@ static double bench_irqfd(bool msi, uint32_t n)
 	struct sigaction sa = { .sa_handler = on_alarm };
 	struct tvm t;
 	pthread_t th;
-	double t0 = 0, t1;
+	double us;
 	uint64_t one = 1;
 	uint32_t i;
 	int r = -1;
 
+	if (n > B_TIMES_MAX)
+		return -1;
 	memset(&t, 0, sizeof(t));
 	t.kvm = open_kvm();
 	t.vm = ioctl(t.kvm, KVM_CREATE_VM, 0);
@@ -323,12 +360,10 @@ static double bench_irqfd(bool msi, uint32_t n)
 		tvm_long_mode(&t, BA(b_irqfd));
 		set_rcx_rbx(&t, i ? n : 200, msi ? 0x10000 : 0x40);
 		memset(t.mem + 0x1000, 0, 8);	/* interrupts and watchdog ticks */
-		t0 = now_us();
 		r = tvm_run(&t);
 		if (r != KVM_EXIT_IO || t.run->io.port != 0x81)
 			break;
 	}
-	t1 = now_us();
 	irqfd_ticks = *(uint32_t *)(t.mem + 0x1004);
 	d.stop = true;
 	alarm(0);
@@ -339,8 +374,9 @@ static double bench_irqfd(bool msi, uint32_t n)
 		return -1;
 	close(d.notify);
 	close(d.irq);
+	us = guest_median_us(&t, n);
 	tvm_destroy(&t);
-	return (t1 - t0) / n;
+	return us;
 }
 
 enum { B_CPUID, B_PIO, B_MMIO, B_CPUID_AVX, B_PIO_AVX, B_MMIO_AVX, B_IOEV_PIO, B_IOEV_MMIO,

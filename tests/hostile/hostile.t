@@ -6,6 +6,7 @@
 #   HOSTILE_SEED=N          first seed (default 1)
 #   HOSTILE_LANES='stock ours' (default)
 set -u
+export LC_ALL=C
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
 cd "$TOP"
@@ -26,11 +27,16 @@ else
 	limit=600
 fi
 
+mkdir -p "$BUILD/hostile"
+probes=$(mktemp -d "$BUILD/hostile/probe.XXXXXX")
+trap 'rm -rf "$probes"' EXIT
+
 all=()
 for lane in $lanes; do
-	out=$(tests/testhost --lane "$lane" --timeout "$limit" \
+	out=$(tests/testhost --lane "$lane" --timeout "$limit" --rw "$probes" \
 		--env HOSTILE_ARGS="$hargs" --env IOCTLFUZZ_ARGS="$fargs" \
-		--env HOSTILE_TIMEOUT="$limit" -- tests/hostile/run 2>/dev/null)
+		--env HOSTILE_TIMEOUT="$limit" --env PROBE_OUT="$probes/$lane" \
+		-- tests/hostile/run 2>/dev/null)
 	rc=$?
 	got=0
 	while IFS= read -r line; do
@@ -49,6 +55,23 @@ for lane in $lanes; do
 		all+=("not ok - [$lane] test host run ended with status $rc after $got results")
 	fi
 done
+# Same ioctl, same fixed argument, same fresh fds: the same result, but for
+# the ioctls of features ours lacks (tests/hostile/probe-exceptions).
+if [ -s "$probes/stock" ] && [ -s "$probes/ours" ]; then
+	kv() { sed -n 's/^probe \(.*\) -> \(.*\)$/\1\t\2/p' "$1" | sort -u; }
+	skip=$(sed -n 's/^\(KVM_[A-Z0-9_]*\).*/\1/p' tests/hostile/probe-exceptions | paste -sd'|')
+	diffs=$(join -t "$(printf '\t')" <(kv "$probes/stock") <(kv "$probes/ours") |
+		awk -F'\t' '$2 != $3 { print $1 ": stock " $2 ", ours " $3 }')
+	n=$(kv "$probes/stock" | wc -l)
+	known=$(printf '%s\n' "$diffs" | grep -cE " ($skip) " || true)
+	bad=$(printf '%s\n' "$diffs" | grep -vE " ($skip) " | grep -v '^$' || true)
+	if [ -z "$bad" ]; then
+		all+=("ok - ioctl probe: $n results of each known ioctl on fresh fds agree between lanes ($known differ in ioctls ours lacks)")
+	else
+		all+=("not ok - ioctl probe: $(printf '%s\n' "$bad" | wc -l) results differ: $(printf '%s\n' "$bad" | head -n 8 | tr '\n' ';')")
+	fi
+fi
+
 total=0
 for r in "${all[@]}"; do case $r in "#"*) ;; *) total=$((total + 1)) ;; esac; done
 echo "1..$total"

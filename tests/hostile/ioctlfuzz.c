@@ -732,10 +732,71 @@ static void show_stacks(pid_t pid)
 		tap_diag("no stacks");
 }
 
+/*
+ * --probe: every known ioctl on fresh system, VM and vCPU fds with four
+ * fixed arguments, one line each, for comparing errnos between lanes.
+ */
+static void probe(void)
+{
+	static const char *const arg_names[] = { "0", "kernel-pointer", "zeroes", "ones" };
+	size_t d;
+	uint8_t *zero = mmap(NULL, 2 * SLICE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *ones = zero + SLICE;
+	struct sigaction sa = { .sa_handler = on_usr1 };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	kick_start();
+	for (d = 0; d < NR_DEFS; d++) {
+		int kind, a, sys, vm, vcpu;
+
+		/* Fresh fds for each ioctl; its four arguments share them. */
+		sys = open(kvm_path(), O_RDWR | O_CLOEXEC);
+		do
+			vm = ioctl(sys, KVM_CREATE_VM, 0);
+		while (vm < 0 && errno == EINTR);
+		do
+			vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+		while (vcpu < 0 && errno == EINTR);
+		for (kind = FD_SYS; kind <= FD_VCPU; kind++) {
+			for (a = 0; a < 4; a++) {
+				unsigned long args[] = { 0, 0xffff888000000000UL,
+							 (uintptr_t)zero, (uintptr_t)ones };
+				int fd = kind == FD_SYS ? sys : kind == FD_VM ? vm : vcpu;
+				long rc;
+
+				if (defs[d].nr == KVM_RUN && a)
+					continue;
+				memset(zero, 0, SLICE);
+				memset(ones, 0xff, SLICE);
+				do
+					rc = ioctl(fd, defs[d].nr, args[a]);
+				while (rc < 0 && errno == EINTR && defs[d].nr != KVM_RUN);
+				if (rc < 0)
+					printf("probe %s %s %s -> %s\n", kind_names[kind], defs[d].name,
+					       arg_names[a], errno_name(errno));
+				else if (returns_fd(defs[d].nr) || rc > 100000)
+					printf("probe %s %s %s -> ok\n", kind_names[kind],
+					       defs[d].name, arg_names[a]);
+				else
+					printf("probe %s %s %s -> %ld\n", kind_names[kind],
+					       defs[d].name, arg_names[a], rc);
+				if (rc > 2 && returns_fd(defs[d].nr))
+					close((int)rc);
+			}
+		}
+		close(vcpu);
+		close(vm);
+		close(sys);
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ioctlfuzz [--seed S] [--seeds N] [--ops K] [--threads T] [--seed-timeout SEC] [-v]\n"
+		"       ioctlfuzz --probe   (each known ioctl, fixed arguments: one result a line)\n"
 		"  for each seed S..S+N-1, in a child process: VMs and vCPUs in a random\n"
 		"  state (memslots, irqchip, PIT, vCPUs that ran), K/2 random ioctls from one\n"
 		"  thread, then K from each of T threads at once, then a random teardown.\n");
@@ -761,6 +822,10 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-v")) {
 			o.verbose = 1;
 			continue;
+		}
+		if (!strcmp(a, "--probe")) {
+			probe();
+			return 0;
 		}
 		if (!v)
 			usage();

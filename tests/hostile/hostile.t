@@ -18,9 +18,9 @@ if [[ " $lanes " == *" ours "* ]] && [ ! -f kvm-driver/kvmdrv.ko ]; then
 fi
 seed=${HOSTILE_SEED:-1}
 if [ "${HOSTILE_LONG:-0}" = 1 ]; then
-	hargs="--seed $seed --seeds 40"
-	fargs="--seed $seed --seeds 64 --ops 600"
-	limit=3000
+	hargs="--seed $seed --seeds 16"
+	fargs="--seed $seed --seeds 32 --ops 600 --seed-timeout 60"
+	limit=3600
 else
 	hargs="--seed $seed --seeds 1"
 	fargs="--seed $seed --seeds 3"

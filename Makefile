@@ -5,6 +5,7 @@
 #   make bench      side-by-side ratios against stock KVM, QEMU, qemu-img
 #   make check-vmx  the driver tests under Bochs (Intel VMX), slow
 #   make check-selftests  the kernel's KVM selftests on stock kvm_amd and ours, slow
+#   make check-hostile  hostile guests and the ioctl fuzzer, many seeds, both lanes
 #   make fuzz       bounded fuzzing of the image parser
 #   make install    DESTDIR and PREFIX honoured
 
@@ -16,7 +17,7 @@ export TOP KDIR
 
 MANPAGES := $(wildcard man/*.[1-9])
 
-all: tools module driver-tests
+all: tools module driver-tests hostile-tests
 
 tools:
 	$(MAKE) -C imgtool
@@ -29,6 +30,10 @@ module:
 # The driver test programs (run in the test host by tests/driver/driver.t).
 driver-tests:
 	$(MAKE) -C tests/driver
+
+# The hostile-guest runner and the ioctl fuzzer (tests/hostile/hostile.t).
+hostile-tests:
+	$(MAKE) -C tests/hostile
 
 # The same userspace, built with ASan and UBSan, for the tests.
 tools-san:
@@ -57,6 +62,12 @@ check-vmx: deps-check all
 check-selftests: deps-check all
 	tests/selftests/run
 
+# Not part of check (which runs a short hostile.t): 16 seeds of hostile
+# guests and 32 of the ioctl fuzzer per lane: minutes in lane ours, far
+# longer in lane stock (TCG runs stock's nested guests slower).
+check-hostile: deps-check all
+	HOSTILE_LONG=1 prove --exec '' --timer -v tests/hostile/hostile.t
+
 demo: deps-check all
 	tests/demo
 
@@ -82,6 +93,6 @@ clean:
 	rm -rf build build-san
 	-$(MAKE) -C kvm-driver KDIR=$(KDIR) clean >/dev/null 2>&1
 
-.PHONY: all tools module driver-tests tools-san deps deps-check sparse check check-vmx \
-	check-selftests \
+.PHONY: all tools module driver-tests hostile-tests tools-san deps deps-check sparse check \
+	check-vmx check-selftests check-hostile \
 	demo bench fuzz install clean

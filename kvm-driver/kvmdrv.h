@@ -103,6 +103,7 @@ struct kvmd_vm {
 	u64 tss_addr;
 	u64 identity_map_addr;
 	unsigned long nr_mmu_pages;	/* KVM_SET_NR_MMU_PAGES: kept, nothing to bound */
+	bool slots_committed;		/* a slot change ever succeeded: KVM's page budget */
 
 	/* The TSC offset of the vCPUs created within a second of each other. */
 	u64 tsc_offset;

@@ -176,6 +176,8 @@ int kvmd_set_memory_region(struct kvmd_vm *vm,
 	vfree(old_bitmap);
 	r = 0;
 out:
+	if (!r)
+		WRITE_ONCE(vm->slots_committed, true);
 	up_write(&vm->slots_sem);
 	return r;
 }

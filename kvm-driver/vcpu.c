@@ -671,6 +671,10 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		}
 		goto out;
 	}
+	/* KVM's MMU has no page budget before the first slot: ENOSPC. */
+	r = -ENOSPC;
+	if (!READ_ONCE(vcpu->vm->nr_mmu_pages) && !READ_ONCE(vcpu->vm->slots_committed))
+		goto out;
 	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
@@ -1293,9 +1297,9 @@ out_mp:
 		r = -EFAULT;
 		if (copy_from_user(&tac, argp, sizeof(tac)))
 			break;
-		/* As KVM: needs the in-kernel APIC; flags are not checked. */
+		/* As KVM: no flags defined; no in-kernel APIC needed to set it. */
 		r = -EINVAL;
-		if (!vcpu->apic)
+		if (tac.flags)
 			break;
 		vcpu->tpr_access_reporting = !!tac.enabled;
 		r = copy_to_user(argp, &tac, sizeof(tac)) ? -EFAULT : 0;

@@ -203,9 +203,10 @@ void kvmd_flush_remote_tlbs(struct kvmd_vm *vm)
 
 /*
  * KVM_GET_NR_MMU_PAGES: what KVM_SET_NR_MMU_PAGES asked for, else KVM's
- * default for the slots (a page per 50 of guest memory, at least 64). Nested
- * paging has no shadow-page pool for either to bound: the figure is kept
- * for the VMMs that save and restore it.
+ * default for the slots (a page per 50 of guest memory, at least 64), set
+ * by the first slot change: 0 before. Nested paging has no shadow-page pool
+ * for either to bound: the figure is kept for the VMMs that save and
+ * restore it, and KVM_RUN fails with ENOSPC while it is 0, as KVM's does.
  */
 static long kvmd_nr_mmu_pages(struct kvmd_vm *vm)
 {
@@ -219,7 +220,9 @@ static long kvmd_nr_mmu_pages(struct kvmd_vm *vm)
 		for (i = 0; i < KVMD_MEM_SLOTS; i++)
 			pages += vm->slots[as][i].npages;
 	up_read(&vm->slots_sem);
-	return pages ? max(pages / 50, (unsigned long)KVMD_MIN_MMU_PAGES) : 0;
+	if (!READ_ONCE(vm->slots_committed))
+		return 0;
+	return max(pages / 50, (unsigned long)KVMD_MIN_MMU_PAGES);
 }
 
 /* KVM_ENABLE_CAP on the VM, with KVM's errnos. */

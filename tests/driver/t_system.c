@@ -1,4 +1,4 @@
-/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors and the vCPU ID limit, the MMU page count, register state round trips, CR4 before and after SET_CPUID2. */
+/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors and the vCPU ID limit, the MMU page count and KVM_RUN's ENOSPC before any slot, TPR access reporting without an APIC, register state round trips, CR4 before and after SET_CPUID2. */
 #include "kvmtest.h"
 
 #define CR4_FSGSBASE	(1ULL << 16)
@@ -51,6 +51,39 @@ static void test_vm_caps(int kvm)
 	tap_ok(ioctl(vm, KVM_SET_NR_MMU_PAGES, 64) == 0 && ioctl(vm, KVM_GET_NR_MMU_PAGES, 0) == 64,
 	       "SET_NR_MMU_PAGES 64, GET_NR_MMU_PAGES reads 64");
 	close(vm);
+}
+
+/*
+ * KVM's MMU has no page budget until a slot change sets it: KVM_RUN fails
+ * with ENOSPC and GET_NR_MMU_PAGES reads 0 before, 64 after (even with the
+ * slot gone). Found by tests/hostile's ioctl probe.
+ */
+static void test_no_slot(int kvm)
+{
+	struct kvm_tpr_access_ctl tac = { .enabled = 1 };
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0), vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	void *mem = guest_alloc(1 << 20);
+	long n0, n1, r0, r1, t0, t1;
+
+	n0 = ioctl(vm, KVM_GET_NR_MMU_PAGES, 0);
+	r0 = xioctl(vcpu, KVM_RUN, NULL);
+	set_slot(vm, 0, 0, mem, 1 << 20, 0);
+	set_slot(vm, 0, 0, mem, 0, 0);
+	n1 = ioctl(vm, KVM_GET_NR_MMU_PAGES, 0);
+	r1 = xioctl(vcpu, KVM_RUN, NULL);
+	tap_ok(n0 == 0 && n1 == 64, "GET_NR_MMU_PAGES before any slot 0, after one came and went 64 (%ld %ld)",
+	       n0, n1);
+	tap_ok(r0 == -ENOSPC && r1 != -ENOSPC, "KVM_RUN before any slot: ENOSPC; after: not (%ld %ld)",
+	       r0, r1);
+	/* Without an in-kernel APIC too: only flags are checked. */
+	t0 = xioctl(vcpu, KVM_TPR_ACCESS_REPORTING, &tac);
+	tac.flags = 1;
+	t1 = xioctl(vcpu, KVM_TPR_ACCESS_REPORTING, &tac);
+	tap_ok(t0 == 0 && t1 == -EINVAL,
+	       "TPR_ACCESS_REPORTING without an in-kernel APIC: 0, with flags EINVAL (%ld %ld)", t0, t1);
+	close(vcpu);
+	close(vm);
+	munmap(mem, 1 << 20);
 }
 
 /* The CPUID bit of each optional CR4 feature the test checks. */
@@ -138,7 +171,7 @@ int main(void)
 	int kvm, vm, vcpu, n, i, has0 = 0, has1 = 0;
 	long e;
 
-	tap_plan(31 + 10 + 3);
+	tap_plan(31 + 10 + 3 + 3);
 	kvm = open_kvm();
 	tap_ok(ioctl(kvm, KVM_GET_API_VERSION, 0) == 12, "KVM_GET_API_VERSION 12");
 	tap_ok(xioctl(kvm, KVM_GET_API_VERSION, (void *)1) == -EINVAL, "API version with an argument: EINVAL");
@@ -223,6 +256,7 @@ int main(void)
 	tap_ok(ioctl(vcpu, KVM_GET_MSRS, &msrs) == 2 && msrs.e[0].data == 0x0023001000000000ULL &&
 	       msrs.e[1].data == 0x0007040600070406ULL, "GET_MSRS reads them back");
 	test_vm_caps(kvm);
+	test_no_slot(kvm);
 	test_cr4_before_cpuid(kvm);
 	close(vcpu);
 	close(vm);

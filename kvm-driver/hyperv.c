@@ -826,7 +826,8 @@ static int kvmd_hv_get_msr_vp(struct kvmd_vcpu *vcpu, u32 msr, u64 *data,
  * Hyper-V interface in its CPUID, and with an enforced CPUID the MSR's
  * feature bit; the VMM always may.
  */
-int kvmd_hv_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data, bool host)
+static int kvmd_hv_msr_access(struct kvmd_vcpu *vcpu, u32 msr, u64 *data,
+			      bool host, bool write)
 {
 	struct kvmd_vcpu_hv *hv;
 	struct kvmd_hv *h;
@@ -842,36 +843,24 @@ int kvmd_hv_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data, bool host)
 	if (!host && !kvmd_hv_msr_granted(hv, msr))
 		return 1;
 	if (!kvmd_hv_msr_partition_wide(msr))
-		return kvmd_hv_set_msr_vp(vcpu, msr, data, host);
+		return write ? kvmd_hv_set_msr_vp(vcpu, msr, *data, host) :
+			       kvmd_hv_get_msr_vp(vcpu, msr, data, host);
 	h = vcpu->vm->hv;
 	mutex_lock(&h->lock);
-	r = kvmd_hv_set_msr_pw(vcpu, h, msr, data, host);
+	r = write ? kvmd_hv_set_msr_pw(vcpu, h, msr, *data, host) :
+		    kvmd_hv_get_msr_pw(vcpu, h, msr, data, host);
 	mutex_unlock(&h->lock);
 	return r;
 }
 
+int kvmd_hv_msr_write(struct kvmd_vcpu *vcpu, u32 msr, u64 data, bool host)
+{
+	return kvmd_hv_msr_access(vcpu, msr, &data, host, true);
+}
+
 int kvmd_hv_msr_read(struct kvmd_vcpu *vcpu, u32 msr, u64 *data, bool host)
 {
-	struct kvmd_vcpu_hv *hv;
-	struct kvmd_hv *h;
-	int r;
-
-	if (!kvmd_hv_msr(msr))
-		return -1;
-	if (!host && !(vcpu->hv && vcpu->hv->enabled))
-		return 1;
-	hv = kvmd_hv_vcpu(vcpu);
-	if (!hv)
-		return 1;
-	if (!host && !kvmd_hv_msr_granted(hv, msr))
-		return 1;
-	if (!kvmd_hv_msr_partition_wide(msr))
-		return kvmd_hv_get_msr_vp(vcpu, msr, data, host);
-	h = vcpu->vm->hv;
-	mutex_lock(&h->lock);
-	r = kvmd_hv_get_msr_pw(vcpu, h, msr, data, host);
-	mutex_unlock(&h->lock);
-	return r;
+	return kvmd_hv_msr_access(vcpu, msr, data, host, false);
 }
 
 /* What KVM_GET_MSR_INDEX_LIST adds for Hyper-V (KVM's emulated MSRs). */

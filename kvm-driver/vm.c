@@ -115,23 +115,9 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return 1;
 	case KVM_CAP_SET_GUEST_DEBUG2:
 		return kvmd_guest_debug_valid_mask();
-	/* hyperv.c */
-	case KVM_CAP_HYPERV:
-	case KVM_CAP_HYPERV_VAPIC:
-	case KVM_CAP_HYPERV_SPIN:
-	case KVM_CAP_HYPERV_TIME:
-	case KVM_CAP_HYPERV_SYNIC:
-	case KVM_CAP_HYPERV_SYNIC2:
-	case KVM_CAP_HYPERV_VP_INDEX:
-	case KVM_CAP_HYPERV_EVENTFD:
-	case KVM_CAP_HYPERV_TLBFLUSH:
-	case KVM_CAP_HYPERV_SEND_IPI:
-	case KVM_CAP_HYPERV_CPUID:
-	case KVM_CAP_HYPERV_ENFORCE_CPUID:
-	case KVM_CAP_SYS_HYPERV_CPUID:
-		return kvmd_hv_check_extension(ext);
+	/* The rest are Hyper-V's (hyperv.c), or 0. */
 	default:
-		return 0;
+		return kvmd_hv_check_extension(ext);
 	}
 }
 

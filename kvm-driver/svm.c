@@ -347,7 +347,6 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpus);
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
-	unsigned long host_dr7 = 0;
 	bool debug_step = vcpu->guest_debug & KVM_GUESTDBG_SINGLESTEP;
 
 	if (!sd->enabled && svm_hardware_enable()) {
@@ -369,13 +368,13 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 	/* No cause bits in DR6, so a #DB exit shows exactly its own; unless the guest owns DR6. */
 	vmcb->save.dr6 = vcpu->dr_passthrough ? vcpu->dr6 : DR6_RESERVED;
 
-	get_debugreg(host_dr7, 7);
+	/*
+	 * #VMEXIT leaves DR7 with every breakpoint disabled: the host's come
+	 * back in kvmd_debug_load_host(); kvmd_debug_load_guest() cleared DR7.
+	 */
 	asm volatile("clgi" ::: "memory");
 	kvmd_svm_vmrun(svm->vmcb_pa, vcpu->regs, page_to_phys(sd->host_save));
 	asm volatile("stgi" ::: "memory");
-	/* #VMEXIT leaves DR7 with every breakpoint disabled. */
-	if (host_dr7 & 0xff)
-		set_debugreg(host_dr7, 7);
 
 	vcpu->regs[R_AX] = vmcb->save.rax;
 	vcpu->regs[R_SP] = vmcb->save.rsp;

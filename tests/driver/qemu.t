@@ -78,13 +78,15 @@ if [ ! -s "$initrd" ] || [ tests/launcher/mkinitramfs.sh -nt "$initrd" ]; then
 		skip_all "cannot build the test initramfs (tests/launcher/mkinitramfs.sh)"
 fi
 
-# verdict OUT M: sets why (empty when machine M's boot in OUT passed), us, sec.
+# get KEY: the last "QEMU-T KEY value" of the boot in sec.
+get() { printf '%s\n' "$sec" | sed -n "s/^QEMU-T $1 //p" | tail -n1; }
+# verdict OUT RC M: machine M's boot in OUT, a test-host run that ended
+# with RC; sets why (empty when it passed), us and sec.
 verdict() {
-	local out=$1 m=$2 st
+	local out=$1 rc=$2 m=$3 st
 	# This boot's lines: from its begin marker to the next one.
 	sec=$(printf '%s\n' "$out" | awk -v m="QEMU-T begin $m" '
 		$0 == m { on = 1; next } /^QEMU-T begin / { on = 0 } on')
-	get() { printf '%s\n' "$sec" | sed -n "s/^QEMU-T $1 //p" | tail -n1; }
 	us=$(get userspace_cs)
 	st=$(get status)
 	why=""
@@ -136,7 +138,7 @@ for lane in $lanes; do
 	# The first failure is printed either way; a second one fails.
 	again=""
 	for m in $MACHINES; do
-		verdict "$first_out" "$m"
+		verdict "$first_out" "$first_rc" "$m"
 		[ -n "$why" ] && again="$again $m"
 	done
 	again_rc=0
@@ -147,15 +149,13 @@ for lane in $lanes; do
 	for m in $MACHINES; do
 		i=$((i + 1))
 		name="[$lane] qemu -accel kvm -machine ${m%/*} -smp ${m#*/} boots Linux, nproc ${m#*/}"
-		rc=$first_rc
-		verdict "$first_out" "$m"
+		verdict "$first_out" "$first_rc" "$m"
 		if [ -n "$why" ]; then
 			msg="# [$lane] ${m%/*} -smp ${m#*/}: first boot failed: $why; booting it again"
 			echo "$msg"
 			echo "$msg" >&2
 			show
-			rc=$again_rc
-			verdict "$out" "$m"
+			verdict "$out" "$again_rc" "$m"
 		fi
 		if [ -z "$why" ]; then
 			echo "ok $i - $name"

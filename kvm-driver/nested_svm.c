@@ -349,6 +349,24 @@ static u32 nested_pending_event(struct kvmd_vcpu *vcpu, u32 *err)
 }
 
 /*
+ * VMCB12's int_ctl as the processor leaves it: the bits it writes (V_IRQ
+ * once taken, V_TPR) from vmcb02, the rest as L1 gave them. While our
+ * interrupt window borrows V_IRQ (L1 lets L2 take its interrupts), L1's
+ * stays as it gave it, as KVM does.
+ */
+static u32 nested_int_ctl12(struct kvmd_vcpu *vcpu)
+{
+	struct svm_nested *n = &to_svm(vcpu)->nested;
+	const struct vmcb_control_area *c02 = &n->vmcb02->control;
+	u32 mask = V_IRQ_MASK | V_TPR_MASK;
+
+	if (!(n->ctl.int_ctl & V_INTR_MASKING_MASK) &&
+	    !is_icpt(&n->ctl, INTERCEPT_VINTR) && is_icpt(c02, INTERCEPT_VINTR))
+		mask &= ~V_IRQ_MASK;
+	return (n->ctl.int_ctl & ~mask) | (c02->int_ctl & mask);
+}
+
+/*
  * The exit recorded in vmcb02's control area goes to L1: VMCB12 gets L2's
  * state and the exit, L1 resumes after its VMRUN with GIF clear.
  */
@@ -359,7 +377,6 @@ static void nested_svm_vmexit(struct kvmd_vcpu *vcpu)
 	struct vmcb *v01 = svm->vmcb01, *v02 = n->vmcb02, *v12 = n->vmcb12;
 	struct vmcb_save_area *s12 = &v12->save;
 	struct vmcb_control_area *c12 = &v12->control;
-	u32 mask = V_IRQ_MASK | V_TPR_MASK;
 	u32 err = 0;
 
 	/* L1 may have moved its VMCB out of memory: then only L1's state is kept. */
@@ -395,15 +412,7 @@ static void nested_svm_vmexit(struct kvmd_vcpu *vcpu)
 			c12->exit_int_info = nested_pending_event(vcpu, &err);
 		c12->exit_int_info_err = err;
 		c12->next_rip = svm_has_nrips ? v02->control.next_rip : 0;
-		/*
-		 * V_IRQ and V_TPR are the processor's to write; but while our
-		 * interrupt window borrows V_IRQ, L1's stays as it gave it.
-		 */
-		if (!(n->ctl.int_ctl & V_INTR_MASKING_MASK) &&
-		    !is_icpt(&n->ctl, INTERCEPT_VINTR) &&
-		    is_icpt(&v02->control, INTERCEPT_VINTR))
-			mask &= ~V_IRQ_MASK;
-		c12->int_ctl = (n->ctl.int_ctl & ~mask) | (v02->control.int_ctl & mask);
+		c12->int_ctl = nested_int_ctl12(vcpu);
 		c12->int_vector = n->ctl.int_vector;
 		c12->tlb_ctl = n->ctl.tlb_ctl;
 		c12->event_inj = 0;
@@ -839,6 +848,7 @@ int nested_svm_get_state(struct kvmd_vcpu *vcpu,
 		.size = sizeof(st),
 	};
 	u32 user_size;
+	u32 int_ctl;
 
 	if (get_user(user_size, &ustate->size))
 		return -EFAULT;
@@ -858,8 +868,11 @@ int nested_svm_get_state(struct kvmd_vcpu *vcpu,
 		return -EFAULT;
 	if (!n->guest_mode)
 		return 0;
+	/* VMCB12's controls with what L2 has changed in int_ctl so far, as KVM. */
+	int_ctl = nested_int_ctl12(vcpu);
 	if (clear_user(uvmcb, NESTED_VMCB_SIZE) ||
 	    copy_to_user(&uvmcb->control, &n->ctl, sizeof(n->ctl)) ||
+	    put_user(int_ctl, &uvmcb->control.int_ctl) ||
 	    copy_to_user(&uvmcb->save, &svm->vmcb01->save, sizeof(uvmcb->save)))
 		return -EFAULT;
 	return 0;

@@ -31,6 +31,7 @@
 #define NESTED_SVM_NP		(1U << 0)
 #define NESTED_SVM_NRIPS	(1U << 3)
 #define NESTED_SVM_VMCBCLEAN	(1U << 5)
+#define NESTED_SVM_VGIF		(1U << 16)
 #define NESTED_SVM_ADDR_CHK	(1U << 28)
 
 static bool nested_legal_gpa(struct kvmd_vcpu *vcpu, u64 gpa)
@@ -218,6 +219,21 @@ static void nested_prepare_control(struct kvmd_vcpu *vcpu)
 	c->int_ctl = (c12->int_ctl & keep) | V_INTR_MASKING_MASK;
 	if (!(c12->int_ctl & V_INTR_MASKING_MASK))
 		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) | (c01->int_ctl & V_TPR_MASK);
+	/*
+	 * The virtual GIF, when L1's CPUID has it and VMCB12 enables it: the
+	 * CPU's own keeps L2's GIF in vmcb02 (STGI and CLGI that L1 does not
+	 * intercept set and clear V_GIF, which holds back L1's virtual
+	 * interrupt), L1's stays ours (n->gif, set while L2 runs).
+	 */
+	n->vgif = svm_has_vgif && (c12->int_ctl & V_GIF_ENABLE_MASK) &&
+		  kvmd_guest_has(vcpu, 0x8000000a, 3, 16);
+	if (n->vgif) {
+		c->int_ctl |= c12->int_ctl & (V_GIF_MASK | V_GIF_ENABLE_MASK);
+		if (!is_icpt(c12, INTERCEPT_STGI))
+			clr_icpt(n->vmcb02, INTERCEPT_STGI);
+		if (!is_icpt(c12, INTERCEPT_CLGI))
+			clr_icpt(n->vmcb02, INTERCEPT_CLGI);
+	}
 	c->int_vector = c12->int_vector;
 	c->int_state = c12->int_state & SVM_INTERRUPT_SHADOW_MASK;
 	c->event_inj = c12->event_inj;
@@ -350,9 +366,9 @@ static u32 nested_pending_event(struct kvmd_vcpu *vcpu, u32 *err)
 
 /*
  * VMCB12's int_ctl as the processor leaves it: the bits it writes (V_IRQ
- * once taken, V_TPR) from vmcb02, the rest as L1 gave them. While our
- * interrupt window borrows V_IRQ (L1 lets L2 take its interrupts), L1's
- * stays as it gave it, as KVM does.
+ * once taken, V_TPR, V_GIF with the virtual GIF) from vmcb02, the rest
+ * as L1 gave them. While our interrupt window borrows V_IRQ (L1 lets L2
+ * take its interrupts), L1's stays as it gave it, as KVM does.
  */
 static u32 nested_int_ctl12(struct kvmd_vcpu *vcpu)
 {
@@ -363,6 +379,8 @@ static u32 nested_int_ctl12(struct kvmd_vcpu *vcpu)
 	if (!(n->ctl.int_ctl & V_INTR_MASKING_MASK) &&
 	    !is_icpt(&n->ctl, INTERCEPT_VINTR) && is_icpt(c02, INTERCEPT_VINTR))
 		mask &= ~V_IRQ_MASK;
+	if (n->vgif)
+		mask |= V_GIF_MASK;
 	return (n->ctl.int_ctl & ~mask) | (c02->int_ctl & mask);
 }
 
@@ -823,9 +841,13 @@ int nested_svm_cpuid(struct kvm_cpuid_entry2 *ents, int n, int max)
 	e->function = 0x8000000a;
 	e->eax = 1;
 	e->ebx = 8;
-	/* SVME_ADDR_CHK: MSR_VM_HSAVE_PA takes page addresses only (msr.c). */
+	/*
+	 * SVME_ADDR_CHK: MSR_VM_HSAVE_PA takes page addresses only (msr.c).
+	 * VGIF: the CPU's own, for L2 (nested_prepare_control), as KVM has it.
+	 */
 	e->edx = NESTED_SVM_NP | NESTED_SVM_VMCBCLEAN | NESTED_SVM_ADDR_CHK |
-		 (svm_has_nrips ? NESTED_SVM_NRIPS : 0);
+		 (svm_has_nrips ? NESTED_SVM_NRIPS : 0) |
+		 (svm_has_vgif ? NESTED_SVM_VGIF : 0);
 	return n;
 }
 

@@ -44,6 +44,7 @@ static DEFINE_PER_CPU(struct svm_cpu, svm_cpus);
 static struct page *svm_iopm, *svm_msrpm;
 static u32 svm_max_asid;
 bool svm_has_nrips;
+bool svm_has_vgif;
 static bool svm_flush_by_asid;
 
 void kvmd_svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
@@ -106,6 +107,7 @@ static int svm_hardware_setup(void)
 		return -ENODEV;
 	}
 	svm_has_nrips = edx & (1 << 3);
+	svm_has_vgif = edx & (1 << 16);
 	svm_flush_by_asid = edx & (1 << 6);
 
 	on_each_cpu(svm_check_busy, &busy, 1);

@@ -20,6 +20,7 @@ struct svm_nested {
 	bool run_pending;		/* VMRUN emulated, L2 not entered yet */
 	bool gif;			/* L1's global interrupt flag */
 	bool svme;			/* the current level's EFER.SVME */
+	bool vgif;			/* L2 has the virtual GIF: vmcb02 keeps its GIF */
 	/*
 	 * L1's MSR permission map (its three ranges) as of its last VMRUN,
 	 * as KVM merges it then: with Hyper-V's enlightened MSR bitmap and
@@ -58,6 +59,7 @@ struct svm_vcpu {
 };
 
 extern bool svm_has_nrips;
+extern bool svm_has_vgif;
 
 static inline struct svm_vcpu *to_svm(struct kvmd_vcpu *vcpu)
 {

@@ -1,4 +1,5 @@
-/* tests/driver/t_nested.c: nested SVM: an L1 hypervisor runs L2 (VMMCALL, I/O, HLT, CPUID, EVENTINJ) with its intercepts, nested paging through L1's NPT, VMEXIT_INVALID, GIF, VMLOAD/VMSAVE, an L2 triple fault as an exit, KVM_GET/SET_NESTED_STATE in the middle of L2. */
+/* tests/driver/t_nested.c: nested SVM: an L1 hypervisor runs L2 (VMMCALL, I/O, HLT, CPUID, EVENTINJ) with its intercepts, nested paging through L1's NPT, VMEXIT_INVALID, GIF and the virtual GIF, VMLOAD/VMSAVE, an L2 triple fault as an exit, KVM_GET/SET_NESTED_STATE in the middle of L2. */
+#include <cpuid.h>
 #include "kvmtest.h"
 
 extern const uint8_t nested_guest[], nested_guest_end[];
@@ -6,6 +7,7 @@ extern const uint8_t l1_start[], l1_loop[], l1_gif[], l1_loadsave[], l1_nmi[],
 	l1_remap[];
 extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], l2_handler[],
 	l2_npt_read[], l2_npt_fault[], l2_npt_wp[];
+extern const uint8_t l2_clgi[], l2_stgi[], l2_clgi_io[], l2_vgif_irq[];
 
 #define GA(sym)		(0x2000 + (uint64_t)((sym) - nested_guest))
 #define MEM_SIZE	(2 << 20)
@@ -26,6 +28,8 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define C_MSRPM		0x48
 #define C_ASID		0x58
 #define C_TLB_CTL	0x5c
+#define C_INT_CTL	0x60
+#define C_INT_VECTOR	0x64
 #define C_EXIT_CODE	0x70
 #define C_EXIT_HI	0x74
 #define C_INFO1		0x78
@@ -61,12 +65,21 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define I_SHUTDOWN	(1U << 31)
 #define I_VMRUN		(1U << 0)
 #define I_VMMCALL	(1U << 1)
+#define I_CLGI		(1U << 5)
+
+/* int_ctl: the virtual interrupt and the virtual GIF. */
+#define V_IRQ		(1U << 8)
+#define V_GIF		(1U << 9)
+#define V_IGN_TPR	(1U << 20)
+#define V_INTR_MASKING	(1U << 24)
+#define V_GIF_ENABLE	(1U << 25)
 
 #define EXIT_NMI	0x61
 #define EXIT_HLT	0x78
 #define EXIT_IOIO	0x7b
 #define EXIT_SHUTDOWN	0x7f
 #define EXIT_VMMCALL	0x81
+#define EXIT_CLGI	0x85
 #define EXIT_NPF	0x400
 #define EXIT_ERR	0xffffffffU
 
@@ -210,8 +223,11 @@ static uint16_t nested_flags(struct tvm *t)
 	return get_nested(t, &s) ? 0xffff : s.h.flags;
 }
 
-/* An L2 stopped at an exit to userspace, moved into a new VM: VMCB12 and L1 follow. */
-static bool migrate(struct tvm *t, struct tvm *n)
+/*
+ * An L2 stopped at an exit to userspace, moved into a new VM: VMCB12 and
+ * L1 follow; the new vCPU's CPUID without the virtual GIF if .
+ */
+static bool migrate_cpuid(struct tvm *t, struct tvm *n, bool no_vgif)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -230,12 +246,20 @@ static bool migrate(struct tvm *t, struct tvm *n)
 	    ioctl(t->vcpu, KVM_GET_REGS, &regs) || get_nested(t, &s))
 		return false;
 	hsave = get_msr(t->vcpu, MSR_VM_HSAVE_PA);
+	for (unsigned int i = 0; no_vgif && i < c.c.nent; i++)
+		if (c.e[i].function == 0x8000000a)
+			c.e[i].edx &= ~(1U << 16);
 
 	tvm_create(n, MEM_SIZE);
 	memcpy(n->mem, t->mem, MEM_SIZE);
 	return !ioctl(n->vcpu, KVM_SET_CPUID2, &c) && !ioctl(n->vcpu, KVM_SET_SREGS, &sregs) &&
 	       !ioctl(n->vcpu, KVM_SET_REGS, &regs) && set_msr(n->vcpu, MSR_VM_HSAVE_PA, hsave) == 1 &&
 	       !ioctl(n->vcpu, KVM_SET_NESTED_STATE, &s);
+}
+
+static bool migrate(struct tvm *t, struct tvm *n)
+{
+	return migrate_cpuid(t, n, false);
 }
 
 /*
@@ -326,6 +350,137 @@ static void test_npt(struct tvm *t, bool np)
 	       code);
 }
 
+/*
+ * The rest of l2_vgif_irq from its OUT to 0x32: the interrupt still held
+ * at 0x34, taken at STGI (0x31) before 0x33, then #VMEXIT(VMMCALL) with
+ * V_IRQ consumed and V_GIF set in VMCB12's int_ctl.
+ */
+static bool vgif_irq_tail(struct tvm *t, const char *vm)
+{
+	uint32_t code, ictl;
+	bool ok;
+
+	if (expect_out(t, 0x34, vm) == ~0U || expect_out(t, 0x31, vm) == ~0U ||
+	    expect_out(t, 0x33, vm) == ~0U)
+		return false;
+	code = l1_exit(t, vm);
+	ictl = r32(t, VMCB12 + C_INT_CTL);
+	ok = code == EXIT_VMMCALL &&
+	     (ictl & (V_IRQ | V_GIF | V_GIF_ENABLE)) == (V_GIF | V_GIF_ENABLE);
+	if (!ok)
+		tap_diag("%s: code %#x int_ctl %#x", vm, code, ictl);
+	return ok;
+}
+
+/*
+ * The virtual GIF (CPUID 0x8000000A EDX bit 16), offered as the CPU has
+ * it: with V_GIF_ENABLE in VMCB12, L2's CLGI and STGI that L1 does not
+ * intercept clear and set V_GIF (VMCB12's int_ctl after #VMEXIT), V_GIF
+ * holds back L1's virtual interrupt to L2, KVM_GET/SET_NESTED_STATE
+ * carry it in the VMCB12 controls; GIF_SET and the NMIs L1 intercepts
+ * stay L1's.
+ */
+static void test_vgif(struct tvm *t, bool vgif)
+{
+	const uint32_t en = V_INTR_MASKING | V_GIF_ENABLE;
+	struct nstate s;
+	struct tvm n;
+	uint32_t code, ictl = 0;
+	bool ok;
+	uint16_t flags;
+
+	if (!vgif) {
+		for (int i = 0; i < 10; i++)
+			tap_skip("no virtual GIF offered", "virtual GIF point %d", i + 1);
+		return;
+	}
+	vmcb12_setup(t, GA(l2_clgi), 0);
+	w32(t, VMCB12 + C_INT_CTL, en | V_GIF);
+	code = l1_exit(t, "L2 CLGI");
+	ictl = r32(t, VMCB12 + C_INT_CTL);
+	tap_ok(code == EXIT_VMMCALL && r64(t, VMCB12 + S_RIP) == GA(l2_clgi) + 3 &&
+	       (ictl & (V_GIF | V_GIF_ENABLE)) == V_GIF_ENABLE,
+	       "V_GIF_ENABLE: L2's CLGI runs without an exit, VMCB12's V_GIF clear after #VMEXIT (code %#x, int_ctl %#x)",
+	       code, ictl);
+	w64(t, VMCB12 + S_RIP, GA(l2_stgi));
+	code = l1_exit(t, "L2 STGI");
+	ictl = r32(t, VMCB12 + C_INT_CTL);
+	tap_ok(code == EXIT_VMMCALL && (ictl & (V_GIF | V_GIF_ENABLE)) == (V_GIF | V_GIF_ENABLE),
+	       "entered with V_GIF clear, L2's STGI sets it (code %#x, int_ctl %#x)", code, ictl);
+
+	vmcb12_setup(t, GA(l2_clgi), 0);
+	w32(t, VMCB12 + C_ICPT_MISC2, I_VMRUN | I_VMMCALL | I_CLGI);
+	w32(t, VMCB12 + C_INT_CTL, en | V_GIF);
+	code = l1_exit(t, "L2 CLGI intercepted");
+	ictl = r32(t, VMCB12 + C_INT_CTL);
+	tap_ok(code == EXIT_CLGI && r64(t, VMCB12 + S_RIP) == GA(l2_clgi) &&
+	       (ictl & (V_GIF | V_GIF_ENABLE)) == (V_GIF | V_GIF_ENABLE),
+	       "with V_GIF_ENABLE, a CLGI L1 intercepts is #VMEXIT(CLGI), V_GIF kept (code %#x, int_ctl %#x)",
+	       code, ictl);
+
+	/* L1's virtual interrupt to L2, IF clear at entry. */
+	vmcb12_setup(t, GA(l2_vgif_irq), 0);
+	w32(t, VMCB12 + C_INT_CTL, en | V_GIF | V_IRQ | V_IGN_TPR | (0xf << 16));
+	w32(t, VMCB12 + C_INT_VECTOR, 0x30);
+	ok = expect_out(t, 0x32, "V_IRQ with V_GIF clear") != ~0U;
+	ok = ok && !get_nested(t, &s);
+	memcpy(&ictl, s.vmcb + C_INT_CTL, 4);
+	tap_ok(ok && s.h.flags == (KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_GIF_SET) &&
+	       (ictl & (V_IRQ | V_GIF | V_GIF_ENABLE)) == (V_IRQ | V_GIF_ENABLE),
+	       "V_IRQ held while V_GIF is clear; KVM_GET_NESTED_STATE: L1's GIF set, VMCB12's V_GIF clear, V_IRQ pending (flags %#x, int_ctl %#x)",
+	       s.h.flags, ictl);
+	ok = ok && migrate(t, &n);
+	tap_ok(ok && vgif_irq_tail(&n, "moved L2"),
+	       "moved to a new VM (KVM_SET_NESTED_STATE): V_IRQ still held, taken at L2's STGI, VMCB12's V_GIF set after #VMEXIT");
+	if (ok)
+		tvm_destroy(&n);
+	tap_ok(ok && vgif_irq_tail(t, "L2"),
+	       "in the first VM: the same, V_IRQ taken at L2's STGI and not before");
+
+	/* L1's own GIF governs the events L1 intercepts: an NMI exits at V_GIF clear. */
+	vmcb12_setup(t, GA(l2_clgi_io), I_NMI);
+	w32(t, VMCB12 + C_INT_CTL, en | V_GIF);
+	ok = expect_out(t, 0x81, "L2 OUT 0x81 with V_GIF clear") != ~0U;
+	ok = ok && !ioctl(t->vcpu, KVM_NMI, 0);
+	code = ok ? l1_exit(t, "NMI with V_GIF clear") : 0;
+	ictl = r32(t, VMCB12 + C_INT_CTL);
+	tap_ok(code == EXIT_NMI && (ictl & (V_GIF | V_GIF_ENABLE)) == V_GIF_ENABLE,
+	       "KVM_NMI while L2's V_GIF is clear: #VMEXIT(NMI) for L1 that intercepts it (code %#x, int_ctl %#x)",
+	       code, ictl);
+	set_rip(t, GA(l1_gif));
+	ok = expect_out(t, 0x11, "CLGI after NMI exit") != ~0U &&
+	     expect_out(t, 0x15, "L1 NMI handler") != ~0U &&
+	     expect_out(t, 0x12, "STGI after NMI") != ~0U;
+	tap_ok(ok, "L1 takes that NMI at its own STGI");
+
+	/* Without V_GIF_ENABLE L2's CLGI is the GIF KVM reports, VMCB12's V_GIF untouched. */
+	vmcb12_setup(t, GA(l2_clgi_io), 0);
+	w32(t, VMCB12 + C_INT_CTL, V_INTR_MASKING | V_GIF);
+	flags = expect_out(t, 0x81, "L2 OUT 0x81 without V_GIF_ENABLE") != ~0U ? nested_flags(t) : 0xffff;
+	code = l1_exit(t, "L2 CLGI without V_GIF_ENABLE");
+	ictl = r32(t, VMCB12 + C_INT_CTL);
+	tap_ok(flags == KVM_STATE_NESTED_GUEST_MODE && code == EXIT_VMMCALL &&
+	       (ictl & (V_GIF | V_GIF_ENABLE)) == V_GIF,
+	       "without V_GIF_ENABLE: L2's CLGI clears the GIF KVM_GET_NESTED_STATE shows, VMCB12's V_GIF stays (flags %#x, code %#x, int_ctl %#x)",
+	       flags, code, ictl);
+
+	/* L1 stopped after that #VMEXIT, moved to a VM whose CPUID lacks VGIF: V_GIF_ENABLE is ignored. */
+	ok = migrate_cpuid(t, &n, true);
+	if (ok) {
+		vmcb12_setup(&n, GA(l2_clgi_io), 0);
+		w32(&n, VMCB12 + C_INT_CTL, en | V_GIF);
+		flags = expect_out(&n, 0x81, "L2 OUT 0x81, no VGIF in CPUID") != ~0U ?
+			nested_flags(&n) : 0xffff;
+		code = l1_exit(&n, "L2 CLGI, no VGIF in CPUID");
+		ictl = r32(&n, VMCB12 + C_INT_CTL);
+		tvm_destroy(&n);
+	}
+	tap_ok(ok && flags == KVM_STATE_NESTED_GUEST_MODE && code == EXIT_VMMCALL &&
+	       (ictl & (V_GIF | V_GIF_ENABLE)) == (V_GIF | V_GIF_ENABLE),
+	       "L1's CPUID without VGIF: V_GIF_ENABLE ignored, L2's CLGI clears the GIF, V_GIF stays (flags %#x, code %#x, int_ctl %#x)",
+	       ok ? flags : 0, ok ? code : 0, ok ? ictl : 0);
+}
+
 static void test_errnos(struct tvm *t)
 {
 	struct nstate s;
@@ -363,7 +518,8 @@ int main(void)
 	struct kvm_cpuid_entry2 *e;
 	struct tvm t, n;
 	struct nstate s;
-	bool nrips, np, ok, smi;
+	bool nrips, np, vgif, host_vgif, ok, smi;
+	unsigned int ha, hb, hc, hd;
 	uint32_t code;
 	int kvm, size;
 
@@ -384,12 +540,17 @@ int main(void)
 	e = find_sup(0x80000001);
 	if (!e || !(e->ecx & (1U << 2)))
 		tap_skip_all("no SVM offered to guests");
-	tap_plan(33);
+	tap_plan(44);
 	e = find_sup(0x8000000a);
 	tap_ok(e && e->eax == 1 && e->ebx >= 1,
 	       "CPUID: SVM in 0x80000001 ECX, leaf 0x8000000A with revision 1 and ASIDs");
 	nrips = e && (e->edx & (1U << 3));
 	np = e && (e->edx & 1);
+	vgif = e && (e->edx & (1U << 16));
+	host_vgif = __get_cpuid(0x8000000a, &ha, &hb, &hc, &hd) && (hd & (1U << 16));
+	tap_ok(vgif == host_vgif,
+	       "CPUID 0x8000000A EDX: the virtual GIF (bit 16) offered as this CPU has it (%d, CPU %d)",
+	       vgif, host_vgif);
 	size = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE);
 	tap_ok(size == (int)sizeof(struct kvm_nested_state) + KVM_STATE_NESTED_SVM_VMCB_SIZE,
 	       "KVM_CAP_NESTED_STATE is the size of the SVM state (%d)", size);
@@ -515,6 +676,7 @@ int main(void)
 	code = expect_out(&t, 0x14, "VMLOAD");
 	tap_ok(code == 0x6789a000, "VMLOAD loads it (%#x)", code);
 
+	test_vgif(&t, vgif);
 	test_npt(&t, np);
 	test_errnos(&t);
 	tvm_destroy(&t);

@@ -1246,4 +1246,6 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.save_msrs		= svm_save_msrs,
 	.nr_save_msrs		= ARRAY_SIZE(svm_save_msrs),
 	.tdp_changed		= nested_npt_tdp_changed,
+	.is_guest_mode		= nested_svm_is_guest_mode,
+	.nested_pf_vmexit	= nested_svm_pf_vmexit,
 };

@@ -28,8 +28,8 @@
  *   of them and frees them all; it runs at every reset and when the vCPU
  *   is destroyed. The VM's file holds the module, so no worker code runs
  *   once the module may go.
- * - Lock order: slots_sem (a fault) before mmap_lock; apf.lock is
- *   innermost and never held across a wait.
+ * - kvmd_apf_fault() runs without slots_sem: it writes guest memory,
+ *   which takes it. apf.lock is innermost and never held across a wait.
  */
 #include <linux/kvm_para.h>
 #include <linux/mm.h>

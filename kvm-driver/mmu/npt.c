@@ -374,11 +374,18 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 				want_write = host_writable = false;
 		}
 		if (n != 1) {
-			n = 0;
-			if (kvmd_apf_fault(vcpu, gpa, hva, write)) {
+			/* async_pf.c writes guest memory: not under slots_sem. */
+			up_read(&vm->slots_sem);
+			if (kvmd_apf_fault(vcpu, gpa, hva, write))
+				return KVMD_RESUME;
+			down_read(&vm->slots_sem);
+			/* The slot changed meanwhile: let the guest refault. */
+			if (kvmd_gfn_to_slot(vm, as_id, gfn) != slot ||
+			    slot->hva + ((gfn - slot->base_gfn) << PAGE_SHIFT) != hva) {
 				up_read(&vm->slots_sem);
 				return KVMD_RESUME;
 			}
+			n = 0;
 		}
 	}
 	if (!n)

@@ -188,6 +188,8 @@ struct kvmd_lapic;
 int kvmd_lapic_create(struct kvmd_vcpu *vcpu);
 void kvmd_lapic_free(struct kvmd_vcpu *vcpu);
 void kvmd_lapic_reset(struct kvmd_vcpu *vcpu, bool init);
+/* An in-kernel APIC, enabled in IA32_APIC_BASE and in its SVR (KVM's kvm_lapic_enabled). */
+bool kvmd_lapic_enabled(struct kvmd_vcpu *vcpu);
 /* Deliver to every APIC irq addresses; returns the number that took it, or -1. */
 int kvmd_irq_delivery_to_apic(struct kvmd_vm *vm, struct kvmd_vcpu *src,
 			      const struct kvmd_lapic_irq *irq);

@@ -4,6 +4,7 @@
 #define KVMDRV_H
 
 #include <linux/kvm.h>
+#include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
@@ -60,6 +61,8 @@ enum {
 	KVMD_REQ_STEAL_UPDATE,		/* add the run delay to the guest's steal time */
 	KVMD_REQ_SMI,			/* KVM_SMI or an APIC's SMI: latch it (smm.c) */
 	KVMD_REQ_HV,			/* Hyper-V: an exit, a crash or reset, a timer (hyperv.c) */
+	KVMD_REQ_APF_HALT,		/* async_pf.c: wait in the kernel for a page */
+	KVMD_REQ_APF_READY,		/* async_pf.c: a page came in: tell the guest */
 };
 
 enum kvmd_vcpu_mode {
@@ -303,6 +306,21 @@ struct kvmd_vcpu {
 		u64 count;		/* MSR_SMI_COUNT */
 	} smm;
 	struct kvmd_vcpu_hv *hv;	/* Hyper-V state (hyperv.c), or NULL */
+
+	/* async_pf.c: asynchronous page faults; the locking rules are there */
+	struct {
+		u64 msr_en;		/* MSR_KVM_ASYNC_PF_EN */
+		u64 msr_int;		/* MSR_KVM_ASYNC_PF_INT */
+		bool send_user_only;	/* not KVM_ASYNC_PF_SEND_ALWAYS */
+		bool as_pf_vmexit;	/* KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT */
+		bool halted;		/* waiting for a page in the kernel */
+		bool pageready_pending;	/* a "page ready" not yet acknowledged */
+		u32 id;			/* the next token's sequence number */
+		u32 queued;		/* works on the queue, at most KVMD_APF_MAX */
+		struct list_head queue;	/* every work not yet dequeued */
+		spinlock_t lock;	/* guards done */
+		struct list_head done;	/* works whose page is in */
+	} apf;
 };
 
 /* The address space of the vCPU's memory accesses (KVM's kvm_arch_vcpu_memslots_id). */
@@ -546,6 +564,17 @@ bool kvmd_steal_time_ok(void);
 void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force);
 int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
+
+/* async_pf.c */
+void kvmd_apf_vcpu_init(struct kvmd_vcpu *vcpu);
+void kvmd_apf_reset(struct kvmd_vcpu *vcpu);
+bool kvmd_apf_can_do(struct kvmd_vcpu *vcpu);
+bool kvmd_apf_fault(struct kvmd_vcpu *vcpu, u64 gpa, unsigned long hva,
+		    bool write);
+void kvmd_apf_check_completion(struct kvmd_vcpu *vcpu);
+bool kvmd_apf_has_done(struct kvmd_vcpu *vcpu);
+int kvmd_apf_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmd_apf_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* stats.c */
 int kvmd_vm_stats_fd(struct kvmd_vm *vm);

@@ -146,6 +146,11 @@ static inline bool apic_enabled(struct kvmd_lapic *apic)
 	return apic_hw_enabled(apic->vcpu) && apic_sw_enabled(apic);
 }
 
+bool kvmd_lapic_enabled(struct kvmd_vcpu *vcpu)
+{
+	return vcpu->apic && apic_enabled(vcpu->apic);
+}
+
 static inline bool kvmd_vcpu_is_bsp(struct kvmd_vcpu *vcpu)
 {
 	return vcpu->id == READ_ONCE(vcpu->vm->bsp_vcpu_id);

@@ -610,6 +610,22 @@ void nested_svm_check_events(struct kvmd_vcpu *vcpu)
 		nested_synth_vmexit(vcpu, SVM_EXIT_INTR, 0, 0);
 }
 
+/* async_pf.c: whether L2 runs. */
+bool nested_svm_is_guest_mode(struct kvmd_vcpu *vcpu)
+{
+	return to_svm(vcpu)->nested.guest_mode;
+}
+
+/*
+ * An async page fault of L2 goes to L1 as #VMEXIT(#PF), the token in
+ * EXITINFO2, whether or not L1 intercepts #PF (KVM's
+ * kvm_inject_page_fault with async_page_fault).
+ */
+void nested_svm_pf_vmexit(struct kvmd_vcpu *vcpu, u32 error, u64 addr)
+{
+	nested_synth_vmexit(vcpu, SVM_EXIT_EXCP_BASE + 14, error, addr);
+}
+
 /* A triple fault of L2 (KVM_SET_VCPU_EVENTS): #VMEXIT(SHUTDOWN) if L1 asks. */
 bool nested_svm_triple_fault(struct kvmd_vcpu *vcpu)
 {

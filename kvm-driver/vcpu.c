@@ -114,6 +114,7 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vcpu->pending = KVMD_PENDING_NONE;
 	vcpu->mmio_cached = 0;
 	kvmd_debug_reset(vcpu);
+	kvmd_apf_reset(vcpu);
 }
 
 /* INIT: the power-on registers and the APIC's INIT state; MSRs stay. */
@@ -459,6 +460,11 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 		return KVMD_EXIT_USER;
 	}
+	/* async_pf.c: the page is not in yet; wait for it in kvmd_vcpu_block. */
+	if (kvmd_check_request(vcpu, KVMD_REQ_APF_HALT)) {
+		vcpu->apf.halted = true;
+		return KVMD_RESUME;
+	}
 	if (kvmd_check_request(vcpu, KVMD_REQ_TLB_FLUSH))
 		kvmd_ops->flush_tlb(vcpu);
 	if (kvmd_check_request(vcpu, KVMD_REQ_CLOCK_UPDATE))
@@ -483,6 +489,8 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	if (kvmd_check_request(vcpu, KVMD_REQ_HV) &&
 	    kvmd_hv_service(vcpu) == KVMD_EXIT_USER)
 		return KVMD_EXIT_USER;
+	if (kvmd_check_request(vcpu, KVMD_REQ_APF_READY))
+		kvmd_apf_check_completion(vcpu);
 	kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 	if (vcpu->apic) {
 		/* INIT, SIPI, the timer and NMIs other threads left pending. */
@@ -534,28 +542,37 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 }
 
 /*
- * A halted vCPU, or an AP waiting for INIT or SIPI, sleeps here until an
- * event makes it runnable; it returns for signals too (the caller checks).
+ * A halted vCPU, an AP waiting for INIT or SIPI, or a vCPU waiting for a
+ * page (async_pf.c's synthetic halt) sleeps here until an event makes it
+ * runnable; it returns for signals too (the caller checks).
  * Every waker sets KVMD_REQ_EVENT before waking, so clearing it before
  * looking at the state loses no wakeup.
  */
 static int kvmd_vcpu_block(struct kvmd_vcpu *vcpu)
 {
+	bool wake;
+
 	for (;;) {
 		kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 		kvmd_apic_accept_events(vcpu);
 		kvmd_hv_process_stimers(vcpu);
 		kvmd_apic_sync(vcpu);
-		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
-		    ((vcpu->nmi.pending && !vcpu->nmi.masked) ||
-		     (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu)) ||
-		     READ_ONCE(vcpu->pv_unhalted) || kvmd_smm_wakes(vcpu)))
+		/* As KVM's kvm_vcpu_has_events: a page that came in wakes too. */
+		wake = (vcpu->nmi.pending && !vcpu->nmi.masked) ||
+		       (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu)) ||
+		       READ_ONCE(vcpu->pv_unhalted) || kvmd_smm_wakes(vcpu) ||
+		       kvmd_apf_has_done(vcpu);
+		if (vcpu->mp_state == KVM_MP_STATE_HALTED && wake)
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 		/* A KVM_HC_KICK_CPU wakes the vCPU from one HLT. */
 		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
 			WRITE_ONCE(vcpu->pv_unhalted, false);
-		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE ||
-		    signal_pending(current))
+		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE &&
+		    (!vcpu->apf.halted || wake)) {
+			vcpu->apf.halted = false;
+			return KVMD_RESUME;
+		}
+		if (signal_pending(current))
 			return KVMD_RESUME;
 		if (wait_event_interruptible(vcpu->wq,
 				test_bit(KVMD_REQ_EVENT, &vcpu->requests)))
@@ -682,7 +699,8 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
-		if (vcpu->apic && vcpu->mp_state != KVM_MP_STATE_RUNNABLE)
+		if (vcpu->apic && (vcpu->mp_state != KVM_MP_STATE_RUNNABLE ||
+				   vcpu->apf.halted))
 			r = kvmd_vcpu_block(vcpu);
 		else
 			r = kvmd_enter_guest(vcpu);
@@ -1414,6 +1432,8 @@ static u64 kvmd_vm_tsc_offset(struct kvmd_vm *vm)
 
 void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
+	/* No async page fault work may outlive the vCPU. */
+	kvmd_apf_reset(vcpu);
 	kvmd_hv_vcpu_free(vcpu);
 	kvmd_lapic_free(vcpu);
 	kvmd_ops->vcpu_free(vcpu);
@@ -1450,6 +1470,7 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
 	init_waitqueue_head(&vcpu->wq);
+	kvmd_apf_vcpu_init(vcpu);
 	vcpu->extint_vector = -1;
 	r = -ENOMEM;
 	/* Compound so that each page of the mapping can be referenced alone. */

@@ -145,6 +145,13 @@ struct kvmd_vendor_ops {
 	unsigned int nr_save_msrs;
 	/* Under mmu_lock: second-level entries were cleared or write-protected. */
 	void (*tdp_changed)(struct kvmd_vm *vm);
+	/*
+	 * Optional, async_pf.c: whether the vCPU runs a nested guest (L2),
+	 * and a #PF #VMEXIT to L1 with error code and address (exit_info_2)
+	 * whatever L1 intercepts, as KVM delivers an async page fault of L2.
+	 */
+	bool (*is_guest_mode)(struct kvmd_vcpu *vcpu);
+	void (*nested_pf_vmexit)(struct kvmd_vcpu *vcpu, u32 error, u64 addr);
 };
 
 extern const struct kvmd_vendor_ops *kvmd_ops;

@@ -98,6 +98,10 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return KVMD_SYNC_REGS;
 	case KVM_CAP_STEAL_TIME:
 		return kvmd_steal_time_ok();
+	/* async_pf.c */
+	case KVM_CAP_ASYNC_PF:
+	case KVM_CAP_ASYNC_PF_INT:
+		return 1;
 	/* xsave.c */
 	case KVM_CAP_XSAVE:
 		return 1;

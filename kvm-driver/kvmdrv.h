@@ -289,6 +289,7 @@ struct kvmd_vcpu {
 	bool pv_unhalted;		/* KVM_HC_KICK_CPU woke it */
 	u64 steal_msr;			/* MSR_KVM_STEAL_TIME */
 	u64 last_steal;			/* run_delay at the last update */
+	u64 pv_eoi_msr;			/* MSR_KVM_PV_EOI_EN (lapic.c uses it) */
 	struct {			/* an MSR access userspace completes */
 		bool pending;
 		bool write;
@@ -377,6 +378,7 @@ int kvmd_vcpu_read_guest(struct kvmd_vcpu *vcpu, u64 gpa, void *buf,
 int kvmd_vcpu_write_guest(struct kvmd_vcpu *vcpu, u64 gpa, const void *buf,
 			  unsigned int len);
 void kvmd_mark_dirty(struct kvmd_memslot *slot, u64 gfn);
+bool kvmd_gpa_writable(struct kvmd_vm *vm, u64 gpa);
 
 /* mmu/npt.c */
 int kvmd_tdp_init(struct kvmd_vm *vm);

@@ -392,6 +392,31 @@ static int kvmd_as_write_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
 	return r;
 }
 
+/* The host address of gpa in a writable slot of address space 0, or 0. */
+static unsigned long kvmd_writable_hva(struct kvmd_vm *vm, u64 gpa,
+				       struct kvmd_memslot **slot)
+{
+	u64 gfn = gpa >> PAGE_SHIFT;
+	struct kvmd_memslot *s = kvmd_gfn_to_slot(vm, 0, gfn);
+
+	if (!s || (s->flags & KVM_MEM_READONLY))
+		return 0;
+	*slot = s;
+	return s->hva + ((gfn - s->base_gfn) << PAGE_SHIFT) + offset_in_page(gpa);
+}
+
+/* A writable slot of address space 0 holds gpa (MSR_KVM_PV_EOI_EN's check). */
+bool kvmd_gpa_writable(struct kvmd_vm *vm, u64 gpa)
+{
+	struct kvmd_memslot *s;
+	bool ok;
+
+	down_read(&vm->slots_sem);
+	ok = kvmd_writable_hva(vm, gpa, &s) != 0;
+	up_read(&vm->slots_sem);
+	return ok;
+}
+
 /* The VM's own accesses (clock pages, steal time) use address space 0, as KVM's. */
 int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len)
 {

@@ -2,8 +2,8 @@
 /*
  * kvm-driver/pv.c: KVM's paravirtual interface: hypercalls (VMMCALL on
  * AMD, VMCALL on Intel, the other vendor's instruction patched as KVM
- * does), the PV feature CPUID a guest may be held to, steal time, and
- * MONITOR/MWAIT emulated as NOPs.
+ * does), the PV feature CPUID a guest may be held to, steal time, PV EOI's
+ * MSR (lapic.c makes the EOIs), and MONITOR/MWAIT emulated as NOPs.
  */
 #include <linux/kvm.h>
 #include <linux/kvm_para.h>
@@ -272,9 +272,10 @@ void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force)
 }
 
 /*
- * The PV MSRs with their CPUID checks: steal time is this file's, and
- * kvmclock's MSRs are refused here when an enforced CPUID withholds them
- * (kvmclock.c has the rest). Returns 0 or 1 (#GP), or -1: not decided here.
+ * The PV MSRs with their CPUID checks: steal time and PV EOI are this
+ * file's (lapic.c acts on PV EOI's), and kvmclock's MSRs are refused here
+ * when an enforced CPUID withholds them (kvmclock.c has the rest). Returns
+ * 0, 1 (#GP), KVMD_MSR_UNKNOWN (withheld, as KVM), or -1: not decided here.
  */
 int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
@@ -290,6 +291,11 @@ int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 		    (!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME)))
 			return 1;
 		*data = vcpu->steal_msr;
+		return 0;
+	case MSR_KVM_PV_EOI_EN:
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_PV_EOI))
+			return KVMD_MSR_UNKNOWN;
+		*data = vcpu->pv_eoi_msr;
 		return 0;
 	default:
 		return -1;
@@ -314,6 +320,19 @@ int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 		vcpu->steal_msr = data;
 		if (data & KVM_MSR_ENABLED)
 			kvmd_make_request(vcpu, KVMD_REQ_STEAL_UPDATE);
+		return 0;
+	case MSR_KVM_PV_EOI_EN:
+		/*
+		 * As KVM, host writes too: a 4-byte aligned address, which must
+		 * lie in writable guest memory when bit 0 enables PV EOI.
+		 */
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_PV_EOI))
+			return KVMD_MSR_UNKNOWN;
+		if (!IS_ALIGNED(data & ~(u64)KVM_MSR_ENABLED, 4) ||
+		    ((data & KVM_MSR_ENABLED) &&
+		     !kvmd_gpa_writable(vcpu->vm, data & ~(u64)KVM_MSR_ENABLED)))
+			return 1;
+		vcpu->pv_eoi_msr = data;
 		return 0;
 	default:
 		return -1;

@@ -509,6 +509,8 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	    signal_pending(current)) {
 		WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 		local_irq_enable();
+		/* The guest did not run: its PV EOI bit goes (lapic.c). */
+		kvmd_apic_pv_eoi_from_guest(vcpu);
 		return KVMD_RESUME;
 	}
 	/* An SMI waits behind the event injected now: exit right after it. */
@@ -527,6 +529,7 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	vcpu->exits++;
 	vcpu->fault_gpa_valid = false;
 	kvmd_ops->complete_events(vcpu);
+	kvmd_apic_pv_eoi_from_guest(vcpu);
 	rip = vcpu->rip;
 	tf = vcpu->rflags & X86_EFLAGS_TF;
 	r = kvmd_ops->handle_exit(vcpu);

@@ -6,6 +6,7 @@
 #include <linux/kvm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/signal.h>
@@ -279,6 +280,7 @@ struct kvmd_vcpu {
 		u64 mmio_exits;
 		u64 signal_exits;
 		u64 msr_exits;
+		u64 tlb_flush;		/* guest TLB flushes: requested, or the guest's (pv.c) */
 	} stat;
 
 	/* features.c, pv.c, msrfilter.c */
@@ -289,6 +291,9 @@ struct kvmd_vcpu {
 	bool pv_unhalted;		/* KVM_HC_KICK_CPU woke it */
 	u64 steal_msr;			/* MSR_KVM_STEAL_TIME */
 	u64 last_steal;			/* run_delay at the last update */
+	u8 st_preempted;		/* what pv.c last wrote in the guest's preempted byte */
+	bool at_insn_boundary;		/* the last exit was a host interrupt's (pv.c) */
+	struct preempt_notifier preempt_notifier;	/* during KVM_RUN (pv.c) */
 	u64 pv_eoi_msr;			/* MSR_KVM_PV_EOI_EN (lapic.c uses it) */
 	struct {			/* an MSR access userspace completes */
 		bool pending;
@@ -379,6 +384,9 @@ int kvmd_vcpu_write_guest(struct kvmd_vcpu *vcpu, u64 gpa, const void *buf,
 			  unsigned int len);
 void kvmd_mark_dirty(struct kvmd_memslot *slot, u64 gfn);
 bool kvmd_gpa_writable(struct kvmd_vm *vm, u64 gpa);
+int kvmd_guest_xchg_u8(struct kvmd_vm *vm, u64 gpa, u8 new, u8 *old);
+int kvmd_write_guest_atomic(struct kvmd_vm *vm, u64 gpa, const void *buf,
+			    unsigned int len);
 
 /* mmu/npt.c */
 int kvmd_tdp_init(struct kvmd_vm *vm);
@@ -548,6 +556,9 @@ bool kvmd_steal_time_ok(void);
 void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force);
 int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
+void kvmd_pv_vcpu_init(struct kvmd_vcpu *vcpu);
+void kvmd_pv_run_begin(struct kvmd_vcpu *vcpu);
+void kvmd_pv_run_end(struct kvmd_vcpu *vcpu);
 
 /* stats.c */
 int kvmd_vm_stats_fd(struct kvmd_vm *vm);

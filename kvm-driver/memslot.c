@@ -417,6 +417,75 @@ bool kvmd_gpa_writable(struct kvmd_vm *vm, u64 gpa)
 	return ok;
 }
 
+/*
+ * Exchange a guest byte of address space 0 atomically with respect to the
+ * guest's own locked writes (steal time's preempted byte, pv.c); *old gets
+ * what it held. -ENOENT outside a writable slot, -EFAULT, or -EBUSY when
+ * the guest kept changing it.
+ */
+int kvmd_guest_xchg_u8(struct kvmd_vm *vm, u64 gpa, u8 new, u8 *old)
+{
+	struct kvmd_memslot *s;
+	u8 __user *p;
+	int tries, r = -ENOENT;
+	u8 cur;
+
+	down_read(&vm->slots_sem);
+	p = (u8 __user *)kvmd_writable_hva(vm, gpa, &s);
+	if (!p)
+		goto out;
+	r = -EFAULT;
+	if (get_user(cur, p) || !user_access_begin(p, sizeof(*p)))
+		goto out;
+	r = -EBUSY;
+	for (tries = 0; tries < 64; tries++) {
+		if (unsafe_try_cmpxchg_user(p, &cur, new, fault)) {
+			r = 0;
+			break;
+		}
+	}
+	user_access_end();
+	if (!r) {
+		*old = cur;
+		kvmd_mark_dirty(s, gpa >> PAGE_SHIFT);
+	}
+	goto out;
+fault:
+	user_access_end();
+out:
+	up_read(&vm->slots_sem);
+	return r;
+}
+
+/*
+ * A guest write that never sleeps nor waits, for the scheduler's
+ * preemption notifier (pv.c): mmu_lock is only tried (the slots may be
+ * read under it) and the copy faults nothing in. Within one page, address
+ * space 0; -EBUSY, -ENOENT or -EFAULT when it did not happen.
+ */
+int kvmd_write_guest_atomic(struct kvmd_vm *vm, u64 gpa, const void *buf,
+			    unsigned int len)
+{
+	struct kvmd_memslot *s;
+	unsigned long hva;
+	int r = -ENOENT;
+
+	if (offset_in_page(gpa) + len > PAGE_SIZE)
+		return -EINVAL;
+	if (!spin_trylock(&vm->mmu_lock))
+		return -EBUSY;
+	hva = kvmd_writable_hva(vm, gpa, &s);
+	if (hva) {
+		r = -EFAULT;
+		if (!copy_to_user_nofault((void __user *)hva, buf, len)) {
+			kvmd_mark_dirty(s, gpa >> PAGE_SHIFT);
+			r = 0;
+		}
+	}
+	spin_unlock(&vm->mmu_lock);
+	return r;
+}
+
 /* The VM's own accesses (clock pages, steal time) use address space 0, as KVM's. */
 int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len)
 {

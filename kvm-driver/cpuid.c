@@ -213,10 +213,11 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 /*
  * KVM's paravirtual leaves: the signature, and as features kvmclock (when
  * the host TSC allows it, see kvmclock.c), "no port 0x80 delays", steal
- * time (pv.c, when the host keeps the run delay), the kick, IPI and yield
- * hypercalls (pv.c), poll control (cpumsr.c) and asynchronous page
- * faults with their #PF #VMEXIT and interrupt deliveries (async_pf.c).
- * Not yet: PV EOI and the PV TLB flush.
+ * time (pv.c, when the host keeps the run delay) with the PV TLB flush
+ * (offered, as KVM, even without it), the kick, IPI and yield hypercalls
+ * (pv.c), PV EOI (pv.c, lapic.c), poll control (cpumsr.c) and
+ * asynchronous page faults with their #PF #VMEXIT and interrupt
+ * deliveries (async_pf.c).
  */
 static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 {
@@ -234,7 +235,8 @@ static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 	e[1].function = KVM_CPUID_FEATURES;
 	e[1].eax = B(KVM_FEATURE_NOP_IO_DELAY) | B(KVM_FEATURE_PV_UNHALT) |
 		    B(KVM_FEATURE_PV_SEND_IPI) | B(KVM_FEATURE_PV_SCHED_YIELD) |
-		    B(KVM_FEATURE_POLL_CONTROL) | B(KVM_FEATURE_ASYNC_PF) |
+		    B(KVM_FEATURE_POLL_CONTROL) | B(KVM_FEATURE_PV_EOI) |
+		    B(KVM_FEATURE_PV_TLB_FLUSH) | B(KVM_FEATURE_ASYNC_PF) |
 		    B(KVM_FEATURE_ASYNC_PF_VMEXIT) | B(KVM_FEATURE_ASYNC_PF_INT);
 	if (kvmd_kvmclock_ok())
 		e[1].eax |= B(KVM_FEATURE_CLOCKSOURCE) | B(KVM_FEATURE_CLOCKSOURCE2) |

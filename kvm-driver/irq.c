@@ -180,6 +180,26 @@ void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin)
 	srcu_read_unlock(&vm->irq_srcu, idx);
 }
 
+/* Whether an ack notifier listens to pin of irqchip (lapic.c's PV EOI asks). */
+bool kvmd_irq_has_notifier(struct kvmd_vm *vm, u32 irqchip, u32 pin)
+{
+	struct kvmd_irq_ack_notifier *kian;
+	bool found = false;
+	int idx, gsi;
+
+	idx = srcu_read_lock(&vm->irq_srcu);
+	gsi = chip_pin_gsi(vm, irqchip, pin);
+	if (gsi >= 0)
+		hlist_for_each_entry_srcu(kian, &vm->irq_ack_notifiers, link,
+					  srcu_read_lock_held(&vm->irq_srcu))
+			if (kian->gsi == gsi) {
+				found = true;
+				break;
+			}
+	srcu_read_unlock(&vm->irq_srcu, idx);
+	return found;
+}
+
 /* ---- routing ---- */
 
 static int route_check(struct kvmd_vm *vm, const struct kvm_irq_routing_entry *ue,

@@ -7,6 +7,7 @@
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/signal.h>
@@ -282,6 +283,7 @@ struct kvmd_vcpu {
 		u64 mmio_exits;
 		u64 signal_exits;
 		u64 msr_exits;
+		u64 tlb_flush;		/* guest TLB flushes: requested, or the guest's (pv.c) */
 	} stat;
 
 	/* features.c, pv.c, msrfilter.c */
@@ -292,6 +294,10 @@ struct kvmd_vcpu {
 	bool pv_unhalted;		/* KVM_HC_KICK_CPU woke it */
 	u64 steal_msr;			/* MSR_KVM_STEAL_TIME */
 	u64 last_steal;			/* run_delay at the last update */
+	u8 st_preempted;		/* what pv.c last wrote in the guest's preempted byte */
+	bool at_insn_boundary;		/* the last exit was a host interrupt's (pv.c) */
+	struct preempt_notifier preempt_notifier;	/* during KVM_RUN (pv.c) */
+	u64 pv_eoi_msr;			/* MSR_KVM_PV_EOI_EN (lapic.c uses it) */
 	struct {			/* an MSR access userspace completes */
 		bool pending;
 		bool write;
@@ -395,6 +401,10 @@ int kvmd_vcpu_read_guest(struct kvmd_vcpu *vcpu, u64 gpa, void *buf,
 int kvmd_vcpu_write_guest(struct kvmd_vcpu *vcpu, u64 gpa, const void *buf,
 			  unsigned int len);
 void kvmd_mark_dirty(struct kvmd_memslot *slot, u64 gfn);
+bool kvmd_gpa_writable(struct kvmd_vm *vm, u64 gpa);
+int kvmd_guest_xchg_u8(struct kvmd_vm *vm, u64 gpa, u8 new, u8 *old);
+int kvmd_write_guest_atomic(struct kvmd_vm *vm, u64 gpa, const void *buf,
+			    unsigned int len);
 
 /* mmu/npt.c */
 int kvmd_tdp_init(struct kvmd_vm *vm);
@@ -564,6 +574,9 @@ bool kvmd_steal_time_ok(void);
 void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force);
 int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
+void kvmd_pv_vcpu_init(struct kvmd_vcpu *vcpu);
+void kvmd_pv_run_begin(struct kvmd_vcpu *vcpu);
+void kvmd_pv_run_end(struct kvmd_vcpu *vcpu);
 
 /* async_pf.c */
 void kvmd_apf_vcpu_init(struct kvmd_vcpu *vcpu);

@@ -1173,6 +1173,9 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
 	}
 
+	/* A host interrupt ended the run between two instructions (pv.c). */
+	if (code == SVM_EXIT_INTR)
+		vcpu->at_insn_boundary = true;
 	/* An exit of L2 that L1 intercepts goes to L1 (nested_svm.c). */
 	if (to_svm(vcpu)->nested.guest_mode && nested_svm_reflect_exit(vcpu, code))
 		return KVMD_RESUME;

@@ -465,14 +465,19 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		vcpu->apf.halted = true;
 		return KVMD_RESUME;
 	}
-	if (kvmd_check_request(vcpu, KVMD_REQ_TLB_FLUSH))
-		kvmd_ops->flush_tlb(vcpu);
-	if (kvmd_check_request(vcpu, KVMD_REQ_CLOCK_UPDATE))
-		kvmd_kvmclock_update(vcpu);
-	/* Steal time: forced once per KVM_RUN, else when the thread waited. */
+	/*
+	 * Steal time: forced once per KVM_RUN and after each preemption (pv.c),
+	 * else when the thread waited. First: the guest may ask for a TLB flush.
+	 */
 	force_steal = kvmd_check_request(vcpu, KVMD_REQ_STEAL_UPDATE);
 	if (vcpu->steal_msr & KVM_MSR_ENABLED)
 		kvmd_record_steal_time(vcpu, force_steal);
+	if (kvmd_check_request(vcpu, KVMD_REQ_TLB_FLUSH)) {
+		vcpu->stat.tlb_flush++;
+		kvmd_ops->flush_tlb(vcpu);
+	}
+	if (kvmd_check_request(vcpu, KVMD_REQ_CLOCK_UPDATE))
+		kvmd_kvmclock_update(vcpu);
 	if (kvmd_check_request(vcpu, KVMD_REQ_EOI_EXIT)) {
 		int vec = kvmd_apic_take_eoi_exit(vcpu);
 
@@ -517,6 +522,8 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	    signal_pending(current)) {
 		WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 		local_irq_enable();
+		/* The guest did not run: its PV EOI bit goes (lapic.c). */
+		kvmd_apic_pv_eoi_from_guest(vcpu);
 		return KVMD_RESUME;
 	}
 	/* An SMI waits behind the event injected now: exit right after it. */
@@ -535,6 +542,7 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	vcpu->exits++;
 	vcpu->fault_gpa_valid = false;
 	kvmd_ops->complete_events(vcpu);
+	kvmd_apic_pv_eoi_from_guest(vcpu);
 	rip = vcpu->rip;
 	tf = vcpu->rflags & X86_EFLAGS_TF;
 	r = kvmd_ops->handle_exit(vcpu);
@@ -625,6 +633,7 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
 	/* The guest's FPU state is the thread's until KVM_RUN returns. */
 	kvmd_fpu_enter(vcpu);
+	kvmd_pv_run_begin(vcpu);
 	if (kvmd_ops->prepare_run)
 		kvmd_ops->prepare_run(vcpu);
 
@@ -699,6 +708,8 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		/* Preempted from here on, the guest is not told (pv.c). */
+		vcpu->at_insn_boundary = false;
 		if (vcpu->apic && (vcpu->mp_state != KVM_MP_STATE_RUNNABLE ||
 				   vcpu->apf.halted))
 			r = kvmd_vcpu_block(vcpu);
@@ -719,6 +730,7 @@ out:
 		kvmd_sync_regs_out(vcpu);
 	kvmd_count_exit(vcpu, r);
 	kvmd_post_run(vcpu);
+	kvmd_pv_run_end(vcpu);
 	kvmd_fpu_leave(vcpu);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -1471,6 +1483,7 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 	mutex_init(&vcpu->mutex);
 	init_waitqueue_head(&vcpu->wq);
 	kvmd_apf_vcpu_init(vcpu);
+	kvmd_pv_vcpu_init(vcpu);
 	vcpu->extint_vector = -1;
 	r = -ENOMEM;
 	/* Compound so that each page of the mapping can be referenced alone. */

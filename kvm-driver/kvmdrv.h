@@ -340,8 +340,15 @@ static inline void kvmd_make_request(struct kvmd_vcpu *vcpu, int req)
 	set_bit(req, &vcpu->requests);
 }
 
+/*
+ * As KVM's kvm_check_request(): a plain read first, so an entry with no
+ * request pending does no locked read-modify-write per request it checks.
+ * The clearing that follows a set bit still orders like test_and_clear.
+ */
 static inline bool kvmd_check_request(struct kvmd_vcpu *vcpu, int req)
 {
+	if (!test_bit(req, &vcpu->requests))
+		return false;
 	return test_and_clear_bit(req, &vcpu->requests);
 }
 

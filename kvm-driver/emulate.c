@@ -292,7 +292,8 @@ static int emu_read_piece(struct emu *e, u64 gpa, u8 *buf, unsigned int len)
 		kvmd_apic_mmio_read(vcpu, gpa, &v, len);
 		goto done;
 	}
-	if (!kvmd_io_bus_read(vcpu, KVMD_MMIO_BUS, gpa, len, &v))
+	if (kvmd_io_bus_has_devices(vcpu->vm, KVMD_MMIO_BUS) &&
+	    !kvmd_io_bus_read(vcpu, KVMD_MMIO_BUS, gpa, len, &v))
 		goto done;
 	/* MMIO: answered by userspace, remembered across the re-execution. */
 	if (vcpu->mmio_used < vcpu->mmio_cached) {
@@ -353,8 +354,10 @@ static bool emu_write_piece(struct emu *e, u64 gpa, const u8 *buf,
 		kvmd_apic_mmio_write(vcpu, gpa, buf, len);
 		return true;
 	}
-	return !kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, len, buf) ||
-	       kvmd_coalesced_write(vcpu->vm, gpa, len, buf, false);
+	return (kvmd_io_bus_has_devices(vcpu->vm, KVMD_MMIO_BUS) &&
+		!kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, len, buf)) ||
+	       (kvmd_coalesced_any(vcpu->vm) &&
+		kvmd_coalesced_write(vcpu->vm, gpa, len, buf, false));
 }
 
 /*

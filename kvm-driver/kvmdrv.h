@@ -341,6 +341,21 @@ static inline void kvmd_make_request(struct kvmd_vcpu *vcpu, int req)
 }
 
 /*
+ * Whether any device sits on a bus, or any coalesced zone is registered:
+ * a plain look, so an exit to userspace on a VM without them (the common
+ * case for PIO without the in-kernel irqchip) takes no SRCU or RCU walk.
+ */
+static inline bool kvmd_io_bus_has_devices(struct kvmd_vm *vm, enum kvmd_bus bus)
+{
+	return rcu_access_pointer(vm->buses[bus]);
+}
+
+static inline bool kvmd_coalesced_any(struct kvmd_vm *vm)
+{
+	return rcu_access_pointer(vm->coalesced_zones);
+}
+
+/*
  * As KVM's kvm_check_request(): a plain read first, so an entry with no
  * request pending does no locked read-modify-write per request it checks.
  * The clearing that follows a set bit still orders like test_and_clear.

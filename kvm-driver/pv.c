@@ -370,7 +370,6 @@ void kvmd_pv_run_end(struct kvmd_vcpu *vcpu)
 	preempt_enable();
 }
 
-
 /*
  * The PV MSRs with their CPUID checks: steal time and PV EOI are this
  * file's (lapic.c acts on PV EOI's), and kvmclock's MSRs are refused here

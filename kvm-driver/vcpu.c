@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/kvm_para.h>
 #include <asm/msr-index.h>
@@ -270,10 +271,12 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		}
 	} else if (!in) {
 		/* a port of an in-kernel device or a coalesced port completes here */
-		if (!kvmd_io_bus_write(vcpu, KVMD_PIO_BUS, port, size,
-				       &vcpu->regs[R_AX]) ||
-		    kvmd_coalesced_write(vcpu->vm, port, size,
-					 &vcpu->regs[R_AX], true)) {
+		if ((kvmd_io_bus_has_devices(vcpu->vm, KVMD_PIO_BUS) &&
+		     !kvmd_io_bus_write(vcpu, KVMD_PIO_BUS, port, size,
+					&vcpu->regs[R_AX])) ||
+		    (kvmd_coalesced_any(vcpu->vm) &&
+		     kvmd_coalesced_write(vcpu->vm, port, size,
+					  &vcpu->regs[R_AX], true))) {
 			vcpu->rip = next_rip;
 			return KVMD_RESUME;
 		}
@@ -284,7 +287,8 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		 */
 		inc_rip = port == 0x7e &&
 			  kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_OUT_7E_INC_RIP);
-	} else if (!kvmd_io_bus_read(vcpu, KVMD_PIO_BUS, port, size,
+	} else if (kvmd_io_bus_has_devices(vcpu->vm, KVMD_PIO_BUS) &&
+		   !kvmd_io_bus_read(vcpu, KVMD_PIO_BUS, port, size,
 				     kvmd_pio_data(vcpu))) {
 		vcpu->pio.count = 1;
 		return kvmd_complete_pio(vcpu);
@@ -364,7 +368,7 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 
 	if (vcpu->msr_exit.pending)
 		return kvmd_complete_msr_exit(vcpu);
-	if (kvmd_hv_hypercall_pending(vcpu))
+	if (vcpu->hv && kvmd_hv_hypercall_pending(vcpu))
 		return kvmd_hv_complete_hypercall(vcpu);
 	vcpu->pending = KVMD_PENDING_NONE;
 	/* Like KVM: userspace moved RIP, so the instruction is abandoned. */
@@ -508,7 +512,9 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	}
 	if (kvmd_ops->nested_events)
 		kvmd_ops->nested_events(vcpu);
-	kvmd_smm_inject(vcpu);
+	/* An SMI requested or pending: the common entry has neither. */
+	if (vcpu->smm.pending || test_bit(KVMD_REQ_SMI, &vcpu->requests))
+		kvmd_smm_inject(vcpu);
 	kvmd_inject_events(vcpu);
 	if (vcpu->apic)
 		kvmd_apic_sync_to_vapic(vcpu);
@@ -533,12 +539,15 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	kvmd_debug_load_guest(vcpu);
 	kvmd_tsc_aux_load(vcpu);
 	kvmd_ops->run(vcpu);
-	kvmd_debug_load_host(vcpu);
+	/* Guest debug registers to read back, or the host's breakpoints to restore. */
+	if (vcpu->dr_passthrough || hw_breakpoint_active())
+		kvmd_debug_load_host(vcpu);
 	kvmd_xsave_load_host(vcpu);
 	WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 	local_irq_enable();
 
-	kvmd_debug_after_exit(vcpu);
+	if (vcpu->dr_passthrough)
+		kvmd_debug_after_exit(vcpu);
 	vcpu->exits++;
 	vcpu->fault_gpa_valid = false;
 	kvmd_ops->complete_events(vcpu);

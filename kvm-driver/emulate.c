@@ -334,6 +334,18 @@ static int emu_read(struct emu *e, u64 la, u64 *val, int size)
 	return EMU_OK;
 }
 
+/* An MMIO write the kernel takes (APIC, MMIO bus, coalesced zone): true. */
+static bool mmio_write_in_kernel(struct kvmd_vcpu *vcpu, u64 gpa,
+				 const u8 *buf, unsigned int len)
+{
+	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
+		kvmd_apic_mmio_write(vcpu, gpa, buf, len);
+		return true;
+	}
+	return !kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, len, buf) ||
+	       kvmd_coalesced_write(vcpu->vm, gpa, len, buf, false);
+}
+
 /* A piece the kernel can take (RAM, APIC, MMIO bus, coalesced zone): true. */
 static bool emu_write_piece(struct emu *e, u64 gpa, const u8 *buf,
 			    unsigned int len, int *err)
@@ -349,12 +361,7 @@ static bool emu_write_piece(struct emu *e, u64 gpa, const u8 *buf,
 		*err = EMU_FAIL;
 		return true;
 	}
-	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
-		kvmd_apic_mmio_write(vcpu, gpa, buf, len);
-		return true;
-	}
-	return !kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, len, buf) ||
-	       kvmd_coalesced_write(vcpu->vm, gpa, len, buf, false);
+	return mmio_write_in_kernel(vcpu, gpa, buf, len);
 }
 
 /*
@@ -395,6 +402,8 @@ int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu)
 {
 	u64 data = vcpu->mmio_next.data;
 
+	if (vcpu->mmio_str.n)
+		return kvmd_string_mmio_exit(vcpu);
 	if (!vcpu->mmio_next.len)
 		return KVMD_RESUME;
 	emu_mmio_exit(vcpu, vcpu->mmio_next.gpa, vcpu->mmio_next.len, &data);
@@ -590,6 +599,40 @@ static int emu_string(struct emu *e, int size)
 	if (!e->rep || !(vcpu->regs[R_CX] & mask))
 		emu_commit(e);
 	return op == 0xac ? EMU_OK : emu_write(e, &sp, v, size);
+}
+
+/*
+ * OUTS whose source is not RAM, as KVM's emulator runs every OUTS: one
+ * element a pass, read first (an MMIO read may exit and run this again),
+ * then written to the port; a REP runs again natively for the next one.
+ */
+static int emu_outs(struct emu *e, int size)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	u64 mask = size_mask(e->adsize), v = 0;
+	int seg = e->seg >= 0 ? e->seg : KVMD_SEG_DS;
+	s64 step = (vcpu->rflags & X86_EFLAGS_DF) ? -size : size;
+	u16 port = vcpu->regs[R_DX];
+	int r;
+
+	e->string = true;
+	if (e->rep && !(vcpu->regs[R_CX] & mask)) {
+		emu_commit(e);
+		return EMU_OK;
+	}
+	r = emu_read(e, emu_linear(e, seg, vcpu->regs[R_SI]), &v, size);
+	if (r)
+		return r;
+	reg_write(e, R_SI, e->adsize, vcpu->regs[R_SI] + step);
+	if (e->rep)
+		reg_write(e, R_CX, e->adsize, vcpu->regs[R_CX] - 1);
+	if (!e->rep || !(vcpu->regs[R_CX] & mask))
+		emu_commit(e);
+	/* The element is out of the read cache: the port's exit ends the pass. */
+	vcpu->mmio_cached = 0;
+	if (kvmd_pio_out(vcpu, port, size, &v, vcpu->rip) == KVMD_EXIT_USER)
+		return EMU_EXIT;
+	return EMU_OK;
 }
 
 static int emu_decode_prefixes(struct emu *e)
@@ -835,6 +878,8 @@ static int emu_exec(struct emu *e)
 	}
 	case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac: case 0xad:
 		return emu_string(e, size);
+	case 0x6e: case 0x6f:			/* outs */
+		return emu_outs(e, op == 0x6e ? 1 : e->opsize == 2 ? 2 : 4);
 	case 0xf6: case 0xf7:
 		if (decode_modrm(e) || e->mod == 3)
 			return EMU_FAIL;
@@ -860,6 +905,81 @@ static int emu_exec(struct emu *e)
 		return emu_rmw(e, size, fn_incdec, true);
 	}
 	return EMU_FAIL;
+}
+
+/*
+ * The memory side of a string IN, once userspace or a device gave the data
+ * (in the PIO page): RAM is written at once; what is not RAM goes to the
+ * in-kernel devices 8 bytes at a time, and from the first piece none takes,
+ * to userspace, as KVM's emulator does it (a fragment a page, 8 bytes an
+ * exit). Returns 0 (all stored), 1 (MMIO writes wait for
+ * kvmd_string_mmio_exit), -EINVAL with @fault (a guest #PF is due) or
+ * another -errno.
+ */
+int kvmd_string_in_store(struct kvmd_vcpu *vcpu, u64 gva, unsigned int len,
+			 struct kvmd_walk_fault *fault)
+{
+	const u8 *data = kvmd_pio_data(vcpu);
+	unsigned int access = KVMD_ACC_WRITE, off = 0;
+
+	if (kvmd_ops->get_cpl(vcpu) == 3)
+		access |= KVMD_ACC_USER;
+	vcpu->mmio_str.n = 0;
+	vcpu->mmio_str.cur = 0;
+	while (off < len) {
+		unsigned int n = min_t(unsigned int, len - off,
+				       PAGE_SIZE - offset_in_page(gva));
+		u64 gpa;
+		int r;
+
+		r = kvmd_gva_to_gpa(vcpu, gva, access, &gpa, fault);
+		if (r)
+			return r;
+		r = kvmd_vcpu_write_guest(vcpu, gpa, data + off, n);
+		if (r && r != -ENOENT)
+			return r;
+		gva += n;
+		if (!r) {
+			off += n;
+			continue;
+		}
+		while (n) {
+			unsigned int c = min_t(unsigned int, n, 8);
+
+			if (!mmio_write_in_kernel(vcpu, gpa, data + off, c))
+				break;
+			gpa += c;
+			off += c;
+			n -= c;
+		}
+		if (!n)
+			continue;
+		/* A string IN stores at most a page: two fragments at most. */
+		if (WARN_ON_ONCE(vcpu->mmio_str.n >= 2))
+			return -EFAULT;
+		vcpu->mmio_str.gpa[vcpu->mmio_str.n] = gpa;
+		vcpu->mmio_str.len[vcpu->mmio_str.n] = n;
+		vcpu->mmio_str.off[vcpu->mmio_str.n] = off;
+		vcpu->mmio_str.n++;
+		off += n;
+	}
+	return vcpu->mmio_str.n ? 1 : 0;
+}
+
+/* The next 8 bytes (or fewer) of a string IN's MMIO writes, as one exit. */
+int kvmd_string_mmio_exit(struct kvmd_vcpu *vcpu)
+{
+	int i = vcpu->mmio_str.cur;
+	unsigned int c = min_t(unsigned int, vcpu->mmio_str.len[i], 8);
+
+	emu_mmio_exit(vcpu, vcpu->mmio_str.gpa[i], c,
+		      (const u8 *)kvmd_pio_data(vcpu) + vcpu->mmio_str.off[i]);
+	vcpu->mmio_str.gpa[i] += c;
+	vcpu->mmio_str.off[i] += c;
+	vcpu->mmio_str.len[i] -= c;
+	if (!vcpu->mmio_str.len[i] && ++vcpu->mmio_str.cur >= vcpu->mmio_str.n)
+		vcpu->mmio_str.n = 0;
+	return KVMD_EXIT_USER;
 }
 
 /* Up to 15 instruction bytes at CS:RIP; fewer at the end of readable memory. */
@@ -890,6 +1010,7 @@ int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu)
 	int r;
 
 	vcpu->mmio_used = 0;
+	vcpu->mmio_str.n = 0;
 	if (kvmd_fetch_insn(vcpu, e.b, &e.avail) || emu_decode_prefixes(&e)) {
 		vcpu->mmio_cached = 0;
 		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);

@@ -7,7 +7,7 @@
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
 	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
-	.globl	g_ro_write, g_loop, g_ins_count
+	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio
 	.code64
 exits_guest:
 
@@ -39,6 +39,37 @@ g_ins_count:
 	out	%eax, $0x22
 	mov	%edi, %eax
 	out	%eax, $0x22
+	hlt
+
+/*
+ * String I/O whose memory is not RAM, which KVM's emulator runs: rep insb
+ * of 3 bytes from port 0x24 into MMIO+0x38, outsw from MMIO+0x20 to port
+ * 0x25, rep outsb of 2 bytes from MMIO+0x3c, rep insw of 2 words into the
+ * read-only slot; RDI, RSI and RCX go out on 0x11.
+ */
+g_io_mmio:
+	mov	$MMIO + 0x38, %edi
+	mov	$3, %ecx
+	mov	$0x24, %dx
+	rep insb
+	mov	%edi, %eax
+	out	%eax, $0x11
+	mov	$MMIO + 0x20, %esi
+	mov	$0x25, %dx
+	outsw
+	mov	$MMIO + 0x3c, %esi
+	mov	$2, %ecx
+	rep outsb
+	mov	%esi, %eax
+	out	%eax, $0x11
+	mov	%ecx, %eax
+	out	%eax, $0x11
+	mov	$0x40000000, %edi
+	mov	$2, %ecx
+	mov	$0x24, %dx
+	rep insw
+	mov	%edi, %eax
+	out	%eax, $0x11
 	hlt
 
 /* MMIO in many instruction forms; results of reads go out on port 0x11. */

@@ -1,10 +1,10 @@
-/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string), MMIO in many forms, CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
+/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms, CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
 #include "kvmtest.h"
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
 	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
-	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[];
+	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[];
 
 #define GA(sym) (0x2000 + (uint64_t)((sym) - exits_guest))
 
@@ -47,6 +47,17 @@ static int run_log(struct tvm *t, char *log, size_t size)
 				n += snprintf(log + n, size - n, "R%u %llx\n", run->mmio.len,
 					      (unsigned long long)run->mmio.phys_addr);
 			}
+			continue;
+		}
+		/* Port 0x24 reads give "abcd...". */
+		if (r == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN && run->io.port == 0x24) {
+			uint8_t *d = (uint8_t *)run + run->io.data_offset;
+			unsigned int k;
+
+			for (k = 0; k < run->io.size * run->io.count && k < 4096; k++)
+				d[k] = 'a' + k % 26;
+			n += snprintf(log + n, size - n, "I%x %u %u\n", run->io.port, run->io.size,
+				      run->io.count);
 			continue;
 		}
 		if (r == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT &&
@@ -341,6 +352,33 @@ static void test_irq(void)
 	tvm_destroy(&t);
 }
 
+/*
+ * String I/O with MMIO or read-only memory as its operand, as KVM's emulator
+ * runs it: INS takes the port's data first, then writes it as MMIO (8 bytes
+ * an exit); OUTS reads an element as MMIO, then writes the port, one
+ * element an exit.
+ */
+static void test_io_mmio(void)
+{
+	uint8_t *ro = guest_alloc(4096);
+	char log[512];
+	struct tvm t;
+
+	fresh(&t, GA(g_io_mmio));
+	set_slot(t.vm, 1, 0x40000000, ro, 4096, KVM_MEM_READONLY);
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	check_log("string I/O on MMIO: rep insb, outsw, rep outsb; rep insw into a read-only slot", log,
+		  "I24 1 3\nW3 c0000038 636261\nO11 c000003b\n"
+		  "R2 c0000020\nO25 e3e0\n"
+		  "R1 c000003c\nO25 34\nR1 c000003d\nO25 37\nO11 c000003e\nO11 0\n"
+		  "I24 2 2\nW4 40000000 64636261\nO11 40000004\nHLT\n");
+	tap_ok(!memcmp(dev + 0x38, "abc", 3) && *(uint32_t *)ro == 0,
+	       "rep insb stored \"abc\" in the device, the read-only backing unchanged");
+	tvm_destroy(&t);
+	munmap(ro, 4096);
+}
+
 static void test_readonly(void)
 {
 	uint8_t *ro = guest_alloc(4096);
@@ -361,7 +399,7 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3);
+	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2);
 	test_io_string();
 	test_ins_count(1, "a");
 	test_ins_count(5, "abc");
@@ -371,5 +409,6 @@ int main(void)
 	test_debug();
 	test_irq();
 	test_readonly();
+	test_io_mmio();
 	return tap_done();
 }

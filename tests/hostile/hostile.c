@@ -324,6 +324,43 @@ static void dump_state(int vcpu)
 		 ev.nmi.masked, ev.interrupt.shadow);
 }
 
+/* -v: what an internal error reports, and the exit before it, to compare lanes by instruction. */
+static void note_internal_error(int vcpu, const struct kvm_run *run, const char *before)
+{
+	char line[512];
+	struct kvm_regs regs;
+	size_t n;
+	uint32_t i;
+
+	n = snprintf(line, sizeof(line), "suberror %u, ndata %u:", run->internal.suberror,
+		     run->internal.ndata);
+	for (i = 0; i < run->internal.ndata && i < 16 && n < sizeof(line); i++)
+		n += snprintf(line + n, sizeof(line) - n, " %#llx",
+			      (unsigned long long)run->internal.data[i]);
+	if (n < sizeof(line) && ioctl(vcpu, KVM_GET_REGS, &regs) == 0)
+		n += snprintf(line + n, sizeof(line) - n, "; rip %#llx rcx %#llx rsi %#llx rdi %#llx",
+			      (unsigned long long)regs.rip, (unsigned long long)regs.rcx,
+			      (unsigned long long)regs.rsi, (unsigned long long)regs.rdi);
+	tap_diag("%s: internal error %s; before it: %s", current_case, line, before);
+}
+
+static void describe_exit(const struct kvm_run *run, char *buf, size_t len)
+{
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		snprintf(buf, len, "IO %s port %#x size %u count %u",
+			 run->io.direction == KVM_EXIT_IO_IN ? "in" : "out", run->io.port,
+			 run->io.size, run->io.count);
+		break;
+	case KVM_EXIT_MMIO:
+		snprintf(buf, len, "MMIO %s %#llx len %u", run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr, run->mmio.len);
+		break;
+	default:
+		snprintf(buf, len, "%s", outcome_name(run->exit_reason));
+	}
+}
+
 /* One VM: returns its outcome. */
 static int run_vm(struct host *h, const struct options *o, struct guest *g, struct rng *r)
 {
@@ -334,6 +371,7 @@ static int run_vm(struct host *h, const struct options *o, struct guest *g, stru
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	int vm, vcpu, outcome = -1, exits = 0;
+	char before[96] = "none";
 	bool irqchip = rng_chance(r, 3);
 	double t0;
 
@@ -461,6 +499,7 @@ static int run_vm(struct host *h, const struct options *o, struct guest *g, stru
 		case KVM_EXIT_MMIO:
 		case KVM_EXIT_DEBUG:
 		case KVM_EXIT_INTR:
+			describe_exit(run, before, sizeof(before));
 			complete_exit(run, r);
 			if (++exits >= (int)o->max_exits)
 				outcome = OUT_EXITS;
@@ -468,6 +507,8 @@ static int run_vm(struct host *h, const struct options *o, struct guest *g, stru
 				outcome = OUT_TIME;
 			break;
 		default:
+			if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR && o->verbose)
+				note_internal_error(vcpu, run, before);
 			outcome = run->exit_reason;
 		}
 	}

@@ -10,7 +10,8 @@
 # A test host that hangs (no output for HOSTILE_IDLE seconds: a guest froze
 # it) is ended and reported as a failure naming the VM or seed it ran; the
 # lane goes on in a fresh test host from the next VM or seed, so every seed
-# is run and reported.
+# is run and reported. What each test host printed (every VM's end, each internal
+# error with its instruction) stays in $BUILD/hostile/LANE.PART.log.
 set -u
 export LC_ALL=C
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -38,6 +39,7 @@ else
 fi
 
 mkdir -p "$BUILD/hostile"
+rm -f "$BUILD"/hostile/*.log
 work=$(mktemp -d "$BUILD/hostile/run.XXXXXX")
 probes=$work/probes
 mkdir -p "$probes"
@@ -102,11 +104,13 @@ for lane in $lanes; do
 				case $line in "ok "*) s=ok ;; *) s="not ok" ;; esac
 				all+=("$s - $tag ${line#* [0-9]* - }")
 				;;
-			"# "*totals*|"# "*"exits by reason"*|"# "*"errors by errno"*|"# "*"first failure"*|"# "*Bail*|"# "*SKIP*)
+			"# ioctlfuzz: seed "*" ioctls, "*) ;;
+			"# "*)
 				all+=("# $tag ${line#"# "}")
 				;;
 			esac
 		done < "$out"
+		cp "$err" "$BUILD/hostile/$lane.$part.log"
 		if [ $hung = 0 ]; then
 			if [ $rc -ne 0 ] || [ $got -eq 0 ]; then
 				all+=("not ok - $tag test host run ended with status $rc after $got results")

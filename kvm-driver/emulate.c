@@ -635,6 +635,115 @@ static int emu_outs(struct emu *e, int size)
 	return EMU_OK;
 }
 
+/* PUSH and POP's operand size: 8 in 64-bit code (2 with 66h), else the operand size. */
+static int emu_stack_opsize(struct emu *e)
+{
+	if (e->long64)
+		return e->opsize == 2 ? 2 : 8;
+	return e->opsize;
+}
+
+/* SS:RSP as the stack addresses it: 64-bit, or SS.B's 32 or 16 bits. */
+static u64 emu_stack_linear(struct emu *e, u64 sp, int *sa)
+{
+	struct kvm_segment ss;
+	u64 la;
+
+	if (e->long64) {
+		*sa = 8;
+		return sp;
+	}
+	kvmd_ops->get_segment(e->vcpu, &ss, KVMD_SEG_SS);
+	*sa = ss.db ? 4 : 2;
+	la = ss.base + (sp & size_mask(*sa));
+	return (u32)la;
+}
+
+/* PUSH (and CALL's): RSP lowered with the commit, the store last. */
+static int emu_push(struct emu *e, u64 v, int size)
+{
+	struct emu_span sp;
+	u64 rsp = e->vcpu->regs[R_SP] - size;
+	int sa, r;
+
+	r = emu_span(e, emu_stack_linear(e, rsp, &sa), size, true, &sp);
+	if (r)
+		return r;
+	reg_write(e, R_SP, sa, rsp);
+	emu_commit(e);
+	return emu_write(e, &sp, v, size);
+}
+
+/* The value a POP takes, RSP raised; the caller commits. */
+static int emu_pop(struct emu *e, u64 *v, int size)
+{
+	u64 rsp = e->vcpu->regs[R_SP];
+	int sa, r;
+
+	r = emu_read(e, emu_stack_linear(e, rsp, &sa), v, size);
+	if (r)
+		return r;
+	reg_write(e, R_SP, sa, rsp + size);
+	return EMU_OK;
+}
+
+/*
+ * The stack forms KVM's emulator takes when the stack (or a memory
+ * operand) is not RAM: PUSH reg/imm/r/m, PUSHF, CALL rel, POP reg/r/m.
+ */
+static int emu_stack(struct emu *e)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	int size = emu_stack_opsize(e), reg = (e->op & 7) | (e->rex & 1) << 3;
+	struct emu_span sp;
+	u64 v, rsp;
+	s64 rel;
+	int sa, r;
+
+	switch (e->op) {
+	case 0x50 ... 0x57:
+		return emu_push(e, reg_read(e, reg, size), size);
+	case 0x58 ... 0x5f:
+		r = emu_pop(e, &v, size);
+		if (r)
+			return r;
+		reg_write(e, reg, size, v);
+		emu_commit(e);
+		return EMU_OK;
+	case 0x68: case 0x6a:
+		if (emu_imm(e, e->op == 0x6a ? 1 : size == 2 ? 2 : 4, &e->imm))
+			return EMU_FAIL;
+		return emu_push(e, e->imm, size);
+	case 0x9c:				/* pushf: VM and RF read as 0 */
+		return emu_push(e, vcpu->rflags & ~(u64)(X86_EFLAGS_VM | X86_EFLAGS_RF), size);
+	case 0xe8:				/* call rel16/32 */
+		if (emu_imm(e, e->opsize == 2 ? 2 : 4, &rel))
+			return EMU_FAIL;
+		v = vcpu->rip + e->pos;
+		rsp = vcpu->regs[R_SP] - size;
+		r = emu_span(e, emu_stack_linear(e, rsp, &sa), size, true, &sp);
+		if (r)
+			return r;
+		reg_write(e, R_SP, sa, rsp);
+		/* RIP at the target before the store exits: its completion checks RIP. */
+		emu_commit(e);
+		vcpu->rip = e->long64 ? v + rel : (v + rel) & size_mask(e->opsize == 2 ? 2 : 4);
+		return emu_write(e, &sp, v, size);
+	case 0x8f:				/* pop r/m */
+		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7))
+			return EMU_FAIL;
+		r = emu_span(e, emu_rm_linear(e), size, true, &sp);
+		if (r)
+			return r;
+		r = emu_pop(e, &v, size);
+		if (r)
+			return r;
+		emu_commit(e);
+		return emu_write(e, &sp, v, size);
+	}
+	return EMU_FAIL;
+}
+
 static int emu_decode_prefixes(struct emu *e)
 {
 	struct kvm_segment cs;
@@ -899,10 +1008,21 @@ static int emu_exec(struct emu *e)
 			return emu_rmw(e, size, fn_neg, true);
 		}
 		return EMU_FAIL;
-	case 0xfe: case 0xff:			/* inc, dec */
-		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7) > 1)
+	case 0xfe: case 0xff:			/* inc, dec, push r/m */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		if (op == 0xff && (e->reg & 7) == 6) {
+			size = emu_stack_opsize(e);
+			r = emu_read(e, emu_rm_linear(e), &v, size);
+			if (r)
+				return r;
+			return emu_push(e, v, size);
+		}
+		if ((e->reg & 7) > 1)
 			return EMU_FAIL;
 		return emu_rmw(e, size, fn_incdec, true);
+	case 0x50 ... 0x5f: case 0x68: case 0x6a: case 0x8f: case 0x9c: case 0xe8:
+		return emu_stack(e);
 	}
 	return EMU_FAIL;
 }

@@ -7,7 +7,7 @@
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
 	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
-	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio
+	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret
 	.code64
 exits_guest:
 
@@ -70,6 +70,36 @@ g_io_mmio:
 	rep insw
 	mov	%edi, %eax
 	out	%eax, $0x11
+	hlt
+
+/*
+ * The stack on MMIO, which KVM's emulator takes: push reg, push imm,
+ * pushf, call, pop reg, pop to RAM, push from MMIO, pop reg; then RSP, the
+ * return address popped and the word popped to RAM go out on 0x11.
+ */
+g_stack_mmio:
+	mov	%rsp, %rbp
+	pushq	$2
+	popfq
+	mov	$MMIO + 0x40, %esp
+	movabs	$0x1122334455667788, %rax
+	push	%rax
+	pushq	$-2
+	pushfq
+	call	g_stack_ret
+g_stack_ret:
+	pop	%rcx
+	popq	0x7200
+	mov	$MMIO, %ebx
+	pushq	0x10(%rbx)
+	pop	%rdx
+	mov	%esp, %eax
+	out	%eax, $0x11
+	mov	%ecx, %eax
+	out	%eax, $0x11
+	mov	0x7200, %eax
+	out	%eax, $0x11
+	mov	%rbp, %rsp
 	hlt
 
 /* MMIO in many instruction forms; results of reads go out on port 0x11. */

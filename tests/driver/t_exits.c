@@ -1,10 +1,10 @@
-/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms, CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
+/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack on MMIO too), CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
 #include "kvmtest.h"
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
 	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
-	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[];
+	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[];
 
 #define GA(sym) (0x2000 + (uint64_t)((sym) - exits_guest))
 
@@ -379,6 +379,25 @@ static void test_io_mmio(void)
 	munmap(ro, 4096);
 }
 
+/* The stack on MMIO: each push a write exit, each pop a read exit, as KVM's emulator makes them. */
+static void test_stack_mmio(void)
+{
+	char log[512], expect[512];
+	unsigned long long ret = GA(g_stack_ret);
+	struct tvm t;
+
+	fresh(&t, GA(g_stack_mmio));
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	snprintf(expect, sizeof(expect),
+		 "W8 c0000038 1122334455667788\nW8 c0000030 fffffffffffffffe\nW8 c0000028 2\n"
+		 "W8 c0000020 %llx\nR8 c0000020\nR8 c0000028\nR8 c0000010\n"
+		 "W8 c0000028 c5c2bfbcb9b6b3b0\nR8 c0000028\n"
+		 "O11 c0000030\nO11 %llx\nO11 2\nHLT\n", ret, ret);
+	check_log("stack on MMIO: push reg/imm/flags/memory, call, pop to a register and to RAM", log, expect);
+	tvm_destroy(&t);
+}
+
 static void test_readonly(void)
 {
 	uint8_t *ro = guest_alloc(4096);
@@ -399,7 +418,7 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2);
+	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1);
 	test_io_string();
 	test_ins_count(1, "a");
 	test_ins_count(5, "abc");
@@ -410,5 +429,6 @@ int main(void)
 	test_irq();
 	test_readonly();
 	test_io_mmio();
+	test_stack_mmio();
 	return tap_done();
 }

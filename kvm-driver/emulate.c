@@ -818,6 +818,31 @@ static int emu_imm_size(struct emu *e)
 	return e->opsize == 2 ? 2 : 4;
 }
 
+/* cmpxchg: as KVM's emulator, the destination is written either way. */
+static u64 fn_cmpxchg(struct emu *e, u64 v, int size)
+{
+	emu_alu(e, ALU_CMP, reg_read(e, R_AX, size), v, size);
+	if (e->vcpu->rflags & X86_EFLAGS_ZF)
+		return reg_read(e, e->reg, size);
+	reg_write(e, R_AX, size, v);
+	return v;
+}
+
+/* cmpxchg8b: EDX:EAX against the quadword, ECX:EBX in on a match. */
+static u64 fn_cmpxchg8b(struct emu *e, u64 v, int size)
+{
+	unsigned long *regs = e->vcpu->regs;
+
+	if ((u32)v == (u32)regs[R_AX] && (u32)(v >> 32) == (u32)regs[R_DX]) {
+		e->vcpu->rflags |= X86_EFLAGS_ZF;
+		return (u64)(u32)regs[R_CX] << 32 | (u32)regs[R_BX];
+	}
+	regs[R_AX] = (u32)v;
+	regs[R_DX] = (u32)(v >> 32);
+	e->vcpu->rflags &= ~X86_EFLAGS_ZF;
+	return v;
+}
+
 static int emu_exec_twobyte(struct emu *e)
 {
 	int size = e->opsize;
@@ -839,6 +864,14 @@ static int emu_exec_twobyte(struct emu *e)
 		emu_commit(e);
 		return EMU_OK;
 	}
+	case 0xb0: case 0xb1:				/* cmpxchg */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		return emu_rmw(e, e->op == 0xb0 ? 1 : size, fn_cmpxchg, true);
+	case 0xc7:					/* cmpxchg8b; 16b as KVM: no */
+		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7) != 1 || size == 8)
+			return EMU_FAIL;
+		return emu_rmw(e, 8, fn_cmpxchg8b, true);
 	case 0xc3:					/* movnti */
 		if (decode_modrm(e) || e->mod == 3)
 			return EMU_FAIL;

@@ -7,7 +7,7 @@
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
 	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
-	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret
+	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio
 	.code64
 exits_guest:
 
@@ -100,6 +100,39 @@ g_stack_ret:
 	mov	0x7200, %eax
 	out	%eax, $0x11
 	mov	%rbp, %rsp
+	hlt
+
+/*
+ * lock cmpxchg and lock cmpxchg8b on MMIO, each matching, then not: a read
+ * and a write exit each time (KVM's emulator writes either way); ZF after
+ * each match, RAX (and EDX) after each miss go out on 0x11.
+ */
+g_cmpxchg_mmio:
+	mov	$MMIO, %ebx
+	mov	$0x89868380, %eax
+	mov	$0x11112222, %ecx
+	lock cmpxchg %ecx, (%rbx)
+	setz	%al
+	movzbl	%al, %eax
+	out	%eax, $0x11
+	mov	$5, %eax
+	lock cmpxchg %ecx, (%rbx)
+	out	%eax, $0x11
+	mov	$MMIO + 8, %esi
+	mov	$0xa19e9b98, %eax
+	mov	$0xadaaa7a4, %edx
+	mov	$0x55556666, %ebx
+	mov	$0x77778888, %ecx
+	lock cmpxchg8b (%rsi)
+	setz	%al
+	movzbl	%al, %eax
+	out	%eax, $0x11
+	xor	%eax, %eax
+	xor	%edx, %edx
+	lock cmpxchg8b (%rsi)
+	out	%eax, $0x11
+	mov	%edx, %eax
+	out	%eax, $0x11
 	hlt
 
 /* MMIO in many instruction forms; results of reads go out on port 0x11. */

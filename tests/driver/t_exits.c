@@ -1,10 +1,10 @@
-/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack on MMIO too), CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
+/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack and cmpxchg on MMIO too), CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
 #include "kvmtest.h"
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
 	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
-	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[];
+	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[];
 
 #define GA(sym) (0x2000 + (uint64_t)((sym) - exits_guest))
 
@@ -398,6 +398,23 @@ static void test_stack_mmio(void)
 	tvm_destroy(&t);
 }
 
+/* cmpxchg and cmpxchg8b on MMIO: a read exit, then a write exit, matching or not, as KVM. */
+static void test_cmpxchg_mmio(void)
+{
+	char log[512];
+	struct tvm t;
+
+	fresh(&t, GA(g_cmpxchg_mmio));
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	check_log("cmpxchg, cmpxchg8b on MMIO, matching and not", log,
+		  "R4 c0000000\nW4 c0000000 11112222\nO11 1\n"
+		  "R4 c0000000\nW4 c0000000 11112222\nO11 11112222\n"
+		  "R8 c0000008\nW8 c0000008 7777888855556666\nO11 1\n"
+		  "R8 c0000008\nW8 c0000008 7777888855556666\nO11 55556666\nO11 77778888\nHLT\n");
+	tvm_destroy(&t);
+}
+
 static void test_readonly(void)
 {
 	uint8_t *ro = guest_alloc(4096);
@@ -418,7 +435,7 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1);
+	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1);
 	test_io_string();
 	test_ins_count(1, "a");
 	test_ins_count(5, "abc");
@@ -430,5 +447,6 @@ int main(void)
 	test_readonly();
 	test_io_mmio();
 	test_stack_mmio();
+	test_cmpxchg_mmio();
 	return tap_done();
 }

@@ -843,6 +843,46 @@ static u64 fn_cmpxchg8b(struct emu *e, u64 v, int size)
 	return v;
 }
 
+/*
+ * One shift or rotate by the CPU itself, for exactly its flags (those the
+ * manuals leave undefined too), as KVM's fastop runs them: only the
+ * arithmetic flags go in and out, the host's own stay as they were.
+ */
+#define SHIFT_ONE(insn, sfx, type)					\
+	asm volatile("push %[fl]; popf; " insn sfx " %%cl, %[val]; pushf; pop %[fl]" \
+		     : [val] "+r" (*(type *)&val), [fl] "+r" (fl)	\
+		     : "c" (cnt) : "cc", "memory")
+
+#define SHIFT_SIZES(insn)						\
+	do {								\
+		switch (size) {						\
+		case 1: SHIFT_ONE(insn, "b", u8); break;		\
+		case 2: SHIFT_ONE(insn, "w", u16); break;		\
+		case 4: SHIFT_ONE(insn, "l", u32); break;		\
+		default: SHIFT_ONE(insn, "q", u64); break;		\
+		}							\
+	} while (0)
+
+static u64 fn_shift(struct emu *e, u64 v, int size)
+{
+	unsigned long host = native_save_fl(), fl;
+	u64 val = v;
+	u8 cnt = e->imm;
+
+	fl = (host & ~FLAGS_ARITH) | (e->vcpu->rflags & FLAGS_ARITH);
+	switch (e->reg & 7) {
+	case 0: SHIFT_SIZES("rol"); break;
+	case 1: SHIFT_SIZES("ror"); break;
+	case 2: SHIFT_SIZES("rcl"); break;
+	case 3: SHIFT_SIZES("rcr"); break;
+	case 5: SHIFT_SIZES("shr"); break;
+	case 7: SHIFT_SIZES("sar"); break;
+	default: SHIFT_SIZES("shl"); break;	/* /4, and /6 as KVM takes it */
+	}
+	e->vcpu->rflags = (e->vcpu->rflags & ~FLAGS_ARITH) | (fl & FLAGS_ARITH);
+	return val & size_mask(size);
+}
+
 static int emu_exec_twobyte(struct emu *e)
 {
 	int size = e->opsize;
@@ -1022,6 +1062,17 @@ static int emu_exec(struct emu *e)
 		return emu_string(e, size);
 	case 0x6e: case 0x6f:			/* outs */
 		return emu_outs(e, op == 0x6e ? 1 : e->opsize == 2 ? 2 : 4);
+	case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		size = (op & 1) ? e->opsize : 1;	/* shifts and rotates */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		if (op <= 0xc1) {
+			if (emu_imm(e, 1, &e->imm))
+				return EMU_FAIL;
+		} else {
+			e->imm = op <= 0xd1 ? 1 : e->vcpu->regs[R_CX] & 0xff;
+		}
+		return emu_rmw(e, size, fn_shift, true);
 	case 0xf6: case 0xf7:
 		if (decode_modrm(e) || e->mod == 3)
 			return EMU_FAIL;

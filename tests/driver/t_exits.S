@@ -7,7 +7,7 @@
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
 	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
-	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio
+	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio, g_shift_mmio
 	.code64
 exits_guest:
 
@@ -132,6 +132,36 @@ g_cmpxchg_mmio:
 	lock cmpxchg8b (%rsi)
 	out	%eax, $0x11
 	mov	%edx, %eax
+	out	%eax, $0x11
+	hlt
+
+/*
+ * Shifts and rotates on MMIO: shl by 1, shr by CL, rol by an immediate,
+ * rcr by 1 with CF set; the arithmetic flags after each go out on 0x11.
+ */
+g_shift_mmio:
+	mov	$MMIO, %ebx
+	shlb	(%rbx)
+	pushfq
+	pop	%rax
+	and	$0x8d5, %eax
+	out	%eax, $0x11
+	mov	$4, %cl
+	shrl	%cl, 4(%rbx)
+	pushfq
+	pop	%rax
+	and	$0x8d5, %eax
+	out	%eax, $0x11
+	roll	$8, 8(%rbx)
+	pushfq
+	pop	%rax
+	and	$0x8d5, %eax
+	out	%eax, $0x11
+	stc
+	rcrw	12(%rbx)
+	pushfq
+	pop	%rax
+	and	$0x8d5, %eax
 	out	%eax, $0x11
 	hlt
 

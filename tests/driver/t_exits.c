@@ -1,10 +1,10 @@
-/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack and cmpxchg on MMIO too), CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
+/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack, cmpxchg and shifts on MMIO too), CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
 #include "kvmtest.h"
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
 	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
-	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[];
+	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[], g_shift_mmio[];
 
 #define GA(sym) (0x2000 + (uint64_t)((sym) - exits_guest))
 
@@ -415,6 +415,24 @@ static void test_cmpxchg_mmio(void)
 	tvm_destroy(&t);
 }
 
+/*
+ * Shifts and rotates on MMIO: a read exit, then a write, and the flags the
+ * CPU gives (undefined ones too: both lanes run the same instruction).
+ */
+static void test_shift_mmio(void)
+{
+	char log[512];
+	struct tvm t;
+
+	fresh(&t, GA(g_shift_mmio));
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	check_log("shl, shr, rol, rcr on MMIO", log,
+		  "R1 c0000000\nW1 c0000000 0\nO11 845\nR4 c0000004\nW4 c0000004 95928f8\nO11 1\n"
+		  "R4 c0000008\nW4 c0000008 9e9b98a1\nO11 1\nR2 c000000c\nW2 c000000c d3d2\nO11 0\nHLT\n");
+	tvm_destroy(&t);
+}
+
 static void test_readonly(void)
 {
 	uint8_t *ro = guest_alloc(4096);
@@ -435,7 +453,7 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1);
+	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1 + 1);
 	test_io_string();
 	test_ins_count(1, "a");
 	test_ins_count(5, "abc");
@@ -448,5 +466,6 @@ int main(void)
 	test_io_mmio();
 	test_stack_mmio();
 	test_cmpxchg_mmio();
+	test_shift_mmio();
 	return tap_done();
 }

@@ -904,6 +904,20 @@ static int emu_exec_twobyte(struct emu *e)
 		emu_commit(e);
 		return EMU_OK;
 	}
+	case 0x01:					/* lmsw m16 */
+		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7) != 6)
+			return EMU_FAIL;
+		if (kvmd_ops->get_cpl(e->vcpu)) {
+			kvmd_queue_exception_e(e->vcpu, 13, 0);
+			return EMU_FAULT;
+		}
+		r = emu_read(e, emu_rm_linear(e), &v, 2);
+		if (r)
+			return r;
+		/* The low four bits; PE can be set, not cleared. */
+		kvmd_ops->set_cr0(e->vcpu, (kvmd_ops->get_cr(e->vcpu, 0) & ~0xeULL) | (v & 0xf));
+		emu_commit(e);
+		return EMU_OK;
 	case 0xb0: case 0xb1:				/* cmpxchg */
 		if (decode_modrm(e) || e->mod == 3)
 			return EMU_FAIL;

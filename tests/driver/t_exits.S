@@ -7,7 +7,7 @@
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
 	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
-	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio, g_shift_mmio
+	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio, g_shift_mmio, g_lmsw_mmio
 	.code64
 exits_guest:
 
@@ -163,6 +163,17 @@ g_shift_mmio:
 	pop	%rax
 	and	$0x8d5, %eax
 	out	%eax, $0x11
+	hlt
+
+/* lmsw from MMIO: CR0.TS set through it; CR0's low four bits go out on 0x11. */
+g_lmsw_mmio:
+	mov	$MMIO, %ebx
+	movw	$9, 0x30(%rbx)
+	lmsw	0x30(%rbx)
+	mov	%cr0, %rax
+	and	$0xf, %eax
+	out	%eax, $0x11
+	clts
 	hlt
 
 /* MMIO in many instruction forms; results of reads go out on port 0x11. */

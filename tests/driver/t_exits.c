@@ -1,10 +1,10 @@
-/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack, cmpxchg and shifts on MMIO too), CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
+/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack, cmpxchg, shifts and lmsw on MMIO too), CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
 #include "kvmtest.h"
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
 	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
-	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[], g_shift_mmio[];
+	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[], g_shift_mmio[], g_lmsw_mmio[];
 
 #define GA(sym) (0x2000 + (uint64_t)((sym) - exits_guest))
 
@@ -433,6 +433,19 @@ static void test_shift_mmio(void)
 	tvm_destroy(&t);
 }
 
+/* lmsw from MMIO: a read exit, then CR0's low four bits from it. */
+static void test_lmsw_mmio(void)
+{
+	char log[256];
+	struct tvm t;
+
+	fresh(&t, GA(g_lmsw_mmio));
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	check_log("lmsw from MMIO", log, "W2 c0000030 9\nR2 c0000030\nO11 9\nHLT\n");
+	tvm_destroy(&t);
+}
+
 static void test_readonly(void)
 {
 	uint8_t *ro = guest_alloc(4096);
@@ -453,7 +466,7 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1 + 1);
+	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1 + 1 + 1);
 	test_io_string();
 	test_ins_count(1, "a");
 	test_ins_count(5, "abc");
@@ -467,5 +480,6 @@ int main(void)
 	test_stack_mmio();
 	test_cmpxchg_mmio();
 	test_shift_mmio();
+	test_lmsw_mmio();
 	return tap_done();
 }

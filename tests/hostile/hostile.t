@@ -27,8 +27,8 @@ seed=${HOSTILE_SEED:-1}
 idle=${HOSTILE_IDLE:-300}
 vms_per_seed=84		# hostile's default --iters: 12 scenarios in 7 modes
 if [ "${HOSTILE_LONG:-0}" = 1 ]; then
-	hseeds=16
-	fseeds=32
+	hseeds=40
+	fseeds=64
 	fopts="--ops 600 --seed-timeout 60"
 	limit=3600
 else

@@ -274,6 +274,12 @@ struct kvmd_vcpu {
 		u32 len;
 		u64 data;
 	} mmio_next;
+	struct {			/* a string IN's MMIO part: data in the PIO page, 8 bytes an exit */
+		u64 gpa[2];
+		u32 len[2];
+		u32 off[2];
+		int n, cur;		/* fragments, the one exiting next; n == 0: none */
+	} mmio_str;
 
 	/* Statistics for tests and the benchmark. */
 	u64 exits;
@@ -330,6 +336,11 @@ struct kvmd_vcpu {
 };
 
 /* The address space of the vCPU's memory accesses (KVM's kvm_arch_vcpu_memslots_id). */
+static inline void *kvmd_pio_data(struct kvmd_vcpu *vcpu)
+{
+	return (void *)vcpu->run + KVMD_PIO_PAGE * PAGE_SIZE;
+}
+
 static inline int kvmd_vcpu_as_id(struct kvmd_vcpu *vcpu)
 {
 	return vcpu->smm.active ? 1 : 0;
@@ -398,6 +409,8 @@ void kvmd_queue_exception_e(struct kvmd_vcpu *vcpu, u8 nr, u32 error);
 void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len);
 int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip);
+int kvmd_pio_out(struct kvmd_vcpu *vcpu, u16 port, u8 size, const void *val,
+		 u64 next_rip);
 int kvmd_handle_hlt(struct kvmd_vcpu *vcpu);
 int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr);
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
@@ -464,6 +477,9 @@ bool kvmd_long_mode(struct kvmd_vcpu *vcpu);
 /* emulate.c */
 int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu);
 int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu);
+int kvmd_string_in_store(struct kvmd_vcpu *vcpu, u64 gva, unsigned int len,
+			 struct kvmd_walk_fault *fault);
+int kvmd_string_mmio_exit(struct kvmd_vcpu *vcpu);
 int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len);
 
 /* taskswitch.c: the reasons in KVM's (and the VMX qualification's) encoding. */

@@ -20,11 +20,6 @@
 
 #include "kvmdrv.h"
 
-static inline void *kvmd_pio_data(struct kvmd_vcpu *vcpu)
-{
-	return (void *)vcpu->run + KVMD_PIO_PAGE * PAGE_SIZE;
-}
-
 void kvmd_queue_exception(struct kvmd_vcpu *vcpu, u8 nr)
 {
 	vcpu->exception.pending = true;
@@ -114,6 +109,7 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMD_PENDING_NONE;
 	vcpu->mmio_cached = 0;
+	vcpu->mmio_str.n = 0;
 	kvmd_debug_reset(vcpu);
 	kvmd_apf_reset(vcpu);
 }
@@ -230,10 +226,53 @@ static int kvmd_inject_walk_fault(struct kvmd_vcpu *vcpu, int r,
 /* An I/O port access: fill kvm_run, finish it on the next KVM_RUN. */
 static int kvmd_complete_pio(struct kvmd_vcpu *vcpu);
 
+static int kvmd_pio_exit(struct kvmd_vcpu *vcpu, bool in, u32 count, bool inc_rip)
+{
+	struct kvm_run *run = vcpu->run;
+
+	vcpu->pio.count = count;
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = vcpu->pio.size;
+	run->io.port = vcpu->pio.port;
+	run->io.count = count;
+	run->io.data_offset = KVMD_PIO_PAGE * PAGE_SIZE;
+	if (inc_rip) {
+		vcpu->rip = vcpu->pio.next_rip;
+		return KVMD_EXIT_USER;
+	}
+	vcpu->pending = KVMD_PENDING_PIO;
+	vcpu->pending_rip = vcpu->rip;
+	if (!in)
+		vcpu->pio.count = 0;	/* nothing to copy back */
+	return KVMD_EXIT_USER;
+}
+
+/*
+ * One OUT of @size bytes from @val, as the emulator's OUTS makes it (one
+ * element each, as KVM's): a port of an in-kernel device completes here
+ * with RIP at @next_rip; any other exits to userspace.
+ */
+int kvmd_pio_out(struct kvmd_vcpu *vcpu, u16 port, u8 size, const void *val,
+		 u64 next_rip)
+{
+	vcpu->pio.port = port;
+	vcpu->pio.size = size;
+	vcpu->pio.string = false;
+	vcpu->pio.rep = false;
+	vcpu->pio.next_rip = next_rip;
+	if (!kvmd_io_bus_write(vcpu, KVMD_PIO_BUS, port, size, val) ||
+	    kvmd_coalesced_write(vcpu->vm, port, size, val, true)) {
+		vcpu->rip = next_rip;
+		return KVMD_RESUME;
+	}
+	memcpy(kvmd_pio_data(vcpu), val, size);
+	return kvmd_pio_exit(vcpu, false, 1, false);
+}
+
 int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip)
 {
-	struct kvm_run *run = vcpu->run;
 	u32 count = 1;
 	bool inc_rip = false;
 
@@ -264,6 +303,9 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 
 			r = kvmd_read_guest_virt(vcpu, addr, kvmd_pio_data(vcpu),
 						 count * size, 0, &f);
+			/* Not RAM: KVM's emulator, one element at a time. */
+			if (r == -ENOENT)
+				return kvmd_emulate_mmio(vcpu);
 			if (r)
 				return kvmd_inject_walk_fault(vcpu, r, &f);
 			vcpu->pio.count = count;
@@ -293,23 +335,7 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		vcpu->pio.count = 1;
 		return kvmd_complete_pio(vcpu);
 	}
-	vcpu->pio.count = count;
-
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = size;
-	run->io.port = port;
-	run->io.count = count;
-	run->io.data_offset = KVMD_PIO_PAGE * PAGE_SIZE;
-	if (inc_rip) {
-		vcpu->rip = next_rip;
-		return KVMD_EXIT_USER;
-	}
-	vcpu->pending = KVMD_PENDING_PIO;
-	vcpu->pending_rip = vcpu->rip;
-	if (!in)
-		vcpu->pio.count = 0;	/* nothing to copy back */
-	return KVMD_EXIT_USER;
+	return kvmd_pio_exit(vcpu, in, count, inc_rip);
 }
 
 static int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
@@ -337,13 +363,18 @@ static int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
 		if (vcpu->pio.rep)
 			count = min_t(u64, count, vcpu->regs[R_CX] &
 				      kvmd_addr_mask(vcpu->pio.addr_size));
-		r = kvmd_write_guest_virt(vcpu, addr, data, count * vcpu->pio.size, &f);
-		if (r)
+		/*
+		 * RAM is written at once; memory that is not RAM takes the
+		 * data as MMIO writes, as KVM's emulator does, the ones no
+		 * in-kernel device takes exiting after the registers moved.
+		 */
+		r = kvmd_string_in_store(vcpu, addr, count * vcpu->pio.size, &f);
+		if (r < 0)
 			return kvmd_inject_walk_fault(vcpu, r, &f);
 		kvmd_string_advance(vcpu, R_DI, count);
 		if (kvmd_string_done(vcpu))
 			vcpu->rip = vcpu->pio.next_rip;
-		return KVMD_RESUME;
+		return r ? kvmd_string_mmio_exit(vcpu) : KVMD_RESUME;
 	}
 	memcpy(&v, data, vcpu->pio.size);
 	switch (vcpu->pio.size) {
@@ -374,6 +405,7 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 	/* Like KVM: userspace moved RIP, so the instruction is abandoned. */
 	if (p != KVMD_PENDING_NONE && vcpu->rip != vcpu->pending_rip) {
 		vcpu->mmio_cached = 0;
+		vcpu->mmio_str.n = 0;
 		return KVMD_RESUME;
 	}
 	switch (p) {

@@ -139,6 +139,17 @@ void kvmd_ioapic_clear_all(struct kvmd_ioapic *ioapic, int irq_source_id)
 	spin_unlock(&ioapic->lock);
 }
 
+/* A pin's redirection entry, read under the lock for one look. */
+static u64 ioapic_rte(struct kvmd_ioapic *ioapic, int pin)
+{
+	u64 e;
+
+	spin_lock(&ioapic->lock);
+	e = ioapic->redirtbl[pin];
+	spin_unlock(&ioapic->lock);
+	return e;
+}
+
 /*
  * An EOI of vector at a local APIC (or KVM's EOI register): every pin on
  * that vector hears of it, its ack notifiers run, a level pin drops remote
@@ -151,10 +162,7 @@ static void ioapic_eoi_vector(struct kvmd_ioapic *ioapic, int vector)
 	for (pin = 0; pin < KVMD_NR_IOAPIC_PINS; pin++) {
 		u64 e;
 
-		spin_lock(&ioapic->lock);
-		e = ioapic->redirtbl[pin];
-		spin_unlock(&ioapic->lock);
-		if (RTE_VECTOR(e) != vector)
+		if (RTE_VECTOR(ioapic_rte(ioapic, pin)) != vector)
 			continue;
 		kvmd_notify_acked_irq(ioapic->vm, KVM_IRQCHIP_IOAPIC, pin);
 		spin_lock(&ioapic->lock);
@@ -193,11 +201,8 @@ bool kvmd_ioapic_handles_vector(struct kvmd_vm *vm, int vector)
 	if (!ioapic || !test_bit(vector, ioapic->vectors))
 		return false;
 	for (pin = 0; pin < KVMD_NR_IOAPIC_PINS; pin++) {
-		u64 e;
+		u64 e = ioapic_rte(ioapic, pin);
 
-		spin_lock(&ioapic->lock);
-		e = ioapic->redirtbl[pin];
-		spin_unlock(&ioapic->lock);
 		if (RTE_VECTOR(e) != vector)
 			continue;
 		if ((e & RTE_LEVEL) || pin == IOAPIC_RTC_PIN ||

@@ -54,9 +54,14 @@ static bool kvmd_events_blocked(struct kvmd_vcpu *vcpu)
 	return kvmd_ops->events_blocked && kvmd_ops->events_blocked(vcpu);
 }
 
-/* The guest could take an external interrupt right now. */
+/*
+ * The guest could take an external interrupt right now, or L2 would leave
+ * for L1 with it (KVM's kvm_arch_interrupt_allowed).
+ */
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu)
 {
+	if (kvmd_ops->nested_intr_exits && kvmd_ops->nested_intr_exits(vcpu))
+		return true;
 	return (vcpu->rflags & X86_EFLAGS_IF) &&
 	       !kvmd_ops->get_interrupt_shadow(vcpu) &&
 	       !kvmd_events_blocked(vcpu);

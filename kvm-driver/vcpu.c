@@ -120,9 +120,12 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vcpu->mmio_cached = 0;
 	kvmd_debug_reset(vcpu);
 	kvmd_apf_reset(vcpu);
+	/* As KVM's kvm_vcpu_reset, INIT too: steal time and kvmclock off. */
+	vcpu->steal_msr = 0;
+	vcpu->kvmclock_system_time = 0;
 }
 
-/* INIT: the power-on registers and the APIC's INIT state; MSRs stay. */
+/* INIT: the power-on registers and the APIC's INIT state; other MSRs stay. */
 void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu)
 {
 	kvmd_vcpu_reset(vcpu);

@@ -3,12 +3,20 @@
  * kvm-driver/async_pf.c: KVM's asynchronous page faults. When a guest
  * access needs a host page that cannot be had without waiting (swapped
  * out, a userfaultfd still to answer), a worker faults it in while the
- * guest, told "page not present" by a #PF with a token for CR2 (or, in
- * L2, by a #PF #VMEXIT to L1), runs something else; when the page is in,
- * the guest gets "page ready" with the same token through the interrupt
- * vector of MSR_KVM_ASYNC_PF_INT and acknowledges with MSR_KVM_ASYNC_PF_ACK.
+ * guest, told "page not present" by a #PF with a token for CR2, runs
+ * something else; when the page is in, the guest gets "page ready" with
+ * the same token through the interrupt vector of MSR_KVM_ASYNC_PF_INT and
+ * acknowledges with MSR_KVM_ASYNC_PF_ACK.
  * A guest that cannot take the #PF now only waits in the kernel (a
  * synthetic halt that interrupts end) until the page is in.
+ *
+ * L2 of an L1 that asked for DELIVERY_AS_PF_VMEXIT: KVM 6.1 writes "page
+ * not present" into L1's flags and queues #VMEXIT(#PF) with the token,
+ * but without asking for an event check, so L2 runs again first; the exit
+ * of its retried access drops the queued one, the access finds the page
+ * on its way and waits (KVM_REQ_APF_HALT). L1 thus sees only the flags and
+ * then "page ready" (as #VMEXIT(INTR) if it intercepts interrupts). We
+ * give the same: the flags, no #VMEXIT, the wait, "page ready".
  *
  * Locking and lifetime:
  * - vcpu->apf's fields other than done belong to the vCPU thread: they
@@ -206,7 +214,7 @@ static bool apf_can_deliver(struct kvmd_vcpu *vcpu)
 		return false;
 	if (vcpu->apf.send_user_only && kvmd_ops->get_cpl(vcpu) == 0)
 		return false;
-	/* L1 asks for its guest's as #PF #VMEXITs. */
+	/* L1 asks for its guest's as #PF #VMEXITs (which it never gets, as KVM 6.1). */
 	if (apf_guest_mode(vcpu))
 		return vcpu->apf.as_pf_vmexit;
 	/* Without paging the IDT is unlikely to handle a #PF. */
@@ -242,9 +250,8 @@ static bool apf_not_present(struct kvmd_vcpu *vcpu, u32 token)
 		kvmd_make_request(vcpu, KVMD_REQ_APF_HALT);
 		return false;
 	}
-	if (apf_guest_mode(vcpu)) {
-		kvmd_ops->nested_pf_vmexit(vcpu, 0, token);
-	} else {
+	/* L2: the #VMEXIT KVM 6.1 queues never reaches L1 (top comment). */
+	if (!apf_guest_mode(vcpu)) {
 		kvmd_ops->set_cr2(vcpu, token);
 		kvmd_queue_exception_e(vcpu, 14, 0);
 	}

@@ -610,20 +610,29 @@ void nested_svm_check_events(struct kvmd_vcpu *vcpu)
 		nested_synth_vmexit(vcpu, SVM_EXIT_INTR, 0, 0);
 }
 
+/*
+ * An interrupt for L1 would be #VMEXIT(INTR) now: L2 runs with GIF set,
+ * L1 intercepts INTR, and L1's IF (L2's without V_INTR_MASKING) is set.
+ * L2's own IF under V_INTR_MASKING and its interrupt shadow hold nothing
+ * back then (KVM's svm_interrupt_blocked).
+ */
+bool nested_svm_intr_exits(struct kvmd_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_nested *n = &svm->nested;
+
+	if (!n->guest_mode || !n->gif || n->run_pending ||
+	    !is_icpt(&n->ctl, INTERCEPT_INTR))
+		return false;
+	if (n->ctl.int_ctl & V_INTR_MASKING_MASK)
+		return svm->vmcb01->save.rflags & X86_EFLAGS_IF;
+	return vcpu->rflags & X86_EFLAGS_IF;
+}
+
 /* async_pf.c: whether L2 runs. */
 bool nested_svm_is_guest_mode(struct kvmd_vcpu *vcpu)
 {
 	return to_svm(vcpu)->nested.guest_mode;
-}
-
-/*
- * An async page fault of L2 goes to L1 as #VMEXIT(#PF), the token in
- * EXITINFO2, whether or not L1 intercepts #PF (KVM's
- * kvm_inject_page_fault with async_page_fault).
- */
-void nested_svm_pf_vmexit(struct kvmd_vcpu *vcpu, u32 error, u64 addr)
-{
-	nested_synth_vmexit(vcpu, SVM_EXIT_EXCP_BASE + 14, error, addr);
 }
 
 /* A triple fault of L2 (KVM_SET_VCPU_EVENTS): #VMEXIT(SHUTDOWN) if L1 asks. */

@@ -373,22 +373,22 @@ void kvmd_pv_run_end(struct kvmd_vcpu *vcpu)
 /*
  * The PV MSRs with their CPUID checks: steal time and PV EOI are this
  * file's (lapic.c acts on PV EOI's), and kvmclock's MSRs are refused here
- * when an enforced CPUID withholds them (kvmclock.c has the rest). Returns
- * 0, 1 (#GP), KVMD_MSR_UNKNOWN (withheld, as KVM), or -1: not decided here.
+ * when an enforced CPUID withholds them (kvmclock.c has the rest). As KVM
+ * 6.1, a withheld MSR fails for the VMM (@host) too. Returns 0, 1 (#GP),
+ * KVMD_MSR_UNKNOWN (withheld, as KVM), or -1: not decided here.
  */
 int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	switch (index) {
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_WALL_CLOCK:
-		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? 1 : -1;
+		return kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? -1 : KVMD_MSR_UNKNOWN;
 	case MSR_KVM_SYSTEM_TIME_NEW:
 	case MSR_KVM_WALL_CLOCK_NEW:
-		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? 1 : -1;
+		return kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? -1 : KVMD_MSR_UNKNOWN;
 	case MSR_KVM_STEAL_TIME:
-		if (!kvmd_steal_time_ok() ||
-		    (!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME)))
-			return 1;
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME))
+			return KVMD_MSR_UNKNOWN;
 		*data = vcpu->steal_msr;
 		return 0;
 	case MSR_KVM_PV_EOI_EN:
@@ -406,13 +406,14 @@ int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	switch (index) {
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_WALL_CLOCK:
-		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? 1 : -1;
+		return kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? -1 : KVMD_MSR_UNKNOWN;
 	case MSR_KVM_SYSTEM_TIME_NEW:
 	case MSR_KVM_WALL_CLOCK_NEW:
-		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? 1 : -1;
+		return kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? -1 : KVMD_MSR_UNKNOWN;
 	case MSR_KVM_STEAL_TIME:
-		if (!kvmd_steal_time_ok() ||
-		    (!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME)))
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME))
+			return KVMD_MSR_UNKNOWN;
+		if (!kvmd_steal_time_ok())
 			return 1;
 		if (data & KVM_STEAL_RESERVED_MASK)
 			return 1;

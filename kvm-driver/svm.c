@@ -1249,6 +1249,7 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.enter_smm		= nested_svm_enter_smm,
 	.leave_smm		= svm_leave_smm,
 	.events_blocked		= nested_svm_events_blocked,
+	.nested_intr_exits	= nested_svm_intr_exits,
 	.nested_triple_fault	= nested_svm_triple_fault,
 	.nested_events		= nested_svm_check_events,
 	.nested_cpuid		= nested_svm_cpuid,
@@ -1259,5 +1260,4 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.nr_save_msrs		= ARRAY_SIZE(svm_save_msrs),
 	.tdp_changed		= nested_npt_tdp_changed,
 	.is_guest_mode		= nested_svm_is_guest_mode,
-	.nested_pf_vmexit	= nested_svm_pf_vmexit,
 };

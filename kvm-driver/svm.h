@@ -118,7 +118,7 @@ bool nested_svm_events_blocked(struct kvmd_vcpu *vcpu);
 bool nested_svm_triple_fault(struct kvmd_vcpu *vcpu);
 void nested_svm_check_events(struct kvmd_vcpu *vcpu);
 bool nested_svm_is_guest_mode(struct kvmd_vcpu *vcpu);
-void nested_svm_pf_vmexit(struct kvmd_vcpu *vcpu, u32 error, u64 addr);
+bool nested_svm_intr_exits(struct kvmd_vcpu *vcpu);
 int nested_svm_cpuid(struct kvm_cpuid_entry2 *ents, int n, int max);
 int nested_svm_get_state(struct kvmd_vcpu *vcpu,
 			 struct kvm_nested_state __user *ustate);

@@ -50,9 +50,14 @@ static bool kvmd_events_blocked(struct kvmd_vcpu *vcpu)
 	return kvmd_ops->events_blocked && kvmd_ops->events_blocked(vcpu);
 }
 
-/* The guest could take an external interrupt right now. */
+/*
+ * The guest could take an external interrupt right now, or L2 would leave
+ * for L1 with it (KVM's kvm_arch_interrupt_allowed).
+ */
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu)
 {
+	if (kvmd_ops->nested_intr_exits && kvmd_ops->nested_intr_exits(vcpu))
+		return true;
 	return (vcpu->rflags & X86_EFLAGS_IF) &&
 	       !kvmd_ops->get_interrupt_shadow(vcpu) &&
 	       !kvmd_events_blocked(vcpu);
@@ -112,9 +117,12 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vcpu->mmio_str.n = 0;
 	kvmd_debug_reset(vcpu);
 	kvmd_apf_reset(vcpu);
+	/* As KVM's kvm_vcpu_reset, INIT too: steal time and kvmclock off. */
+	vcpu->steal_msr = 0;
+	vcpu->kvmclock_system_time = 0;
 }
 
-/* INIT: the power-on registers and the APIC's INIT state; MSRs stay. */
+/* INIT: the power-on registers and the APIC's INIT state; other MSRs stay. */
 void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu)
 {
 	kvmd_vcpu_reset(vcpu);

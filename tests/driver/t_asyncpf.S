@@ -1,4 +1,4 @@
-/* tests/driver/t_asyncpf.S: 64-bit guest for t_asyncpf: the async page fault MSRs' #GPs, pages the VMM's userfaultfd holds back, with and without async page faults. */
+/* tests/driver/t_asyncpf.S: 64-bit guest for t_asyncpf: the async page fault MSRs' #GPs, pages the VMM's userfaultfd holds back, with and without async page faults; L1 running L2 under nested SVM with its own NPT. */
 #define DATA		0x5000
 #define GP_COUNT	(DATA + 0x00)
 #define PF_COUNT	(DATA + 0x04)
@@ -24,7 +24,7 @@
 
 	.section .rodata
 	.globl	apf_guest, apf_guest_end
-	.globl	g_apf, h_gp, h_pf, h_ready
+	.globl	g_apf, h_gp, h_pf, h_ready, g_nest, l2_read
 	.code64
 apf_guest:
 
@@ -158,5 +158,106 @@ h_ready:
 	pop	%rcx
 	pop	%rax
 	iretq
+/*
+ * Nested: L1 runs L2 under its own NPT (t_asyncpf's nested VM: VMCB12 at
+ * 0x10000, filled by the VMM). Each #VMEXIT but #PF and INTR is reported
+ * on port 0x12 with its code; the VMM may leave a new MSR_KVM_ASYNC_PF_EN
+ * value in N_EN, which L1 writes (waiting for its "page ready" for every
+ * page) before it runs L2 again. VMRUN with GIF clear and IF set, as KVM
+ * runs its guests: with V_INTR_MASKING, L2 is interruptible by L1's
+ * interrupts, which L1 intercepts.
+ */
+#define N_INFO1		(DATA + 0x60)
+#define N_INFO2		(DATA + 0x68)
+#define N_EN		(DATA + 0x70)
+#define N_INTR		(DATA + 0x78)
+#define N_VMCB12	0x10000
+#define N_HSAVE		0x11000
+#define AS_VMEXIT	4
+
+g_nest:
+	mov	$APIC_SPIV, %edi
+	movl	$0x1ff, (%rdi)
+	mov	$0xc0000080, %ecx	/* EFER.SVME */
+	rdmsr
+	or	$0x1000, %eax
+	wrmsr
+	mov	$0xc0010117, %ecx	/* VM_HSAVE_PA */
+	mov	$N_HSAVE, %eax
+	xor	%edx, %edx
+	wrmsr
+	WRMSR64	MSR_APF_INT, VEC
+	WRMSR64	MSR_APF_EN, APF_AREA | EN | ALWAYS | AS_INT | AS_VMEXIT
+	WAIT_READY 1
+n_loop:
+	cli
+	clgi
+	sti
+	mov	$N_VMCB12, %eax
+	vmrun	%rax
+	cli
+	stgi
+	mov	N_VMCB12 + 0x70, %eax	/* exit_code */
+	cmp	$0x4e, %eax
+	je	n_pf
+	cmp	$0x60, %eax
+	je	n_intr
+	out	%eax, $0x12
+	/* A new ASYNC_PF_EN from the VMM: write it, wait for its "page ready". */
+	mov	N_EN, %rax
+	test	%rax, %rax
+	jz	n_loop
+	movq	$0, N_EN
+	mov	RDY_COUNT, %esi
+	mov	$MSR_APF_EN, %ecx
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	wrmsr
+1:	cmp	RDY_COUNT, %esi
+	jne	n_loop
+	sti
+	hlt
+	cli
+	jmp	1b
+
+/* L1's interrupt while L2 ran: take it, count it, run L2 again. */
+n_intr:
+	incl	N_INTR
+	sti
+	nop
+	cli
+	jmp	n_loop
+
+/*
+ * #VMEXIT(#PF), "page not present" for L2 with the token in EXITINFO2:
+ * KVM 6.1 drops it before L1 sees it (t_asyncpf.c), so this only counts
+ * one that comes: keep its information, free the flags, tell the VMM,
+ * wait for "page ready" with the token, run L2 again.
+ */
+n_pf:
+	incl	PF_COUNT
+	mov	N_VMCB12 + 0x78, %rax
+	mov	%rax, N_INFO1
+	mov	N_VMCB12 + 0x80, %rax
+	mov	%rax, N_INFO2
+	mov	APF_AREA, %eax
+	mov	%eax, PF_FLAGS
+	movl	$0, APF_AREA
+	mov	$0x4e, %eax
+	out	%eax, $0x12
+1:	mov	N_INFO2, %eax
+	cmp	RDY_TOKEN, %eax
+	je	n_loop
+	sti
+	hlt
+	cli
+	jmp	1b
+
+/* L2: read the word at RAX (which VMCB12 gives), hand it to L1. */
+l2_read:
+	mov	(%rax), %eax
+	vmmcall
+	jmp	l2_read
+
 apf_guest_end:
 	.section .note.GNU-stack, "", @progbits

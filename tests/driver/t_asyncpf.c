@@ -1,4 +1,4 @@
-/* tests/driver/t_asyncpf.c: asynchronous page faults: CPUID and caps, the MSRs' checks from the VMM and the guest, and guest pages a userfaultfd holds back, with and without the feature. */
+/* tests/driver/t_asyncpf.c: asynchronous page faults: CPUID and caps, the MSRs' checks from the VMM and the guest, and guest pages a userfaultfd holds back, with and without the feature, and L2 under nested SVM whose L1 asked for them as #PF #VMEXITs (or not). */
 #include <asm/kvm_para.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -9,13 +9,14 @@
 #include "kvmtest.h"
 
 extern const uint8_t apf_guest[], apf_guest_end[];
-extern const uint8_t g_apf[], h_gp[], h_pf[], h_ready[];
+extern const uint8_t g_apf[], h_gp[], h_pf[], h_ready[], g_nest[], l2_read[];
 
 #define GA(sym)		(0x2000 + (uint64_t)((sym) - apf_guest))
 #define DATA		0x5000
 #define APF_AREA	0x6000
 #define HELD_GPA	0x400000
-#define HELD_PAGES	4
+#define HELD_PAGES	8		/* 0-3 the first VM's, 4-7 the nested one's */
+#define VM_PAGES	4
 #define VEC		0x40
 #define MAX_ENT		128
 
@@ -24,15 +25,18 @@ struct data {
 	uint64_t pf_cr2;
 	uint32_t pf_err, pf_flags, rdy_count, rdy_token;
 	uint32_t rdy_log[8];
-	uint32_t val[HELD_PAGES];
+	uint32_t val[VM_PAGES];
+	uint32_t pad[4];
+	uint64_t n_info1, n_info2, n_en;	/* the nested VM's */
+	uint32_t n_intr;
 };
 
-/* The userfaultfd's side: page 0 waits for the test's word, the others come after 20 ms. */
+/* The userfaultfd's side: a held page waits for the test's word, the others come after 20 ms. */
 static struct {
 	int fd;
 	uint8_t *base;
 	volatile int faults[HELD_PAGES];
-	volatile int release0;
+	volatile int hold[HELD_PAGES];
 	volatile int stop;
 } uf;
 
@@ -60,8 +64,8 @@ static void *uf_thread(void *arg)
 		if (page < 0 || page >= HELD_PAGES)
 			continue;
 		uf.faults[page]++;
-		if (page == 0)
-			while (!uf.release0 && !uf.stop)
+		if (uf.hold[page])
+			while (uf.hold[page] && !uf.stop)
 				usleep(1000);
 		else
 			usleep(20000);
@@ -296,9 +300,8 @@ static void guest_run(void)
 	t.vm = ioctl(t.kvm, KVM_CREATE_VM, 0);
 	t.mem_size = 4 << 20;
 	t.mem = guest_alloc(t.mem_size);
-	uf_setup();
 	if (t.vm < 0 || set_slot(t.vm, 0, 0, t.mem, t.mem_size, 0) ||
-	    set_slot(t.vm, 1, HELD_GPA, uf.base, HELD_PAGES * 4096, 0) ||
+	    set_slot(t.vm, 1, HELD_GPA, uf.base, VM_PAGES * 4096, 0) ||
 	    ioctl(t.vm, KVM_CREATE_IRQCHIP, 0) < 0) {
 		printf("Bail out! VM with irqchip: %s\n", strerror(errno));
 		exit(1);
@@ -345,7 +348,7 @@ static void guest_run(void)
 	tap_ok(r && en == (APF_AREA | 0xb) && in == VEC,
 	       "KVM_GET_MSRS: ASYNC_PF_EN 0x%llx, ASYNC_PF_INT 0x%llx",
 	       (unsigned long long)en, (unsigned long long)in);
-	uf.release0 = 1;
+	uf.hold[0] = 0;
 
 	ph = run_phase(&t);
 	tap_ok(ph == 5 && d->rdy_count == 2 && d->rdy_log[1] == d->pf_cr2,
@@ -370,15 +373,236 @@ static void guest_run(void)
 	       d->rdy_count == 3,
 	       "disabled again: ASYNC_PF_EN 0x%llx", (unsigned long long)en);
 
-	uf.stop = 1;
+	tvm_destroy(&t);
+}
+
+/* ---- nested: L1 runs L2 with its own NPT ---- */
+
+#define N_VMCB12	0x10000
+#define N_HSAVE		0x11000
+#define N_IOPM		0x14000
+#define N_MSRPM		0x18000
+#define N_NPT		0x20000		/* 3 pages */
+#define N_L2_RSP	0x7800
+#define EXIT_EXCP_PF	0x4e
+#define EXIT_VMMCALL	0x81
+#define APF_EN_BITS	(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT)
+
+static void put32(struct tvm *t, uint64_t gpa, uint32_t v)
+{
+	memcpy(t->mem + gpa, &v, 4);
+}
+
+static void put64(struct tvm *t, uint64_t gpa, uint64_t v)
+{
+	memcpy(t->mem + gpa, &v, 8);
+}
+
+static uint64_t vmcb12_64(struct tvm *t, uint32_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, t->mem + N_VMCB12 + off, 8);
+	return v;
+}
+
+static void vmcb12_seg(struct tvm *t, uint32_t off, uint16_t sel, uint16_t attr,
+		       uint32_t limit, uint64_t base)
+{
+	memcpy(t->mem + N_VMCB12 + off, &sel, 2);
+	memcpy(t->mem + N_VMCB12 + off + 2, &attr, 2);
+	put32(t, N_VMCB12 + off + 4, limit);
+	put64(t, N_VMCB12 + off + 8, base);
+}
+
+/*
+ * VMCB12 (AMD APM vol. 2, appendix B): L2 at CPL 0 in L1's 64-bit world
+ * on L1's NPT, reading the word at @addr; L1 intercepts VMRUN, VMMCALL,
+ * INTR (with V_INTR_MASKING) and, if @icpt_pf, #PF.
+ */
+static void vmcb12_l2(struct tvm *t, uint64_t addr, bool icpt_pf)
+{
+	memset(t->mem + N_VMCB12, 0, 4096);
+	put32(t, N_VMCB12 + 0x08, icpt_pf ? 1U << 14 : 0);	/* exceptions */
+	put32(t, N_VMCB12 + 0x0c, 1U << 0);			/* INTR */
+	put32(t, N_VMCB12 + 0x10, 3);				/* VMRUN, VMMCALL */
+	put64(t, N_VMCB12 + 0x40, N_IOPM);
+	put64(t, N_VMCB12 + 0x48, N_MSRPM);
+	put32(t, N_VMCB12 + 0x58, 1);				/* ASID */
+	put32(t, N_VMCB12 + 0x60, 1U << 24);			/* V_INTR_MASKING */
+	put64(t, N_VMCB12 + 0x90, 1);				/* nested paging */
+	put64(t, N_VMCB12 + 0xb0, N_NPT);
+	vmcb12_seg(t, 0x400, 0x10, 0xc93, 0xffffffff, 0);	/* ES */
+	vmcb12_seg(t, 0x410, 8, 0xa9b, 0xffffffff, 0);		/* CS */
+	vmcb12_seg(t, 0x420, 0x10, 0xc93, 0xffffffff, 0);	/* SS */
+	vmcb12_seg(t, 0x430, 0x10, 0xc93, 0xffffffff, 0);	/* DS */
+	vmcb12_seg(t, 0x460, 0, 0, 23, T_GDT);
+	vmcb12_seg(t, 0x480, 0, 0, 256 * 16 - 1, T_IDT);
+	put64(t, N_VMCB12 + 0x4d0, 0x1500);			/* EFER: SVME, LMA, LME */
+	put64(t, N_VMCB12 + 0x548, 0x20);			/* CR4 */
+	put64(t, N_VMCB12 + 0x550, 0x9000);			/* CR3 */
+	put64(t, N_VMCB12 + 0x558, 0x80050033);			/* CR0 */
+	put64(t, N_VMCB12 + 0x560, 0x400);			/* DR7 */
+	put64(t, N_VMCB12 + 0x568, 0xffff0ff0);			/* DR6 */
+	put64(t, N_VMCB12 + 0x570, 2);				/* RFLAGS */
+	put64(t, N_VMCB12 + 0x578, GA(l2_read));
+	put64(t, N_VMCB12 + 0x5d8, N_L2_RSP);
+	put64(t, N_VMCB12 + 0x5f8, addr);			/* RAX */
+	put64(t, N_VMCB12 + 0x668, 0x0007040600070406ULL);	/* G_PAT */
+}
+
+/* L1's next report: a #VMEXIT code on port 0x12, or ~0. */
+static uint32_t n_exit(struct tvm *t, const char *what)
+{
+	int r;
+
+	alarm(20);
+	r = tvm_run(t);
+	alarm(0);
+	if (r == KVM_EXIT_IO && t->run->io.port == 0x12)
+		return tvm_io_val(t);
+	tap_diag("%s: expected OUT to 0x12, got exit %s (port 0x%x)", what, exit_name(r),
+		 r == KVM_EXIT_IO ? t->run->io.port : 0);
+	return ~0U;
+}
+
+static bool nested_offered(int kvm)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[MAX_ENT];
+	} c;
+	struct kvm_cpuid_entry2 *e, *s;
+
+	if (!cpuid_get(kvm, KVM_GET_SUPPORTED_CPUID, &c.c))
+		return false;
+	e = cpuid_find(&c.c, 0x80000001);
+	s = cpuid_find(&c.c, 0x8000000a);
+	return e && (e->ecx & (1U << 2)) && s && (s->edx & 1);
+}
+
+#define NESTED_POINTS	5
+
+/*
+ * L1 enables async page faults with DELIVERY_AS_PF_VMEXIT and runs L2 on
+ * its NPT (identity, 2 MiB pages); L2 reads pages 4-7, which the
+ * userfaultfd holds back. Stock 6.1 is the oracle: it writes "page not
+ * present" into L1's flags and queues #VMEXIT(#PF) with the token, but
+ * does not ask for an event check, so L2 runs again, and the exit of its
+ * retried access drops the queued #VMEXIT; the access then waits for the
+ * page. L1 gets "page ready" with the token (as #VMEXIT(INTR): it
+ * intercepts interrupts), whether or not it intercepts #PF. Without
+ * AS_PF_VMEXIT, or at L2's CPL 0 without SEND_ALWAYS, the vCPU only
+ * waits: no flags, no "page ready".
+ */
+static void nested_run(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	uint32_t code, flags;
+	uint64_t val;
+	struct data *d;
+	struct tvm t;
+	int i, r;
+
+	memset(&t, 0, sizeof(t));
+	t.kvm = open_kvm();
+	if (!nested_offered(t.kvm)) {
+		for (i = 0; i < NESTED_POINTS; i++)
+			tap_skip("no SVM with nested paging offered", "nested async page faults");
+		close(t.kvm);
+		return;
+	}
+	sigaction(SIGALRM, &sa, NULL);
+	t.vm = ioctl(t.kvm, KVM_CREATE_VM, 0);
+	t.mem_size = 4 << 20;
+	t.mem = guest_alloc(t.mem_size);
+	if (t.vm < 0 || set_slot(t.vm, 0, 0, t.mem, t.mem_size, 0) ||
+	    set_slot(t.vm, 1, HELD_GPA, uf.base + VM_PAGES * 4096, VM_PAGES * 4096, 0) ||
+	    ioctl(t.vm, KVM_CREATE_IRQCHIP, 0) < 0) {
+		printf("Bail out! nested VM with irqchip: %s\n", strerror(errno));
+		exit(1);
+	}
+	tvm_add_vcpu(&t);
+	tvm_cpuid(&t);
+	tvm_load(&t, 0x2000, apf_guest, apf_guest_end - apf_guest);
+	tvm_long_mode(&t, GA(g_nest));
+	tvm_idt_set(&t, 13, GA(h_gp));
+	tvm_idt_set(&t, VEC, GA(h_ready));
+	d = (struct data *)(t.mem + DATA);
+	/* L1's NPT: L2's first 6 MiB on L1's, 2 MiB pages. */
+	put64(&t, N_NPT, (N_NPT + 0x1000) | 7);
+	put64(&t, N_NPT + 0x1000, (N_NPT + 0x2000) | 7);
+	for (i = 0; i < 3; i++)
+		put64(&t, N_NPT + 0x2000 + i * 8, ((uint64_t)i << 21) | 0x87);
+
+	/* Page 4, held until the test lets it go; L1 intercepts #PF. */
+	vmcb12_l2(&t, HELD_GPA, true);
+	alarm(1);
+	r = tvm_run(&t);
+	alarm(0);
+	for (i = 0; i < 5000 && !uf.faults[4]; i++)
+		usleep(1000);
+	flags = *(uint32_t *)(t.mem + APF_AREA);
+	tap_ok(r == -EINTR && uf.faults[4] == 1 && d->pf_count == 0 &&
+	       flags == KVM_PV_REASON_PAGE_NOT_PRESENT && d->rdy_count == 1,
+	       "nested: L2's held page: flags %u (page not present) for L1, no #VMEXIT(#PF) (%u), the vCPU waits (KVM_RUN %d)",
+	       flags, d->pf_count, r);
+	uf.hold[4] = 0;
+	code = n_exit(&t, "page 4 in");
+	val = vmcb12_64(&t, 0x5f8);
+	tap_ok(code == EXIT_VMMCALL && d->rdy_count == 2 && d->rdy_log[1] == 0x1000 &&
+	       d->n_intr == 1 && val == pattern(4) && d->pf_count == 0,
+	       "nested: then \"page ready\", token 0x%x, to L1 as #VMEXIT(INTR) (%u), and L2 reads the page (0x%llx, code 0x%x)",
+	       d->rdy_log[1], d->n_intr, (unsigned long long)val, code);
+
+	/* Page 5: L1 does not intercept #PF: the same. */
+	*(uint32_t *)(t.mem + APF_AREA) = 0;
+	vmcb12_l2(&t, HELD_GPA + 0x1000, false);
+	code = n_exit(&t, "page 5");
+	val = vmcb12_64(&t, 0x5f8);
+	flags = *(uint32_t *)(t.mem + APF_AREA);
+	tap_ok(code == EXIT_VMMCALL && val == pattern(5) && uf.faults[5] == 1 &&
+	       d->pf_count == 0 && flags == KVM_PV_REASON_PAGE_NOT_PRESENT &&
+	       d->rdy_count == 3 && d->rdy_log[2] == 0x2000 && d->n_intr == 2,
+	       "nested: L1 not intercepting #PF: flags %u, \"page ready\" 0x%x, L2 reads (0x%llx, code 0x%x)",
+	       flags, d->rdy_log[2], (unsigned long long)val, code);
+
+	/* Page 6: L1 without DELIVERY_AS_PF_VMEXIT: the vCPU waits, L1 sees nothing. */
+	*(uint32_t *)(t.mem + APF_AREA) = 0;
+	d->n_en = APF_AREA | APF_EN_BITS | KVM_ASYNC_PF_SEND_ALWAYS;
+	vmcb12_l2(&t, HELD_GPA + 0x2000, true);
+	code = n_exit(&t, "page 6");
+	val = vmcb12_64(&t, 0x5f8);
+	flags = *(uint32_t *)(t.mem + APF_AREA);
+	tap_ok(code == EXIT_VMMCALL && val == pattern(6) && uf.faults[6] == 1 &&
+	       d->pf_count == 0 && flags == 0 && d->rdy_count == 4 &&
+	       d->rdy_log[3] == 0xffffffff && d->n_intr == 2,
+	       "nested: L1 without AS_PF_VMEXIT: no flags, no \"page ready\" but the enabling one, L2 reads (0x%llx, %u ready, code 0x%x)",
+	       (unsigned long long)val, d->rdy_count, code);
+
+	/* Page 7: AS_PF_VMEXIT without SEND_ALWAYS, L2 at CPL 0: waits too. */
+	d->n_en = APF_AREA | APF_EN_BITS | KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT;
+	vmcb12_l2(&t, HELD_GPA + 0x3000, true);
+	code = n_exit(&t, "page 7");
+	val = vmcb12_64(&t, 0x5f8);
+	flags = *(uint32_t *)(t.mem + APF_AREA);
+	tap_ok(code == EXIT_VMMCALL && val == pattern(7) && uf.faults[7] == 1 &&
+	       d->pf_count == 0 && flags == 0 && d->rdy_count == 5 &&
+	       d->rdy_log[4] == 0xffffffff && d->n_intr == 2,
+	       "nested: L2 at CPL 0 without SEND_ALWAYS: no flags, L2 reads (0x%llx, %u ready, code 0x%x)",
+	       (unsigned long long)val, d->rdy_count, code);
 	tvm_destroy(&t);
 }
 
 int main(void)
 {
-	tap_plan(26);
+	tap_plan(26 + NESTED_POINTS);
 	caps_and_cpuid();
 	host_msrs();
+	uf_setup();
+	uf.hold[0] = uf.hold[4] = 1;
 	guest_run();
+	nested_run();
+	uf.stop = 1;
 	return tap_done();
 }

@@ -106,7 +106,7 @@ static void test_msr_host(struct tvm *t)
 	} c = { .c.nent = 2 };
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args[0] = 1 };
 	uint64_t v;
-	int n, s;
+	int n, n2, n3, s;
 
 	v = get_msr(t->vcpu, MSR_KVM_PV_EOI_EN, &n);
 	tap_ok(n == 1 && v == 0, "MSR_KVM_PV_EOI_EN starts 0 (%d, %#llx)", n, (unsigned long long)v);
@@ -142,9 +142,22 @@ static void test_msr_host(struct tvm *t)
 		ioctl(t->vcpu, KVM_SET_CPUID2, &c);
 		tap_ok(set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0) == 1,
 		       "enforced PV CPUID with PV EOI: the MSR is back");
+		/* As KVM 6.1: a withheld steal time or kvmclock fails for the VMM too. */
+		c.e[1].eax = (1u << KVM_FEATURE_PV_EOI) | (1u << KVM_FEATURE_CLOCKSOURCE);
+		ioctl(t->vcpu, KVM_SET_CPUID2, &c);
+		s = set_msr(t->vcpu, MSR_KVM_STEAL_TIME, 0) + set_msr(t->vcpu, MSR_KVM_SYSTEM_TIME_NEW, 0);
+		get_msr(t->vcpu, MSR_KVM_STEAL_TIME, &n);
+		get_msr(t->vcpu, MSR_KVM_SYSTEM_TIME_NEW, &n2);
+		n3 = set_msr(t->vcpu, MSR_KVM_SYSTEM_TIME, 0);
+		tap_ok(s == 0 && n == 0 && n2 == 0 && n3 == 1,
+		       "enforced PV CPUID without STEAL_TIME, CLOCKSOURCE2: KVM_SET/GET_MSRS refuse their MSRs (%d, %d, %d; CLOCKSOURCE's %d)",
+		       s, n, n2, n3);
+		c.e[1].eax = (1u << KVM_FEATURE_STEAL_TIME) | (1u << KVM_FEATURE_PV_EOI);
+		ioctl(t->vcpu, KVM_SET_CPUID2, &c);
 	} else {
 		tap_ok(0, "KVM_CAP_ENFORCE_PV_FEATURE_CPUID, KVM_SET_CPUID2: %s", strerror(errno));
 		tap_skip("no enforced CPUID", "enforced PV CPUID with PV EOI");
+		tap_skip("no enforced CPUID", "enforced PV CPUID without STEAL_TIME");
 	}
 	cap.args[0] = 0;
 	ioctl(t->vcpu, KVM_ENABLE_CAP, &cap);
@@ -441,7 +454,7 @@ int main(void)
 	int kvm = open_kvm();
 	uint32_t f = pv_features(kvm);
 
-	tap_plan(28);
+	tap_plan(29);
 	tap_ok((f & (1u << KVM_FEATURE_PV_EOI)) && (f & (1u << KVM_FEATURE_PV_TLB_FLUSH)),
 	       "KVM_GET_SUPPORTED_CPUID 0x40000001 EAX: PV_EOI (6) and PV_TLB_FLUSH (9) (%#x)", f);
 	tap_ok(in_msr_list(kvm, MSR_KVM_PV_EOI_EN), "KVM_GET_MSR_INDEX_LIST has MSR_KVM_PV_EOI_EN");

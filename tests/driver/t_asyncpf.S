@@ -28,13 +28,7 @@
 	.code64
 apf_guest:
 
-.macro	WRMSR64 msr, val
-	mov	$\msr, %ecx
-	mov	$\val, %rax
-	mov	%rax, %rdx
-	shr	$32, %rdx
-	wrmsr
-.endm
+#include "guest_macros.inc"
 
 /* Report a phase to the VMM (OUT to port 0x10), which checks DATA. */
 .macro	PHASE n

@@ -420,6 +420,11 @@ int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
 bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4);
 
+/* cr.c */
+bool kvmd_pdptrs_ok(struct kvmd_vcpu *vcpu, u64 cr3);
+int kvmd_guest_set_cr0(struct kvmd_vcpu *vcpu, u64 val);
+int kvmd_guest_set_cr4(struct kvmd_vcpu *vcpu, u64 val);
+
 /* memslot.c */
 int kvmd_set_memory_region(struct kvmd_vm *vm,
 			   const struct kvm_userspace_memory_region *mem);

@@ -7,7 +7,7 @@
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
 	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
-	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio, g_shift_mmio, g_lmsw_mmio
+	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio, g_shift_mmio, g_lmsw_mmio, g_cr_writes, g_cr_gp
 	.code64
 exits_guest:
 
@@ -302,6 +302,63 @@ g_ro_write:
 	hlt
 
 /* A busy loop, for signals and teardown. */
+/*
+ * CR0 and CR4 writes KVM refuses with #GP (g_cr_gp reports 0xd on 0x12 and
+ * skips the 3-byte MOV): CR4.VMXE, a reserved CR4 bit, CR4.PAE off in long
+ * mode, CR0.NW without CD, CR0.PG off in 64-bit mode. Then ones it takes:
+ * CR4.PCE, CR0.CD, LMSW of EM from a register and from RAM. Each CR value
+ * goes out on 0x11.
+ */
+g_cr_writes:
+	mov	%cr4, %rax
+	or	$0x2000, %eax			/* VMXE */
+	mov	%rax, %cr4
+	mov	%cr4, %rax
+	or	$0x8000, %eax			/* bit 15: reserved */
+	mov	%rax, %cr4
+	mov	%cr4, %rax
+	and	$~0x20, %eax			/* PAE off in long mode */
+	mov	%rax, %cr4
+	mov	%cr0, %rax
+	or	$0x20000000, %eax		/* NW without CD */
+	mov	%rax, %cr0
+	mov	%cr0, %rax
+	btr	$31, %eax			/* PG off in 64-bit mode */
+	mov	%rax, %cr0
+	mov	%cr4, %rax
+	out	%eax, $0x11
+	mov	%cr0, %rax
+	out	%eax, $0x11
+	mov	%cr4, %rax
+	or	$0x100, %eax			/* PCE */
+	mov	%rax, %cr4
+	mov	%cr4, %rax
+	out	%eax, $0x11
+	mov	%cr0, %rax
+	or	$0x40000000, %eax		/* CD */
+	mov	%rax, %cr0
+	mov	%cr0, %rax
+	out	%eax, $0x11
+	btr	$30, %eax
+	mov	%rax, %cr0
+	mov	$0x5, %eax			/* PE|EM, MP clear */
+	lmsw	%ax
+	mov	%cr0, %rax
+	out	%eax, $0x11
+	btr	$2, %eax
+	mov	%rax, %cr0
+	movw	$0x5, 0x7000
+	lmsw	0x7000
+	mov	%cr0, %rax
+	out	%eax, $0x11
+	hlt
+g_cr_gp:
+	mov	$0x0d, %eax
+	out	%eax, $0x12
+	add	$8, %rsp			/* error code */
+	addq	$3, (%rsp)			/* skip the MOV to CR */
+	iretq
+
 g_loop:
 	inc	%rax
 	jmp	g_loop

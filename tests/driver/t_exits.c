@@ -1,10 +1,11 @@
-/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack, cmpxchg, shifts and lmsw on MMIO too), CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
+/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack, cmpxchg, shifts and lmsw on MMIO too), CR0/CR4 writes KVM refuses with #GP, CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
 #include "kvmtest.h"
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
 	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
-	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[], g_shift_mmio[], g_lmsw_mmio[];
+	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[], g_shift_mmio[], g_lmsw_mmio[],
+	g_cr_writes[], g_cr_gp[];
 
 #define GA(sym) (0x2000 + (uint64_t)((sym) - exits_guest))
 
@@ -446,6 +447,25 @@ static void test_lmsw_mmio(void)
 	tvm_destroy(&t);
 }
 
+/*
+ * CR0/CR4 writes as KVM checks them: #GP for VMXE, a reserved CR4 bit, PAE
+ * off in long mode, NW without CD, PG off in 64-bit mode (the hostile
+ * guests had these end in KVM_EXIT_FAIL_ENTRY); PCE, CD and LMSW taken.
+ */
+static void test_cr_writes(void)
+{
+	char log[512];
+	struct tvm t;
+
+	fresh(&t, GA(g_cr_writes));
+	tvm_idt_set(&t, 13, GA(g_cr_gp));
+	run_log(&t, log, sizeof(log));
+	check_log("CR0/CR4 writes: #GP for VMXE, reserved, PAE off, NW without CD, PG off; PCE, CD, LMSW taken",
+		  log, "O12 d\nO12 d\nO12 d\nO12 d\nO12 d\nO11 20\nO11 80050033\nO11 120\n"
+		  "O11 c0050033\nO11 80050035\nO11 80050035\nHLT\n");
+	tvm_destroy(&t);
+}
+
 static void test_readonly(void)
 {
 	uint8_t *ro = guest_alloc(4096);
@@ -466,7 +486,7 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1 + 1 + 1);
+	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
 	test_io_string();
 	test_ins_count(1, "a");
 	test_ins_count(5, "abc");
@@ -481,5 +501,6 @@ int main(void)
 	test_cmpxchg_mmio();
 	test_shift_mmio();
 	test_lmsw_mmio();
+	test_cr_writes();
 	return tap_done();
 }

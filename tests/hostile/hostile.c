@@ -346,6 +346,24 @@ static void note_internal_error(int vcpu, const struct kvm_run *run, const char 
 	tap_diag("%s: internal error %s; before it: %s", current_case, line, before);
 }
 
+/* -v: an entry failure's reason and the state it failed on, with the exit before it. */
+static void note_fail_entry(int vcpu, const struct kvm_run *run, const char *before)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu, KVM_GET_SREGS, &s) < 0) {
+		tap_diag("%s: entry failure %#llx; state unreadable; before it: %s", current_case,
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason, before);
+		return;
+	}
+	tap_diag("%s: entry failure %#llx; rip %#llx rflags %#llx cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/l%u/db%u; before it: %s",
+		 current_case, (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+		 (unsigned long long)regs.rip, (unsigned long long)regs.rflags,
+		 (unsigned long long)s.cr0, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+		 (unsigned long long)s.efer, s.cs.selector, s.cs.l, s.cs.db, before);
+}
+
 static void describe_exit(const struct kvm_run *run, char *buf, size_t len)
 {
 	switch (run->exit_reason) {
@@ -511,6 +529,8 @@ static int run_vm(struct host *h, const struct options *o, struct guest *g, stru
 		default:
 			if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR && o->verbose)
 				note_internal_error(vcpu, run, before);
+			if (run->exit_reason == KVM_EXIT_FAIL_ENTRY && o->verbose)
+				note_fail_entry(vcpu, run, before);
 			outcome = run->exit_reason;
 		}
 	}

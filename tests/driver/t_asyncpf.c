@@ -388,33 +388,6 @@ static void guest_run(void)
 #define EXIT_VMMCALL	0x81
 #define APF_EN_BITS	(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT)
 
-static void put32(struct tvm *t, uint64_t gpa, uint32_t v)
-{
-	memcpy(t->mem + gpa, &v, 4);
-}
-
-static void put64(struct tvm *t, uint64_t gpa, uint64_t v)
-{
-	memcpy(t->mem + gpa, &v, 8);
-}
-
-static uint64_t vmcb12_64(struct tvm *t, uint32_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, t->mem + N_VMCB12 + off, 8);
-	return v;
-}
-
-static void vmcb12_seg(struct tvm *t, uint32_t off, uint16_t sel, uint16_t attr,
-		       uint32_t limit, uint64_t base)
-{
-	memcpy(t->mem + N_VMCB12 + off, &sel, 2);
-	memcpy(t->mem + N_VMCB12 + off + 2, &attr, 2);
-	put32(t, N_VMCB12 + off + 4, limit);
-	put64(t, N_VMCB12 + off + 8, base);
-}
-
 /*
  * VMCB12 (AMD APM vol. 2, appendix B): L2 at CPL 0 in L1's 64-bit world
  * on L1's NPT, reading the word at @addr; L1 intercepts VMRUN, VMMCALL,
@@ -423,32 +396,32 @@ static void vmcb12_seg(struct tvm *t, uint32_t off, uint16_t sel, uint16_t attr,
 static void vmcb12_l2(struct tvm *t, uint64_t addr, bool icpt_pf)
 {
 	memset(t->mem + N_VMCB12, 0, 4096);
-	put32(t, N_VMCB12 + 0x08, icpt_pf ? 1U << 14 : 0);	/* exceptions */
-	put32(t, N_VMCB12 + 0x0c, 1U << 0);			/* INTR */
-	put32(t, N_VMCB12 + 0x10, 3);				/* VMRUN, VMMCALL */
-	put64(t, N_VMCB12 + 0x40, N_IOPM);
-	put64(t, N_VMCB12 + 0x48, N_MSRPM);
-	put32(t, N_VMCB12 + 0x58, 1);				/* ASID */
-	put32(t, N_VMCB12 + 0x60, 1U << 24);			/* V_INTR_MASKING */
-	put64(t, N_VMCB12 + 0x90, 1);				/* nested paging */
-	put64(t, N_VMCB12 + 0xb0, N_NPT);
-	vmcb12_seg(t, 0x400, 0x10, 0xc93, 0xffffffff, 0);	/* ES */
-	vmcb12_seg(t, 0x410, 8, 0xa9b, 0xffffffff, 0);		/* CS */
-	vmcb12_seg(t, 0x420, 0x10, 0xc93, 0xffffffff, 0);	/* SS */
-	vmcb12_seg(t, 0x430, 0x10, 0xc93, 0xffffffff, 0);	/* DS */
-	vmcb12_seg(t, 0x460, 0, 0, 23, T_GDT);
-	vmcb12_seg(t, 0x480, 0, 0, 256 * 16 - 1, T_IDT);
-	put64(t, N_VMCB12 + 0x4d0, 0x1500);			/* EFER: SVME, LMA, LME */
-	put64(t, N_VMCB12 + 0x548, 0x20);			/* CR4 */
-	put64(t, N_VMCB12 + 0x550, 0x9000);			/* CR3 */
-	put64(t, N_VMCB12 + 0x558, 0x80050033);			/* CR0 */
-	put64(t, N_VMCB12 + 0x560, 0x400);			/* DR7 */
-	put64(t, N_VMCB12 + 0x568, 0xffff0ff0);			/* DR6 */
-	put64(t, N_VMCB12 + 0x570, 2);				/* RFLAGS */
-	put64(t, N_VMCB12 + 0x578, GA(l2_read));
-	put64(t, N_VMCB12 + 0x5d8, N_L2_RSP);
-	put64(t, N_VMCB12 + 0x5f8, addr);			/* RAX */
-	put64(t, N_VMCB12 + 0x668, 0x0007040600070406ULL);	/* G_PAT */
+	tvm_put32(t, N_VMCB12 + 0x08, icpt_pf ? 1U << 14 : 0);	/* exceptions */
+	tvm_put32(t, N_VMCB12 + 0x0c, 1U << 0);			/* INTR */
+	tvm_put32(t, N_VMCB12 + 0x10, 3);				/* VMRUN, VMMCALL */
+	tvm_put64(t, N_VMCB12 + 0x40, N_IOPM);
+	tvm_put64(t, N_VMCB12 + 0x48, N_MSRPM);
+	tvm_put32(t, N_VMCB12 + 0x58, 1);				/* ASID */
+	tvm_put32(t, N_VMCB12 + 0x60, 1U << 24);			/* V_INTR_MASKING */
+	tvm_put64(t, N_VMCB12 + 0x90, 1);				/* nested paging */
+	tvm_put64(t, N_VMCB12 + 0xb0, N_NPT);
+	tvm_vmcb_seg(t, N_VMCB12, 0x400, 0x10, 0xc93, 0xffffffff, 0);	/* ES */
+	tvm_vmcb_seg(t, N_VMCB12, 0x410, 8, 0xa9b, 0xffffffff, 0);		/* CS */
+	tvm_vmcb_seg(t, N_VMCB12, 0x420, 0x10, 0xc93, 0xffffffff, 0);	/* SS */
+	tvm_vmcb_seg(t, N_VMCB12, 0x430, 0x10, 0xc93, 0xffffffff, 0);	/* DS */
+	tvm_vmcb_seg(t, N_VMCB12, 0x460, 0, 0, 23, T_GDT);
+	tvm_vmcb_seg(t, N_VMCB12, 0x480, 0, 0, 256 * 16 - 1, T_IDT);
+	tvm_put64(t, N_VMCB12 + 0x4d0, 0x1500);			/* EFER: SVME, LMA, LME */
+	tvm_put64(t, N_VMCB12 + 0x548, 0x20);			/* CR4 */
+	tvm_put64(t, N_VMCB12 + 0x550, 0x9000);			/* CR3 */
+	tvm_put64(t, N_VMCB12 + 0x558, 0x80050033);			/* CR0 */
+	tvm_put64(t, N_VMCB12 + 0x560, 0x400);			/* DR7 */
+	tvm_put64(t, N_VMCB12 + 0x568, 0xffff0ff0);			/* DR6 */
+	tvm_put64(t, N_VMCB12 + 0x570, 2);				/* RFLAGS */
+	tvm_put64(t, N_VMCB12 + 0x578, GA(l2_read));
+	tvm_put64(t, N_VMCB12 + 0x5d8, N_L2_RSP);
+	tvm_put64(t, N_VMCB12 + 0x5f8, addr);			/* RAX */
+	tvm_put64(t, N_VMCB12 + 0x668, 0x0007040600070406ULL);	/* G_PAT */
 }
 
 /* L1's next report: a #VMEXIT code on port 0x12, or ~0. */
@@ -530,10 +503,10 @@ static void nested_run(void)
 	tvm_idt_set(&t, VEC, GA(h_ready));
 	d = (struct data *)(t.mem + DATA);
 	/* L1's NPT: L2's first 6 MiB on L1's, 2 MiB pages. */
-	put64(&t, N_NPT, (N_NPT + 0x1000) | 7);
-	put64(&t, N_NPT + 0x1000, (N_NPT + 0x2000) | 7);
+	tvm_put64(&t, N_NPT, (N_NPT + 0x1000) | 7);
+	tvm_put64(&t, N_NPT + 0x1000, (N_NPT + 0x2000) | 7);
 	for (i = 0; i < 3; i++)
-		put64(&t, N_NPT + 0x2000 + i * 8, ((uint64_t)i << 21) | 0x87);
+		tvm_put64(&t, N_NPT + 0x2000 + i * 8, ((uint64_t)i << 21) | 0x87);
 
 	/* Page 4, held until the test lets it go; L1 intercepts #PF. */
 	vmcb12_l2(&t, HELD_GPA, true);
@@ -549,7 +522,7 @@ static void nested_run(void)
 	       flags, d->pf_count, r);
 	uf.hold[4] = 0;
 	code = n_exit(&t, "page 4 in");
-	val = vmcb12_64(&t, 0x5f8);
+	val = tvm_get64(&t, N_VMCB12 + 0x5f8);
 	tap_ok(code == EXIT_VMMCALL && d->rdy_count == 2 && d->rdy_log[1] == 0x1000 &&
 	       d->n_intr == 1 && val == pattern(4) && d->pf_count == 0,
 	       "nested: then \"page ready\", token 0x%x, to L1 as #VMEXIT(INTR) (%u), and L2 reads the page (0x%llx, code 0x%x)",
@@ -559,7 +532,7 @@ static void nested_run(void)
 	*(uint32_t *)(t.mem + APF_AREA) = 0;
 	vmcb12_l2(&t, HELD_GPA + 0x1000, false);
 	code = n_exit(&t, "page 5");
-	val = vmcb12_64(&t, 0x5f8);
+	val = tvm_get64(&t, N_VMCB12 + 0x5f8);
 	flags = *(uint32_t *)(t.mem + APF_AREA);
 	tap_ok(code == EXIT_VMMCALL && val == pattern(5) && uf.faults[5] == 1 &&
 	       d->pf_count == 0 && flags == KVM_PV_REASON_PAGE_NOT_PRESENT &&
@@ -572,7 +545,7 @@ static void nested_run(void)
 	d->n_en = APF_AREA | APF_EN_BITS | KVM_ASYNC_PF_SEND_ALWAYS;
 	vmcb12_l2(&t, HELD_GPA + 0x2000, true);
 	code = n_exit(&t, "page 6");
-	val = vmcb12_64(&t, 0x5f8);
+	val = tvm_get64(&t, N_VMCB12 + 0x5f8);
 	flags = *(uint32_t *)(t.mem + APF_AREA);
 	tap_ok(code == EXIT_VMMCALL && val == pattern(6) && uf.faults[6] == 1 &&
 	       d->pf_count == 0 && flags == 0 && d->rdy_count == 4 &&
@@ -584,7 +557,7 @@ static void nested_run(void)
 	d->n_en = APF_AREA | APF_EN_BITS | KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT;
 	vmcb12_l2(&t, HELD_GPA + 0x3000, true);
 	code = n_exit(&t, "page 7");
-	val = vmcb12_64(&t, 0x5f8);
+	val = tvm_get64(&t, N_VMCB12 + 0x5f8);
 	flags = *(uint32_t *)(t.mem + APF_AREA);
 	tap_ok(code == EXIT_VMMCALL && val == pattern(7) && uf.faults[7] == 1 &&
 	       d->pf_count == 0 && flags == 0 && d->rdy_count == 5 &&

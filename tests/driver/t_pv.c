@@ -49,22 +49,6 @@ static uint64_t get_msr(int vcpu, uint32_t index, int *n)
 	return m.e.data;
 }
 
-static uint32_t u32_at(struct tvm *t, uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, t->mem + gpa, 4);
-	return v;
-}
-
-static uint64_t u64_at(struct tvm *t, uint64_t gpa)
-{
-	uint64_t v;
-
-	memcpy(&v, t->mem + gpa, 8);
-	return v;
-}
-
 static bool in_msr_list(int kvm, uint32_t index)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *l;
@@ -246,34 +230,34 @@ static void test_pv_eoi(void)
 
 	r = run_to(&t, 0x10);
 	tap_ok(r == 0, "guest: the MSR steps ran (%d)", r);
-	tap_ok(u32_at(&t, GP_AFTER) == 1 && u32_at(&t, GP_AFTER + 4) == 2 &&
-	       u32_at(&t, GP_AFTER + 8) == 3 && u32_at(&t, GP_AFTER + 12) == 3,
+	tap_ok(tvm_get32(&t, GP_AFTER) == 1 && tvm_get32(&t, GP_AFTER + 4) == 2 &&
+	       tvm_get32(&t, GP_AFTER + 8) == 3 && tvm_get32(&t, GP_AFTER + 12) == 3,
 	       "guest WRMSR: #GP for an unaligned address, one outside memory, one read-only; none for a good one (%u %u %u %u)",
-	       u32_at(&t, GP_AFTER), u32_at(&t, GP_AFTER + 4), u32_at(&t, GP_AFTER + 8),
-	       u32_at(&t, GP_AFTER + 12));
-	tap_ok(u64_at(&t, MSR_READ) == (PVEOI | 1), "guest RDMSR reads %#llx back",
-	       (unsigned long long)u64_at(&t, MSR_READ));
+	       tvm_get32(&t, GP_AFTER), tvm_get32(&t, GP_AFTER + 4), tvm_get32(&t, GP_AFTER + 8),
+	       tvm_get32(&t, GP_AFTER + 12));
+	tap_ok(tvm_get64(&t, MSR_READ) == (PVEOI | 1), "guest RDMSR reads %#llx back",
+	       (unsigned long long)tvm_get64(&t, MSR_READ));
 
 	r = run_to(&t, 0x11);
 	tap_ok(r == 0, "guest: the interrupt steps ran (%d)", r);
-	tap_ok(u32_at(&t, COUNT + 4 * I50) == 1 && seen(&t, I50, 0) == KVM_PV_EOI_ENABLED,
+	tap_ok(tvm_get32(&t, COUNT + 4 * I50) == 1 && seen(&t, I50, 0) == KVM_PV_EOI_ENABLED,
 	       "0x50, alone in service: the handler finds the PV EOI bit set (%u taken, byte %u)",
-	       u32_at(&t, COUNT + 4 * I50), seen(&t, I50, 0));
-	tap_ok(u32_at(&t, COUNT + 4 * I40) == 2,
+	       tvm_get32(&t, COUNT + 4 * I50), seen(&t, I50, 0));
+	tap_ok(tvm_get32(&t, COUNT + 4 * I40) == 2,
 	       "clearing the bit was 0x50's EOI: lower 0x40 taken after, then 0x40 again (%u)",
-	       u32_at(&t, COUNT + 4 * I40));
+	       tvm_get32(&t, COUNT + 4 * I40));
 	tap_ok(seen(&t, I40, 0) == KVM_PV_EOI_ENABLED && seen(&t, I40, 1) == KVM_PV_EOI_ENABLED,
 	       "both 0x40s had the bit set too (%u %u)", seen(&t, I40, 0), seen(&t, I40, 1));
-	tap_ok(u32_at(&t, COUNT + 4 * I70) == 1 && seen(&t, I70, 0) == 0 &&
-	       u32_at(&t, COUNT + 4 * I60) == 1 && seen(&t, I60, 0) == KVM_PV_EOI_ENABLED,
+	tap_ok(tvm_get32(&t, COUNT + 4 * I70) == 1 && seen(&t, I70, 0) == 0 &&
+	       tvm_get32(&t, COUNT + 4 * I60) == 1 && seen(&t, I60, 0) == KVM_PV_EOI_ENABLED,
 	       "0x70 while 0x60 waited in IRR: no bit (%u), EOI written; then 0x60: bit set (%u)",
 	       seen(&t, I70, 0), seen(&t, I60, 0));
-	tap_ok(u32_at(&t, COUNT + 4 * I48) == 1 && seen(&t, I48, 0) == 0,
+	tap_ok(tvm_get32(&t, COUNT + 4 * I48) == 1 && seen(&t, I48, 0) == 0,
 	       "a level-triggered IOAPIC pin's vector: no bit, its EOI reaches the IOAPIC (%u taken, byte %u)",
-	       u32_at(&t, COUNT + 4 * I48), seen(&t, I48, 0));
-	tap_ok(u32_at(&t, COUNT + 4 * I58) == 1 && seen(&t, I58, 0) == KVM_PV_EOI_ENABLED,
+	       tvm_get32(&t, COUNT + 4 * I48), seen(&t, I48, 0));
+	tap_ok(tvm_get32(&t, COUNT + 4 * I58) == 1 && seen(&t, I58, 0) == KVM_PV_EOI_ENABLED,
 	       "an edge-triggered IOAPIC pin's vector: bit set (%u taken, byte %u)",
-	       u32_at(&t, COUNT + 4 * I58), seen(&t, I58, 0));
+	       tvm_get32(&t, COUNT + 4 * I58), seen(&t, I58, 0));
 	r = ioctl(t.vcpu, KVM_GET_LAPIC, &ls);
 	for (i = 0; i < 8; i++)
 		isr_clear &= *(uint32_t *)(ls.regs + 0x100 + 0x10 * i) == 0;
@@ -441,16 +425,16 @@ static void test_steal_preempted(void)
 	f2 = vcpu_stat(fd, "tlb_flush");
 	*(volatile uint32_t *)(t.mem + ST_STOP) = 1;
 	pthread_join(th, NULL);
-	loops = u64_at(&t, ST_LOOPS);
+	loops = tvm_get64(&t, ST_LOOPS);
 
 	tap_ok(s.exit == 0, "the spinning guest ran to its end (%d, %llu loops)", s.exit,
 	       (unsigned long long)loops);
 	tap_ok(episodes[0] > 0 && episodes[1] > 0,
 	       "preempted byte set each time the vCPU lost the CPU: seen %d + %d times",
 	       episodes[0], episodes[1]);
-	tap_ok(u64_at(&t, ST_SEEN) == 0,
+	tap_ok(tvm_get64(&t, ST_SEEN) == 0,
 	       "and clear whenever the guest ran: it never read it set (%#llx)",
-	       (unsigned long long)u64_at(&t, ST_SEEN));
+	       (unsigned long long)tvm_get64(&t, ST_SEEN));
 	tap_ok(f0 >= 0 && f1 - f0 == 0,
 	       "no guest TLB flush while only preempted (tlb_flush %lld -> %lld)",
 	       (long long)f0, (long long)f1);

@@ -378,13 +378,6 @@ static void svm_run(struct kvmd_vcpu *vcpu)
 	 * back in kvmd_debug_load_host(); kvmd_debug_load_guest() cleared DR7.
 	 */
 	asm volatile("clgi" ::: "memory");
-	/*
-	 * The host's IF at VMRUN unmasks physical interrupts (they make the
-	 * guest exit; GIF=0 holds them in host code). Set it here, not with
-	 * STI right before VMRUN, as KVM: the STI shadow would bleed into the
-	 * guest's first instruction (its int_state at the next exit).
-	 */
-	raw_local_irq_enable();
 	kvmd_svm_vmrun(svm->vmcb_pa, vcpu->regs, page_to_phys(sd->host_save));
 	asm volatile("stgi" ::: "memory");
 

@@ -9,8 +9,7 @@
 /*
  * void kvmd_svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa)
  *
- * Called with GIF clear and IF set (no interrupt is taken before VMRUN);
- * returns with IF clear. Between the guest VMLOAD and
+ * Called with interrupts off and GIF clear. Between the guest VMLOAD and
  * the host VMLOAD the GS base is the guest's, so nothing here may touch
  * per-CPU data or call C (the stack protector reads %gs).
  */
@@ -37,7 +36,8 @@ SYM_FUNC_START(kvmd_svm_vmrun)
 	LOAD_GUEST_GPRS %rax
 	mov	(%rsp), %rax
 
-	/* IF is 1 (svm_run set it) so that host interrupts make the guest exit. */
+	/* IF=1 so that host interrupts make the guest exit (GIF still holds them). */
+	sti
 	vmrun	%rax
 	cli
 

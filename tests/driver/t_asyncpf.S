@@ -69,7 +69,13 @@ g_apf:
 	WAIT_READY 1
 	PHASE	3
 
-	/* Page 0: "not present" (h_pf reports phase 4 and waits), then the read. */
+	/*
+	 * Page 0: "not present" (h_pf reports phase 4 and waits), then the read.
+	 * Not the first instruction after the OUT's exit: our driver enters
+	 * with STI;VMRUN, and QEMU TCG carries that STI's shadow into it
+	 * (no async page fault in a shadow, KVM's rule).
+	 */
+	nop
 	mov	HELD, %eax
 	mov	%eax, VAL
 	PHASE	5

@@ -213,9 +213,11 @@ static int kvmd_add_entry(struct kvm_cpuid_entry2 *ents, int n, int max,
 /*
  * KVM's paravirtual leaves: the signature, and as features kvmclock (when
  * the host TSC allows it, see kvmclock.c), "no port 0x80 delays", steal
- * time (pv.c, when the host keeps the run delay), the kick, IPI and yield
- * hypercalls (pv.c) and poll control (cpumsr.c). Not yet: asynchronous
- * page faults, PV EOI and the PV TLB flush.
+ * time (pv.c, when the host keeps the run delay) with the PV TLB flush
+ * (offered, as KVM, even without it), the kick, IPI and yield hypercalls
+ * (pv.c), PV EOI (pv.c, lapic.c), poll control (cpumsr.c) and
+ * asynchronous page faults with their #PF #VMEXIT and interrupt
+ * deliveries (async_pf.c).
  */
 static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 {
@@ -233,7 +235,9 @@ static int kvmd_add_pv_leaves(struct kvm_cpuid_entry2 *ents, int n, int max)
 	e[1].function = KVM_CPUID_FEATURES;
 	e[1].eax = B(KVM_FEATURE_NOP_IO_DELAY) | B(KVM_FEATURE_PV_UNHALT) |
 		    B(KVM_FEATURE_PV_SEND_IPI) | B(KVM_FEATURE_PV_SCHED_YIELD) |
-		    B(KVM_FEATURE_POLL_CONTROL);
+		    B(KVM_FEATURE_POLL_CONTROL) | B(KVM_FEATURE_PV_EOI) |
+		    B(KVM_FEATURE_PV_TLB_FLUSH) | B(KVM_FEATURE_ASYNC_PF) |
+		    B(KVM_FEATURE_ASYNC_PF_VMEXIT) | B(KVM_FEATURE_ASYNC_PF_INT);
 	if (kvmd_kvmclock_ok())
 		e[1].eax |= B(KVM_FEATURE_CLOCKSOURCE) | B(KVM_FEATURE_CLOCKSOURCE2) |
 			    B(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
@@ -320,6 +324,50 @@ static void kvmd_apic_bit(struct kvm_cpuid_entry2 *ents, int n, u64 apic_base)
 	}
 }
 
+/* The first entry of @function (of @index, where the index counts), as KVM finds it. */
+static const struct kvm_cpuid_entry2 *
+kvmd_find_entry(const struct kvm_cpuid_entry2 *ents, int nent, u32 function, u32 index)
+{
+	int i;
+
+	for (i = 0; i < nent; i++)
+		if (ents[i].function == function &&
+		    (!(ents[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+		     ents[i].index == index))
+			return &ents[i];
+	return NULL;
+}
+
+/*
+ * KVM's checks of a table before the vCPU first ran: a virtual address
+ * width (0x80000008 EAX[15:8]) other than 48 or 57 bits, or 0, is EINVAL;
+ * a dynamic XSAVE feature (0xd EAX/EDX: AMX tile data) needs the process's
+ * permission in KVM, which this driver, without AMX, gives to no one: EPERM.
+ */
+static int kvmd_check_cpuid(const struct kvm_cpuid_entry2 *ents, int nent)
+{
+	const struct kvm_cpuid_entry2 *e;
+	u64 xfeatures;
+	int i;
+
+	for (i = 0; i < nent; i++) {
+		if (ents[i].function != 0x80000008)
+			continue;
+		switch ((ents[i].eax >> 8) & 0xff) {
+		case 0: case 48: case 57:
+			break;
+		default:
+			return -EINVAL;
+		}
+		break;
+	}
+	e = kvmd_find_entry(ents, nent, 0xd, 0);
+	if (!e)
+		return 0;
+	xfeatures = e->eax | (u64)e->edx << 32;
+	return xfeatures & XFEATURE_MASK_XTILE_DATA ? -EPERM : 0;
+}
+
 int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 {
 	struct kvm_cpuid_entry2 *ents = NULL;
@@ -334,6 +382,14 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 		ents = memdup_user(ucpuid->entries, c.nent * sizeof(*ents));
 		if (IS_ERR(ents))
 			return PTR_ERR(ents);
+	}
+	if (!vcpu->exits) {
+		int r = kvmd_check_cpuid(ents, c.nent);
+
+		if (r) {
+			kfree(ents);
+			return r;
+		}
 	}
 	for (i = 0; i < c.nent; i++)
 		kvmd_filter_entry(&ents[i]);

@@ -292,7 +292,8 @@ static int emu_read_piece(struct emu *e, u64 gpa, u8 *buf, unsigned int len)
 		kvmd_apic_mmio_read(vcpu, gpa, &v, len);
 		goto done;
 	}
-	if (!kvmd_io_bus_read(vcpu, KVMD_MMIO_BUS, gpa, len, &v))
+	if (kvmd_io_bus_has_devices(vcpu->vm, KVMD_MMIO_BUS) &&
+	    !kvmd_io_bus_read(vcpu, KVMD_MMIO_BUS, gpa, len, &v))
 		goto done;
 	/* MMIO: answered by userspace, remembered across the re-execution. */
 	if (vcpu->mmio_used < vcpu->mmio_cached) {
@@ -334,6 +335,20 @@ static int emu_read(struct emu *e, u64 la, u64 *val, int size)
 	return EMU_OK;
 }
 
+/* An MMIO write the kernel takes (APIC, MMIO bus, coalesced zone): true. */
+static bool mmio_write_in_kernel(struct kvmd_vcpu *vcpu, u64 gpa,
+				 const u8 *buf, unsigned int len)
+{
+	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
+		kvmd_apic_mmio_write(vcpu, gpa, buf, len);
+		return true;
+	}
+	return (kvmd_io_bus_has_devices(vcpu->vm, KVMD_MMIO_BUS) &&
+		!kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, len, buf)) ||
+	       (kvmd_coalesced_any(vcpu->vm) &&
+		kvmd_coalesced_write(vcpu->vm, gpa, len, buf, false));
+}
+
 /* A piece the kernel can take (RAM, APIC, MMIO bus, coalesced zone): true. */
 static bool emu_write_piece(struct emu *e, u64 gpa, const u8 *buf,
 			    unsigned int len, int *err)
@@ -349,12 +364,7 @@ static bool emu_write_piece(struct emu *e, u64 gpa, const u8 *buf,
 		*err = EMU_FAIL;
 		return true;
 	}
-	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
-		kvmd_apic_mmio_write(vcpu, gpa, buf, len);
-		return true;
-	}
-	return !kvmd_io_bus_write(vcpu, KVMD_MMIO_BUS, gpa, len, buf) ||
-	       kvmd_coalesced_write(vcpu->vm, gpa, len, buf, false);
+	return mmio_write_in_kernel(vcpu, gpa, buf, len);
 }
 
 /*
@@ -395,6 +405,8 @@ int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu)
 {
 	u64 data = vcpu->mmio_next.data;
 
+	if (vcpu->mmio_str.n)
+		return kvmd_string_mmio_exit(vcpu);
 	if (!vcpu->mmio_next.len)
 		return KVMD_RESUME;
 	emu_mmio_exit(vcpu, vcpu->mmio_next.gpa, vcpu->mmio_next.len, &data);
@@ -592,6 +604,149 @@ static int emu_string(struct emu *e, int size)
 	return op == 0xac ? EMU_OK : emu_write(e, &sp, v, size);
 }
 
+/*
+ * OUTS whose source is not RAM, as KVM's emulator runs every OUTS: one
+ * element a pass, read first (an MMIO read may exit and run this again),
+ * then written to the port; a REP runs again natively for the next one.
+ */
+static int emu_outs(struct emu *e, int size)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	u64 mask = size_mask(e->adsize), v = 0;
+	int seg = e->seg >= 0 ? e->seg : KVMD_SEG_DS;
+	s64 step = (vcpu->rflags & X86_EFLAGS_DF) ? -size : size;
+	u16 port = vcpu->regs[R_DX];
+	int r;
+
+	e->string = true;
+	if (e->rep && !(vcpu->regs[R_CX] & mask)) {
+		emu_commit(e);
+		return EMU_OK;
+	}
+	r = emu_read(e, emu_linear(e, seg, vcpu->regs[R_SI]), &v, size);
+	if (r)
+		return r;
+	reg_write(e, R_SI, e->adsize, vcpu->regs[R_SI] + step);
+	if (e->rep)
+		reg_write(e, R_CX, e->adsize, vcpu->regs[R_CX] - 1);
+	if (!e->rep || !(vcpu->regs[R_CX] & mask))
+		emu_commit(e);
+	/* The element is out of the read cache: the port's exit ends the pass. */
+	vcpu->mmio_cached = 0;
+	if (kvmd_pio_out(vcpu, port, size, &v, vcpu->rip) == KVMD_EXIT_USER)
+		return EMU_EXIT;
+	return EMU_OK;
+}
+
+/* PUSH and POP's operand size: 8 in 64-bit code (2 with 66h), else the operand size. */
+static int emu_stack_opsize(struct emu *e)
+{
+	if (e->long64)
+		return e->opsize == 2 ? 2 : 8;
+	return e->opsize;
+}
+
+/* SS:RSP as the stack addresses it: 64-bit, or SS.B's 32 or 16 bits. */
+static u64 emu_stack_linear(struct emu *e, u64 sp, int *sa)
+{
+	struct kvm_segment ss;
+	u64 la;
+
+	if (e->long64) {
+		*sa = 8;
+		return sp;
+	}
+	kvmd_ops->get_segment(e->vcpu, &ss, KVMD_SEG_SS);
+	*sa = ss.db ? 4 : 2;
+	la = ss.base + (sp & size_mask(*sa));
+	return (u32)la;
+}
+
+/* PUSH (and CALL's): RSP lowered with the commit, the store last. */
+static int emu_push(struct emu *e, u64 v, int size)
+{
+	struct emu_span sp;
+	u64 rsp = e->vcpu->regs[R_SP] - size;
+	int sa, r;
+
+	r = emu_span(e, emu_stack_linear(e, rsp, &sa), size, true, &sp);
+	if (r)
+		return r;
+	reg_write(e, R_SP, sa, rsp);
+	emu_commit(e);
+	return emu_write(e, &sp, v, size);
+}
+
+/* The value a POP takes, RSP raised; the caller commits. */
+static int emu_pop(struct emu *e, u64 *v, int size)
+{
+	u64 rsp = e->vcpu->regs[R_SP];
+	int sa, r;
+
+	r = emu_read(e, emu_stack_linear(e, rsp, &sa), v, size);
+	if (r)
+		return r;
+	reg_write(e, R_SP, sa, rsp + size);
+	return EMU_OK;
+}
+
+/*
+ * The stack forms KVM's emulator takes when the stack (or a memory
+ * operand) is not RAM: PUSH reg/imm/r/m, PUSHF, CALL rel, POP reg/r/m.
+ */
+static int emu_stack(struct emu *e)
+{
+	struct kvmd_vcpu *vcpu = e->vcpu;
+	int size = emu_stack_opsize(e), reg = (e->op & 7) | (e->rex & 1) << 3;
+	struct emu_span sp;
+	u64 v, rsp;
+	s64 rel;
+	int sa, r;
+
+	switch (e->op) {
+	case 0x50 ... 0x57:
+		return emu_push(e, reg_read(e, reg, size), size);
+	case 0x58 ... 0x5f:
+		r = emu_pop(e, &v, size);
+		if (r)
+			return r;
+		reg_write(e, reg, size, v);
+		emu_commit(e);
+		return EMU_OK;
+	case 0x68: case 0x6a:
+		if (emu_imm(e, e->op == 0x6a ? 1 : size == 2 ? 2 : 4, &e->imm))
+			return EMU_FAIL;
+		return emu_push(e, e->imm, size);
+	case 0x9c:				/* pushf: VM and RF read as 0 */
+		return emu_push(e, vcpu->rflags & ~(u64)(X86_EFLAGS_VM | X86_EFLAGS_RF), size);
+	case 0xe8:				/* call rel16/32 */
+		if (emu_imm(e, e->opsize == 2 ? 2 : 4, &rel))
+			return EMU_FAIL;
+		v = vcpu->rip + e->pos;
+		rsp = vcpu->regs[R_SP] - size;
+		r = emu_span(e, emu_stack_linear(e, rsp, &sa), size, true, &sp);
+		if (r)
+			return r;
+		reg_write(e, R_SP, sa, rsp);
+		/* RIP at the target before the store exits: its completion checks RIP. */
+		emu_commit(e);
+		vcpu->rip = e->long64 ? v + rel : (v + rel) & size_mask(e->opsize == 2 ? 2 : 4);
+		return emu_write(e, &sp, v, size);
+	case 0x8f:				/* pop r/m */
+		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7))
+			return EMU_FAIL;
+		r = emu_span(e, emu_rm_linear(e), size, true, &sp);
+		if (r)
+			return r;
+		r = emu_pop(e, &v, size);
+		if (r)
+			return r;
+		emu_commit(e);
+		return emu_write(e, &sp, v, size);
+	}
+	return EMU_FAIL;
+}
+
 static int emu_decode_prefixes(struct emu *e)
 {
 	struct kvm_segment cs;
@@ -666,6 +821,71 @@ static int emu_imm_size(struct emu *e)
 	return e->opsize == 2 ? 2 : 4;
 }
 
+/* cmpxchg: as KVM's emulator, the destination is written either way. */
+static u64 fn_cmpxchg(struct emu *e, u64 v, int size)
+{
+	emu_alu(e, ALU_CMP, reg_read(e, R_AX, size), v, size);
+	if (e->vcpu->rflags & X86_EFLAGS_ZF)
+		return reg_read(e, e->reg, size);
+	reg_write(e, R_AX, size, v);
+	return v;
+}
+
+/* cmpxchg8b: EDX:EAX against the quadword, ECX:EBX in on a match. */
+static u64 fn_cmpxchg8b(struct emu *e, u64 v, int size)
+{
+	unsigned long *regs = e->vcpu->regs;
+
+	if ((u32)v == (u32)regs[R_AX] && (u32)(v >> 32) == (u32)regs[R_DX]) {
+		e->vcpu->rflags |= X86_EFLAGS_ZF;
+		return (u64)(u32)regs[R_CX] << 32 | (u32)regs[R_BX];
+	}
+	regs[R_AX] = (u32)v;
+	regs[R_DX] = (u32)(v >> 32);
+	e->vcpu->rflags &= ~X86_EFLAGS_ZF;
+	return v;
+}
+
+/*
+ * One shift or rotate by the CPU itself, for exactly its flags (those the
+ * manuals leave undefined too), as KVM's fastop runs them: only the
+ * arithmetic flags go in and out, the host's own stay as they were.
+ */
+#define SHIFT_ONE(insn, sfx, type)					\
+	asm volatile("push %[fl]; popf; " insn sfx " %%cl, %[val]; pushf; pop %[fl]" \
+		     : [val] "+r" (*(type *)&val), [fl] "+r" (fl)	\
+		     : "c" (cnt) : "cc", "memory")
+
+#define SHIFT_SIZES(insn)						\
+	do {								\
+		switch (size) {						\
+		case 1: SHIFT_ONE(insn, "b", u8); break;		\
+		case 2: SHIFT_ONE(insn, "w", u16); break;		\
+		case 4: SHIFT_ONE(insn, "l", u32); break;		\
+		default: SHIFT_ONE(insn, "q", u64); break;		\
+		}							\
+	} while (0)
+
+static u64 fn_shift(struct emu *e, u64 v, int size)
+{
+	unsigned long host = native_save_fl(), fl;
+	u64 val = v;
+	u8 cnt = e->imm;
+
+	fl = (host & ~FLAGS_ARITH) | (e->vcpu->rflags & FLAGS_ARITH);
+	switch (e->reg & 7) {
+	case 0: SHIFT_SIZES("rol"); break;
+	case 1: SHIFT_SIZES("ror"); break;
+	case 2: SHIFT_SIZES("rcl"); break;
+	case 3: SHIFT_SIZES("rcr"); break;
+	case 5: SHIFT_SIZES("shr"); break;
+	case 7: SHIFT_SIZES("sar"); break;
+	default: SHIFT_SIZES("shl"); break;	/* /4, and /6 as KVM takes it */
+	}
+	e->vcpu->rflags = (e->vcpu->rflags & ~FLAGS_ARITH) | (fl & FLAGS_ARITH);
+	return val & size_mask(size);
+}
+
 static int emu_exec_twobyte(struct emu *e)
 {
 	int size = e->opsize;
@@ -687,6 +907,28 @@ static int emu_exec_twobyte(struct emu *e)
 		emu_commit(e);
 		return EMU_OK;
 	}
+	case 0x01:					/* lmsw m16 */
+		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7) != 6)
+			return EMU_FAIL;
+		if (kvmd_ops->get_cpl(e->vcpu)) {
+			kvmd_queue_exception_e(e->vcpu, 13, 0);
+			return EMU_FAULT;
+		}
+		r = emu_read(e, emu_rm_linear(e), &v, 2);
+		if (r)
+			return r;
+		/* The low four bits; PE can be set, not cleared. */
+		kvmd_ops->set_cr0(e->vcpu, (kvmd_ops->get_cr(e->vcpu, 0) & ~0xeULL) | (v & 0xf));
+		emu_commit(e);
+		return EMU_OK;
+	case 0xb0: case 0xb1:				/* cmpxchg */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		return emu_rmw(e, e->op == 0xb0 ? 1 : size, fn_cmpxchg, true);
+	case 0xc7:					/* cmpxchg8b; 16b as KVM: no */
+		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7) != 1 || size == 8)
+			return EMU_FAIL;
+		return emu_rmw(e, 8, fn_cmpxchg8b, true);
 	case 0xc3:					/* movnti */
 		if (decode_modrm(e) || e->mod == 3)
 			return EMU_FAIL;
@@ -835,6 +1077,19 @@ static int emu_exec(struct emu *e)
 	}
 	case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac: case 0xad:
 		return emu_string(e, size);
+	case 0x6e: case 0x6f:			/* outs */
+		return emu_outs(e, op == 0x6e ? 1 : e->opsize == 2 ? 2 : 4);
+	case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		size = (op & 1) ? e->opsize : 1;	/* shifts and rotates */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		if (op <= 0xc1) {
+			if (emu_imm(e, 1, &e->imm))
+				return EMU_FAIL;
+		} else {
+			e->imm = op <= 0xd1 ? 1 : e->vcpu->regs[R_CX] & 0xff;
+		}
+		return emu_rmw(e, size, fn_shift, true);
 	case 0xf6: case 0xf7:
 		if (decode_modrm(e) || e->mod == 3)
 			return EMU_FAIL;
@@ -854,12 +1109,98 @@ static int emu_exec(struct emu *e)
 			return emu_rmw(e, size, fn_neg, true);
 		}
 		return EMU_FAIL;
-	case 0xfe: case 0xff:			/* inc, dec */
-		if (decode_modrm(e) || e->mod == 3 || (e->reg & 7) > 1)
+	case 0xfe: case 0xff:			/* inc, dec, push r/m */
+		if (decode_modrm(e) || e->mod == 3)
+			return EMU_FAIL;
+		if (op == 0xff && (e->reg & 7) == 6) {
+			size = emu_stack_opsize(e);
+			r = emu_read(e, emu_rm_linear(e), &v, size);
+			if (r)
+				return r;
+			return emu_push(e, v, size);
+		}
+		if ((e->reg & 7) > 1)
 			return EMU_FAIL;
 		return emu_rmw(e, size, fn_incdec, true);
+	case 0x50 ... 0x5f: case 0x68: case 0x6a: case 0x8f: case 0x9c: case 0xe8:
+		return emu_stack(e);
 	}
 	return EMU_FAIL;
+}
+
+/*
+ * The memory side of a string IN, once userspace or a device gave the data
+ * (in the PIO page): RAM is written at once; what is not RAM goes to the
+ * in-kernel devices 8 bytes at a time, and from the first piece none takes,
+ * to userspace, as KVM's emulator does it (a fragment a page, 8 bytes an
+ * exit). Returns 0 (all stored), 1 (MMIO writes wait for
+ * kvmd_string_mmio_exit), -EINVAL with @fault (a guest #PF is due) or
+ * another -errno.
+ */
+int kvmd_string_in_store(struct kvmd_vcpu *vcpu, u64 gva, unsigned int len,
+			 struct kvmd_walk_fault *fault)
+{
+	const u8 *data = kvmd_pio_data(vcpu);
+	unsigned int access = KVMD_ACC_WRITE, off = 0;
+
+	if (kvmd_ops->get_cpl(vcpu) == 3)
+		access |= KVMD_ACC_USER;
+	vcpu->mmio_str.n = 0;
+	vcpu->mmio_str.cur = 0;
+	while (off < len) {
+		unsigned int n = min_t(unsigned int, len - off,
+				       PAGE_SIZE - offset_in_page(gva));
+		u64 gpa;
+		int r;
+
+		r = kvmd_gva_to_gpa(vcpu, gva, access, &gpa, fault);
+		if (r)
+			return r;
+		r = kvmd_vcpu_write_guest(vcpu, gpa, data + off, n);
+		if (r && r != -ENOENT)
+			return r;
+		gva += n;
+		if (!r) {
+			off += n;
+			continue;
+		}
+		while (n) {
+			unsigned int c = min_t(unsigned int, n, 8);
+
+			if (!mmio_write_in_kernel(vcpu, gpa, data + off, c))
+				break;
+			gpa += c;
+			off += c;
+			n -= c;
+		}
+		if (!n)
+			continue;
+		/* A string IN stores at most a page: two fragments at most. */
+		if (WARN_ON_ONCE(vcpu->mmio_str.n >= 2))
+			return -EFAULT;
+		vcpu->mmio_str.gpa[vcpu->mmio_str.n] = gpa;
+		vcpu->mmio_str.len[vcpu->mmio_str.n] = n;
+		vcpu->mmio_str.off[vcpu->mmio_str.n] = off;
+		vcpu->mmio_str.n++;
+		off += n;
+	}
+	return vcpu->mmio_str.n ? 1 : 0;
+}
+
+/* The next 8 bytes (or fewer) of a string IN's MMIO writes, as one exit. */
+int kvmd_string_mmio_exit(struct kvmd_vcpu *vcpu)
+{
+	int i = vcpu->mmio_str.cur;
+	unsigned int c = min_t(unsigned int, vcpu->mmio_str.len[i], 8);
+
+	emu_mmio_exit(vcpu, vcpu->mmio_str.gpa[i], c,
+		      (const u8 *)kvmd_pio_data(vcpu) + vcpu->mmio_str.off[i]);
+	vcpu->mmio_str.gpa[i] += c;
+	vcpu->mmio_str.off[i] += c;
+	vcpu->mmio_str.len[i] -= c;
+	if (!vcpu->mmio_str.len[i] && ++vcpu->mmio_str.cur >= vcpu->mmio_str.n)
+		vcpu->mmio_str.n = 0;
+	return KVMD_EXIT_USER;
 }
 
 /* Up to 15 instruction bytes at CS:RIP; fewer at the end of readable memory. */
@@ -890,6 +1231,7 @@ int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu)
 	int r;
 
 	vcpu->mmio_used = 0;
+	vcpu->mmio_str.n = 0;
 	if (kvmd_fetch_insn(vcpu, e.b, &e.avail) || emu_decode_prefixes(&e)) {
 		vcpu->mmio_cached = 0;
 		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);

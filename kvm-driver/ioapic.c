@@ -23,6 +23,7 @@
 #define IOAPIC_REG_SELECT	0x00
 #define IOAPIC_REG_WINDOW	0x10
 #define IOAPIC_REG_EOI		0x40
+#define IOAPIC_RTC_PIN		8	/* KVM treats the RTC's EOIs apart */
 
 #define IOAPIC_REG_ID		0x00
 #define IOAPIC_REG_VERSION	0x01
@@ -138,6 +139,17 @@ void kvmd_ioapic_clear_all(struct kvmd_ioapic *ioapic, int irq_source_id)
 	spin_unlock(&ioapic->lock);
 }
 
+/* A pin's redirection entry, read under the lock for one look. */
+static u64 ioapic_rte(struct kvmd_ioapic *ioapic, int pin)
+{
+	u64 e;
+
+	spin_lock(&ioapic->lock);
+	e = ioapic->redirtbl[pin];
+	spin_unlock(&ioapic->lock);
+	return e;
+}
+
 /*
  * An EOI of vector at a local APIC (or KVM's EOI register): every pin on
  * that vector hears of it, its ack notifiers run, a level pin drops remote
@@ -150,10 +162,7 @@ static void ioapic_eoi_vector(struct kvmd_ioapic *ioapic, int vector)
 	for (pin = 0; pin < KVMD_NR_IOAPIC_PINS; pin++) {
 		u64 e;
 
-		spin_lock(&ioapic->lock);
-		e = ioapic->redirtbl[pin];
-		spin_unlock(&ioapic->lock);
-		if (RTE_VECTOR(e) != vector)
+		if (RTE_VECTOR(ioapic_rte(ioapic, pin)) != vector)
 			continue;
 		kvmd_notify_acked_irq(ioapic->vm, KVM_IRQCHIP_IOAPIC, pin);
 		spin_lock(&ioapic->lock);
@@ -174,6 +183,33 @@ void kvmd_ioapic_eoi(struct kvmd_vm *vm, struct kvmd_vcpu *vcpu, int vector)
 	/* Most EOIs are of MSIs and IPIs: one bit test, no pin scan. */
 	if (ioapic && test_bit(vector, ioapic->vectors))
 		ioapic_eoi_vector(ioapic, vector);
+}
+
+/*
+ * For lapic.c's PV EOI, as KVM's ioapic_handled_vectors: an EOI of vector
+ * must reach the IOAPIC when a pin on it is level-triggered, has an ack
+ * notifier (the PIT's reinjection, a resampling irqfd) or is the RTC's.
+ * KVM also asks that the pin target the vCPU (or that the vector be
+ * pending in its APIC when it scanned the table); any pin counts here,
+ * which only costs a guest the PV EOI of a vector shared across vCPUs.
+ */
+bool kvmd_ioapic_handles_vector(struct kvmd_vm *vm, int vector)
+{
+	struct kvmd_ioapic *ioapic = READ_ONCE(vm->ioapic);
+	int pin;
+
+	if (!ioapic || !test_bit(vector, ioapic->vectors))
+		return false;
+	for (pin = 0; pin < KVMD_NR_IOAPIC_PINS; pin++) {
+		u64 e = ioapic_rte(ioapic, pin);
+
+		if (RTE_VECTOR(e) != vector)
+			continue;
+		if ((e & RTE_LEVEL) || pin == IOAPIC_RTC_PIN ||
+		    kvmd_irq_has_notifier(vm, KVM_IRQCHIP_IOAPIC, pin))
+			return true;
+	}
+	return false;
 }
 
 static u32 ioapic_read_indirect(struct kvmd_ioapic *ioapic)

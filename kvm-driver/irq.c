@@ -165,19 +165,40 @@ void kvmd_fire_mask_notifiers(struct kvmd_vm *vm, u32 irqchip, u32 pin,
 	srcu_read_unlock(&vm->irq_srcu, idx);
 }
 
-void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin)
+/*
+ * The ack notifiers of pin of irqchip: with call, each is called; returns
+ * whether any listens (lapic.c's PV EOI asks without calling).
+ */
+static bool ack_notifiers(struct kvmd_vm *vm, u32 irqchip, u32 pin, bool call)
 {
 	struct kvmd_irq_ack_notifier *kian;
+	bool found = false;
 	int idx, gsi;
 
 	idx = srcu_read_lock(&vm->irq_srcu);
 	gsi = chip_pin_gsi(vm, irqchip, pin);
 	if (gsi >= 0)
 		hlist_for_each_entry_srcu(kian, &vm->irq_ack_notifiers, link,
-					  srcu_read_lock_held(&vm->irq_srcu))
-			if (kian->gsi == gsi)
-				kian->irq_acked(kian);
+					  srcu_read_lock_held(&vm->irq_srcu)) {
+			if (kian->gsi != gsi)
+				continue;
+			found = true;
+			if (!call)
+				break;
+			kian->irq_acked(kian);
+		}
 	srcu_read_unlock(&vm->irq_srcu, idx);
+	return found;
+}
+
+void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin)
+{
+	ack_notifiers(vm, irqchip, pin, true);
+}
+
+bool kvmd_irq_has_notifier(struct kvmd_vm *vm, u32 irqchip, u32 pin)
+{
+	return ack_notifiers(vm, irqchip, pin, false);
 }
 
 /* ---- routing ---- */

@@ -173,6 +173,7 @@ void kvmd_fire_mask_notifiers(struct kvmd_vm *vm, u32 irqchip, u32 pin,
 			      bool masked);
 /* An EOI reached pin of irqchip: run the ack notifiers of its gsis. */
 void kvmd_notify_acked_irq(struct kvmd_vm *vm, u32 irqchip, u32 pin);
+bool kvmd_irq_has_notifier(struct kvmd_vm *vm, u32 irqchip, u32 pin);
 bool kvmd_irqchip_in_kernel(struct kvmd_vm *vm);	/* LAPICs in the kernel */
 bool kvmd_irqchip_full(struct kvmd_vm *vm);		/* and PIC + IOAPIC */
 int kvmd_irq_init(struct kvmd_vm *vm);
@@ -188,6 +189,8 @@ struct kvmd_lapic;
 int kvmd_lapic_create(struct kvmd_vcpu *vcpu);
 void kvmd_lapic_free(struct kvmd_vcpu *vcpu);
 void kvmd_lapic_reset(struct kvmd_vcpu *vcpu, bool init);
+/* An in-kernel APIC, enabled in IA32_APIC_BASE and in its SVR (KVM's kvm_lapic_enabled). */
+bool kvmd_lapic_enabled(struct kvmd_vcpu *vcpu);
 /* Deliver to every APIC irq addresses; returns the number that took it, or -1. */
 int kvmd_irq_delivery_to_apic(struct kvmd_vm *vm, struct kvmd_vcpu *src,
 			      const struct kvmd_lapic_irq *irq);
@@ -227,6 +230,8 @@ int kvmd_apic_hv_msr_read(struct kvmd_vcpu *vcpu, u32 off, u64 *data);
 int kvmd_apic_hv_msr_write(struct kvmd_vcpu *vcpu, u32 off, u64 data);
 void kvmd_apic_sync_from_vapic(struct kvmd_vcpu *vcpu);
 void kvmd_apic_sync_to_vapic(struct kvmd_vcpu *vcpu);
+/* PV EOI (MSR_KVM_PV_EOI_EN): after each exit, an EOI the guest made by clearing its bit. */
+void kvmd_apic_pv_eoi_from_guest(struct kvmd_vcpu *vcpu);
 int kvmd_get_lapic(struct kvmd_vcpu *vcpu, struct kvm_lapic_state *s);
 int kvmd_set_lapic(struct kvmd_vcpu *vcpu, const struct kvm_lapic_state *s);
 
@@ -241,6 +246,8 @@ int kvmd_ioapic_set_irq(struct kvmd_ioapic *ioapic, u32 pin,
 void kvmd_ioapic_clear_all(struct kvmd_ioapic *ioapic, int irq_source_id);
 /* A level-triggered vector was EOIed at a local APIC. */
 void kvmd_ioapic_eoi(struct kvmd_vm *vm, struct kvmd_vcpu *vcpu, int vector);
+/* The EOI of vector must reach the IOAPIC (lapic.c's PV EOI asks). */
+bool kvmd_ioapic_handles_vector(struct kvmd_vm *vm, int vector);
 void kvmd_ioapic_get_state(struct kvmd_ioapic *ioapic,
 			   struct kvm_ioapic_state *s);
 void kvmd_ioapic_set_state(struct kvmd_ioapic *ioapic,

@@ -4,8 +4,10 @@
 #define KVMDRV_H
 
 #include <linux/kvm.h>
+#include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/signal.h>
@@ -60,6 +62,8 @@ enum {
 	KVMD_REQ_STEAL_UPDATE,		/* add the run delay to the guest's steal time */
 	KVMD_REQ_SMI,			/* KVM_SMI or an APIC's SMI: latch it (smm.c) */
 	KVMD_REQ_HV,			/* Hyper-V: an exit, a crash or reset, a timer (hyperv.c) */
+	KVMD_REQ_APF_HALT,		/* async_pf.c: wait in the kernel for a page */
+	KVMD_REQ_APF_READY,		/* async_pf.c: a page came in: tell the guest */
 };
 
 enum kvmd_vcpu_mode {
@@ -270,6 +274,12 @@ struct kvmd_vcpu {
 		u32 len;
 		u64 data;
 	} mmio_next;
+	struct {			/* a string IN's MMIO part: data in the PIO page, 8 bytes an exit */
+		u64 gpa[2];
+		u32 len[2];
+		u32 off[2];
+		int n, cur;		/* fragments, the one exiting next; n == 0: none */
+	} mmio_str;
 
 	/* Statistics for tests and the benchmark. */
 	u64 exits;
@@ -279,6 +289,7 @@ struct kvmd_vcpu {
 		u64 mmio_exits;
 		u64 signal_exits;
 		u64 msr_exits;
+		u64 tlb_flush;		/* guest TLB flushes: requested, or the guest's (pv.c) */
 	} stat;
 
 	/* features.c, pv.c, msrfilter.c */
@@ -289,6 +300,10 @@ struct kvmd_vcpu {
 	bool pv_unhalted;		/* KVM_HC_KICK_CPU woke it */
 	u64 steal_msr;			/* MSR_KVM_STEAL_TIME */
 	u64 last_steal;			/* run_delay at the last update */
+	u8 st_preempted;		/* what pv.c last wrote in the guest's preempted byte */
+	bool at_insn_boundary;		/* the last exit was a host interrupt's (pv.c) */
+	struct preempt_notifier preempt_notifier;	/* during KVM_RUN (pv.c) */
+	u64 pv_eoi_msr;			/* MSR_KVM_PV_EOI_EN (lapic.c uses it) */
 	struct {			/* an MSR access userspace completes */
 		bool pending;
 		bool write;
@@ -303,9 +318,29 @@ struct kvmd_vcpu {
 		u64 count;		/* MSR_SMI_COUNT */
 	} smm;
 	struct kvmd_vcpu_hv *hv;	/* Hyper-V state (hyperv.c), or NULL */
+
+	/* async_pf.c: asynchronous page faults; the locking rules are there */
+	struct {
+		u64 msr_en;		/* MSR_KVM_ASYNC_PF_EN */
+		u64 msr_int;		/* MSR_KVM_ASYNC_PF_INT */
+		bool send_user_only;	/* not KVM_ASYNC_PF_SEND_ALWAYS */
+		bool as_pf_vmexit;	/* KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT */
+		bool halted;		/* waiting for a page in the kernel */
+		bool pageready_pending;	/* a "page ready" not yet acknowledged */
+		u32 id;			/* the next token's sequence number */
+		u32 queued;		/* works on the queue, at most KVMD_APF_MAX */
+		struct list_head queue;	/* every work not yet dequeued */
+		spinlock_t lock;	/* guards done */
+		struct list_head done;	/* works whose page is in */
+	} apf;
 };
 
 /* The address space of the vCPU's memory accesses (KVM's kvm_arch_vcpu_memslots_id). */
+static inline void *kvmd_pio_data(struct kvmd_vcpu *vcpu)
+{
+	return (void *)vcpu->run + KVMD_PIO_PAGE * PAGE_SIZE;
+}
+
 static inline int kvmd_vcpu_as_id(struct kvmd_vcpu *vcpu)
 {
 	return vcpu->smm.active ? 1 : 0;
@@ -316,8 +351,30 @@ static inline void kvmd_make_request(struct kvmd_vcpu *vcpu, int req)
 	set_bit(req, &vcpu->requests);
 }
 
+/*
+ * Whether any device sits on a bus, or any coalesced zone is registered:
+ * a plain look, so an exit to userspace on a VM without them (the common
+ * case for PIO without the in-kernel irqchip) takes no SRCU or RCU walk.
+ */
+static inline bool kvmd_io_bus_has_devices(struct kvmd_vm *vm, enum kvmd_bus bus)
+{
+	return rcu_access_pointer(vm->buses[bus]);
+}
+
+static inline bool kvmd_coalesced_any(struct kvmd_vm *vm)
+{
+	return rcu_access_pointer(vm->coalesced_zones);
+}
+
+/*
+ * As KVM's kvm_check_request(): a plain read first, so an entry with no
+ * request pending does no locked read-modify-write per request it checks.
+ * The clearing that follows a set bit still orders like test_and_clear.
+ */
 static inline bool kvmd_check_request(struct kvmd_vcpu *vcpu, int req)
 {
+	if (!test_bit(req, &vcpu->requests))
+		return false;
 	return test_and_clear_bit(req, &vcpu->requests);
 }
 
@@ -352,6 +409,8 @@ void kvmd_queue_exception_e(struct kvmd_vcpu *vcpu, u8 nr, u32 error);
 void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len);
 int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip);
+int kvmd_pio_out(struct kvmd_vcpu *vcpu, u16 port, u8 size, const void *val,
+		 u64 next_rip);
 int kvmd_handle_hlt(struct kvmd_vcpu *vcpu);
 int kvmd_set_tpr(struct kvmd_vcpu *vcpu, u64 tpr);
 int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
@@ -360,6 +419,11 @@ int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
 			u64 info2);
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
 bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4);
+
+/* cr.c */
+bool kvmd_pdptrs_ok(struct kvmd_vcpu *vcpu, u64 cr3);
+int kvmd_guest_set_cr0(struct kvmd_vcpu *vcpu, u64 val);
+int kvmd_guest_set_cr4(struct kvmd_vcpu *vcpu, u64 val);
 
 /* memslot.c */
 int kvmd_set_memory_region(struct kvmd_vm *vm,
@@ -377,6 +441,10 @@ int kvmd_vcpu_read_guest(struct kvmd_vcpu *vcpu, u64 gpa, void *buf,
 int kvmd_vcpu_write_guest(struct kvmd_vcpu *vcpu, u64 gpa, const void *buf,
 			  unsigned int len);
 void kvmd_mark_dirty(struct kvmd_memslot *slot, u64 gfn);
+bool kvmd_gpa_writable(struct kvmd_vm *vm, u64 gpa);
+int kvmd_guest_xchg_u8(struct kvmd_vm *vm, u64 gpa, u8 new, u8 *old);
+int kvmd_write_guest_atomic(struct kvmd_vm *vm, u64 gpa, const void *buf,
+			    unsigned int len);
 
 /* mmu/npt.c */
 int kvmd_tdp_init(struct kvmd_vm *vm);
@@ -414,6 +482,9 @@ bool kvmd_long_mode(struct kvmd_vcpu *vcpu);
 /* emulate.c */
 int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu);
 int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu);
+int kvmd_string_in_store(struct kvmd_vcpu *vcpu, u64 gva, unsigned int len,
+			 struct kvmd_walk_fault *fault);
+int kvmd_string_mmio_exit(struct kvmd_vcpu *vcpu);
 int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len);
 
 /* taskswitch.c: the reasons in KVM's (and the VMX qualification's) encoding. */
@@ -546,6 +617,20 @@ bool kvmd_steal_time_ok(void);
 void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force);
 int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
+void kvmd_pv_vcpu_init(struct kvmd_vcpu *vcpu);
+void kvmd_pv_run_begin(struct kvmd_vcpu *vcpu);
+void kvmd_pv_run_end(struct kvmd_vcpu *vcpu);
+
+/* async_pf.c */
+void kvmd_apf_vcpu_init(struct kvmd_vcpu *vcpu);
+void kvmd_apf_reset(struct kvmd_vcpu *vcpu);
+bool kvmd_apf_can_do(struct kvmd_vcpu *vcpu);
+bool kvmd_apf_fault(struct kvmd_vcpu *vcpu, u64 gpa, unsigned long hva,
+		    bool write);
+void kvmd_apf_check_completion(struct kvmd_vcpu *vcpu);
+bool kvmd_apf_has_done(struct kvmd_vcpu *vcpu);
+int kvmd_apf_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmd_apf_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* stats.c */
 int kvmd_vm_stats_fd(struct kvmd_vm *vm);

@@ -20,6 +20,11 @@
  * acts on them in kvmd_apic_sync() before its next entry. The rest of the
  * registers may be read (not written) from elsewhere with READ_ONCE: the
  * destination matching of another vCPU's IPI reads ID, LDR and DFR.
+ *
+ * PV EOI (MSR_KVM_PV_EOI_EN): isr_cache and pv_eoi_pending are the vCPU
+ * thread's; it reads and writes the guest's PV EOI byte only while the
+ * vCPU is outside guest mode (after an exit, before an entry), and the
+ * guest clears it only while inside: no other ordering is needed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,6 +34,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <asm/apicdef.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/smp.h>
 #include <asm/tsc.h>
@@ -69,6 +75,9 @@ struct kvmd_lapic {
 	ktime_t start;			/* when TMICT was written */
 	u64 tscdeadline;
 	int pending_eoi_exit;		/* split irqchip: vector for KVM_EXIT_IOAPIC_EOI */
+	/* KVM's highest_isr_cache: the vector acknowledged last, -1 after an EOI */
+	int isr_cache;
+	bool pv_eoi_pending;		/* the guest's PV EOI bit was set at entry */
 	bool x2apic_format;		/* KVM_CAP_X2APIC_API: not supported yet */
 };
 
@@ -144,6 +153,11 @@ static inline bool apic_sw_enabled(struct kvmd_lapic *apic)
 static inline bool apic_enabled(struct kvmd_lapic *apic)
 {
 	return apic_hw_enabled(apic->vcpu) && apic_sw_enabled(apic);
+}
+
+bool kvmd_lapic_enabled(struct kvmd_vcpu *vcpu)
+{
+	return vcpu->apic && apic_enabled(vcpu->apic);
 }
 
 static inline bool kvmd_vcpu_is_bsp(struct kvmd_vcpu *vcpu)
@@ -593,6 +607,7 @@ static void apic_send_eoi(struct kvmd_lapic *apic)
 	if (vec < 0)
 		return;
 	vec_clear(apic, APIC_ISR, vec);
+	apic->isr_cache = -1;
 	apic_update_ppr(apic);
 	level = vec_test(apic, APIC_TMR, vec);
 	if (kvmd_irqchip_full(vcpu->vm)) {
@@ -947,6 +962,67 @@ static void report_tpr_access(struct kvmd_lapic *apic, bool write)
 }
 
 /*
+ * PV EOI, as KVM: before an entry, the guest's byte at the MSR's address
+ * gets KVM_PV_EOI_ENABLED when the vector acknowledged last is still in
+ * service (isr_cache), nothing waits in IRR and no IOAPIC needs to hear
+ * of its EOI (split irqchip: a level-triggered vector's EOI exits to
+ * userspace). A guest may then clear the bit instead of writing EOI;
+ * after the next exit this driver makes that EOI for it.
+ */
+static u64 pv_eoi_gpa(struct kvmd_vcpu *vcpu)
+{
+	return vcpu->pv_eoi_msr & ~(u64)KVM_MSR_ENABLED;
+}
+
+static bool pv_eoi_enabled(struct kvmd_vcpu *vcpu)
+{
+	return vcpu->pv_eoi_msr & KVM_MSR_ENABLED;
+}
+
+static bool apic_eoi_needed_elsewhere(struct kvmd_lapic *apic, int vec)
+{
+	struct kvmd_vm *vm = apic->vcpu->vm;
+
+	if (kvmd_irqchip_full(vm))
+		return kvmd_ioapic_handles_vector(vm, vec);
+	return vec_test(apic, APIC_TMR, vec);
+}
+
+static void apic_pv_eoi_to_guest(struct kvmd_vcpu *vcpu)
+{
+	struct kvmd_lapic *apic = vcpu->apic;
+	u8 val = KVM_PV_EOI_ENABLED;
+
+	if (!pv_eoi_enabled(vcpu) || apic->isr_cache < 0 ||
+	    vec_highest(apic, APIC_IRR) >= 0 ||
+	    apic_eoi_needed_elsewhere(apic, apic->isr_cache))
+		return;
+	if (!kvmd_write_guest(vcpu->vm, pv_eoi_gpa(vcpu), &val, sizeof(val)))
+		apic->pv_eoi_pending = true;
+}
+
+void kvmd_apic_pv_eoi_from_guest(struct kvmd_vcpu *vcpu)
+{
+	struct kvmd_lapic *apic = vcpu->apic;
+	u8 val;
+
+	if (!apic || !apic->pv_eoi_pending)
+		return;
+	apic->pv_eoi_pending = false;
+	if (!pv_eoi_enabled(vcpu))
+		return;
+	/* Bit still set: no EOI yet; clear it, the next entry decides again. */
+	if (!kvmd_read_guest(vcpu->vm, pv_eoi_gpa(vcpu), &val, sizeof(val)) &&
+	    (val & KVM_PV_EOI_ENABLED)) {
+		val = KVM_PV_EOI_DISABLED;
+		if (!kvmd_write_guest(vcpu->vm, pv_eoi_gpa(vcpu), &val, sizeof(val)))
+			return;
+	}
+	/* Cleared (or the byte is gone, as KVM takes it): the guest's EOI. */
+	apic_send_eoi(apic);
+}
+
+/*
  * KVM_SET_VAPIC_ADDR: a guest page mirrors the TPR (QEMU's kvmvapic ROM
  * patches guests to use it). As KVM: before each entry it gets the TPR,
  * the highest ISR class and the highest IRR vector; after, the guest's
@@ -969,6 +1045,7 @@ void kvmd_apic_sync_to_vapic(struct kvmd_vcpu *vcpu)
 	int isr, irr;
 	u32 data;
 
+	apic_pv_eoi_to_guest(vcpu);
 	if (!vcpu->vapic_addr)
 		return;
 	isr = vec_highest(apic, APIC_ISR);
@@ -1153,8 +1230,11 @@ int kvmd_cpu_get_interrupt(struct kvmd_vcpu *vcpu)
 		return -1;
 	vec_clear(apic, APIC_IRR, vec);
 	/* A Hyper-V SINT with auto-EOI is never in service (hyperv_synic.c). */
-	if (!vcpu->hv || !kvmd_hv_synic_auto_eoi(vcpu, vec))
+	if ((!vcpu->hv || !kvmd_hv_synic_auto_eoi(vcpu, vec)) &&
+	    !vec_test(apic, APIC_ISR, vec)) {
 		vec_set(apic, APIC_ISR, vec);
+		apic->isr_cache = vec;
+	}
 	apic_update_ppr(apic);
 	return vec;
 }
@@ -1192,6 +1272,7 @@ int kvmd_set_lapic(struct kvmd_vcpu *vcpu, const struct kvm_lapic_state *s)
 	hrtimer_cancel(&apic->timer);
 	atomic_set(&apic->timer_pending, 0);
 	memcpy(apic->regs, s->regs, sizeof(s->regs));
+	apic->isr_cache = -1;
 	if (apic_x2apic(vcpu))
 		apic_set_x2apic_id(apic);
 	kvmd_apic_update_version(vcpu);
@@ -1250,6 +1331,10 @@ void kvmd_lapic_reset(struct kvmd_vcpu *vcpu, bool init)
 	apic->period_ns = 0;
 	apic->tscdeadline = 0;
 	apic->pending_eoi_exit = -1;
+	apic->isr_cache = -1;
+	apic->pv_eoi_pending = false;
+	/* As KVM, RESET and INIT disable PV EOI (with the APIC in the kernel). */
+	vcpu->pv_eoi_msr = 0;
 	apic_update_ppr(apic);
 	vcpu->extint_vector = -1;
 	kvmd_make_request(vcpu, KVMD_REQ_EVENT);

@@ -392,6 +392,100 @@ static int kvmd_as_write_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
 	return r;
 }
 
+/* The host address of gpa in a writable slot of address space 0, or 0. */
+static unsigned long kvmd_writable_hva(struct kvmd_vm *vm, u64 gpa,
+				       struct kvmd_memslot **slot)
+{
+	u64 gfn = gpa >> PAGE_SHIFT;
+	struct kvmd_memslot *s = kvmd_gfn_to_slot(vm, 0, gfn);
+
+	if (!s || (s->flags & KVM_MEM_READONLY))
+		return 0;
+	*slot = s;
+	return s->hva + ((gfn - s->base_gfn) << PAGE_SHIFT) + offset_in_page(gpa);
+}
+
+/* A writable slot of address space 0 holds gpa (MSR_KVM_PV_EOI_EN's check). */
+bool kvmd_gpa_writable(struct kvmd_vm *vm, u64 gpa)
+{
+	struct kvmd_memslot *s;
+	bool ok;
+
+	down_read(&vm->slots_sem);
+	ok = kvmd_writable_hva(vm, gpa, &s) != 0;
+	up_read(&vm->slots_sem);
+	return ok;
+}
+
+/*
+ * Exchange a guest byte of address space 0 atomically with respect to the
+ * guest's own locked writes (steal time's preempted byte, pv.c); *old gets
+ * what it held. -ENOENT outside a writable slot, -EFAULT, or -EBUSY when
+ * the guest kept changing it.
+ */
+int kvmd_guest_xchg_u8(struct kvmd_vm *vm, u64 gpa, u8 new, u8 *old)
+{
+	struct kvmd_memslot *s;
+	u8 __user *p;
+	int tries, r = -ENOENT;
+	u8 cur;
+
+	down_read(&vm->slots_sem);
+	p = (u8 __user *)kvmd_writable_hva(vm, gpa, &s);
+	if (!p)
+		goto out;
+	r = -EFAULT;
+	if (get_user(cur, p) || !user_access_begin(p, sizeof(*p)))
+		goto out;
+	r = -EBUSY;
+	for (tries = 0; tries < 64; tries++) {
+		if (unsafe_try_cmpxchg_user(p, &cur, new, fault)) {
+			r = 0;
+			break;
+		}
+	}
+	user_access_end();
+	if (!r) {
+		*old = cur;
+		kvmd_mark_dirty(s, gpa >> PAGE_SHIFT);
+	}
+	goto out;
+fault:
+	user_access_end();
+out:
+	up_read(&vm->slots_sem);
+	return r;
+}
+
+/*
+ * A guest write that never sleeps nor waits, for the scheduler's
+ * preemption notifier (pv.c): mmu_lock is only tried (the slots may be
+ * read under it) and the copy faults nothing in. Within one page, address
+ * space 0; -EBUSY, -ENOENT or -EFAULT when it did not happen.
+ */
+int kvmd_write_guest_atomic(struct kvmd_vm *vm, u64 gpa, const void *buf,
+			    unsigned int len)
+{
+	struct kvmd_memslot *s;
+	unsigned long hva;
+	int r = -ENOENT;
+
+	if (offset_in_page(gpa) + len > PAGE_SIZE)
+		return -EINVAL;
+	if (!spin_trylock(&vm->mmu_lock))
+		return -EBUSY;
+	hva = kvmd_writable_hva(vm, gpa, &s);
+	if (hva) {
+		r = -EFAULT;
+		if (!copy_to_user_nofault((void __user *)hva, buf, len)) {
+			kvmd_mark_dirty(s, gpa >> PAGE_SHIFT);
+			r = 0;
+		}
+	}
+	spin_unlock(&vm->mmu_lock);
+	return r;
+}
+
 /* The VM's own accesses (clock pages, steal time) use address space 0, as KVM's. */
 int kvmd_read_guest(struct kvmd_vm *vm, u64 gpa, void *buf, unsigned int len)
 {

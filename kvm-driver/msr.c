@@ -21,11 +21,13 @@ static const u32 kvmd_msrs_to_save[] = {
 	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
-	MSR_KVM_STEAL_TIME, MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES,
+	MSR_KVM_STEAL_TIME, MSR_KVM_PV_EOI_EN,
+	MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES,
 	MSR_IA32_POWER_CTL,
 	MSR_TSC_AUX, MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV, MSR_K7_HWCR,
 	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_IA32_TSC_DEADLINE,
 	MSR_KVM_POLL_CONTROL, MSR_IA32_SMBASE, MSR_SMI_COUNT,
+	MSR_KVM_ASYNC_PF_EN, MSR_KVM_ASYNC_PF_INT, MSR_KVM_ASYNC_PF_ACK,
 };
 
 int kvmd_get_msr_index_list(struct kvm_msr_list __user *ulist)
@@ -127,6 +129,8 @@ int kvmd_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 	if (i < 0)
 		i = kvmd_pv_msr_read(vcpu, index, data, host);
 	if (i < 0)
+		i = kvmd_apf_msr_read(vcpu, index, data, host);
+	if (i < 0)
 		i = kvmd_hv_msr_read(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_cpu_msr_read(vcpu, index, data, host);
@@ -219,6 +223,8 @@ int kvmd_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	i = kvmd_feature_msr_write(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_pv_msr_write(vcpu, index, data, host);
+	if (i < 0)
+		i = kvmd_apf_msr_write(vcpu, index, data, host);
 	if (i < 0)
 		i = kvmd_hv_msr_write(vcpu, index, data, host);
 	if (i < 0)

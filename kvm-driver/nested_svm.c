@@ -31,6 +31,7 @@
 #define NESTED_SVM_NP		(1U << 0)
 #define NESTED_SVM_NRIPS	(1U << 3)
 #define NESTED_SVM_VMCBCLEAN	(1U << 5)
+#define NESTED_SVM_VGIF		(1U << 16)
 #define NESTED_SVM_ADDR_CHK	(1U << 28)
 
 static bool nested_legal_gpa(struct kvmd_vcpu *vcpu, u64 gpa)
@@ -218,6 +219,21 @@ static void nested_prepare_control(struct kvmd_vcpu *vcpu)
 	c->int_ctl = (c12->int_ctl & keep) | V_INTR_MASKING_MASK;
 	if (!(c12->int_ctl & V_INTR_MASKING_MASK))
 		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) | (c01->int_ctl & V_TPR_MASK);
+	/*
+	 * The virtual GIF, when L1's CPUID has it and VMCB12 enables it: the
+	 * CPU's own keeps L2's GIF in vmcb02 (STGI and CLGI that L1 does not
+	 * intercept set and clear V_GIF, which holds back L1's virtual
+	 * interrupt), L1's stays ours (n->gif, set while L2 runs).
+	 */
+	n->vgif = svm_has_vgif && (c12->int_ctl & V_GIF_ENABLE_MASK) &&
+		  kvmd_guest_has(vcpu, 0x8000000a, 3, 16);
+	if (n->vgif) {
+		c->int_ctl |= c12->int_ctl & (V_GIF_MASK | V_GIF_ENABLE_MASK);
+		if (!is_icpt(c12, INTERCEPT_STGI))
+			clr_icpt(n->vmcb02, INTERCEPT_STGI);
+		if (!is_icpt(c12, INTERCEPT_CLGI))
+			clr_icpt(n->vmcb02, INTERCEPT_CLGI);
+	}
 	c->int_vector = c12->int_vector;
 	c->int_state = c12->int_state & SVM_INTERRUPT_SHADOW_MASK;
 	c->event_inj = c12->event_inj;
@@ -349,6 +365,26 @@ static u32 nested_pending_event(struct kvmd_vcpu *vcpu, u32 *err)
 }
 
 /*
+ * VMCB12's int_ctl as the processor leaves it: the bits it writes (V_IRQ
+ * once taken, V_TPR, V_GIF with the virtual GIF) from vmcb02, the rest
+ * as L1 gave them. While our interrupt window borrows V_IRQ (L1 lets L2
+ * take its interrupts), L1's stays as it gave it, as KVM does.
+ */
+static u32 nested_int_ctl12(struct kvmd_vcpu *vcpu)
+{
+	struct svm_nested *n = &to_svm(vcpu)->nested;
+	const struct vmcb_control_area *c02 = &n->vmcb02->control;
+	u32 mask = V_IRQ_MASK | V_TPR_MASK;
+
+	if (!(n->ctl.int_ctl & V_INTR_MASKING_MASK) &&
+	    !is_icpt(&n->ctl, INTERCEPT_VINTR) && is_icpt(c02, INTERCEPT_VINTR))
+		mask &= ~V_IRQ_MASK;
+	if (n->vgif)
+		mask |= V_GIF_MASK;
+	return (n->ctl.int_ctl & ~mask) | (c02->int_ctl & mask);
+}
+
+/*
  * The exit recorded in vmcb02's control area goes to L1: VMCB12 gets L2's
  * state and the exit, L1 resumes after its VMRUN with GIF clear.
  */
@@ -359,7 +395,6 @@ static void nested_svm_vmexit(struct kvmd_vcpu *vcpu)
 	struct vmcb *v01 = svm->vmcb01, *v02 = n->vmcb02, *v12 = n->vmcb12;
 	struct vmcb_save_area *s12 = &v12->save;
 	struct vmcb_control_area *c12 = &v12->control;
-	u32 mask = V_IRQ_MASK | V_TPR_MASK;
 	u32 err = 0;
 
 	/* L1 may have moved its VMCB out of memory: then only L1's state is kept. */
@@ -395,15 +430,7 @@ static void nested_svm_vmexit(struct kvmd_vcpu *vcpu)
 			c12->exit_int_info = nested_pending_event(vcpu, &err);
 		c12->exit_int_info_err = err;
 		c12->next_rip = svm_has_nrips ? v02->control.next_rip : 0;
-		/*
-		 * V_IRQ and V_TPR are the processor's to write; but while our
-		 * interrupt window borrows V_IRQ, L1's stays as it gave it.
-		 */
-		if (!(n->ctl.int_ctl & V_INTR_MASKING_MASK) &&
-		    !is_icpt(&n->ctl, INTERCEPT_VINTR) &&
-		    is_icpt(&v02->control, INTERCEPT_VINTR))
-			mask &= ~V_IRQ_MASK;
-		c12->int_ctl = (n->ctl.int_ctl & ~mask) | (v02->control.int_ctl & mask);
+		c12->int_ctl = nested_int_ctl12(vcpu);
 		c12->int_vector = n->ctl.int_vector;
 		c12->tlb_ctl = n->ctl.tlb_ctl;
 		c12->event_inj = 0;
@@ -581,6 +608,31 @@ void nested_svm_check_events(struct kvmd_vcpu *vcpu)
 	if (l1_if && is_icpt(&n->ctl, INTERCEPT_INTR) &&
 	    kvmd_cpu_has_interrupt(vcpu))
 		nested_synth_vmexit(vcpu, SVM_EXIT_INTR, 0, 0);
+}
+
+/*
+ * An interrupt for L1 would be #VMEXIT(INTR) now: L2 runs with GIF set,
+ * L1 intercepts INTR, and L1's IF (L2's without V_INTR_MASKING) is set.
+ * L2's own IF under V_INTR_MASKING and its interrupt shadow hold nothing
+ * back then (KVM's svm_interrupt_blocked).
+ */
+bool nested_svm_intr_exits(struct kvmd_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_nested *n = &svm->nested;
+
+	if (!n->guest_mode || !n->gif || n->run_pending ||
+	    !is_icpt(&n->ctl, INTERCEPT_INTR))
+		return false;
+	if (n->ctl.int_ctl & V_INTR_MASKING_MASK)
+		return svm->vmcb01->save.rflags & X86_EFLAGS_IF;
+	return vcpu->rflags & X86_EFLAGS_IF;
+}
+
+/* async_pf.c: whether L2 runs. */
+bool nested_svm_is_guest_mode(struct kvmd_vcpu *vcpu)
+{
+	return to_svm(vcpu)->nested.guest_mode;
 }
 
 /* A triple fault of L2 (KVM_SET_VCPU_EVENTS): #VMEXIT(SHUTDOWN) if L1 asks. */
@@ -814,9 +866,13 @@ int nested_svm_cpuid(struct kvm_cpuid_entry2 *ents, int n, int max)
 	e->function = 0x8000000a;
 	e->eax = 1;
 	e->ebx = 8;
-	/* SVME_ADDR_CHK: MSR_VM_HSAVE_PA takes page addresses only (msr.c). */
+	/*
+	 * SVME_ADDR_CHK: MSR_VM_HSAVE_PA takes page addresses only (msr.c).
+	 * VGIF: the CPU's own, for L2 (nested_prepare_control), as KVM has it.
+	 */
 	e->edx = NESTED_SVM_NP | NESTED_SVM_VMCBCLEAN | NESTED_SVM_ADDR_CHK |
-		 (svm_has_nrips ? NESTED_SVM_NRIPS : 0);
+		 (svm_has_nrips ? NESTED_SVM_NRIPS : 0) |
+		 (svm_has_vgif ? NESTED_SVM_VGIF : 0);
 	return n;
 }
 
@@ -839,6 +895,7 @@ int nested_svm_get_state(struct kvmd_vcpu *vcpu,
 		.size = sizeof(st),
 	};
 	u32 user_size;
+	u32 int_ctl;
 
 	if (get_user(user_size, &ustate->size))
 		return -EFAULT;
@@ -858,8 +915,11 @@ int nested_svm_get_state(struct kvmd_vcpu *vcpu,
 		return -EFAULT;
 	if (!n->guest_mode)
 		return 0;
+	/* VMCB12's controls with what L2 has changed in int_ctl so far, as KVM. */
+	int_ctl = nested_int_ctl12(vcpu);
 	if (clear_user(uvmcb, NESTED_VMCB_SIZE) ||
 	    copy_to_user(&uvmcb->control, &n->ctl, sizeof(n->ctl)) ||
+	    put_user(int_ctl, &uvmcb->control.int_ctl) ||
 	    copy_to_user(&uvmcb->save, &svm->vmcb01->save, sizeof(uvmcb->save)))
 		return -EFAULT;
 	return 0;

@@ -2,11 +2,37 @@
 /*
  * kvm-driver/pv.c: KVM's paravirtual interface: hypercalls (VMMCALL on
  * AMD, VMCALL on Intel, the other vendor's instruction patched as KVM
- * does), the PV feature CPUID a guest may be held to, steal time, and
- * MONITOR/MWAIT emulated as NOPs.
+ * does), the PV feature CPUID a guest may be held to, steal time with its
+ * preempted byte and the PV TLB flush, PV EOI's MSR (lapic.c makes the
+ * EOIs), and MONITOR/MWAIT emulated as NOPs.
+ *
+ * Steal time's preempted byte (struct kvm_steal_time.preempted), and the
+ * ordering it relies on:
+ * - While KVM_RUN runs, the vCPU's thread has a preemption notifier. When
+ *   the scheduler takes the CPU from it while it stays runnable (preempted,
+ *   not blocked) and its last exit was for a host interrupt, the byte gets
+ *   KVM_VCPU_PREEMPTED, as KVM's kvm_steal_time_set_preempted. The vendor's
+ *   exit handler sets at_insn_boundary for such an exit; the run loop
+ *   clears it before anything else may run, so the guest is never told it
+ *   was preempted in the middle of emulating an instruction.
+ * - The notifier runs inside the scheduler (run queue locked, interrupts
+ *   off): it may neither sleep nor wait. It writes through
+ *   kvmd_write_guest_atomic (mmu_lock only tried, a copy that faults
+ *   nothing in) and gives up when that fails, as KVM gives up on a stale
+ *   cache.
+ * - The guest's other vCPUs read the byte and, seeing it preempted, set
+ *   KVM_VCPU_FLUSH_TLB in it with a locked cmpxchg instead of sending the
+ *   vCPU an IPI.
+ * - Scheduling the thread in makes KVMD_REQ_STEAL_UPDATE. Before the next
+ *   entry the thread takes the byte back to 0 in one atomic exchange: a
+ *   flag set before it is seen here and becomes KVMD_REQ_TLB_FLUSH (which
+ *   the run loop serves after steal time, before the entry); one set after
+ *   it fails in the guest, which then sends its IPI.
+ * - st_preempted, at_insn_boundary and last_steal are the vCPU thread's.
  */
 #include <linux/kvm.h>
 #include <linux/kvm_para.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/stat.h>
 #include <asm/apicdef.h>
@@ -238,17 +264,32 @@ bool kvmd_steal_time_ok(void)
  * last update to the guest's kvm_steal_time, under KVM's version protocol
  * (odd while it changes). Called before each entry into the guest: it
  * writes when the thread waited since the last update, or when forced
- * (on each KVM_RUN, as KVM on each vCPU load).
+ * (on each KVM_RUN and each time the thread is scheduled in, as KVM on
+ * each vCPU load). The preempted byte goes back to 0 first: with the PV
+ * TLB flush, in one exchange that also tells whether the guest asked for
+ * a flush while the vCPU was preempted (see the top of the file).
  */
 void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force)
 {
 	u64 gpa = vcpu->steal_msr & KVM_STEAL_VALID_BITS;
+	u64 pgpa = gpa + offsetof(struct kvm_steal_time, preempted);
 	u64 delay = current->sched_info.run_delay;
 	struct kvm_steal_time st;
+	u8 old = 0;
 
 	if (!(vcpu->steal_msr & KVM_MSR_ENABLED) ||
 	    (!force && delay == vcpu->last_steal))
 		return;
+	if (kvmd_guest_pv_has(vcpu, KVM_FEATURE_PV_TLB_FLUSH)) {
+		if (kvmd_guest_xchg_u8(vcpu->vm, pgpa, 0, &old))
+			return;
+		if (old & KVM_VCPU_FLUSH_TLB)
+			kvmd_make_request(vcpu, KVMD_REQ_TLB_FLUSH);
+	} else if (kvmd_write_guest(vcpu->vm, pgpa, &old, sizeof(old))) {
+		return;
+	}
+	vcpu->st_preempted = 0;
+
 	if (kvmd_read_guest(vcpu->vm, gpa, &st, sizeof(st)))
 		return;
 	if (st.version & 1)	/* junk the guest left: make it even */
@@ -260,36 +301,100 @@ void kvmd_record_steal_time(struct kvmd_vcpu *vcpu, bool force)
 	smp_wmb();
 	st.steal += delay - vcpu->last_steal;
 	vcpu->last_steal = delay;
-	st.preempted = 0;
 	st.version += 1;
 	kvmd_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, steal),
 			 &st.steal, sizeof(st.steal));
-	kvmd_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, preempted),
-			 &st.preempted, sizeof(st.preempted));
 	smp_wmb();
 	kvmd_write_guest(vcpu->vm, gpa + offsetof(struct kvm_steal_time, version),
 			 &st.version, sizeof(st.version));
 }
 
 /*
- * The PV MSRs with their CPUID checks: steal time is this file's, and
- * kvmclock's MSRs are refused here when an enforced CPUID withholds them
- * (kvmclock.c has the rest). Returns 0 or 1 (#GP), or -1: not decided here.
+ * The scheduler took the CPU from the vCPU's thread, which stays runnable:
+ * tell the guest, as KVM, when the last exit was a host interrupt's. In
+ * the scheduler: no sleeping, no waiting (the top of the file).
+ */
+static void kvmd_steal_time_set_preempted(struct kvmd_vcpu *vcpu)
+{
+	static const u8 preempted = KVM_VCPU_PREEMPTED;
+	u64 gpa = vcpu->steal_msr & KVM_STEAL_VALID_BITS;
+
+	if (!vcpu->at_insn_boundary || !(vcpu->steal_msr & KVM_MSR_ENABLED) ||
+	    vcpu->st_preempted || current->mm != vcpu->vm->mm)
+		return;
+	if (!kvmd_write_guest_atomic(vcpu->vm,
+				     gpa + offsetof(struct kvm_steal_time, preempted),
+				     &preempted, sizeof(preempted)))
+		vcpu->st_preempted = preempted;
+}
+
+static struct kvmd_vcpu *kvmd_notifier_vcpu(struct preempt_notifier *pn)
+{
+	return container_of(pn, struct kvmd_vcpu, preempt_notifier);
+}
+
+static void kvmd_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	kvmd_make_request(kvmd_notifier_vcpu(pn), KVMD_REQ_STEAL_UPDATE);
+}
+
+static void kvmd_sched_out(struct preempt_notifier *pn, struct task_struct *next)
+{
+	/* Still on its run queue: preempted, not blocked. */
+	if (current->on_rq)
+		kvmd_steal_time_set_preempted(kvmd_notifier_vcpu(pn));
+}
+
+static struct preempt_ops kvmd_preempt_ops = {
+	.sched_in	= kvmd_sched_in,
+	.sched_out	= kvmd_sched_out,
+};
+
+void kvmd_pv_vcpu_init(struct kvmd_vcpu *vcpu)
+{
+	preempt_notifier_init(&vcpu->preempt_notifier, &kvmd_preempt_ops);
+}
+
+/* KVM_RUN begins and ends on the vCPU's thread (its mutex held). */
+void kvmd_pv_run_begin(struct kvmd_vcpu *vcpu)
+{
+	preempt_disable();
+	preempt_notifier_register(&vcpu->preempt_notifier);
+	preempt_enable();
+}
+
+void kvmd_pv_run_end(struct kvmd_vcpu *vcpu)
+{
+	preempt_disable();
+	preempt_notifier_unregister(&vcpu->preempt_notifier);
+	preempt_enable();
+}
+
+/*
+ * The PV MSRs with their CPUID checks: steal time and PV EOI are this
+ * file's (lapic.c acts on PV EOI's), and kvmclock's MSRs are refused here
+ * when an enforced CPUID withholds them (kvmclock.c has the rest). As KVM
+ * 6.1, a withheld MSR fails for the VMM (@host) too. Returns 0, 1 (#GP),
+ * KVMD_MSR_UNKNOWN (withheld, as KVM), or -1: not decided here.
  */
 int kvmd_pv_msr_read(struct kvmd_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	switch (index) {
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_WALL_CLOCK:
-		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? 1 : -1;
+		return kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? -1 : KVMD_MSR_UNKNOWN;
 	case MSR_KVM_SYSTEM_TIME_NEW:
 	case MSR_KVM_WALL_CLOCK_NEW:
-		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? 1 : -1;
+		return kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? -1 : KVMD_MSR_UNKNOWN;
 	case MSR_KVM_STEAL_TIME:
-		if (!kvmd_steal_time_ok() ||
-		    (!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME)))
-			return 1;
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME))
+			return KVMD_MSR_UNKNOWN;
 		*data = vcpu->steal_msr;
+		return 0;
+	case MSR_KVM_PV_EOI_EN:
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_PV_EOI))
+			return KVMD_MSR_UNKNOWN;
+		*data = vcpu->pv_eoi_msr;
 		return 0;
 	default:
 		return -1;
@@ -301,19 +406,33 @@ int kvmd_pv_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data, bool host)
 	switch (index) {
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_WALL_CLOCK:
-		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? 1 : -1;
+		return kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE) ? -1 : KVMD_MSR_UNKNOWN;
 	case MSR_KVM_SYSTEM_TIME_NEW:
 	case MSR_KVM_WALL_CLOCK_NEW:
-		return !host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? 1 : -1;
+		return kvmd_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2) ? -1 : KVMD_MSR_UNKNOWN;
 	case MSR_KVM_STEAL_TIME:
-		if (!kvmd_steal_time_ok() ||
-		    (!host && !kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME)))
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME))
+			return KVMD_MSR_UNKNOWN;
+		if (!kvmd_steal_time_ok())
 			return 1;
 		if (data & KVM_STEAL_RESERVED_MASK)
 			return 1;
 		vcpu->steal_msr = data;
 		if (data & KVM_MSR_ENABLED)
 			kvmd_make_request(vcpu, KVMD_REQ_STEAL_UPDATE);
+		return 0;
+	case MSR_KVM_PV_EOI_EN:
+		/*
+		 * As KVM, host writes too: a 4-byte aligned address, which must
+		 * lie in writable guest memory when bit 0 enables PV EOI.
+		 */
+		if (!kvmd_guest_pv_has(vcpu, KVM_FEATURE_PV_EOI))
+			return KVMD_MSR_UNKNOWN;
+		if (!IS_ALIGNED(data & ~(u64)KVM_MSR_ENABLED, 4) ||
+		    ((data & KVM_MSR_ENABLED) &&
+		     !kvmd_gpa_writable(vcpu->vm, data & ~(u64)KVM_MSR_ENABLED)))
+			return 1;
+		vcpu->pv_eoi_msr = data;
 		return 0;
 	default:
 		return -1;

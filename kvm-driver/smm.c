@@ -312,22 +312,6 @@ bool kvmd_smm_wakes(struct kvmd_vcpu *vcpu)
 
 /* ---- RSM: KVM's em_rsm() ---- */
 
-/* PAE paging outside long mode: the four PDPTEs must be readable and valid. */
-static bool smm_pdptrs_ok(struct kvmd_vcpu *vcpu, u64 cr3)
-{
-	u64 pdpte[4], rsvd;
-	int i;
-
-	rsvd = (~0ULL << kvmd_guest_maxphyaddr(vcpu)) | GENMASK_ULL(8, 5) |
-	       GENMASK_ULL(2, 1);
-	if (kvmd_vcpu_read_guest(vcpu, cr3 & ~0x1fULL, pdpte, sizeof(pdpte)))
-		return false;
-	for (i = 0; i < 4; i++)
-		if ((pdpte[i] & 1) && (pdpte[i] & rsvd))
-			return false;
-	return true;
-}
-
 /*
  * From real mode to the saved control registers, with the checks KVM's
  * kvm_set_cr3/4/0() make there (rsm_enter_protected_mode()): PAE before
@@ -359,7 +343,7 @@ static int smm_enter_protected_mode(struct kvmd_vcpu *vcpu, u64 cr0, u64 cr3,
 	if (long_mode && !(cr4 & X86_CR4_PAE))
 		return 1;
 	if (!(efer & EFER_LME) && (cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) &&
-	    !smm_pdptrs_ok(vcpu, cr3))
+	    !kvmd_pdptrs_ok(vcpu, cr3))
 		return 1;
 	if (long_mode)
 		kvmd_ops->set_efer(vcpu, efer | EFER_LMA);

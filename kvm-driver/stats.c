@@ -31,6 +31,7 @@ static const char * const kvmd_vcpu_stat_names[] = {
 	"mmio_exits",
 	"signal_exits",
 	"msr_exits",
+	"tlb_flush",
 };
 
 struct kvmd_stats {
@@ -53,6 +54,7 @@ static void kvmd_stats_values(struct kvmd_stats *s, u64 *v)
 	v[3] = READ_ONCE(vcpu->stat.mmio_exits);
 	v[4] = READ_ONCE(vcpu->stat.signal_exits);
 	v[5] = READ_ONCE(vcpu->stat.msr_exits);
+	v[6] = READ_ONCE(vcpu->stat.tlb_flush);
 }
 
 static ssize_t kvmd_stats_read(struct file *file, char __user *buf,

@@ -44,6 +44,7 @@ static DEFINE_PER_CPU(struct svm_cpu, svm_cpus);
 static struct page *svm_iopm, *svm_msrpm;
 static u32 svm_max_asid;
 bool svm_has_nrips;
+bool svm_has_vgif;
 static bool svm_flush_by_asid;
 
 void kvmd_svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa);
@@ -106,6 +107,7 @@ static int svm_hardware_setup(void)
 		return -ENODEV;
 	}
 	svm_has_nrips = edx & (1 << 3);
+	svm_has_vgif = edx & (1 << 16);
 	svm_flush_by_asid = edx & (1 << 6);
 
 	on_each_cpu(svm_check_busy, &busy, 1);
@@ -212,6 +214,9 @@ static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 	for (i = INTERCEPT_DR0_WRITE; i <= INTERCEPT_DR7_WRITE; i++)
 		set_icpt(vmcb, i);
 	set_icpt(vmcb, INTERCEPT_EXCEPTION_OFFSET + 1);
+	/* As KVM: every CR4 write, and CR0 writes beyond TS and MP (cr.c checks them). */
+	set_icpt(vmcb, INTERCEPT_CR4_WRITE);
+	set_icpt(vmcb, INTERCEPT_SELECTIVE_CR0);
 	set_icpt(vmcb, INTERCEPT_CR8_WRITE);
 	set_icpt(vmcb, INTERCEPT_INTR);
 	set_icpt(vmcb, INTERCEPT_NMI);
@@ -996,6 +1001,96 @@ static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 }
 
 /*
+ * MOV to CRn or LMSW at RIP, decoded here (no decode assists): its length,
+ * the second opcode byte (0x22 MOV to CR, 0x01 LMSW), the ModRM byte and
+ * the GPR its r/m field names. False when RIP holds neither.
+ */
+static bool svm_decode_cr_write(struct kvmd_vcpu *vcpu, u8 *op, u8 *modrm,
+				int *gpr, unsigned int *ilen)
+{
+	struct kvm_segment cs;
+	unsigned int len, i = 0;
+	u8 insn[15], rex = 0;
+	bool l64;
+
+	if (kvmd_fetch_insn(vcpu, insn, &len))
+		return false;
+	kvmd_ops->get_segment(vcpu, &cs, KVMD_SEG_CS);
+	l64 = kvmd_long_mode(vcpu) && cs.l;
+	for (; i < len; i++) {
+		u8 b = insn[i];
+
+		if (b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 ||
+		    b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65)
+			rex = 0;
+		else if (l64 && (b & 0xf0) == 0x40)
+			rex = b;
+		else
+			break;
+	}
+	if (i + 2 >= len || insn[i] != 0x0f)
+		return false;
+	*op = insn[i + 1];
+	*modrm = insn[i + 2];
+	if (*op == 0x01 && ((*modrm >> 3) & 7) != 6)
+		return false;
+	if (*op != 0x22 && *op != 0x01)
+		return false;
+	*gpr = (*modrm & 7) | ((rex & 1) << 3);
+	*ilen = i + 3;
+	return true;
+}
+
+/*
+ * MOV to CR4: always intercepted, as KVM does, so that the guest's CPUID
+ * and KVM's rules decide which bits it may set (#GP otherwise).
+ */
+static int svm_exit_write_cr4(struct kvmd_vcpu *vcpu)
+{
+	unsigned int len;
+	u8 op, modrm;
+	int gpr;
+
+	if (!svm_decode_cr_write(vcpu, &op, &modrm, &gpr, &len) || op != 0x22 ||
+	    ((modrm >> 3) & 7) != 4)
+		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   SVM_EXIT_WRITE_CR4, 0);
+	if (kvmd_ops->get_cpl(vcpu) || kvmd_guest_set_cr4(vcpu, vcpu->regs[gpr])) {
+		kvmd_queue_exception_e(vcpu, 13, 0);
+		return KVMD_RESUME;
+	}
+	return svm_skip(vcpu, len);
+}
+
+/*
+ * MOV to CR0 or LMSW that changes more than TS and MP: the selective CR0
+ * intercept KVM keeps on, so that its checks (kvm_set_cr0) see every
+ * change of mode, caching or paging. LMSW from memory goes to the emulator.
+ */
+static int svm_exit_cr0_sel_write(struct kvmd_vcpu *vcpu)
+{
+	unsigned int len;
+	u8 op, modrm;
+	int gpr;
+	u64 val;
+
+	if (!svm_decode_cr_write(vcpu, &op, &modrm, &gpr, &len) ||
+	    (op == 0x22 && ((modrm >> 3) & 7) != 0))
+		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					   SVM_EXIT_CR0_SEL_WRITE, 0);
+	if (op == 0x01 && (modrm >> 6) != 3)
+		return kvmd_emulate_mmio(vcpu);
+	val = vcpu->regs[gpr];
+	if (op == 0x01)		/* the low four bits; PE can be set, not cleared */
+		val = (kvmd_ops->get_cr(vcpu, 0) & ~0xeULL) | (val & 0xf);
+	if (kvmd_ops->get_cpl(vcpu) || kvmd_guest_set_cr0(vcpu, val)) {
+		kvmd_queue_exception_e(vcpu, 13, 0);
+		return KVMD_RESUME;
+	}
+	return svm_skip(vcpu, len);
+}
+
+/*
  * MOV to CR8 (or LOCK MOV CR0, its alias outside long mode). Intercepted,
  * as KVM does without an in-kernel local APIC, so that lowering the task
  * priority reaches the VMM, which may now deliver a held-back interrupt.
@@ -1108,7 +1203,9 @@ typedef int (*svm_exit_fn)(struct kvmd_vcpu *vcpu);
 static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7]	= svm_exit_dr,
 	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_CR4]				= svm_exit_write_cr4,
 	[SVM_EXIT_WRITE_CR8]				= svm_exit_write_cr8,
+	[SVM_EXIT_CR0_SEL_WRITE]			= svm_exit_cr0_sel_write,
 	[SVM_EXIT_EXCP_BASE + 1]			= svm_exit_db,
 	[SVM_EXIT_EXCP_BASE + 3]			= svm_exit_bp,
 	[SVM_EXIT_EXCP_BASE + 6]			= svm_exit_ud_excp,
@@ -1164,6 +1261,9 @@ static int svm_handle_exit(struct kvmd_vcpu *vcpu)
 			vmcb->control.exit_info_2, vmcb->control.exit_int_info, vmcb->control.nested_cr3, vmcb->control.nested_ctl, vmcb->control.asid, vmcb->save.cr0, vmcb->save.efer);
 	}
 
+	/* A host interrupt ended the run between two instructions (pv.c). */
+	if (code == SVM_EXIT_INTR)
+		vcpu->at_insn_boundary = true;
 	/* An exit of L2 that L1 intercepts goes to L1 (nested_svm.c). */
 	if (to_svm(vcpu)->nested.guest_mode && nested_svm_reflect_exit(vcpu, code))
 		return KVMD_RESUME;
@@ -1237,6 +1337,7 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.enter_smm		= nested_svm_enter_smm,
 	.leave_smm		= svm_leave_smm,
 	.events_blocked		= nested_svm_events_blocked,
+	.nested_intr_exits	= nested_svm_intr_exits,
 	.nested_triple_fault	= nested_svm_triple_fault,
 	.nested_events		= nested_svm_check_events,
 	.nested_cpuid		= nested_svm_cpuid,
@@ -1246,4 +1347,5 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.save_msrs		= svm_save_msrs,
 	.nr_save_msrs		= ARRAY_SIZE(svm_save_msrs),
 	.tdp_changed		= nested_npt_tdp_changed,
+	.is_guest_mode		= nested_svm_is_guest_mode,
 };

@@ -20,6 +20,7 @@ struct svm_nested {
 	bool run_pending;		/* VMRUN emulated, L2 not entered yet */
 	bool gif;			/* L1's global interrupt flag */
 	bool svme;			/* the current level's EFER.SVME */
+	bool vgif;			/* L2 has the virtual GIF: vmcb02 keeps its GIF */
 	/*
 	 * L1's MSR permission map (its three ranges) as of its last VMRUN,
 	 * as KVM merges it then: with Hyper-V's enlightened MSR bitmap and
@@ -58,6 +59,7 @@ struct svm_vcpu {
 };
 
 extern bool svm_has_nrips;
+extern bool svm_has_vgif;
 
 static inline struct svm_vcpu *to_svm(struct kvmd_vcpu *vcpu)
 {
@@ -115,6 +117,8 @@ int nested_svm_set_msr(struct kvmd_vcpu *vcpu, u32 index, u64 data);
 bool nested_svm_events_blocked(struct kvmd_vcpu *vcpu);
 bool nested_svm_triple_fault(struct kvmd_vcpu *vcpu);
 void nested_svm_check_events(struct kvmd_vcpu *vcpu);
+bool nested_svm_is_guest_mode(struct kvmd_vcpu *vcpu);
+bool nested_svm_intr_exits(struct kvmd_vcpu *vcpu);
 int nested_svm_cpuid(struct kvm_cpuid_entry2 *ents, int n, int max);
 int nested_svm_get_state(struct kvmd_vcpu *vcpu,
 			 struct kvm_nested_state __user *ustate);

@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/kvm_para.h>
 #include <asm/msr-index.h>
@@ -18,11 +19,6 @@
 #include <asm/processor-flags.h>
 
 #include "kvmdrv.h"
-
-static inline void *kvmd_pio_data(struct kvmd_vcpu *vcpu)
-{
-	return (void *)vcpu->run + KVMD_PIO_PAGE * PAGE_SIZE;
-}
 
 void kvmd_queue_exception(struct kvmd_vcpu *vcpu, u8 nr)
 {
@@ -54,9 +50,14 @@ static bool kvmd_events_blocked(struct kvmd_vcpu *vcpu)
 	return kvmd_ops->events_blocked && kvmd_ops->events_blocked(vcpu);
 }
 
-/* The guest could take an external interrupt right now. */
+/*
+ * The guest could take an external interrupt right now, or L2 would leave
+ * for L1 with it (KVM's kvm_arch_interrupt_allowed).
+ */
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu)
 {
+	if (kvmd_ops->nested_intr_exits && kvmd_ops->nested_intr_exits(vcpu))
+		return true;
 	return (vcpu->rflags & X86_EFLAGS_IF) &&
 	       !kvmd_ops->get_interrupt_shadow(vcpu) &&
 	       !kvmd_events_blocked(vcpu);
@@ -113,10 +114,15 @@ static void kvmd_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMD_PENDING_NONE;
 	vcpu->mmio_cached = 0;
+	vcpu->mmio_str.n = 0;
 	kvmd_debug_reset(vcpu);
+	kvmd_apf_reset(vcpu);
+	/* As KVM's kvm_vcpu_reset, INIT too: steal time and kvmclock off. */
+	vcpu->steal_msr = 0;
+	vcpu->kvmclock_system_time = 0;
 }
 
-/* INIT: the power-on registers and the APIC's INIT state; MSRs stay. */
+/* INIT: the power-on registers and the APIC's INIT state; other MSRs stay. */
 void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu)
 {
 	kvmd_vcpu_reset(vcpu);
@@ -228,10 +234,53 @@ static int kvmd_inject_walk_fault(struct kvmd_vcpu *vcpu, int r,
 /* An I/O port access: fill kvm_run, finish it on the next KVM_RUN. */
 static int kvmd_complete_pio(struct kvmd_vcpu *vcpu);
 
+static int kvmd_pio_exit(struct kvmd_vcpu *vcpu, bool in, u32 count, bool inc_rip)
+{
+	struct kvm_run *run = vcpu->run;
+
+	vcpu->pio.count = count;
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = vcpu->pio.size;
+	run->io.port = vcpu->pio.port;
+	run->io.count = count;
+	run->io.data_offset = KVMD_PIO_PAGE * PAGE_SIZE;
+	if (inc_rip) {
+		vcpu->rip = vcpu->pio.next_rip;
+		return KVMD_EXIT_USER;
+	}
+	vcpu->pending = KVMD_PENDING_PIO;
+	vcpu->pending_rip = vcpu->rip;
+	if (!in)
+		vcpu->pio.count = 0;	/* nothing to copy back */
+	return KVMD_EXIT_USER;
+}
+
+/*
+ * One OUT of @size bytes from @val, as the emulator's OUTS makes it (one
+ * element each, as KVM's): a port of an in-kernel device completes here
+ * with RIP at @next_rip; any other exits to userspace.
+ */
+int kvmd_pio_out(struct kvmd_vcpu *vcpu, u16 port, u8 size, const void *val,
+		 u64 next_rip)
+{
+	vcpu->pio.port = port;
+	vcpu->pio.size = size;
+	vcpu->pio.string = false;
+	vcpu->pio.rep = false;
+	vcpu->pio.next_rip = next_rip;
+	if (!kvmd_io_bus_write(vcpu, KVMD_PIO_BUS, port, size, val) ||
+	    kvmd_coalesced_write(vcpu->vm, port, size, val, true)) {
+		vcpu->rip = next_rip;
+		return KVMD_RESUME;
+	}
+	memcpy(kvmd_pio_data(vcpu), val, size);
+	return kvmd_pio_exit(vcpu, false, 1, false);
+}
+
 int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip)
 {
-	struct kvm_run *run = vcpu->run;
 	u32 count = 1;
 	bool inc_rip = false;
 
@@ -262,6 +311,9 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 
 			r = kvmd_read_guest_virt(vcpu, addr, kvmd_pio_data(vcpu),
 						 count * size, 0, &f);
+			/* Not RAM: KVM's emulator, one element at a time. */
+			if (r == -ENOENT)
+				return kvmd_emulate_mmio(vcpu);
 			if (r)
 				return kvmd_inject_walk_fault(vcpu, r, &f);
 			vcpu->pio.count = count;
@@ -269,10 +321,12 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		}
 	} else if (!in) {
 		/* a port of an in-kernel device or a coalesced port completes here */
-		if (!kvmd_io_bus_write(vcpu, KVMD_PIO_BUS, port, size,
-				       &vcpu->regs[R_AX]) ||
-		    kvmd_coalesced_write(vcpu->vm, port, size,
-					 &vcpu->regs[R_AX], true)) {
+		if ((kvmd_io_bus_has_devices(vcpu->vm, KVMD_PIO_BUS) &&
+		     !kvmd_io_bus_write(vcpu, KVMD_PIO_BUS, port, size,
+					&vcpu->regs[R_AX])) ||
+		    (kvmd_coalesced_any(vcpu->vm) &&
+		     kvmd_coalesced_write(vcpu->vm, port, size,
+					  &vcpu->regs[R_AX], true))) {
 			vcpu->rip = next_rip;
 			return KVMD_RESUME;
 		}
@@ -283,28 +337,13 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		 */
 		inc_rip = port == 0x7e &&
 			  kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_OUT_7E_INC_RIP);
-	} else if (!kvmd_io_bus_read(vcpu, KVMD_PIO_BUS, port, size,
+	} else if (kvmd_io_bus_has_devices(vcpu->vm, KVMD_PIO_BUS) &&
+		   !kvmd_io_bus_read(vcpu, KVMD_PIO_BUS, port, size,
 				     kvmd_pio_data(vcpu))) {
 		vcpu->pio.count = 1;
 		return kvmd_complete_pio(vcpu);
 	}
-	vcpu->pio.count = count;
-
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = size;
-	run->io.port = port;
-	run->io.count = count;
-	run->io.data_offset = KVMD_PIO_PAGE * PAGE_SIZE;
-	if (inc_rip) {
-		vcpu->rip = next_rip;
-		return KVMD_EXIT_USER;
-	}
-	vcpu->pending = KVMD_PENDING_PIO;
-	vcpu->pending_rip = vcpu->rip;
-	if (!in)
-		vcpu->pio.count = 0;	/* nothing to copy back */
-	return KVMD_EXIT_USER;
+	return kvmd_pio_exit(vcpu, in, count, inc_rip);
 }
 
 static int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
@@ -332,13 +371,18 @@ static int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
 		if (vcpu->pio.rep)
 			count = min_t(u64, count, vcpu->regs[R_CX] &
 				      kvmd_addr_mask(vcpu->pio.addr_size));
-		r = kvmd_write_guest_virt(vcpu, addr, data, count * vcpu->pio.size, &f);
-		if (r)
+		/*
+		 * RAM is written at once; memory that is not RAM takes the
+		 * data as MMIO writes, as KVM's emulator does, the ones no
+		 * in-kernel device takes exiting after the registers moved.
+		 */
+		r = kvmd_string_in_store(vcpu, addr, count * vcpu->pio.size, &f);
+		if (r < 0)
 			return kvmd_inject_walk_fault(vcpu, r, &f);
 		kvmd_string_advance(vcpu, R_DI, count);
 		if (kvmd_string_done(vcpu))
 			vcpu->rip = vcpu->pio.next_rip;
-		return KVMD_RESUME;
+		return r ? kvmd_string_mmio_exit(vcpu) : KVMD_RESUME;
 	}
 	memcpy(&v, data, vcpu->pio.size);
 	switch (vcpu->pio.size) {
@@ -363,12 +407,13 @@ static int kvmd_complete_userspace(struct kvmd_vcpu *vcpu)
 
 	if (vcpu->msr_exit.pending)
 		return kvmd_complete_msr_exit(vcpu);
-	if (kvmd_hv_hypercall_pending(vcpu))
+	if (vcpu->hv && kvmd_hv_hypercall_pending(vcpu))
 		return kvmd_hv_complete_hypercall(vcpu);
 	vcpu->pending = KVMD_PENDING_NONE;
 	/* Like KVM: userspace moved RIP, so the instruction is abandoned. */
 	if (p != KVMD_PENDING_NONE && vcpu->rip != vcpu->pending_rip) {
 		vcpu->mmio_cached = 0;
+		vcpu->mmio_str.n = 0;
 		return KVMD_RESUME;
 	}
 	switch (p) {
@@ -459,14 +504,24 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 		return KVMD_EXIT_USER;
 	}
-	if (kvmd_check_request(vcpu, KVMD_REQ_TLB_FLUSH))
-		kvmd_ops->flush_tlb(vcpu);
-	if (kvmd_check_request(vcpu, KVMD_REQ_CLOCK_UPDATE))
-		kvmd_kvmclock_update(vcpu);
-	/* Steal time: forced once per KVM_RUN, else when the thread waited. */
+	/* async_pf.c: the page is not in yet; wait for it in kvmd_vcpu_block. */
+	if (kvmd_check_request(vcpu, KVMD_REQ_APF_HALT)) {
+		vcpu->apf.halted = true;
+		return KVMD_RESUME;
+	}
+	/*
+	 * Steal time: forced once per KVM_RUN and after each preemption (pv.c),
+	 * else when the thread waited. First: the guest may ask for a TLB flush.
+	 */
 	force_steal = kvmd_check_request(vcpu, KVMD_REQ_STEAL_UPDATE);
 	if (vcpu->steal_msr & KVM_MSR_ENABLED)
 		kvmd_record_steal_time(vcpu, force_steal);
+	if (kvmd_check_request(vcpu, KVMD_REQ_TLB_FLUSH)) {
+		vcpu->stat.tlb_flush++;
+		kvmd_ops->flush_tlb(vcpu);
+	}
+	if (kvmd_check_request(vcpu, KVMD_REQ_CLOCK_UPDATE))
+		kvmd_kvmclock_update(vcpu);
 	if (kvmd_check_request(vcpu, KVMD_REQ_EOI_EXIT)) {
 		int vec = kvmd_apic_take_eoi_exit(vcpu);
 
@@ -483,6 +538,8 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	if (kvmd_check_request(vcpu, KVMD_REQ_HV) &&
 	    kvmd_hv_service(vcpu) == KVMD_EXIT_USER)
 		return KVMD_EXIT_USER;
+	if (kvmd_check_request(vcpu, KVMD_REQ_APF_READY))
+		kvmd_apf_check_completion(vcpu);
 	kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 	if (vcpu->apic) {
 		/* INIT, SIPI, the timer and NMIs other threads left pending. */
@@ -495,7 +552,9 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	}
 	if (kvmd_ops->nested_events)
 		kvmd_ops->nested_events(vcpu);
-	kvmd_smm_inject(vcpu);
+	/* An SMI requested or pending: the common entry has neither. */
+	if (vcpu->smm.pending || test_bit(KVMD_REQ_SMI, &vcpu->requests))
+		kvmd_smm_inject(vcpu);
 	kvmd_inject_events(vcpu);
 	if (vcpu->apic)
 		kvmd_apic_sync_to_vapic(vcpu);
@@ -509,6 +568,8 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	    signal_pending(current)) {
 		WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 		local_irq_enable();
+		/* The guest did not run: its PV EOI bit goes (lapic.c). */
+		kvmd_apic_pv_eoi_from_guest(vcpu);
 		return KVMD_RESUME;
 	}
 	/* An SMI waits behind the event injected now: exit right after it. */
@@ -518,15 +579,19 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 	kvmd_debug_load_guest(vcpu);
 	kvmd_tsc_aux_load(vcpu);
 	kvmd_ops->run(vcpu);
-	kvmd_debug_load_host(vcpu);
+	/* Guest debug registers to read back, or the host's breakpoints to restore. */
+	if (vcpu->dr_passthrough || hw_breakpoint_active())
+		kvmd_debug_load_host(vcpu);
 	kvmd_xsave_load_host(vcpu);
 	WRITE_ONCE(vcpu->mode, KVMD_OUTSIDE_GUEST);
 	local_irq_enable();
 
-	kvmd_debug_after_exit(vcpu);
+	if (vcpu->dr_passthrough)
+		kvmd_debug_after_exit(vcpu);
 	vcpu->exits++;
 	vcpu->fault_gpa_valid = false;
 	kvmd_ops->complete_events(vcpu);
+	kvmd_apic_pv_eoi_from_guest(vcpu);
 	rip = vcpu->rip;
 	tf = vcpu->rflags & X86_EFLAGS_TF;
 	r = kvmd_ops->handle_exit(vcpu);
@@ -534,28 +599,37 @@ static int kvmd_enter_guest(struct kvmd_vcpu *vcpu)
 }
 
 /*
- * A halted vCPU, or an AP waiting for INIT or SIPI, sleeps here until an
- * event makes it runnable; it returns for signals too (the caller checks).
+ * A halted vCPU, an AP waiting for INIT or SIPI, or a vCPU waiting for a
+ * page (async_pf.c's synthetic halt) sleeps here until an event makes it
+ * runnable; it returns for signals too (the caller checks).
  * Every waker sets KVMD_REQ_EVENT before waking, so clearing it before
  * looking at the state loses no wakeup.
  */
 static int kvmd_vcpu_block(struct kvmd_vcpu *vcpu)
 {
+	bool wake;
+
 	for (;;) {
 		kvmd_check_request(vcpu, KVMD_REQ_EVENT);
 		kvmd_apic_accept_events(vcpu);
 		kvmd_hv_process_stimers(vcpu);
 		kvmd_apic_sync(vcpu);
-		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
-		    ((vcpu->nmi.pending && !vcpu->nmi.masked) ||
-		     (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu)) ||
-		     READ_ONCE(vcpu->pv_unhalted) || kvmd_smm_wakes(vcpu)))
+		/* As KVM's kvm_vcpu_has_events: a page that came in wakes too. */
+		wake = (vcpu->nmi.pending && !vcpu->nmi.masked) ||
+		       (kvmd_interrupt_allowed(vcpu) && kvmd_cpu_has_interrupt(vcpu)) ||
+		       READ_ONCE(vcpu->pv_unhalted) || kvmd_smm_wakes(vcpu) ||
+		       kvmd_apf_has_done(vcpu);
+		if (vcpu->mp_state == KVM_MP_STATE_HALTED && wake)
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 		/* A KVM_HC_KICK_CPU wakes the vCPU from one HLT. */
 		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
 			WRITE_ONCE(vcpu->pv_unhalted, false);
-		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE ||
-		    signal_pending(current))
+		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE &&
+		    (!vcpu->apf.halted || wake)) {
+			vcpu->apf.halted = false;
+			return KVMD_RESUME;
+		}
+		if (signal_pending(current))
 			return KVMD_RESUME;
 		if (wait_event_interruptible(vcpu->wq,
 				test_bit(KVMD_REQ_EVENT, &vcpu->requests)))
@@ -608,6 +682,7 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
 	/* The guest's FPU state is the thread's until KVM_RUN returns. */
 	kvmd_fpu_enter(vcpu);
+	kvmd_pv_run_begin(vcpu);
 	if (kvmd_ops->prepare_run)
 		kvmd_ops->prepare_run(vcpu);
 
@@ -682,7 +757,10 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
-		if (vcpu->apic && vcpu->mp_state != KVM_MP_STATE_RUNNABLE)
+		/* Preempted from here on, the guest is not told (pv.c). */
+		vcpu->at_insn_boundary = false;
+		if (vcpu->apic && (vcpu->mp_state != KVM_MP_STATE_RUNNABLE ||
+				   vcpu->apf.halted))
 			r = kvmd_vcpu_block(vcpu);
 		else
 			r = kvmd_enter_guest(vcpu);
@@ -701,6 +779,7 @@ out:
 		kvmd_sync_regs_out(vcpu);
 	kvmd_count_exit(vcpu, r);
 	kvmd_post_run(vcpu);
+	kvmd_pv_run_end(vcpu);
 	kvmd_fpu_leave(vcpu);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -1414,6 +1493,8 @@ static u64 kvmd_vm_tsc_offset(struct kvmd_vm *vm)
 
 void kvmd_vcpu_destroy(struct kvmd_vcpu *vcpu)
 {
+	/* No async page fault work may outlive the vCPU. */
+	kvmd_apf_reset(vcpu);
 	kvmd_hv_vcpu_free(vcpu);
 	kvmd_lapic_free(vcpu);
 	kvmd_ops->vcpu_free(vcpu);
@@ -1450,6 +1531,8 @@ int kvmd_create_vcpu(struct kvmd_vm *vm, u32 id)
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->mutex);
 	init_waitqueue_head(&vcpu->wq);
+	kvmd_apf_vcpu_init(vcpu);
+	kvmd_pv_vcpu_init(vcpu);
 	vcpu->extint_vector = -1;
 	r = -ENOMEM;
 	/* Compound so that each page of the mapping can be referenced alone. */

@@ -124,6 +124,8 @@ struct kvmd_vendor_ops {
 	/*
 	 * Nested virtualization (a guest hypervisor), all NULL when not offered.
 	 * events_blocked: interrupts and NMIs must wait (e.g. GIF clear).
+	 * nested_intr_exits: an interrupt would be #VMEXIT(INTR) to L1 now,
+	 * whatever L2's own IF and interrupt shadow say.
 	 * nested_triple_fault: a pending triple fault became an exit to L1.
 	 * nested_events: before injection, turn events L1 intercepts into exits.
 	 * nested_cpuid: add the feature to KVM_GET_SUPPORTED_CPUID.
@@ -133,6 +135,7 @@ struct kvmd_vendor_ops {
 	 * tdp_changed: tables built from the second-level ones must follow.
 	 */
 	bool (*events_blocked)(struct kvmd_vcpu *vcpu);
+	bool (*nested_intr_exits)(struct kvmd_vcpu *vcpu);
 	bool (*nested_triple_fault)(struct kvmd_vcpu *vcpu);
 	void (*nested_events)(struct kvmd_vcpu *vcpu);
 	int (*nested_cpuid)(struct kvm_cpuid_entry2 *ents, int n, int max);
@@ -145,6 +148,8 @@ struct kvmd_vendor_ops {
 	unsigned int nr_save_msrs;
 	/* Under mmu_lock: second-level entries were cleared or write-protected. */
 	void (*tdp_changed)(struct kvmd_vm *vm);
+	/* Optional, async_pf.c: whether the vCPU runs a nested guest (L2). */
+	bool (*is_guest_mode)(struct kvmd_vcpu *vcpu);
 };
 
 extern const struct kvmd_vendor_ops *kvmd_ops;

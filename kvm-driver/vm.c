@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <linux/kvm.h>
 #include <linux/mm.h>
+#include <linux/preempt.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -98,6 +99,10 @@ long kvmd_check_extension(struct kvmd_vm *vm, long ext)
 		return KVMD_SYNC_REGS;
 	case KVM_CAP_STEAL_TIME:
 		return kvmd_steal_time_ok();
+	/* async_pf.c */
+	case KVM_CAP_ASYNC_PF:
+	case KVM_CAP_ASYNC_PF_INT:
+		return 1;
 	/* xsave.c */
 	case KVM_CAP_XSAVE:
 		return 1;
@@ -143,6 +148,7 @@ static void kvmd_destroy_vm(struct kvmd_vm *vm)
 	kvmd_free_msr_filter(vm);
 	kvmd_hv_vm_destroy(vm);
 	kvmd_coalesced_destroy(vm);
+	preempt_notifier_dec();
 	mmdrop(vm->mm);
 	kvfree(vm);
 	kvmd_hardware_put();
@@ -430,6 +436,8 @@ int kvmd_create_vm(unsigned long type)
 	spin_lock_init(&vm->mmu_lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	/* As KVM, per VM: the scheduler calls preemption notifiers (pv.c). */
+	preempt_notifier_inc();
 	vm->platform_info_readable = true;
 	kvmd_kvmclock_init(vm);
 
@@ -483,6 +491,7 @@ err_eventfd:
 err_irq:
 	kvmd_irq_destroy(vm);
 err_mm:
+	preempt_notifier_dec();
 	mmdrop(vm->mm);
 	kvfree(vm);
 	return r;

@@ -408,6 +408,9 @@ int vmx_handle_exit(struct kvmd_vcpu *vcpu)
 		run->fail_entry.cpu = vcpu->cpu;
 		return KVMD_EXIT_USER;
 	}
+	/* A host interrupt ended the run between two instructions (pv.c). */
+	if (basic == EXIT_REASON_EXTERNAL_INTERRUPT)
+		vcpu->at_insn_boundary = true;
 	if (e->reason == VMX_EXIT_MIGRATED)
 		return vmx_migrate(vcpu);
 	if (e->reason & VMX_EXIT_REASONS_FAILED_VMENTRY)

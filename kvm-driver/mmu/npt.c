@@ -360,6 +360,34 @@ int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 		host_writable = true;
 		n = 1;
 	}
+	/*
+	 * With asynchronous page faults possible, a page that cannot be had
+	 * without waiting (FOLL_NOWAIT fails: swapped out, a userfaultfd to
+	 * answer...) is left to a worker while the guest goes on (async_pf.c).
+	 */
+	if (!n && kvmd_apf_can_do(vcpu)) {
+		n = get_user_pages_unlocked(hva, 1, &page, FOLL_NOWAIT |
+					    (want_write ? FOLL_WRITE : 0));
+		if (n != 1 && want_write && !write) {
+			n = get_user_pages_unlocked(hva, 1, &page, FOLL_NOWAIT);
+			if (n == 1)
+				want_write = host_writable = false;
+		}
+		if (n != 1) {
+			/* async_pf.c writes guest memory: not under slots_sem. */
+			up_read(&vm->slots_sem);
+			if (kvmd_apf_fault(vcpu, gpa, hva, write))
+				return KVMD_RESUME;
+			down_read(&vm->slots_sem);
+			/* The slot changed meanwhile: let the guest refault. */
+			if (kvmd_gfn_to_slot(vm, as_id, gfn) != slot ||
+			    slot->hva + ((gfn - slot->base_gfn) << PAGE_SHIFT) != hva) {
+				up_read(&vm->slots_sem);
+				return KVMD_RESUME;
+			}
+			n = 0;
+		}
+	}
 	if (!n)
 		n = get_user_pages_unlocked(hva, 1, &page, want_write ? FOLL_WRITE : 0);
 	if (n != 1 && want_write && !write) {

@@ -414,6 +414,8 @@ static double bench_one(int which, uint32_t n)
 int main(int argc, char **argv)
 {
 	uint32_t n = argc > 1 ? strtoul(argv[1], NULL, 0) : 10000;
+	/* BENCH_EXITS_ONLY=NAME: that one figure (to profile it alone). */
+	const char *only = getenv("BENCH_EXITS_ONLY");
 	int i, j, k;
 
 	for (i = 0; i < B_NR; i++) {
@@ -421,6 +423,8 @@ int main(int argc, char **argv)
 		uint32_t per = (i >= B_IRQFD_MSI ? n / 5 : n) / BATCHES;
 		double b[BATCHES], r = -1;
 
+		if (only && strcmp(only, names[i]))
+			continue;
 		for (j = 0; j < BATCHES; j++) {
 			double x = bench_one(i, per ? per : 1);
 

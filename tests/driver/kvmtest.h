@@ -226,6 +226,43 @@ static inline void tvm_load(struct tvm *t, uint64_t gpa, const void *code,
 	memcpy(t->mem + gpa, code, len);
 }
 
+/* Guest memory as little-endian words, for tests that build guest structures. */
+static inline uint32_t tvm_get32(struct tvm *t, uint64_t gpa)
+{
+	uint32_t v;
+
+	memcpy(&v, t->mem + gpa, 4);
+	return v;
+}
+
+static inline uint64_t tvm_get64(struct tvm *t, uint64_t gpa)
+{
+	uint64_t v;
+
+	memcpy(&v, t->mem + gpa, 8);
+	return v;
+}
+
+static inline void tvm_put32(struct tvm *t, uint64_t gpa, uint32_t v)
+{
+	memcpy(t->mem + gpa, &v, 4);
+}
+
+static inline void tvm_put64(struct tvm *t, uint64_t gpa, uint64_t v)
+{
+	memcpy(t->mem + gpa, &v, 8);
+}
+
+/* A segment of a VMCB's save area at @vmcb + @off (AMD APM vol. 2, appendix B). */
+static inline void tvm_vmcb_seg(struct tvm *t, uint64_t vmcb, uint32_t off, uint16_t sel,
+				uint16_t attr, uint32_t limit, uint64_t base)
+{
+	memcpy(t->mem + vmcb + off, &sel, 2);
+	memcpy(t->mem + vmcb + off + 2, &attr, 2);
+	tvm_put32(t, vmcb + off + 4, limit);
+	tvm_put64(t, vmcb + off + 8, base);
+}
+
 static inline int tvm_run(struct tvm *t)
 {
 	if (ioctl(t->vcpu, KVM_RUN, 0) < 0)

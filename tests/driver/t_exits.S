@@ -7,7 +7,7 @@
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
 	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
-	.globl	g_ro_write, g_loop, g_ins_count
+	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio, g_shift_mmio, g_lmsw_mmio, g_cr_writes, g_cr_gp
 	.code64
 exits_guest:
 
@@ -39,6 +39,141 @@ g_ins_count:
 	out	%eax, $0x22
 	mov	%edi, %eax
 	out	%eax, $0x22
+	hlt
+
+/*
+ * String I/O whose memory is not RAM, which KVM's emulator runs: rep insb
+ * of 3 bytes from port 0x24 into MMIO+0x38, outsw from MMIO+0x20 to port
+ * 0x25, rep outsb of 2 bytes from MMIO+0x3c, rep insw of 2 words into the
+ * read-only slot; RDI, RSI and RCX go out on 0x11.
+ */
+g_io_mmio:
+	mov	$MMIO + 0x38, %edi
+	mov	$3, %ecx
+	mov	$0x24, %dx
+	rep insb
+	mov	%edi, %eax
+	out	%eax, $0x11
+	mov	$MMIO + 0x20, %esi
+	mov	$0x25, %dx
+	outsw
+	mov	$MMIO + 0x3c, %esi
+	mov	$2, %ecx
+	rep outsb
+	mov	%esi, %eax
+	out	%eax, $0x11
+	mov	%ecx, %eax
+	out	%eax, $0x11
+	mov	$0x40000000, %edi
+	mov	$2, %ecx
+	mov	$0x24, %dx
+	rep insw
+	mov	%edi, %eax
+	out	%eax, $0x11
+	hlt
+
+/*
+ * The stack on MMIO, which KVM's emulator takes: push reg, push imm,
+ * pushf, call, pop reg, pop to RAM, push from MMIO, pop reg; then RSP, the
+ * return address popped and the word popped to RAM go out on 0x11.
+ */
+g_stack_mmio:
+	mov	%rsp, %rbp
+	pushq	$2
+	popfq
+	mov	$MMIO + 0x40, %esp
+	movabs	$0x1122334455667788, %rax
+	push	%rax
+	pushq	$-2
+	pushfq
+	call	g_stack_ret
+g_stack_ret:
+	pop	%rcx
+	popq	0x7200
+	mov	$MMIO, %ebx
+	pushq	0x10(%rbx)
+	pop	%rdx
+	mov	%esp, %eax
+	out	%eax, $0x11
+	mov	%ecx, %eax
+	out	%eax, $0x11
+	mov	0x7200, %eax
+	out	%eax, $0x11
+	mov	%rbp, %rsp
+	hlt
+
+/*
+ * lock cmpxchg and lock cmpxchg8b on MMIO, each matching, then not: a read
+ * and a write exit each time (KVM's emulator writes either way); ZF after
+ * each match, RAX (and EDX) after each miss go out on 0x11.
+ */
+g_cmpxchg_mmio:
+	mov	$MMIO, %ebx
+	mov	$0x89868380, %eax
+	mov	$0x11112222, %ecx
+	lock cmpxchg %ecx, (%rbx)
+	setz	%al
+	movzbl	%al, %eax
+	out	%eax, $0x11
+	mov	$5, %eax
+	lock cmpxchg %ecx, (%rbx)
+	out	%eax, $0x11
+	mov	$MMIO + 8, %esi
+	mov	$0xa19e9b98, %eax
+	mov	$0xadaaa7a4, %edx
+	mov	$0x55556666, %ebx
+	mov	$0x77778888, %ecx
+	lock cmpxchg8b (%rsi)
+	setz	%al
+	movzbl	%al, %eax
+	out	%eax, $0x11
+	xor	%eax, %eax
+	xor	%edx, %edx
+	lock cmpxchg8b (%rsi)
+	out	%eax, $0x11
+	mov	%edx, %eax
+	out	%eax, $0x11
+	hlt
+
+/*
+ * Shifts and rotates on MMIO: shl by 1, shr by CL, rol by an immediate,
+ * rcr by 1 with CF set; the arithmetic flags after each go out on 0x11.
+ */
+g_shift_mmio:
+	mov	$MMIO, %ebx
+	shlb	(%rbx)
+	pushfq
+	pop	%rax
+	and	$0x8d5, %eax
+	out	%eax, $0x11
+	mov	$4, %cl
+	shrl	%cl, 4(%rbx)
+	pushfq
+	pop	%rax
+	and	$0x8d5, %eax
+	out	%eax, $0x11
+	roll	$8, 8(%rbx)
+	pushfq
+	pop	%rax
+	and	$0x8d5, %eax
+	out	%eax, $0x11
+	stc
+	rcrw	12(%rbx)
+	pushfq
+	pop	%rax
+	and	$0x8d5, %eax
+	out	%eax, $0x11
+	hlt
+
+/* lmsw from MMIO: CR0.TS set through it; CR0's low four bits go out on 0x11. */
+g_lmsw_mmio:
+	mov	$MMIO, %ebx
+	movw	$9, 0x30(%rbx)
+	lmsw	0x30(%rbx)
+	mov	%cr0, %rax
+	and	$0xf, %eax
+	out	%eax, $0x11
+	clts
 	hlt
 
 /* MMIO in many instruction forms; results of reads go out on port 0x11. */
@@ -167,6 +302,63 @@ g_ro_write:
 	hlt
 
 /* A busy loop, for signals and teardown. */
+/*
+ * CR0 and CR4 writes KVM refuses with #GP (g_cr_gp reports 0xd on 0x12 and
+ * skips the 3-byte MOV): CR4.VMXE, a reserved CR4 bit, CR4.PAE off in long
+ * mode, CR0.NW without CD, CR0.PG off in 64-bit mode. Then ones it takes:
+ * CR4.PCE, CR0.CD, LMSW of EM from a register and from RAM. Each CR value
+ * goes out on 0x11.
+ */
+g_cr_writes:
+	mov	%cr4, %rax
+	or	$0x2000, %eax			/* VMXE */
+	mov	%rax, %cr4
+	mov	%cr4, %rax
+	or	$0x8000, %eax			/* bit 15: reserved */
+	mov	%rax, %cr4
+	mov	%cr4, %rax
+	and	$~0x20, %eax			/* PAE off in long mode */
+	mov	%rax, %cr4
+	mov	%cr0, %rax
+	or	$0x20000000, %eax		/* NW without CD */
+	mov	%rax, %cr0
+	mov	%cr0, %rax
+	btr	$31, %eax			/* PG off in 64-bit mode */
+	mov	%rax, %cr0
+	mov	%cr4, %rax
+	out	%eax, $0x11
+	mov	%cr0, %rax
+	out	%eax, $0x11
+	mov	%cr4, %rax
+	or	$0x100, %eax			/* PCE */
+	mov	%rax, %cr4
+	mov	%cr4, %rax
+	out	%eax, $0x11
+	mov	%cr0, %rax
+	or	$0x40000000, %eax		/* CD */
+	mov	%rax, %cr0
+	mov	%cr0, %rax
+	out	%eax, $0x11
+	btr	$30, %eax
+	mov	%rax, %cr0
+	mov	$0x5, %eax			/* PE|EM, MP clear */
+	lmsw	%ax
+	mov	%cr0, %rax
+	out	%eax, $0x11
+	btr	$2, %eax
+	mov	%rax, %cr0
+	movw	$0x5, 0x7000
+	lmsw	0x7000
+	mov	%cr0, %rax
+	out	%eax, $0x11
+	hlt
+g_cr_gp:
+	mov	$0x0d, %eax
+	out	%eax, $0x12
+	add	$8, %rsp			/* error code */
+	addq	$3, (%rsp)			/* skip the MOV to CR */
+	iretq
+
 g_loop:
 	inc	%rax
 	jmp	g_loop

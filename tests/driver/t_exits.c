@@ -1,10 +1,11 @@
-/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string), MMIO in many forms, CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
+/* tests/driver/t_exits.c: every exit kind: string I/O (with RCX changed by the VMM mid-string, and on MMIO or read-only memory), MMIO in many forms (the stack, cmpxchg, shifts and lmsw on MMIO too), CR0/CR4 writes KVM refuses with #GP, CPUID/MSR, shutdown, entry failure, emulation failure, debug, interrupts, NMI, read-only slots. */
 #include "kvmtest.h"
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
 	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
-	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[];
+	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[], g_shift_mmio[], g_lmsw_mmio[],
+	g_cr_writes[], g_cr_gp[];
 
 #define GA(sym) (0x2000 + (uint64_t)((sym) - exits_guest))
 
@@ -47,6 +48,17 @@ static int run_log(struct tvm *t, char *log, size_t size)
 				n += snprintf(log + n, size - n, "R%u %llx\n", run->mmio.len,
 					      (unsigned long long)run->mmio.phys_addr);
 			}
+			continue;
+		}
+		/* Port 0x24 reads give "abcd...". */
+		if (r == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN && run->io.port == 0x24) {
+			uint8_t *d = (uint8_t *)run + run->io.data_offset;
+			unsigned int k;
+
+			for (k = 0; k < run->io.size * run->io.count && k < 4096; k++)
+				d[k] = 'a' + k % 26;
+			n += snprintf(log + n, size - n, "I%x %u %u\n", run->io.port, run->io.size,
+				      run->io.count);
 			continue;
 		}
 		if (r == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT &&
@@ -341,6 +353,119 @@ static void test_irq(void)
 	tvm_destroy(&t);
 }
 
+/*
+ * String I/O with MMIO or read-only memory as its operand, as KVM's emulator
+ * runs it: INS takes the port's data first, then writes it as MMIO (8 bytes
+ * an exit); OUTS reads an element as MMIO, then writes the port, one
+ * element an exit.
+ */
+static void test_io_mmio(void)
+{
+	uint8_t *ro = guest_alloc(4096);
+	char log[512];
+	struct tvm t;
+
+	fresh(&t, GA(g_io_mmio));
+	set_slot(t.vm, 1, 0x40000000, ro, 4096, KVM_MEM_READONLY);
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	check_log("string I/O on MMIO: rep insb, outsw, rep outsb; rep insw into a read-only slot", log,
+		  "I24 1 3\nW3 c0000038 636261\nO11 c000003b\n"
+		  "R2 c0000020\nO25 e3e0\n"
+		  "R1 c000003c\nO25 34\nR1 c000003d\nO25 37\nO11 c000003e\nO11 0\n"
+		  "I24 2 2\nW4 40000000 64636261\nO11 40000004\nHLT\n");
+	tap_ok(!memcmp(dev + 0x38, "abc", 3) && *(uint32_t *)ro == 0,
+	       "rep insb stored \"abc\" in the device, the read-only backing unchanged");
+	tvm_destroy(&t);
+	munmap(ro, 4096);
+}
+
+/* The stack on MMIO: each push a write exit, each pop a read exit, as KVM's emulator makes them. */
+static void test_stack_mmio(void)
+{
+	char log[512], expect[512];
+	unsigned long long ret = GA(g_stack_ret);
+	struct tvm t;
+
+	fresh(&t, GA(g_stack_mmio));
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	snprintf(expect, sizeof(expect),
+		 "W8 c0000038 1122334455667788\nW8 c0000030 fffffffffffffffe\nW8 c0000028 2\n"
+		 "W8 c0000020 %llx\nR8 c0000020\nR8 c0000028\nR8 c0000010\n"
+		 "W8 c0000028 c5c2bfbcb9b6b3b0\nR8 c0000028\n"
+		 "O11 c0000030\nO11 %llx\nO11 2\nHLT\n", ret, ret);
+	check_log("stack on MMIO: push reg/imm/flags/memory, call, pop to a register and to RAM", log, expect);
+	tvm_destroy(&t);
+}
+
+/* cmpxchg and cmpxchg8b on MMIO: a read exit, then a write exit, matching or not, as KVM. */
+static void test_cmpxchg_mmio(void)
+{
+	char log[512];
+	struct tvm t;
+
+	fresh(&t, GA(g_cmpxchg_mmio));
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	check_log("cmpxchg, cmpxchg8b on MMIO, matching and not", log,
+		  "R4 c0000000\nW4 c0000000 11112222\nO11 1\n"
+		  "R4 c0000000\nW4 c0000000 11112222\nO11 11112222\n"
+		  "R8 c0000008\nW8 c0000008 7777888855556666\nO11 1\n"
+		  "R8 c0000008\nW8 c0000008 7777888855556666\nO11 55556666\nO11 77778888\nHLT\n");
+	tvm_destroy(&t);
+}
+
+/*
+ * Shifts and rotates on MMIO: a read exit, then a write, and the flags the
+ * CPU gives (undefined ones too: both lanes run the same instruction).
+ */
+static void test_shift_mmio(void)
+{
+	char log[512];
+	struct tvm t;
+
+	fresh(&t, GA(g_shift_mmio));
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	check_log("shl, shr, rol, rcr on MMIO", log,
+		  "R1 c0000000\nW1 c0000000 0\nO11 845\nR4 c0000004\nW4 c0000004 95928f8\nO11 1\n"
+		  "R4 c0000008\nW4 c0000008 9e9b98a1\nO11 1\nR2 c000000c\nW2 c000000c d3d2\nO11 0\nHLT\n");
+	tvm_destroy(&t);
+}
+
+/* lmsw from MMIO: a read exit, then CR0's low four bits from it. */
+static void test_lmsw_mmio(void)
+{
+	char log[256];
+	struct tvm t;
+
+	fresh(&t, GA(g_lmsw_mmio));
+	dev_reset();
+	run_log(&t, log, sizeof(log));
+	check_log("lmsw from MMIO", log, "W2 c0000030 9\nR2 c0000030\nO11 9\nHLT\n");
+	tvm_destroy(&t);
+}
+
+/*
+ * CR0/CR4 writes as KVM checks them: #GP for VMXE, a reserved CR4 bit, PAE
+ * off in long mode, NW without CD, PG off in 64-bit mode (the hostile
+ * guests had these end in KVM_EXIT_FAIL_ENTRY); PCE, CD and LMSW taken.
+ */
+static void test_cr_writes(void)
+{
+	char log[512];
+	struct tvm t;
+
+	fresh(&t, GA(g_cr_writes));
+	tvm_idt_set(&t, 13, GA(g_cr_gp));
+	run_log(&t, log, sizeof(log));
+	check_log("CR0/CR4 writes: #GP for VMXE, reserved, PAE off, NW without CD, PG off; PCE, CD, LMSW taken",
+		  log, "O12 d\nO12 d\nO12 d\nO12 d\nO12 d\nO11 20\nO11 80050033\nO11 120\n"
+		  "O11 c0050033\nO11 80050035\nO11 80050035\nHLT\n");
+	tvm_destroy(&t);
+}
+
 static void test_readonly(void)
 {
 	uint8_t *ro = guest_alloc(4096);
@@ -361,7 +486,7 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3);
+	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
 	test_io_string();
 	test_ins_count(1, "a");
 	test_ins_count(5, "abc");
@@ -371,5 +496,11 @@ int main(void)
 	test_debug();
 	test_irq();
 	test_readonly();
+	test_io_mmio();
+	test_stack_mmio();
+	test_cmpxchg_mmio();
+	test_shift_mmio();
+	test_lmsw_mmio();
+	test_cr_writes();
 	return tap_done();
 }

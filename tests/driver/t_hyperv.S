@@ -27,13 +27,7 @@ hv_guest:
 	call	*%rax
 .endm
 
-.macro	WRMSR64 msr, val
-	mov	$\msr, %ecx
-	mov	$\val, %rax
-	mov	%rax, %rdx
-	shr	$32, %rdx
-	wrmsr
-.endm
+#include "guest_macros.inc"
 
 /* RBX = the TSC page's time now: TSC * scale / 2^64 + offset. */
 .macro	PAGE_TIME

@@ -29,13 +29,7 @@
 	.code64
 synic_guest:
 
-.macro	WRMSR64 msr, val
-	mov	$\msr, %ecx
-	mov	$\val, %rax
-	mov	%rax, %rdx
-	shr	$32, %rdx
-	wrmsr
-.endm
+#include "guest_macros.inc"
 
 /* A one-shot timer's count: the reference time 1 ms from now. */
 .macro	IN_1MS msr

@@ -8,6 +8,7 @@
 	.globl	nested_guest, nested_guest_end
 	.globl	l1_start, l1_loop, l1_gif, l1_loadsave, l1_nmi, l1_remap
 	.globl	l2_vmmcall, l2_io, l2_user_io, l2_hlt, l2_cpuid, l2_handler, l2_npt_read, l2_npt_fault, l2_npt_wp
+	.globl	l2_clgi, l2_stgi, l2_clgi_io, l2_vgif_irq
 	.code64
 nested_guest:
 
@@ -97,6 +98,47 @@ l2_npt_fault:
 	vmmcall
 l2_npt_wp:
 	movl	$1, 0x401000
+	vmmcall
+
+/*
+ * L2 with the virtual GIF when L1 enables it (V_GIF_ENABLE in VMCB12):
+ * CLGI and STGI that L1 does not intercept only clear and set V_GIF.
+ */
+l2_clgi:
+	clgi
+	vmmcall
+l2_stgi:
+	stgi
+	vmmcall
+
+/* V_GIF (or without it, GIF) cleared, then an exit to us: 0x81 is not in L1's map. */
+l2_clgi_io:
+	clgi
+	out	%al, $0x81
+	vmmcall
+
+/*
+ * L1's virtual interrupt (V_IRQ, vector 0x30) waits for IF, then for
+ * V_GIF: IF set after CLGI, it is still held at 0x32 and 0x34 (the VMM
+ * saves the state at 0x32, maybe into a new VM), and taken (0x31) at
+ * STGI, before 0x33. In between L2 touches the IDT gate and the stack:
+ * QEMU's TCG reports an interrupt that an exit (an NPF of a page not yet
+ * mapped) cut short as an exception in EXITINTINFO, which the VMRUN that
+ * delivers it again refuses for vector 0x30 (VMEXIT_INVALID, stock and
+ * ours alike); hardware says INTR there.
+ */
+l2_vgif_irq:
+	clgi
+	sti
+	nop
+	out	%al, $0x32
+	mov	0x8800 + 0x30 * 16, %eax
+	push	%rax
+	pop	%rax
+	out	%al, $0x34
+	stgi
+	nop
+	out	%al, $0x33
 	vmmcall
 
 /* Vector 0x30, which L1 injects into L2 with EVENTINJ. */

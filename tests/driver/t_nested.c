@@ -1,4 +1,5 @@
-/* tests/driver/t_nested.c: nested SVM: an L1 hypervisor runs L2 (VMMCALL, I/O, HLT, CPUID, EVENTINJ) with its intercepts, nested paging through L1's NPT, VMEXIT_INVALID, GIF, VMLOAD/VMSAVE, an L2 triple fault as an exit, KVM_GET/SET_NESTED_STATE in the middle of L2. */
+/* tests/driver/t_nested.c: nested SVM: an L1 hypervisor runs L2 (VMMCALL, I/O, HLT, CPUID, EVENTINJ) with its intercepts, nested paging through L1's NPT, VMEXIT_INVALID, GIF and the virtual GIF, VMLOAD/VMSAVE, an L2 triple fault as an exit, KVM_GET/SET_NESTED_STATE in the middle of L2. */
+#include <cpuid.h>
 #include "kvmtest.h"
 
 extern const uint8_t nested_guest[], nested_guest_end[];
@@ -6,6 +7,7 @@ extern const uint8_t l1_start[], l1_loop[], l1_gif[], l1_loadsave[], l1_nmi[],
 	l1_remap[];
 extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], l2_handler[],
 	l2_npt_read[], l2_npt_fault[], l2_npt_wp[];
+extern const uint8_t l2_clgi[], l2_stgi[], l2_clgi_io[], l2_vgif_irq[];
 
 #define GA(sym)		(0x2000 + (uint64_t)((sym) - nested_guest))
 #define MEM_SIZE	(2 << 20)
@@ -26,6 +28,8 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define C_MSRPM		0x48
 #define C_ASID		0x58
 #define C_TLB_CTL	0x5c
+#define C_INT_CTL	0x60
+#define C_INT_VECTOR	0x64
 #define C_EXIT_CODE	0x70
 #define C_EXIT_HI	0x74
 #define C_INFO1		0x78
@@ -61,12 +65,21 @@ extern const uint8_t l2_vmmcall[], l2_io[], l2_user_io[], l2_hlt[], l2_cpuid[], 
 #define I_SHUTDOWN	(1U << 31)
 #define I_VMRUN		(1U << 0)
 #define I_VMMCALL	(1U << 1)
+#define I_CLGI		(1U << 5)
+
+/* int_ctl: the virtual interrupt and the virtual GIF. */
+#define V_IRQ		(1U << 8)
+#define V_GIF		(1U << 9)
+#define V_IGN_TPR	(1U << 20)
+#define V_INTR_MASKING	(1U << 24)
+#define V_GIF_ENABLE	(1U << 25)
 
 #define EXIT_NMI	0x61
 #define EXIT_HLT	0x78
 #define EXIT_IOIO	0x7b
 #define EXIT_SHUTDOWN	0x7f
 #define EXIT_VMMCALL	0x81
+#define EXIT_CLGI	0x85
 #define EXIT_NPF	0x400
 #define EXIT_ERR	0xffffffffU
 
@@ -81,66 +94,31 @@ static struct kvm_cpuid_entry2 *find_sup(uint32_t fn)
 	return NULL;
 }
 
-static void w64(struct tvm *t, uint64_t gpa, uint64_t v)
-{
-	memcpy(t->mem + gpa, &v, 8);
-}
-
-static void w32(struct tvm *t, uint64_t gpa, uint32_t v)
-{
-	memcpy(t->mem + gpa, &v, 4);
-}
-
-static uint64_t r64(struct tvm *t, uint64_t gpa)
-{
-	uint64_t v;
-
-	memcpy(&v, t->mem + gpa, 8);
-	return v;
-}
-
-static uint32_t r32(struct tvm *t, uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, t->mem + gpa, 4);
-	return v;
-}
-
-static void vmcb_seg(struct tvm *t, int off, uint16_t sel, uint16_t attr,
-		     uint32_t limit, uint64_t base)
-{
-	memcpy(t->mem + VMCB12 + off, &sel, 2);
-	memcpy(t->mem + VMCB12 + off + 2, &attr, 2);
-	w32(t, VMCB12 + off + 4, limit);
-	w64(t, VMCB12 + off + 8, base);
-}
-
 /* VMCB12: L2 in L1's own 64-bit world at @rip, intercepting VMRUN, VMMCALL and @misc1. */
 static void vmcb12_setup(struct tvm *t, uint64_t rip, uint32_t misc1)
 {
 	memset(t->mem + VMCB12, 0, 4096);
-	w32(t, VMCB12 + C_ICPT_MISC1, misc1);
-	w32(t, VMCB12 + C_ICPT_MISC2, I_VMRUN | I_VMMCALL);
-	w64(t, VMCB12 + C_IOPM, IOPM);
-	w64(t, VMCB12 + C_MSRPM, MSRPM);
-	w32(t, VMCB12 + C_ASID, 1);
-	vmcb_seg(t, S_CS, 8, 0xa9b, 0xffffffff, 0);
-	vmcb_seg(t, S_ES, 0x10, 0xc93, 0xffffffff, 0);
-	vmcb_seg(t, S_SS, 0x10, 0xc93, 0xffffffff, 0);
-	vmcb_seg(t, S_DS, 0x10, 0xc93, 0xffffffff, 0);
-	vmcb_seg(t, S_GDTR, 0, 0, 23, T_GDT);
-	vmcb_seg(t, S_IDTR, 0, 0, 256 * 16 - 1, T_IDT);
-	w64(t, VMCB12 + S_EFER, 0x1500);	/* SVME, LMA, LME */
-	w64(t, VMCB12 + S_CR0, 0x80050033);
-	w64(t, VMCB12 + S_CR3, 0x9000);
-	w64(t, VMCB12 + S_CR4, 0x20);
-	w64(t, VMCB12 + S_DR6, 0xffff0ff0);
-	w64(t, VMCB12 + S_DR7, 0x400);
-	w64(t, VMCB12 + S_RFLAGS, 2);
-	w64(t, VMCB12 + S_RIP, rip);
-	w64(t, VMCB12 + S_RSP, 0x6ff0);
-	w64(t, VMCB12 + S_GPAT, 0x0007040600070406ULL);
+	tvm_put32(t, VMCB12 + C_ICPT_MISC1, misc1);
+	tvm_put32(t, VMCB12 + C_ICPT_MISC2, I_VMRUN | I_VMMCALL);
+	tvm_put64(t, VMCB12 + C_IOPM, IOPM);
+	tvm_put64(t, VMCB12 + C_MSRPM, MSRPM);
+	tvm_put32(t, VMCB12 + C_ASID, 1);
+	tvm_vmcb_seg(t, VMCB12, S_CS, 8, 0xa9b, 0xffffffff, 0);
+	tvm_vmcb_seg(t, VMCB12, S_ES, 0x10, 0xc93, 0xffffffff, 0);
+	tvm_vmcb_seg(t, VMCB12, S_SS, 0x10, 0xc93, 0xffffffff, 0);
+	tvm_vmcb_seg(t, VMCB12, S_DS, 0x10, 0xc93, 0xffffffff, 0);
+	tvm_vmcb_seg(t, VMCB12, S_GDTR, 0, 0, 23, T_GDT);
+	tvm_vmcb_seg(t, VMCB12, S_IDTR, 0, 0, 256 * 16 - 1, T_IDT);
+	tvm_put64(t, VMCB12 + S_EFER, 0x1500);	/* SVME, LMA, LME */
+	tvm_put64(t, VMCB12 + S_CR0, 0x80050033);
+	tvm_put64(t, VMCB12 + S_CR3, 0x9000);
+	tvm_put64(t, VMCB12 + S_CR4, 0x20);
+	tvm_put64(t, VMCB12 + S_DR6, 0xffff0ff0);
+	tvm_put64(t, VMCB12 + S_DR7, 0x400);
+	tvm_put64(t, VMCB12 + S_RFLAGS, 2);
+	tvm_put64(t, VMCB12 + S_RIP, rip);
+	tvm_put64(t, VMCB12 + S_RSP, 0x6ff0);
+	tvm_put64(t, VMCB12 + S_GPAT, 0x0007040600070406ULL);
 }
 
 /* Run until the next exit; it must be an OUT to @port. Its value, or ~0. */
@@ -210,8 +188,11 @@ static uint16_t nested_flags(struct tvm *t)
 	return get_nested(t, &s) ? 0xffff : s.h.flags;
 }
 
-/* An L2 stopped at an exit to userspace, moved into a new VM: VMCB12 and L1 follow. */
-static bool migrate(struct tvm *t, struct tvm *n)
+/*
+ * An L2 stopped at an exit to userspace, moved into a new VM: VMCB12 and
+ * L1 follow; the new vCPU's CPUID without the virtual GIF if .
+ */
+static bool migrate_cpuid(struct tvm *t, struct tvm *n, bool no_vgif)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -230,12 +211,20 @@ static bool migrate(struct tvm *t, struct tvm *n)
 	    ioctl(t->vcpu, KVM_GET_REGS, &regs) || get_nested(t, &s))
 		return false;
 	hsave = get_msr(t->vcpu, MSR_VM_HSAVE_PA);
+	for (unsigned int i = 0; no_vgif && i < c.c.nent; i++)
+		if (c.e[i].function == 0x8000000a)
+			c.e[i].edx &= ~(1U << 16);
 
 	tvm_create(n, MEM_SIZE);
 	memcpy(n->mem, t->mem, MEM_SIZE);
 	return !ioctl(n->vcpu, KVM_SET_CPUID2, &c) && !ioctl(n->vcpu, KVM_SET_SREGS, &sregs) &&
 	       !ioctl(n->vcpu, KVM_SET_REGS, &regs) && set_msr(n->vcpu, MSR_VM_HSAVE_PA, hsave) == 1 &&
 	       !ioctl(n->vcpu, KVM_SET_NESTED_STATE, &s);
+}
+
+static bool migrate(struct tvm *t, struct tvm *n)
+{
+	return migrate_cpuid(t, n, false);
 }
 
 /*
@@ -259,7 +248,7 @@ static bool smi_in_l2(struct tvm *t)
 	if (flags & KVM_STATE_NESTED_GUEST_MODE)
 		tap_diag("in SMM: nested state flags %#x", flags);
 	return !(flags & KVM_STATE_NESTED_GUEST_MODE) &&
-	       r64(t, SMI_SMBASE + 0xfed8) == 1 && r64(t, SMI_SMBASE + 0xfee0) == VMCB12;
+	       tvm_get64(t, SMI_SMBASE + 0xfed8) == 1 && tvm_get64(t, SMI_SMBASE + 0xfee0) == VMCB12;
 }
 
 /*
@@ -279,51 +268,182 @@ static void test_npt(struct tvm *t, bool np)
 		return;
 	}
 	memset(t->mem + NPT, 0, 0x4000);
-	w64(t, NPT, (NPT + 0x1000) | 7);
-	w64(t, NPT + 0x1000, (NPT + 0x2000) | 7);
-	w64(t, NPT + 0x2000, 0x87);			/* 2 MiB at 0 */
-	w64(t, NPT + 0x2000 + 2 * 8, (NPT + 0x3000) | 7);
-	w64(t, NPT + 0x3000, 0x30000 | 7);
-	w64(t, NPT + 0x3000 + 8, 0x31000 | 5);		/* not writable */
-	w32(t, 0x30000, 0x5a5a1234);
+	tvm_put64(t, NPT, (NPT + 0x1000) | 7);
+	tvm_put64(t, NPT + 0x1000, (NPT + 0x2000) | 7);
+	tvm_put64(t, NPT + 0x2000, 0x87);			/* 2 MiB at 0 */
+	tvm_put64(t, NPT + 0x2000 + 2 * 8, (NPT + 0x3000) | 7);
+	tvm_put64(t, NPT + 0x3000, 0x30000 | 7);
+	tvm_put64(t, NPT + 0x3000 + 8, 0x31000 | 5);		/* not writable */
+	tvm_put32(t, 0x30000, 0x5a5a1234);
 
 	vmcb12_setup(t, GA(l2_npt_read), 0);
-	w64(t, VMCB12 + C_NESTED_CTL, 1);
-	w64(t, VMCB12 + C_NCR3, NPT);
+	tvm_put64(t, VMCB12 + C_NESTED_CTL, 1);
+	tvm_put64(t, VMCB12 + C_NCR3, NPT);
 	code = l1_exit(t, "NPT read");
-	tap_ok(code == EXIT_VMMCALL && r64(t, VMCB12 + S_RAX) == 0x5a5a1234 &&
-	       (r64(t, NPT + 0x3000) & 0x20),
+	tap_ok(code == EXIT_VMMCALL && tvm_get64(t, VMCB12 + S_RAX) == 0x5a5a1234 &&
+	       (tvm_get64(t, NPT + 0x3000) & 0x20),
 	       "L2 reads through L1's NPT (4 KiB and 2 MiB leaves), which gets its A bit (code %#x)",
 	       code);
 
 	vmcb12_setup(t, GA(l2_npt_fault), 0);
-	w64(t, VMCB12 + C_NESTED_CTL, 1);
-	w64(t, VMCB12 + C_NCR3, NPT);
+	tvm_put64(t, VMCB12 + C_NESTED_CTL, 1);
+	tvm_put64(t, VMCB12 + C_NCR3, NPT);
 	code = l1_exit(t, "NPT fault");
-	tap_ok(code == EXIT_NPF && r64(t, VMCB12 + C_INFO2) == 0x600000 &&
-	       (r64(t, VMCB12 + C_INFO1) & 3) == 0 && r64(t, VMCB12 + S_RIP) == GA(l2_npt_fault),
+	tap_ok(code == EXIT_NPF && tvm_get64(t, VMCB12 + C_INFO2) == 0x600000 &&
+	       (tvm_get64(t, VMCB12 + C_INFO1) & 3) == 0 && tvm_get64(t, VMCB12 + S_RIP) == GA(l2_npt_fault),
 	       "a page L1's NPT lacks: #VMEXIT(NPF), not present, L2's address (code %#x)", code);
 
 	vmcb12_setup(t, GA(l2_npt_wp), 0);
-	w64(t, VMCB12 + C_NESTED_CTL, 1);
-	w64(t, VMCB12 + C_NCR3, NPT);
+	tvm_put64(t, VMCB12 + C_NESTED_CTL, 1);
+	tvm_put64(t, VMCB12 + C_NCR3, NPT);
 	code = l1_exit(t, "NPT write");
-	tap_ok(code == EXIT_NPF && r64(t, VMCB12 + C_INFO2) == 0x401000 &&
-	       (r64(t, VMCB12 + C_INFO1) & 3) == 3,
+	tap_ok(code == EXIT_NPF && tvm_get64(t, VMCB12 + C_INFO2) == 0x401000 &&
+	       (tvm_get64(t, VMCB12 + C_INFO1) & 3) == 3,
 	       "a write to a page L1's NPT has read-only: #VMEXIT(NPF), present and write (code %#x)",
 	       code);
 
 	/* L1 moves the page itself and flushes, as it would flush a TLB. */
-	w32(t, 0x32000, 0x6b6b5678);
+	tvm_put32(t, 0x32000, 0x6b6b5678);
 	vmcb12_setup(t, GA(l2_npt_read), 0);
-	w64(t, VMCB12 + C_NESTED_CTL, 1);
-	w64(t, VMCB12 + C_NCR3, NPT);
+	tvm_put64(t, VMCB12 + C_NESTED_CTL, 1);
+	tvm_put64(t, VMCB12 + C_NCR3, NPT);
 	t->mem[VMCB12 + C_TLB_CTL] = 1;		/* flush all ASIDs */
 	set_rip(t, GA(l1_remap));
 	code = l1_exit(t, "NPT moved");
-	tap_ok(code == EXIT_VMMCALL && r64(t, VMCB12 + S_RAX) == 0x6b6b5678,
+	tap_ok(code == EXIT_VMMCALL && tvm_get64(t, VMCB12 + S_RAX) == 0x6b6b5678,
 	       "after L1 remaps a page of its NPT and flushes, L2 reads the new page (code %#x)",
 	       code);
+}
+
+/*
+ * The rest of l2_vgif_irq from its OUT to 0x32: the interrupt still held
+ * at 0x34, taken at STGI (0x31) before 0x33, then #VMEXIT(VMMCALL) with
+ * V_IRQ consumed and V_GIF set in VMCB12's int_ctl.
+ */
+static bool vgif_irq_tail(struct tvm *t, const char *vm)
+{
+	uint32_t code, ictl;
+	bool ok;
+
+	if (expect_out(t, 0x34, vm) == ~0U || expect_out(t, 0x31, vm) == ~0U ||
+	    expect_out(t, 0x33, vm) == ~0U)
+		return false;
+	code = l1_exit(t, vm);
+	ictl = tvm_get32(t, VMCB12 + C_INT_CTL);
+	ok = code == EXIT_VMMCALL &&
+	     (ictl & (V_IRQ | V_GIF | V_GIF_ENABLE)) == (V_GIF | V_GIF_ENABLE);
+	if (!ok)
+		tap_diag("%s: code %#x int_ctl %#x", vm, code, ictl);
+	return ok;
+}
+
+/*
+ * The virtual GIF (CPUID 0x8000000A EDX bit 16), offered as the CPU has
+ * it: with V_GIF_ENABLE in VMCB12, L2's CLGI and STGI that L1 does not
+ * intercept clear and set V_GIF (VMCB12's int_ctl after #VMEXIT), V_GIF
+ * holds back L1's virtual interrupt to L2, KVM_GET/SET_NESTED_STATE
+ * carry it in the VMCB12 controls; GIF_SET and the NMIs L1 intercepts
+ * stay L1's.
+ */
+static void test_vgif(struct tvm *t, bool vgif)
+{
+	const uint32_t en = V_INTR_MASKING | V_GIF_ENABLE;
+	struct nstate s;
+	struct tvm n;
+	uint32_t code, ictl = 0;
+	bool ok;
+	uint16_t flags;
+
+	if (!vgif) {
+		for (int i = 0; i < 10; i++)
+			tap_skip("no virtual GIF offered", "virtual GIF point %d", i + 1);
+		return;
+	}
+	vmcb12_setup(t, GA(l2_clgi), 0);
+	tvm_put32(t, VMCB12 + C_INT_CTL, en | V_GIF);
+	code = l1_exit(t, "L2 CLGI");
+	ictl = tvm_get32(t, VMCB12 + C_INT_CTL);
+	tap_ok(code == EXIT_VMMCALL && tvm_get64(t, VMCB12 + S_RIP) == GA(l2_clgi) + 3 &&
+	       (ictl & (V_GIF | V_GIF_ENABLE)) == V_GIF_ENABLE,
+	       "V_GIF_ENABLE: L2's CLGI runs without an exit, VMCB12's V_GIF clear after #VMEXIT (code %#x, int_ctl %#x)",
+	       code, ictl);
+	tvm_put64(t, VMCB12 + S_RIP, GA(l2_stgi));
+	code = l1_exit(t, "L2 STGI");
+	ictl = tvm_get32(t, VMCB12 + C_INT_CTL);
+	tap_ok(code == EXIT_VMMCALL && (ictl & (V_GIF | V_GIF_ENABLE)) == (V_GIF | V_GIF_ENABLE),
+	       "entered with V_GIF clear, L2's STGI sets it (code %#x, int_ctl %#x)", code, ictl);
+
+	vmcb12_setup(t, GA(l2_clgi), 0);
+	tvm_put32(t, VMCB12 + C_ICPT_MISC2, I_VMRUN | I_VMMCALL | I_CLGI);
+	tvm_put32(t, VMCB12 + C_INT_CTL, en | V_GIF);
+	code = l1_exit(t, "L2 CLGI intercepted");
+	ictl = tvm_get32(t, VMCB12 + C_INT_CTL);
+	tap_ok(code == EXIT_CLGI && tvm_get64(t, VMCB12 + S_RIP) == GA(l2_clgi) &&
+	       (ictl & (V_GIF | V_GIF_ENABLE)) == (V_GIF | V_GIF_ENABLE),
+	       "with V_GIF_ENABLE, a CLGI L1 intercepts is #VMEXIT(CLGI), V_GIF kept (code %#x, int_ctl %#x)",
+	       code, ictl);
+
+	/* L1's virtual interrupt to L2, IF clear at entry. */
+	vmcb12_setup(t, GA(l2_vgif_irq), 0);
+	tvm_put32(t, VMCB12 + C_INT_CTL, en | V_GIF | V_IRQ | V_IGN_TPR | (0xf << 16));
+	tvm_put32(t, VMCB12 + C_INT_VECTOR, 0x30);
+	ok = expect_out(t, 0x32, "V_IRQ with V_GIF clear") != ~0U;
+	ok = ok && !get_nested(t, &s);
+	memcpy(&ictl, s.vmcb + C_INT_CTL, 4);
+	tap_ok(ok && s.h.flags == (KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_GIF_SET) &&
+	       (ictl & (V_IRQ | V_GIF | V_GIF_ENABLE)) == (V_IRQ | V_GIF_ENABLE),
+	       "V_IRQ held while V_GIF is clear; KVM_GET_NESTED_STATE: L1's GIF set, VMCB12's V_GIF clear, V_IRQ pending (flags %#x, int_ctl %#x)",
+	       s.h.flags, ictl);
+	ok = ok && migrate(t, &n);
+	tap_ok(ok && vgif_irq_tail(&n, "moved L2"),
+	       "moved to a new VM (KVM_SET_NESTED_STATE): V_IRQ still held, taken at L2's STGI, VMCB12's V_GIF set after #VMEXIT");
+	if (ok)
+		tvm_destroy(&n);
+	tap_ok(ok && vgif_irq_tail(t, "L2"),
+	       "in the first VM: the same, V_IRQ taken at L2's STGI and not before");
+
+	/* L1's own GIF governs the events L1 intercepts: an NMI exits at V_GIF clear. */
+	vmcb12_setup(t, GA(l2_clgi_io), I_NMI);
+	tvm_put32(t, VMCB12 + C_INT_CTL, en | V_GIF);
+	ok = expect_out(t, 0x81, "L2 OUT 0x81 with V_GIF clear") != ~0U;
+	ok = ok && !ioctl(t->vcpu, KVM_NMI, 0);
+	code = ok ? l1_exit(t, "NMI with V_GIF clear") : 0;
+	ictl = tvm_get32(t, VMCB12 + C_INT_CTL);
+	tap_ok(code == EXIT_NMI && (ictl & (V_GIF | V_GIF_ENABLE)) == V_GIF_ENABLE,
+	       "KVM_NMI while L2's V_GIF is clear: #VMEXIT(NMI) for L1 that intercepts it (code %#x, int_ctl %#x)",
+	       code, ictl);
+	set_rip(t, GA(l1_gif));
+	ok = expect_out(t, 0x11, "CLGI after NMI exit") != ~0U &&
+	     expect_out(t, 0x15, "L1 NMI handler") != ~0U &&
+	     expect_out(t, 0x12, "STGI after NMI") != ~0U;
+	tap_ok(ok, "L1 takes that NMI at its own STGI");
+
+	/* Without V_GIF_ENABLE L2's CLGI is the GIF KVM reports, VMCB12's V_GIF untouched. */
+	vmcb12_setup(t, GA(l2_clgi_io), 0);
+	tvm_put32(t, VMCB12 + C_INT_CTL, V_INTR_MASKING | V_GIF);
+	flags = expect_out(t, 0x81, "L2 OUT 0x81 without V_GIF_ENABLE") != ~0U ? nested_flags(t) : 0xffff;
+	code = l1_exit(t, "L2 CLGI without V_GIF_ENABLE");
+	ictl = tvm_get32(t, VMCB12 + C_INT_CTL);
+	tap_ok(flags == KVM_STATE_NESTED_GUEST_MODE && code == EXIT_VMMCALL &&
+	       (ictl & (V_GIF | V_GIF_ENABLE)) == V_GIF,
+	       "without V_GIF_ENABLE: L2's CLGI clears the GIF KVM_GET_NESTED_STATE shows, VMCB12's V_GIF stays (flags %#x, code %#x, int_ctl %#x)",
+	       flags, code, ictl);
+
+	/* L1 stopped after that #VMEXIT, moved to a VM whose CPUID lacks VGIF: V_GIF_ENABLE is ignored. */
+	ok = migrate_cpuid(t, &n, true);
+	if (ok) {
+		vmcb12_setup(&n, GA(l2_clgi_io), 0);
+		tvm_put32(&n, VMCB12 + C_INT_CTL, en | V_GIF);
+		flags = expect_out(&n, 0x81, "L2 OUT 0x81, no VGIF in CPUID") != ~0U ?
+			nested_flags(&n) : 0xffff;
+		code = l1_exit(&n, "L2 CLGI, no VGIF in CPUID");
+		ictl = tvm_get32(&n, VMCB12 + C_INT_CTL);
+		tvm_destroy(&n);
+	}
+	tap_ok(ok && flags == KVM_STATE_NESTED_GUEST_MODE && code == EXIT_VMMCALL &&
+	       (ictl & (V_GIF | V_GIF_ENABLE)) == (V_GIF | V_GIF_ENABLE),
+	       "L1's CPUID without VGIF: V_GIF_ENABLE ignored, L2's CLGI clears the GIF, V_GIF stays (flags %#x, code %#x, int_ctl %#x)",
+	       ok ? flags : 0, ok ? code : 0, ok ? ictl : 0);
 }
 
 static void test_errnos(struct tvm *t)
@@ -363,7 +483,8 @@ int main(void)
 	struct kvm_cpuid_entry2 *e;
 	struct tvm t, n;
 	struct nstate s;
-	bool nrips, np, ok, smi;
+	bool nrips, np, vgif, host_vgif, ok, smi;
+	unsigned int ha, hb, hc, hd;
 	uint32_t code;
 	int kvm, size;
 
@@ -384,12 +505,17 @@ int main(void)
 	e = find_sup(0x80000001);
 	if (!e || !(e->ecx & (1U << 2)))
 		tap_skip_all("no SVM offered to guests");
-	tap_plan(33);
+	tap_plan(44);
 	e = find_sup(0x8000000a);
 	tap_ok(e && e->eax == 1 && e->ebx >= 1,
 	       "CPUID: SVM in 0x80000001 ECX, leaf 0x8000000A with revision 1 and ASIDs");
 	nrips = e && (e->edx & (1U << 3));
 	np = e && (e->edx & 1);
+	vgif = e && (e->edx & (1U << 16));
+	host_vgif = __get_cpuid(0x8000000a, &ha, &hb, &hc, &hd) && (hd & (1U << 16));
+	tap_ok(vgif == host_vgif,
+	       "CPUID 0x8000000A EDX: the virtual GIF (bit 16) offered as this CPU has it (%d, CPU %d)",
+	       vgif, host_vgif);
 	size = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE);
 	tap_ok(size == (int)sizeof(struct kvm_nested_state) + KVM_STATE_NESTED_SVM_VMCB_SIZE,
 	       "KVM_CAP_NESTED_STATE is the size of the SVM state (%d)", size);
@@ -410,16 +536,16 @@ int main(void)
 
 	vmcb12_setup(&t, GA(l2_vmmcall), 0);
 	code = l1_exit(&t, "VMMCALL");
-	tap_ok(code == EXIT_VMMCALL && r64(&t, VMCB12 + S_RAX) == 0xabcd &&
-	       r64(&t, VMCB12 + S_RIP) == GA(l2_vmmcall) + 5 &&
-	       (!nrips || r64(&t, VMCB12 + C_NEXT_RIP) == GA(l2_vmmcall) + 8),
+	tap_ok(code == EXIT_VMMCALL && tvm_get64(&t, VMCB12 + S_RAX) == 0xabcd &&
+	       tvm_get64(&t, VMCB12 + S_RIP) == GA(l2_vmmcall) + 5 &&
+	       (!nrips || tvm_get64(&t, VMCB12 + C_NEXT_RIP) == GA(l2_vmmcall) + 8),
 	       "L2's VMMCALL: #VMEXIT(VMMCALL) with L2's RAX, RIP, next RIP (code %#x)", code);
 	tap_ok(nested_flags(&t) == 0, "after #VMEXIT: L1 with GIF clear, no guest mode");
 
 	vmcb12_setup(&t, GA(l2_io), I_IOIO);
 	code = l1_exit(&t, "IOIO");
-	tap_ok(code == EXIT_IOIO && (r64(&t, VMCB12 + C_INFO1) >> 16) == 0x80 &&
-	       !(r64(&t, VMCB12 + C_INFO1) & 1) && r64(&t, VMCB12 + C_INFO2) == GA(l2_io) + 2,
+	tap_ok(code == EXIT_IOIO && (tvm_get64(&t, VMCB12 + C_INFO1) >> 16) == 0x80 &&
+	       !(tvm_get64(&t, VMCB12 + C_INFO1) & 1) && tvm_get64(&t, VMCB12 + C_INFO2) == GA(l2_io) + 2,
 	       "L2's OUT to a port in L1's I/O map: #VMEXIT(IOIO), port and next RIP (code %#x)",
 	       code);
 
@@ -438,7 +564,7 @@ int main(void)
 	smi = ok && smi_in_l2(&n);
 	tap_ok(smi, "an SMI in L2: SMM from L1, the map holds FED8h = 1 and FEE0h = VMCB12");
 	code = smi ? l1_exit(&n, "restored L2") : 0;
-	tap_ok(code == EXIT_VMMCALL && r64(&n, VMCB12 + S_RIP) == GA(l2_user_io) + 2,
+	tap_ok(code == EXIT_VMMCALL && tvm_get64(&n, VMCB12 + S_RIP) == GA(l2_user_io) + 2,
 	       "there L2 goes on to its VMMCALL, a #VMEXIT for the restored L1 (code %#x)", code);
 	if (ok)
 		tvm_destroy(&n);
@@ -464,31 +590,31 @@ int main(void)
 	vmcb12_setup(&t, GA(l2_cpuid), 0);
 	code = l1_exit(&t, "CPUID");
 	e = find_sup(0);
-	tap_ok(code == EXIT_VMMCALL && e && r64(&t, VMCB12 + S_RAX) == e->ebx,
+	tap_ok(code == EXIT_VMMCALL && e && tvm_get64(&t, VMCB12 + S_RAX) == e->ebx,
 	       "L2's CPUID that L1 does not intercept runs in L2 (code %#x)", code);
 
 	vmcb12_setup(&t, GA(l2_vmmcall), 0);
-	w32(&t, VMCB12 + C_EVENTINJ, 0x80000030);
+	tvm_put32(&t, VMCB12 + C_EVENTINJ, 0x80000030);
 	code = expect_out(&t, 0x31, "EVENTINJ");
 	tap_ok(code != ~0U && l1_exit(&t, "after EVENTINJ") == EXIT_VMMCALL &&
-	       !(r32(&t, VMCB12 + C_EVENTINJ) & 0x80000000),
+	       !(tvm_get32(&t, VMCB12 + C_EVENTINJ) & 0x80000000),
 	       "EVENTINJ: L2 takes vector 0x30 on entry, then its VMMCALL exits");
 
 	vmcb12_setup(&t, GA(l2_vmmcall), 0);
-	w32(&t, VMCB12 + C_ASID, 0);
+	tvm_put32(&t, VMCB12 + C_ASID, 0);
 	code = l1_exit(&t, "ASID 0");
-	tap_ok(code == EXIT_ERR && r32(&t, VMCB12 + C_EXIT_HI) == EXIT_ERR,
+	tap_ok(code == EXIT_ERR && tvm_get32(&t, VMCB12 + C_EXIT_HI) == EXIT_ERR,
 	       "VMCB12 with ASID 0: VMEXIT_INVALID, L1 goes on after VMRUN");
 	vmcb12_setup(&t, GA(l2_vmmcall), 0);
-	w32(&t, VMCB12 + C_ICPT_MISC2, I_VMMCALL);
+	tvm_put32(&t, VMCB12 + C_ICPT_MISC2, I_VMMCALL);
 	code = l1_exit(&t, "no VMRUN intercept");
 	tap_ok(code == EXIT_ERR, "VMCB12 without the VMRUN intercept: VMEXIT_INVALID");
 	vmcb12_setup(&t, GA(l2_vmmcall), 0);
-	w64(&t, VMCB12 + S_EFER, 0x500);
+	tvm_put64(&t, VMCB12 + S_EFER, 0x500);
 	code = l1_exit(&t, "no SVME");
 	tap_ok(code == EXIT_ERR, "VMCB12 without EFER.SVME: VMEXIT_INVALID");
 	vmcb12_setup(&t, GA(l2_vmmcall), 0);
-	w64(&t, VMCB12 + S_CR0, 0x20000033);	/* NW without CD */
+	tvm_put64(&t, VMCB12 + S_CR0, 0x20000033);	/* NW without CD */
 	code = l1_exit(&t, "CR0.NW");
 	tap_ok(code == EXIT_ERR, "VMCB12 with CR0.NW but not CD: VMEXIT_INVALID");
 
@@ -509,12 +635,13 @@ int main(void)
 
 	set_rip(&t, GA(l1_loadsave));
 	ok = expect_out(&t, 0x13, "VMSAVE") != ~0U;
-	tap_ok(ok && r64(&t, SAVEAREA + S_FS + 8) == 0x12345000,
+	tap_ok(ok && tvm_get64(&t, SAVEAREA + S_FS + 8) == 0x12345000,
 	       "VMSAVE stores FS.base in the save area");
-	w64(&t, SAVEAREA + S_FS + 8, 0x6789a000);
+	tvm_put64(&t, SAVEAREA + S_FS + 8, 0x6789a000);
 	code = expect_out(&t, 0x14, "VMLOAD");
 	tap_ok(code == 0x6789a000, "VMLOAD loads it (%#x)", code);
 
+	test_vgif(&t, vgif);
 	test_npt(&t, np);
 	test_errnos(&t);
 	tvm_destroy(&t);

@@ -9,6 +9,8 @@
  * stock KVM's (the oracle). Small on purpose: the test host runs nested
  * under TCG, and with one CPU the vCPU threads take turns.
  */
+#include <asm/kvm_para.h>
+
 #include "apictest.h"
 
 #define NCPU	4
@@ -22,6 +24,17 @@ static int mp_state(struct icpu *c)
 	if (ioctl(c->fd, KVM_GET_MP_STATE, &mp) < 0)
 		return -errno;
 	return mp.mp_state;
+}
+
+/* The VMM's KVM_GET_MSRS of one MSR, or ~0. */
+static uint64_t host_msr(struct icpu *c, uint32_t index)
+{
+	struct {
+		struct kvm_msrs m;
+		struct kvm_msr_entry e;
+	} m = { .m.nmsrs = 1, .e.index = index };
+
+	return ioctl(c->fd, KVM_GET_MSRS, &m) == 1 ? m.e.data : ~0ULL;
 }
 
 static int set_mp(struct icpu *c, uint32_t state)
@@ -114,6 +127,7 @@ static void test_ipis(struct ivm *v)
 {
 	struct icpu *bsp = &v->cpu[0], *ap1 = &v->cpu[1], *ap2 = &v->cpu[2], *ap3 = &v->cpu[3];
 	int got, who, i;
+	bool ok;
 
 	/* Fixed, physical, to an AP that is not running: taken at its next window. */
 	apic_icr(bsp, 2u << 24, 0x41);
@@ -176,6 +190,12 @@ static void test_ipis(struct ivm *v)
 	th_cmd(ap2, OP_WR32X2, APIC + A_ICR2, 0x48, 0);
 	window(bsp);
 	tap_ok(irqs(bsp, 0x48) == 1, "AP 2 to the BSP fixed IPI");
+	/* AP 3 sets steal time and kvmclock (not enabled): INIT clears them, as KVM's kvm_vcpu_reset. */
+	th_cmd(ap3, OP_WRMSR, MSR_KVM_STEAL_TIME, 0x7000, 0);
+	th_cmd(ap3, OP_WRMSR, MSR_KVM_SYSTEM_TIME_NEW, 0x7100, 0);
+	th_cmd(ap3, OP_WRMSR, MSR_KVM_SYSTEM_TIME, 0x7200, 0);
+	ok = host_msr(ap3, MSR_KVM_STEAL_TIME) == 0x7000 &&
+	     host_msr(ap3, MSR_KVM_SYSTEM_TIME_NEW) == 0x7200;
 	/* INIT and SIPI again: AP 3 restarts from the trampoline. */
 	apic_icr(bsp, 3u << 24, ICR_INIT);
 	tap_ok(mp_state(ap3) == KVM_MP_STATE_INIT_RECEIVED, "INIT to running AP 3: INIT_RECEIVED");
@@ -183,6 +203,9 @@ static void test_ipis(struct ivm *v)
 	th_post(ap3, cmd_timeout_ms, ~0ULL, 0, 0, 0);
 	tap_ok(th_wait(ap3) == 0 && SH32(v, 0) == 4 && th_cmd(ap3, OP_RD32, APIC + A_SVR, 0, 0) == 0xff,
 	       "AP 3 re-ran the trampoline; INIT reset its SVR to 0xff (APs %u)", SH32(v, 0));
+	tap_ok(ok && host_msr(ap3, MSR_KVM_STEAL_TIME) == 0 &&
+	       host_msr(ap3, MSR_KVM_SYSTEM_TIME_NEW) == 0 && host_msr(ap3, MSR_KVM_SYSTEM_TIME) == 0,
+	       "INIT cleared AP 3's MSR_KVM_STEAL_TIME and MSR_KVM_SYSTEM_TIME(_NEW)");
 }
 
 /* KVM_SET_MP_STATE: what stock accepts with and without the irqchip. */
@@ -374,7 +397,7 @@ int main(void)
 {
 	struct ivm v;
 
-	tap_plan(39);
+	tap_plan(40);
 	ivm_create(&v, NCPU, 1, 0);
 	test_wakeup(&v);
 	test_ipis(&v);

@@ -1,4 +1,4 @@
-/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors and the vCPU ID limit, the MMU page count and KVM_RUN's ENOSPC before any slot, TPR access reporting without an APIC, register state round trips, CR4 before and after SET_CPUID2. */
+/* tests/driver/t_system.c: /dev/kvm ioctls: versions, capabilities, CREATE_VM, CPUID and MSR lists, vCPU creation errors and the vCPU ID limit, the MMU page count and KVM_RUN's ENOSPC before any slot, TPR access reporting without an APIC, register state round trips, CR4 before and after SET_CPUID2, SET_CPUID2's checks of the address width and AMX. */
 #include "kvmtest.h"
 
 #define CR4_FSGSBASE	(1ULL << 16)
@@ -151,6 +151,46 @@ static void test_cr4_before_cpuid(int kvm)
 	close(vm);
 }
 
+/*
+ * KVM's checks of a CPUID table before the vCPU runs: a virtual address
+ * width (0x80000008 EAX[15:8]) other than 48 or 57 is EINVAL; AMX tile
+ * data in 0xd's XSAVE features, without the process's permission, EPERM.
+ */
+static void test_cpuid_checks(int kvm)
+{
+	static struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[256];
+	} c, bad;
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	int i, has8 = 0, hasd = 0;
+	long e;
+
+	c.c.nent = 256;
+	ioctl(kvm, KVM_GET_SUPPORTED_CPUID, &c);
+	bad = c;
+	for (i = 0; i < (int)bad.c.nent; i++)
+		if (bad.e[i].function == 0x80000008) {
+			bad.e[i].eax = (bad.e[i].eax & ~0xff00U) | 40 << 8;
+			has8 = 1;
+		}
+	e = xioctl(vcpu, KVM_SET_CPUID2, &bad);
+	tap_ok(has8 && e == -EINVAL, "SET_CPUID2 with 40-bit virtual addresses: EINVAL (%ld)", e);
+	bad = c;
+	for (i = 0; i < (int)bad.c.nent; i++)
+		if (bad.e[i].function == 0xd && bad.e[i].index == 0) {
+			bad.e[i].eax |= 1U << 18;
+			hasd = 1;
+		}
+	e = xioctl(vcpu, KVM_SET_CPUID2, &bad);
+	tap_ok(hasd && e == -EPERM, "SET_CPUID2 with AMX tile data in XSAVE, no permission: EPERM (%ld)", e);
+	e = xioctl(vcpu, KVM_SET_CPUID2, &c);
+	tap_ok(e == 0, "SET_CPUID2 of the supported table after both: 0 (%ld)", e);
+	close(vcpu);
+	close(vm);
+}
+
 int main(void)
 {
 	struct {
@@ -171,7 +211,7 @@ int main(void)
 	int kvm, vm, vcpu, n, i, has0 = 0, has1 = 0;
 	long e;
 
-	tap_plan(31 + 10 + 3 + 3);
+	tap_plan(31 + 10 + 3 + 3 + 3);
 	kvm = open_kvm();
 	tap_ok(ioctl(kvm, KVM_GET_API_VERSION, 0) == 12, "KVM_GET_API_VERSION 12");
 	tap_ok(xioctl(kvm, KVM_GET_API_VERSION, (void *)1) == -EINVAL, "API version with an argument: EINVAL");
@@ -258,6 +298,7 @@ int main(void)
 	test_vm_caps(kvm);
 	test_no_slot(kvm);
 	test_cr4_before_cpuid(kvm);
+	test_cpuid_checks(kvm);
 	close(vcpu);
 	close(vm);
 	close(kvm);

@@ -179,6 +179,17 @@ static uint64_t flip(struct rng *r, uint64_t v)
 	return v;
 }
 
+/* EFER and CR4 values kept clear of tcg_vmexit_hazard: LME as the mode set it, PAE kept where LME is. */
+static uint64_t efer_tcg_safe(const struct guest *g, uint64_t v)
+{
+	return (v & ~H_EFER_LME) | (g->sregs.efer & H_EFER_LME);
+}
+
+static uint64_t cr4_tcg_safe(const struct guest *g, uint64_t v)
+{
+	return g->sregs.efer & H_EFER_LME ? v | H_CR4_PAE : v;
+}
+
 static void op_cr(struct guest *g, struct emit *e, struct rng *r)
 {
 	static const int crs[] = { 0, 0, 3, 4, 4, 8, 2, 1, 5, 6, 7, 9, 15 };
@@ -187,6 +198,7 @@ static void op_cr(struct guest *g, struct emit *e, struct rng *r)
 
 	if (rng_chance(r, 4)) {	/* EFER */
 		v = rng_chance(r, 2) ? flip(r, g->sregs.efer) : rng_value(r);
+		v = efer_tcg_safe(g, v);
 		mov_imm(e, RCX, 0xc0000080);
 		mov_imm(e, RAX, (uint32_t)v);
 		mov_imm(e, RDX, v >> 32);
@@ -206,15 +218,20 @@ static void op_cr(struct guest *g, struct emit *e, struct rng *r)
 		return;
 	}
 	v = rng_chance(r, 2) ? flip(r, legit_cr(g, cr)) : rng_value(r);
+	if (cr == 4)
+		v = cr4_tcg_safe(g, v);
 	mov_imm(e, RAX, v);
 	mov_cr(e, cr);
 }
 
-static void op_msr(struct emit *e, struct rng *r)
+static void op_msr(struct guest *g, struct emit *e, struct rng *r)
 {
 	uint64_t v = rng_value(r);
+	uint32_t msr = pick_msr(r);
 
-	mov_imm(e, RCX, pick_msr(r));
+	if (msr == 0xc0000080)
+		v = efer_tcg_safe(g, v);
+	mov_imm(e, RCX, msr);
 	mov_imm(e, RAX, (uint32_t)v);
 	mov_imm(e, RDX, v >> 32);
 	BYTES(e, 0x0f);
@@ -489,7 +506,7 @@ static void op_any(struct guest *g, struct emit *e, struct rng *r)
 {
 	switch (rng_below(r, 9)) {
 	case 0: op_cr(g, e, r); break;
-	case 1: op_msr(e, r); break;
+	case 1: op_msr(g, e, r); break;
 	case 2: op_dr(e, r); break;
 	case 3: op_io(e, r); break;
 	case 4: op_mmio(e, r); break;
@@ -735,7 +752,7 @@ void guest_build(struct guest *g, struct rng *r)
 		break;
 	case SC_MSR:
 		for (n = 1 + rng_below(r, 16), i = 0; i < n; i++)
-			op_msr(&e, r);
+			op_msr(g, &e, r);
 		break;
 	case SC_DR:
 		for (n = 1 + rng_below(r, 8), i = 0; i < n; i++)

@@ -293,6 +293,20 @@ static void sanitize(struct fuzzer *f, struct worker *w, unsigned long nr, uint8
 		p[40] = 0;				/* dr7 enables: see dr7_tcg_safe */
 	} else if (is_nr(nr, KVM_SET_GUEST_DEBUG) && len >= 72) {
 		p[64] = 0;				/* debugreg[7] */
+	} else if ((is_nr(nr, KVM_SET_SREGS) || is_nr(nr, KVM_SET_SREGS2)) &&
+		   len >= offsetof(struct kvm_sregs, apic_base)) {
+		struct kvm_sregs *s = (void *)p;	/* SREGS2 starts the same way */
+
+		if (tcg_vmexit_hazard(s->efer, s->cr0, s->cr4))
+			s->efer &= ~H_EFER_LME;
+	} else if (is_nr(nr, KVM_SET_MSRS) && len >= 8) {
+		struct kvm_msrs *m = (void *)p;
+		size_t i;
+
+		/* EFER.LME stays as it was: see tcg_vmexit_hazard */
+		for (i = 0; 8 + (i + 1) * sizeof(m->entries[0]) <= len; i++)
+			if (m->entries[i].index == 0xc0000080)
+				m->entries[i].data &= ~H_EFER_LME;
 	} else if (is_nr(nr, KVM_SET_NESTED_STATE) && len > 128 + 0x560) {
 		p[128 + 0x560] = 0;			/* the VMCB12 save area's DR7 */
 	}
@@ -854,6 +868,8 @@ int main(int argc, char **argv)
 		double t0 = now_sec();
 		pid_t pid, got = 0;
 
+		if (o.verbose)
+			tap_diag("seed %llu: start", (unsigned long long)seed);
 		if (pipe(p))
 			return 1;
 		pid = fork();

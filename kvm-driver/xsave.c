@@ -176,9 +176,9 @@ void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu)
 }
 
 /*
- * Right after the exit. PKRU is read back whatever the guest's CR4 says:
- * the SVM backend does not intercept CR4 writes, so a guest may have
- * turned PKE on and off again since the entry.
+ * Right after the exit. PKRU is read back whenever it is not the host's,
+ * whatever CR4 said at the entry: that does not rely on every CR4 write
+ * exiting (VMX, nested guests).
  */
 void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu)
 {

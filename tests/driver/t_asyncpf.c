@@ -99,16 +99,6 @@ static uint32_t run_phase(struct tvm *t)
 	return ~0U;
 }
 
-static int set_msr(int vcpu, uint32_t index, uint64_t data)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} s = { .m.nmsrs = 1, .e = { .index = index, .data = data } };
-
-	return ioctl(vcpu, KVM_SET_MSRS, &s);
-}
-
 /* 1 and the value, or what KVM_GET_MSRS returned (0: refused). */
 static int get_msr(int vcpu, uint32_t index, uint64_t *data)
 {
@@ -199,10 +189,10 @@ static void host_msrs(void)
 	/* No irqchip: only 0 for EN, nothing for INT. */
 	tvm_create(&t, 1 << 20);
 	tvm_cpuid(&t);
-	tap_ok(set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0) == 1 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 9) == 0 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, 0) == 0 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, 1) == 1,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0) == 1 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 9) == 0 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, 0) == 0 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, 1) == 1,
 	       "no local APIC in the kernel: ASYNC_PF_EN takes 0 only, ASYNC_PF_INT nothing, ACK anything");
 	tvm_destroy(&t);
 
@@ -218,47 +208,47 @@ static void host_msrs(void)
 	}
 	tvm_add_vcpu(&t);
 	tvm_cpuid(&t);
-	tap_ok(set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0x10 | 9) == 0 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0x20 | 9) == 0 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, 0x100) == 0,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0x10 | 9) == 0 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0x20 | 9) == 0 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, 0x100) == 0,
 	       "reserved bits refused: ASYNC_PF_EN bits 4, 5; ASYNC_PF_INT bit 8");
-	r = set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0xf) == 1 &&
+	r = tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0xf) == 1 &&
 	    get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 1;
 	tap_ok(r && v == (APF_AREA | 0xf),
 	       "ASYNC_PF_EN round trip (0x%llx)", (unsigned long long)v);
-	r = set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, 0xec) == 1 &&
+	r = tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, 0xec) == 1 &&
 	    get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &v) == 1;
 	tap_ok(r && v == 0xec,
 	       "ASYNC_PF_INT round trip (0x%llx)", (unsigned long long)v);
 	tap_ok(get_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, &v) == 1 && v == 0 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, 0xfe) == 1,
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, 0xfe) == 1,
 	       "ASYNC_PF_ACK reads 0, takes any value");
 	/* Outside memory: refused, yet the value stays (KVM writes it first). */
-	r = set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0x40000000 | 9) == 0 &&
+	r = tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0x40000000 | 9) == 0 &&
 	    get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 1;
 	tap_ok(r && v == (0x40000000 | 9),
 	       "ASYNC_PF_EN with its area outside memory: refused, the value kept (0x%llx)",
 	       (unsigned long long)v);
-	tap_ok(set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0x40000000 | 1) == 1,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0x40000000 | 1) == 1,
 	       "ASYNC_PF_EN without DELIVERY_AS_INT is not enabled: any address goes");
 
 	/* Enforced PV CPUID: a withheld feature's registers fail for the VMM too. */
 	set_pv_cpuid(&t, 0);
 	r = xioctl(t.vcpu, KVM_ENABLE_CAP, &enforce);
-	tap_ok(r == 0 && set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0) == 0 &&
+	tap_ok(r == 0 && tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0) == 0 &&
 	       get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 0 &&
 	       get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &v) == 0 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, 1) == 0,
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, 1) == 0,
 	       "enforced CPUID without ASYNC_PF, ASYNC_PF_INT: the registers fail");
 	set_pv_cpuid(&t, 1 << KVM_FEATURE_ASYNC_PF);
-	tap_ok(set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 9) == 0 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 1) == 1 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 5) == 0,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 9) == 0 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 1) == 1 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 5) == 0,
 	       "enforced CPUID with ASYNC_PF only: DELIVERY_AS_INT and AS_PF_VMEXIT refused");
 	set_pv_cpuid(&t, (1 << KVM_FEATURE_ASYNC_PF) | (1 << KVM_FEATURE_ASYNC_PF_INT) |
 		     (1 << KVM_FEATURE_ASYNC_PF_VMEXIT));
-	tap_ok(set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0xf) == 1 &&
-	       set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, VEC) == 1,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0xf) == 1 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, VEC) == 1,
 	       "enforced CPUID with all three: every delivery accepted");
 	tvm_destroy(&t);
 }

@@ -159,16 +159,6 @@ static uint64_t get_msr(int vcpu, uint32_t index)
 	return ioctl(vcpu, KVM_GET_MSRS, &m) == 1 ? m.e.data : ~0ULL;
 }
 
-static int set_msr(int vcpu, uint32_t index, uint64_t data)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} m = { .m.nmsrs = 1, .e.index = index, .e.data = data };
-
-	return ioctl(vcpu, KVM_SET_MSRS, &m);
-}
-
 struct nstate {
 	struct kvm_nested_state h;
 	uint8_t vmcb[KVM_STATE_NESTED_SVM_VMCB_SIZE];
@@ -218,7 +208,7 @@ static bool migrate_cpuid(struct tvm *t, struct tvm *n, bool no_vgif)
 	tvm_create(n, MEM_SIZE);
 	memcpy(n->mem, t->mem, MEM_SIZE);
 	return !ioctl(n->vcpu, KVM_SET_CPUID2, &c) && !ioctl(n->vcpu, KVM_SET_SREGS, &sregs) &&
-	       !ioctl(n->vcpu, KVM_SET_REGS, &regs) && set_msr(n->vcpu, MSR_VM_HSAVE_PA, hsave) == 1 &&
+	       !ioctl(n->vcpu, KVM_SET_REGS, &regs) && tvm_set_msr(n->vcpu, MSR_VM_HSAVE_PA, hsave) == 1 &&
 	       !ioctl(n->vcpu, KVM_SET_NESTED_STATE, &s);
 }
 
@@ -239,7 +229,7 @@ static bool smi_in_l2(struct tvm *t)
 	uint16_t flags;
 
 	if (set_slot(t->vm, 1 << 16, 0, t->mem, MEM_SIZE, 0) ||
-	    set_msr(t->vcpu, MSR_SMBASE, SMI_SMBASE) != 1)
+	    tvm_set_msr(t->vcpu, MSR_SMBASE, SMI_SMBASE) != 1)
 		return false;
 	memcpy(t->mem + SMI_SMBASE + 0x8000, handler, sizeof(handler));
 	if (ioctl(t->vcpu, KVM_SMI) || expect_out(t, 0x90, "SMI handler") == ~0U)

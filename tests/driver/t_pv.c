@@ -28,16 +28,6 @@ extern const uint8_t h40[], h48[], h50[], h58[], h60[], h70[];
 #define ST_STOP		(DATA + 0x90)
 enum { I40, I48, I50, I58, I60, I70 };
 
-static int set_msr(int vcpu, uint32_t index, uint64_t data)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} m = { .m.nmsrs = 1, .e.index = index, .e.data = data };
-
-	return ioctl(vcpu, KVM_SET_MSRS, &m);
-}
-
 static uint64_t get_msr(int vcpu, uint32_t index, int *n)
 {
 	struct {
@@ -94,20 +84,20 @@ static void test_msr_host(struct tvm *t)
 
 	v = get_msr(t->vcpu, MSR_KVM_PV_EOI_EN, &n);
 	tap_ok(n == 1 && v == 0, "MSR_KVM_PV_EOI_EN starts 0 (%d, %#llx)", n, (unsigned long long)v);
-	s = set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, (PVEOI + 4) | 1);
+	s = tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, (PVEOI + 4) | 1);
 	v = get_msr(t->vcpu, MSR_KVM_PV_EOI_EN, &n);
 	tap_ok(s == 1 && n == 1 && v == ((PVEOI + 4) | 1),
 	       "host: enabled at a 4-byte aligned address, read back (%#llx)", (unsigned long long)v);
-	tap_ok(set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, (PVEOI + 2) | 1) == 0 &&
-	       set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, PVEOI + 2) == 0 &&
+	tap_ok(tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, (PVEOI + 2) | 1) == 0 &&
+	       tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, PVEOI + 2) == 0 &&
 	       get_msr(t->vcpu, MSR_KVM_PV_EOI_EN, &n) == ((PVEOI + 4) | 1),
 	       "host: an address not 4-byte aligned is refused, enabled or not");
-	tap_ok(set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0x40000000 | 1) == 0 &&
-	       set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, RO_GPA | 1) == 0,
+	tap_ok(tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0x40000000 | 1) == 0 &&
+	       tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, RO_GPA | 1) == 0,
 	       "host: enabling at an address outside memory, or in read-only memory, is refused");
-	tap_ok(set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0x40000000) == 1 &&
+	tap_ok(tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0x40000000) == 1 &&
 	       get_msr(t->vcpu, MSR_KVM_PV_EOI_EN, &n) == 0x40000000 &&
-	       set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0) == 1,
+	       tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0) == 1,
 	       "host: disabled, any aligned address is kept");
 
 	/* With KVM_CAP_ENFORCE_PV_FEATURE_CPUID and no PV EOI bit: the MSR is withheld. */
@@ -119,20 +109,20 @@ static void test_msr_host(struct tvm *t)
 	c.e[1].function = KVM_CPUID_FEATURES;
 	c.e[1].eax = 1u << KVM_FEATURE_STEAL_TIME;
 	if (ioctl(t->vcpu, KVM_ENABLE_CAP, &cap) == 0 && ioctl(t->vcpu, KVM_SET_CPUID2, &c) == 0) {
-		s = set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, PVEOI | 1);
+		s = tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, PVEOI | 1);
 		get_msr(t->vcpu, MSR_KVM_PV_EOI_EN, &n);
 		tap_ok(s == 0 && n == 0, "enforced PV CPUID without PV EOI: KVM_SET/GET_MSRS refuse it (%d, %d)", s, n);
 		c.e[1].eax |= 1u << KVM_FEATURE_PV_EOI;
 		ioctl(t->vcpu, KVM_SET_CPUID2, &c);
-		tap_ok(set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0) == 1,
+		tap_ok(tvm_set_msr(t->vcpu, MSR_KVM_PV_EOI_EN, 0) == 1,
 		       "enforced PV CPUID with PV EOI: the MSR is back");
 		/* As KVM 6.1: a withheld steal time or kvmclock fails for the VMM too. */
 		c.e[1].eax = (1u << KVM_FEATURE_PV_EOI) | (1u << KVM_FEATURE_CLOCKSOURCE);
 		ioctl(t->vcpu, KVM_SET_CPUID2, &c);
-		s = set_msr(t->vcpu, MSR_KVM_STEAL_TIME, 0) + set_msr(t->vcpu, MSR_KVM_SYSTEM_TIME_NEW, 0);
+		s = tvm_set_msr(t->vcpu, MSR_KVM_STEAL_TIME, 0) + tvm_set_msr(t->vcpu, MSR_KVM_SYSTEM_TIME_NEW, 0);
 		get_msr(t->vcpu, MSR_KVM_STEAL_TIME, &n);
 		get_msr(t->vcpu, MSR_KVM_SYSTEM_TIME_NEW, &n2);
-		n3 = set_msr(t->vcpu, MSR_KVM_SYSTEM_TIME, 0);
+		n3 = tvm_set_msr(t->vcpu, MSR_KVM_SYSTEM_TIME, 0);
 		tap_ok(s == 0 && n == 0 && n2 == 0 && n3 == 1,
 		       "enforced PV CPUID without STEAL_TIME, CLOCKSOURCE2: KVM_SET/GET_MSRS refuse their MSRs (%d, %d, %d; CLOCKSOURCE's %d)",
 		       s, n, n2, n3);
@@ -268,7 +258,7 @@ static void test_pv_eoi(void)
 	v = get_msr(t.vcpu, MSR_KVM_PV_EOI_EN, &n);
 	tvm_create(&t2, MEM_SIZE);
 	memcpy(t2.mem, t.mem, MEM_SIZE);
-	r = set_msr(t2.vcpu, MSR_KVM_PV_EOI_EN, v);
+	r = tvm_set_msr(t2.vcpu, MSR_KVM_PV_EOI_EN, v);
 	tap_ok(n == 1 && v == (PVEOI | 1) && r == 1 &&
 	       get_msr(t2.vcpu, MSR_KVM_PV_EOI_EN, &n) == v,
 	       "KVM_GET_MSRS, KVM_SET_MSRS on another VM, read back (%#llx)", (unsigned long long)v);
@@ -372,7 +362,7 @@ static void test_steal_preempted(void)
 		regs.rflags |= 0x200;
 		ioctl(t.vcpu, KVM_SET_REGS, &regs);
 	}
-	tap_ok(set_msr(t.vcpu, MSR_KVM_STEAL_TIME, ST | KVM_MSR_ENABLED) == 1,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_KVM_STEAL_TIME, ST | KVM_MSR_ENABLED) == 1,
 	       "steal time enabled at %#x", ST);
 	r = tvm_run(&t);
 	tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x30, "the guest entered (%s)", exit_name(r));

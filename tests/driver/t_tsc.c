@@ -38,16 +38,6 @@ static uint64_t get_msr(int vcpu, uint32_t index)
 	return b.e.data;
 }
 
-static int set_msr(int vcpu, uint32_t index, uint64_t data)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} b = { .m.nmsrs = 1, .e.index = index, .e.data = data };
-
-	return ioctl(vcpu, KVM_SET_MSRS, &b) == 1 ? 0 : -1;
-}
-
 static void test_guest_and_host(void)
 {
 	struct tvm t;
@@ -80,11 +70,11 @@ static void test_guest_and_host(void)
 	       (unsigned long long)get_msr(t.vcpu, MSR_TSC_ADJUST));
 
 	/* The host's writes set one MSR each. */
-	tap_ok(set_msr(t.vcpu, MSR_TSC, 64 * UNITY) == 0 &&
+	tap_ok(tvm_set_msr(t.vcpu, MSR_TSC, 64 * UNITY) == 1 &&
 	       ROUND(get_msr(t.vcpu, MSR_TSC)) == 64 * UNITY &&
 	       get_msr(t.vcpu, MSR_TSC_ADJUST) == 8ULL << 32,
 	       "host writes IA32_TSC: IA32_TSC_ADJUST stays");
-	tap_ok(set_msr(t.vcpu, MSR_TSC_ADJUST, 5) == 0 &&
+	tap_ok(tvm_set_msr(t.vcpu, MSR_TSC_ADJUST, 5) == 1 &&
 	       ROUND(get_msr(t.vcpu, MSR_TSC)) == 64 * UNITY &&
 	       get_msr(t.vcpu, MSR_TSC_ADJUST) == 5,
 	       "host writes IA32_TSC_ADJUST: the TSC stays");

@@ -22,16 +22,6 @@
 /* Real mode at 0x1000: hlt */
 static const uint8_t guest_hlt[] = { 0xf4 };
 
-static int set_msr(int vcpu, uint32_t index, uint64_t data)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} b = { .m.nmsrs = 1, .e.index = index, .e.data = data };
-
-	return ioctl(vcpu, KVM_SET_MSRS, &b);
-}
-
 /* The MSR's value, or -1 when the read failed. */
 static int get_msr(int vcpu, uint32_t index, uint64_t *data)
 {
@@ -111,15 +101,15 @@ static void test_apic_bit(void)
 
 	tvm_create(&t, 1 << 20);
 	cpuid_without_x2apic(&t);
-	tap_ok(set_msr(t.vcpu, MSR_APICBASE, 0xfee00100) == 1, "APIC base disabled (BSP)");
+	tap_ok(tvm_set_msr(t.vcpu, MSR_APICBASE, 0xfee00100) == 1, "APIC base disabled (BSP)");
 	off = cpuid1_edx(t.vcpu);
-	tap_ok(set_msr(t.vcpu, MSR_APICBASE, 0xfee00900) == 1, "APIC base enabled (BSP)");
+	tap_ok(tvm_set_msr(t.vcpu, MSR_APICBASE, 0xfee00900) == 1, "APIC base enabled (BSP)");
 	on = cpuid1_edx(t.vcpu);
 	tap_ok(!(off & (1u << 9)) && (on & (1u << 9)),
 	       "CPUID.1:EDX.APIC follows the APIC base (disabled %#x, enabled %#x)", off, on);
-	tap_ok(set_msr(t.vcpu, MSR_APICBASE, 0xfee00901) == 0 &&
-	       set_msr(t.vcpu, MSR_APICBASE, 0xfee00d00) == 0 &&
-	       set_msr(t.vcpu, MSR_APICBASE, 0xfee00900 | (1ULL << 62)) == 0,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_APICBASE, 0xfee00901) == 0 &&
+	       tvm_set_msr(t.vcpu, MSR_APICBASE, 0xfee00d00) == 0 &&
+	       tvm_set_msr(t.vcpu, MSR_APICBASE, 0xfee00900 | (1ULL << 62)) == 0,
 	       "APIC base: reserved bits, x2APIC mode, bits above MAXPHYADDR refused");
 	{
 		struct kvm_sregs s;
@@ -187,8 +177,8 @@ static void test_kvmclock_msrs(void)
 	struct tvm t;
 
 	tvm_create(&t, 1 << 20);
-	tap_ok(set_msr(t.vcpu, MSR_KVM_SYSTEM_TIME, 0) == 1 &&
-	       set_msr(t.vcpu, MSR_KVM_WALL_CLOCK, 0) == 1,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_KVM_SYSTEM_TIME, 0) == 1 &&
+	       tvm_set_msr(t.vcpu, MSR_KVM_WALL_CLOCK, 0) == 1,
 	       "SET_MSRS kvmclock system time and wall clock 0");
 	tap_ok(get_msr(t.vcpu, MSR_KVM_SYSTEM_TIME, &st) == 0 &&
 	       get_msr(t.vcpu, MSR_KVM_WALL_CLOCK, &wc) == 0 && st == 0 && wc == 0,
@@ -226,9 +216,9 @@ static void test_mce(void)
 	tap_ok(get_msr(t.vcpu, MSR_MC_CTL(9), &v) == 0 && v == ~0ULL &&
 	       get_msr(t.vcpu, MSR_MC_CTL(10), &v) == -1,
 	       "MC9_CTL all ones, MC10_CTL does not exist");
-	tap_ok(set_msr(t.vcpu, MSR_MC_CTL(0), 5) == 0 && set_msr(t.vcpu, MSR_MC_CTL(0), 0) == 1,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_MC_CTL(0), 5) == 0 && tvm_set_msr(t.vcpu, MSR_MC_CTL(0), 0) == 1,
 	       "MC0_CTL takes 0 or all ones");
-	tap_ok(set_msr(t.vcpu, MSR_MCG_CTL, 5) == 0 && set_msr(t.vcpu, MSR_MCG_STATUS, 0) == 1,
+	tap_ok(tvm_set_msr(t.vcpu, MSR_MCG_CTL, 5) == 0 && tvm_set_msr(t.vcpu, MSR_MCG_STATUS, 0) == 1,
 	       "MCG_CTL 5 refused, MCG_STATUS written");
 
 	memset(&mce, 0, sizeof(mce));

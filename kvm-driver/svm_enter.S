@@ -36,7 +36,14 @@ SYM_FUNC_START(kvmd_svm_vmrun)
 	LOAD_GUEST_GPRS %rax
 	mov	(%rsp), %rax
 
-	/* IF=1 so that host interrupts make the guest exit (GIF still holds them). */
+	/*
+	 * IF=1 so that host interrupts make the guest exit (GIF still holds
+	 * them). KVM 6.1 sets IF in C instead, so that the STI shadow cannot
+	 * reach the guest; done so here (47c069c), QEMU 7.2 TCG spun for good
+	 * in a Linux guest's x2APIC WRMSR with the test host's timer pending
+	 * (launcher/virtio.t, irqchip "split"), so the STI stays. Under TCG the
+	 * guest's first instruction after an entry runs in its shadow.
+	 */
 	sti
 	vmrun	%rax
 	cli

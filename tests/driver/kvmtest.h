@@ -289,7 +289,6 @@ static inline void tvm_io_set(struct tvm *t, uint32_t v)
 	memcpy((uint8_t *)t->run + t->run->io.data_offset, &v, t->run->io.size);
 }
 
-
 /* KVM_SET_MSRS of one register: 1 when it was set, as the ioctl returns. */
 static inline int tvm_set_msr(int vcpu, uint32_t index, uint64_t data)
 {
@@ -300,6 +299,7 @@ static inline int tvm_set_msr(int vcpu, uint32_t index, uint64_t data)
 
 	return ioctl(vcpu, KVM_SET_MSRS, &b);
 }
+
 static inline uint64_t tvm_rip(struct tvm *t)
 {
 	struct kvm_regs r;

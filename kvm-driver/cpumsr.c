@@ -21,11 +21,16 @@
  * is in the MSR while the guest runs. The host kernel never reads it (its
  * per-CPU lookups use LSL, for KVM's sake), only host userspace does: the
  * host's value comes back on the way to userspace, through a user-return
- * notifier, as KVM's user-return MSRs. On SVM only: VMX here does not
- * enable RDTSCP in the guest.
+ * notifier, as KVM's user-return MSRs. As there, the notifier is armed only
+ * when the guest's value differs from the one in the MSR: a guest that
+ * keeps the host's (0 on CPU 0, or never written) costs neither a WRMSR
+ * nor the slow way back to userspace on each KVM_RUN. The host's value is
+ * read once per CPU (Linux writes it once, at CPU bring-up). On SVM only:
+ * VMX here does not enable RDTSCP in the guest.
  */
 struct kvmd_tsc_aux_cpu {
 	struct user_return_notifier urn;
+	bool host_valid;
 	bool registered;
 	u64 host;
 	u64 curr;
@@ -63,16 +68,19 @@ void kvmd_tsc_aux_load(struct kvmd_vcpu *vcpu)
 	if (!kvmd_tsc_aux_ok())
 		return;
 	c = this_cpu_ptr(&kvmd_tsc_aux_cpu);
-	if (!c->registered) {
+	if (unlikely(!c->host_valid)) {
 		rdmsrl(MSR_TSC_AUX, c->host);
 		c->curr = c->host;
+		c->host_valid = true;
+	}
+	if (c->curr == vcpu->tsc_aux)
+		return;
+	wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
+	c->curr = vcpu->tsc_aux;
+	if (!c->registered) {
 		c->urn.on_user_return = kvmd_tsc_aux_restore;
 		user_return_notifier_register(&c->urn);
 		c->registered = true;
-	}
-	if (c->curr != vcpu->tsc_aux) {
-		wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
-		c->curr = vcpu->tsc_aux;
 	}
 }
 

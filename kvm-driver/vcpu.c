@@ -691,9 +691,11 @@ static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 	if ((READ_ONCE(run->kvm_valid_regs) & ~KVMD_SYNC_REGS) ||
 	    (READ_ONCE(run->kvm_dirty_regs) & ~KVMD_SYNC_REGS))
 		goto out;
-	r = kvmd_sync_regs_in(vcpu);
-	if (r)
-		goto out;
+	if (READ_ONCE(run->kvm_dirty_regs)) {
+		r = kvmd_sync_regs_in(vcpu);
+		if (r)
+			goto out;
+	}
 	/* As KVM on each vCPU load: the steal time gets an update. */
 	kvmd_make_request(vcpu, KVMD_REQ_STEAL_UPDATE);
 
@@ -1046,7 +1048,7 @@ static int kvmd_set_events(struct kvmd_vcpu *vcpu,
  * are loaded before the run (copied first: the page is shared), and
  * those it marked valid are stored back when KVM_RUN returns, as KVM.
  */
-static int kvmd_sync_regs_in(struct kvmd_vcpu *vcpu)
+static noinline int kvmd_sync_regs_in(struct kvmd_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	union {

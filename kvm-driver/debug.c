@@ -206,16 +206,12 @@ int kvmd_handle_bp(struct kvmd_vcpu *vcpu)
 }
 
 /*
- * After the kernel completed an instruction for the guest (@r from its
- * handler, @old_rip where it was): the single-step trap TF asked for,
- * which the hardware never saw. Exits to the debugger if it steps, else
- * a #DB for the guest when its own TF (@guest_tf) was set.
+ * The instruction the kernel completed (kvmd_debug_insn_done) ends with
+ * a single-step trap: an exit to the debugger if it steps, else a #DB for
+ * the guest when its own TF (@guest_tf) was set.
  */
-int kvmd_debug_insn_done(struct kvmd_vcpu *vcpu, u64 old_rip, bool guest_tf,
-			 int r)
+int kvmd_debug_step_done(struct kvmd_vcpu *vcpu, bool guest_tf, int r)
 {
-	if (r != KVMD_RESUME || vcpu->rip == old_rip)
-		return r;
 	if (vcpu->guest_debug & KVM_GUESTDBG_SINGLESTEP) {
 		/* As KVM: dr7 is left as the last debug exit wrote it. */
 		vcpu->run->debug.arch.dr6 = KVMD_DR6_BS | KVMD_DR6_ACTIVE_LOW;

@@ -15,6 +15,7 @@
 #include <linux/srcu.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
 #include "vendor.h"
@@ -551,8 +552,21 @@ int kvmd_xsave_vcpu_create(struct kvmd_vcpu *vcpu);
 void kvmd_xsave_vcpu_free(struct kvmd_vcpu *vcpu);
 struct fxregs_state *kvmd_guest_fxsave(struct kvmd_vcpu *vcpu);
 void kvmd_guest_fxsave_written(struct kvmd_vcpu *vcpu);
-void kvmd_fpu_enter(struct kvmd_vcpu *vcpu);
-void kvmd_fpu_leave(struct kvmd_vcpu *vcpu);
+/*
+ * KVM_RUN makes the guest's fpstate the thread's (the kernel's API for
+ * KVM): the registers then hold the guest's x87/SSE/AVX state whenever
+ * the thread runs in the kernel, and the scheduler saves and restores it
+ * like a task's own.
+ */
+static inline void kvmd_fpu_enter(struct kvmd_vcpu *vcpu)
+{
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
+}
+
+static inline void kvmd_fpu_leave(struct kvmd_vcpu *vcpu)
+{
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
+}
 void kvmd_xsave_prepare(struct kvmd_vcpu *vcpu);
 void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu);
 void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu);
@@ -648,7 +662,11 @@ int kvmd_complete_msr_exit(struct kvmd_vcpu *vcpu);
 void kvmd_smm_reset(struct kvmd_vcpu *vcpu);
 void kvmd_smm_inject(struct kvmd_vcpu *vcpu);
 bool kvmd_smm_wakes(struct kvmd_vcpu *vcpu);
-bool kvmd_smm_blocked_by_event(struct kvmd_vcpu *vcpu);
+/* An SMI waits only for the event being delivered: the entry exits right after. */
+static inline bool kvmd_smm_blocked_by_event(struct kvmd_vcpu *vcpu)
+{
+	return vcpu->smm.pending && !vcpu->smm.active;
+}
 int kvmd_smm_rsm(struct kvmd_vcpu *vcpu);
 void kvmd_smm_get_events(struct kvmd_vcpu *vcpu, struct kvm_vcpu_events *e);
 int kvmd_smm_check_events(struct kvmd_vcpu *vcpu,
@@ -666,8 +684,21 @@ bool kvmd_emulate_mov_dr(struct kvmd_vcpu *vcpu, int dr, bool write, u64 *val,
 			 int *r);
 int kvmd_handle_db(struct kvmd_vcpu *vcpu, u64 dr6);
 int kvmd_handle_bp(struct kvmd_vcpu *vcpu);
-int kvmd_debug_insn_done(struct kvmd_vcpu *vcpu, u64 old_rip, bool guest_tf,
-			 int r);
+int kvmd_debug_step_done(struct kvmd_vcpu *vcpu, bool guest_tf, int r);
+/*
+ * After the kernel completed an instruction for the guest (@r from its
+ * handler, @old_rip where it was): the single-step trap TF asked for,
+ * which the hardware never saw (kvmd_debug_step_done). Most exits have
+ * neither the guest's TF (@guest_tf) nor a stepping debugger.
+ */
+static inline int kvmd_debug_insn_done(struct kvmd_vcpu *vcpu, u64 old_rip,
+				       bool guest_tf, int r)
+{
+	if (r != KVMD_RESUME || vcpu->rip == old_rip ||
+	    (!guest_tf && !(vcpu->guest_debug & KVM_GUESTDBG_SINGLESTEP)))
+		return r;
+	return kvmd_debug_step_done(vcpu, guest_tf, r);
+}
 void kvmd_debug_load_guest(struct kvmd_vcpu *vcpu);
 void kvmd_debug_load_host(struct kvmd_vcpu *vcpu);
 void kvmd_debug_after_exit(struct kvmd_vcpu *vcpu);

@@ -297,12 +297,6 @@ void kvmd_smm_inject(struct kvmd_vcpu *vcpu)
 	smm_enter(vcpu);
 }
 
-/* An SMI waits only for the event being delivered: the entry exits right after. */
-bool kvmd_smm_blocked_by_event(struct kvmd_vcpu *vcpu)
-{
-	return vcpu->smm.pending && !vcpu->smm.active;
-}
-
 /* An SMI ends HLT, as KVM's kvm_vcpu_has_events(). */
 bool kvmd_smm_wakes(struct kvmd_vcpu *vcpu)
 {

@@ -120,22 +120,6 @@ void kvmd_guest_fxsave_written(struct kvmd_vcpu *vcpu)
 			XFEATURE_MASK_FPSSE;
 }
 
-/*
- * KVM_RUN makes the guest's fpstate the thread's (the kernel's API for
- * KVM): the registers then hold the guest's x87/SSE/AVX state whenever
- * the thread runs in the kernel, and the scheduler saves and restores it
- * like a task's own.
- */
-void kvmd_fpu_enter(struct kvmd_vcpu *vcpu)
-{
-	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
-}
-
-void kvmd_fpu_leave(struct kvmd_vcpu *vcpu)
-{
-	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
-}
-
 static bool kvmd_guest_cr4(struct kvmd_vcpu *vcpu, u64 bit)
 {
 	return kvmd_ops->get_cr(vcpu, 4) & bit;

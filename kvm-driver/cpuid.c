@@ -511,7 +511,7 @@ static struct kvm_cpuid_entry2 *kvmd_out_of_range(struct kvmd_vcpu *vcpu,
 	return kvmd_find_cpuid(vcpu, basic->eax, index);
 }
 
-int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu)
+__kvmd_hot int kvmd_handle_cpuid(struct kvmd_vcpu *vcpu)
 {
 	u32 function = vcpu->regs[R_AX], index = vcpu->regs[R_CX];
 	struct kvm_cpuid_entry2 *e;

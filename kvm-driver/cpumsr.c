@@ -61,7 +61,7 @@ static void kvmd_tsc_aux_restore(struct user_return_notifier *urn)
 }
 
 /* Right before the entry, interrupts off. */
-void kvmd_tsc_aux_load(struct kvmd_vcpu *vcpu)
+__kvmd_hot void kvmd_tsc_aux_load(struct kvmd_vcpu *vcpu)
 {
 	struct kvmd_tsc_aux_cpu *c;
 

@@ -227,7 +227,7 @@ int kvmd_debug_step_done(struct kvmd_vcpu *vcpu, bool guest_tf, int r)
  * owns them, else the effective DR0-3 when some breakpoint is enabled
  * (the backend loads DR7, and on SVM DR6, from its control block).
  */
-void kvmd_debug_load_guest(struct kvmd_vcpu *vcpu)
+__kvmd_hot void kvmd_debug_load_guest(struct kvmd_vcpu *vcpu)
 {
 	const u64 *db;
 

@@ -70,7 +70,7 @@ static u64 size_mask(int size)
 	return size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 }
 
-static u64 reg_read(struct emu *e, int r, int size)
+static __kvmd_hot u64 reg_read(struct emu *e, int r, int size)
 {
 	unsigned long *regs = e->vcpu->regs;
 
@@ -101,7 +101,7 @@ static void reg_write(struct emu *e, int r, int size, u64 v)
 	}
 }
 
-static int decode_modrm(struct emu *e)
+static __kvmd_hot int decode_modrm(struct emu *e)
 {
 	s64 disp = 0;
 	u64 ea = 0;
@@ -185,7 +185,7 @@ static u64 emu_seg_base(struct emu *e, int seg)
 	return s.base;
 }
 
-static u64 emu_linear(struct emu *e, int seg, u64 ea)
+static __kvmd_hot u64 emu_linear(struct emu *e, int seg, u64 ea)
 {
 	u64 la = emu_seg_base(e, seg) + (ea & size_mask(e->adsize));
 
@@ -202,7 +202,7 @@ static u64 emu_rm_linear(struct emu *e)
 	return emu_linear(e, e->seg >= 0 ? e->seg : e->ea_seg, ea);
 }
 
-static int emu_translate(struct emu *e, u64 la, bool write, u64 *gpa)
+static __kvmd_hot int emu_translate(struct emu *e, u64 la, bool write, u64 *gpa)
 {
 	struct kvmd_walk_fault f;
 	unsigned int access = write ? KVMD_ACC_WRITE : 0;
@@ -238,7 +238,7 @@ struct emu_span {
 	int n;
 };
 
-static int emu_span(struct emu *e, u64 la, int size, bool write,
+static __kvmd_hot int emu_span(struct emu *e, u64 la, int size, bool write,
 		    struct emu_span *sp)
 {
 	unsigned int first = min_t(unsigned int, size,
@@ -259,7 +259,7 @@ static int emu_span(struct emu *e, u64 la, int size, bool write,
 }
 
 /* Fill in an MMIO exit for @len bytes at @gpa; a write carries @data. */
-static void emu_mmio_exit(struct kvmd_vcpu *vcpu, u64 gpa, unsigned int len,
+static __kvmd_hot void emu_mmio_exit(struct kvmd_vcpu *vcpu, u64 gpa, unsigned int len,
 			  const void *data)
 {
 	struct kvm_run *run = vcpu->run;
@@ -336,7 +336,7 @@ static int emu_read(struct emu *e, u64 la, u64 *val, int size)
 }
 
 /* An MMIO write the kernel takes (APIC, MMIO bus, coalesced zone): true. */
-static bool mmio_write_in_kernel(struct kvmd_vcpu *vcpu, u64 gpa,
+static __kvmd_hot bool mmio_write_in_kernel(struct kvmd_vcpu *vcpu, u64 gpa,
 				 const u8 *buf, unsigned int len)
 {
 	if (kvmd_apic_mmio_in_range(vcpu, gpa)) {
@@ -372,7 +372,7 @@ static bool emu_write_piece(struct emu *e, u64 gpa, const u8 *buf,
  * A split write stores its RAM part at once; its MMIO parts exit one by
  * one, the second when userspace comes back from the first, as in KVM.
  */
-static int emu_write(struct emu *e, const struct emu_span *sp, u64 val,
+static __kvmd_hot int emu_write(struct emu *e, const struct emu_span *sp, u64 val,
 		     int size)
 {
 	struct kvmd_vcpu *vcpu = e->vcpu;
@@ -401,7 +401,7 @@ static int emu_write(struct emu *e, const struct emu_span *sp, u64 val,
 }
 
 /* KVM_RUN after the first MMIO exit of a split write: the second one. */
-int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu)
+__kvmd_hot int kvmd_emulate_mmio_next(struct kvmd_vcpu *vcpu)
 {
 	u64 data = vcpu->mmio_next.data;
 
@@ -971,7 +971,7 @@ store_reg: {
 	}
 }
 
-static int emu_exec(struct emu *e)
+static __kvmd_hot int emu_exec(struct emu *e)
 {
 	u8 op = e->op;
 	int size = (op & 1) ? e->opsize : 1;
@@ -1204,7 +1204,7 @@ int kvmd_string_mmio_exit(struct kvmd_vcpu *vcpu)
 }
 
 /* Up to 15 instruction bytes at CS:RIP; fewer at the end of readable memory. */
-int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len)
+__kvmd_hot int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len)
 {
 	struct kvm_segment cs;
 	u64 la;
@@ -1225,7 +1225,7 @@ int kvmd_fetch_insn(struct kvmd_vcpu *vcpu, u8 *buf, unsigned int *len)
 }
 
 /* Emulate the instruction at RIP after a guest access outside guest RAM. */
-int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu)
+__kvmd_hot int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu)
 {
 	struct emu e = { .vcpu = vcpu };
 	int r;

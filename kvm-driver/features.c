@@ -198,7 +198,7 @@ int kvmd_feature_msr_write(struct kvmd_vcpu *vcpu, u32 index, u64 data,
 }
 
 /* CPUID with faulting on, above CPL 0: the guest takes #GP instead. */
-bool kvmd_cpuid_faults(struct kvmd_vcpu *vcpu)
+__kvmd_hot bool kvmd_cpuid_faults(struct kvmd_vcpu *vcpu)
 {
 	if (!(vcpu->misc_features & MSR_MISC_FEATURES_ENABLES_CPUID_FAULT) ||
 	    !kvmd_ops->get_cpl(vcpu))

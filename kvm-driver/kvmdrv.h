@@ -21,6 +21,16 @@
 #include "vendor.h"
 #include "irq.h"
 
+/*
+ * The code every exit runs (KVM_RUN's loop, the world switch around it,
+ * the handlers of the PIO, MMIO and CPUID exits and what they call) goes
+ * in .text.hot, where GCC places functions marked hot: a few adjacent
+ * pages instead of one or two per source file. Each page an exit touches
+ * costs an iTLB miss on hardware and a softmmu fill under TCG, where the
+ * world switch flushes the TLB every time. Cold paths stay out of it.
+ */
+#define __kvmd_hot	__attribute__((__hot__))
+
 #define KVMD_MAX_VCPUS		1024	/* KVM_CAP_MAX_VCPUS, as KVM on x86 */
 #define KVMD_MAX_VCPU_ID	4096	/* KVM_CAP_MAX_VCPU_ID, as KVM on x86 */
 #define KVMD_MEM_SLOTS		32

@@ -812,7 +812,7 @@ static int apic_reg_write(struct kvmd_lapic *apic, u32 off, u32 val)
  * With the quirk disabled such an APIC leaves the page to guest memory
  * or userspace, as KVM.
  */
-bool kvmd_apic_mmio_in_range(struct kvmd_vcpu *vcpu, u64 gpa)
+__kvmd_hot bool kvmd_apic_mmio_in_range(struct kvmd_vcpu *vcpu, u64 gpa)
 {
 	u64 base = READ_ONCE(vcpu->apic_base);
 
@@ -1001,7 +1001,7 @@ static void apic_pv_eoi_to_guest(struct kvmd_vcpu *vcpu)
 		apic->pv_eoi_pending = true;
 }
 
-void kvmd_apic_pv_eoi_from_guest(struct kvmd_vcpu *vcpu)
+__kvmd_hot void kvmd_apic_pv_eoi_from_guest(struct kvmd_vcpu *vcpu)
 {
 	struct kvmd_lapic *apic = vcpu->apic;
 	u8 val;
@@ -1202,7 +1202,7 @@ static bool cpu_has_extint(struct kvmd_vcpu *vcpu)
 }
 
 /* An interrupt is ready for the guest to take (IF permitting). */
-bool kvmd_cpu_has_interrupt(struct kvmd_vcpu *vcpu)
+__kvmd_hot bool kvmd_cpu_has_interrupt(struct kvmd_vcpu *vcpu)
 {
 	if (cpu_has_extint(vcpu))
 		return true;

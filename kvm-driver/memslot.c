@@ -16,7 +16,7 @@ static unsigned long kvmd_bitmap_bytes(u64 npages)
 }
 
 /* Slot lookup in one address space: callers hold slots_sem or mmu_lock. */
-struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, int as_id, u64 gfn)
+__kvmd_hot struct kvmd_memslot *kvmd_gfn_to_slot(struct kvmd_vm *vm, int as_id, u64 gfn)
 {
 	int i;
 
@@ -331,7 +331,7 @@ void kvmd_free_memslots(struct kvmd_vm *vm)
 }
 
 /* Guest-physical reads; -ENOENT when a byte lies outside every slot. */
-static int kvmd_as_read_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
+static __kvmd_hot int kvmd_as_read_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
 			      void *buf, unsigned int len)
 {
 	int r = 0;
@@ -361,7 +361,7 @@ static int kvmd_as_read_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
 }
 
 /* Guest-physical writes; read-only slots count as outside (-ENOENT). */
-static int kvmd_as_write_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
+static __kvmd_hot int kvmd_as_write_guest(struct kvmd_vm *vm, int as_id, u64 gpa,
 			       const void *buf, unsigned int len)
 {
 	int r = 0;
@@ -498,7 +498,7 @@ int kvmd_write_guest(struct kvmd_vm *vm, u64 gpa, const void *buf,
 	return kvmd_as_write_guest(vm, 0, gpa, buf, len);
 }
 
-int kvmd_vcpu_read_guest(struct kvmd_vcpu *vcpu, u64 gpa, void *buf,
+__kvmd_hot int kvmd_vcpu_read_guest(struct kvmd_vcpu *vcpu, u64 gpa, void *buf,
 			 unsigned int len)
 {
 	return kvmd_as_read_guest(vcpu->vm, kvmd_vcpu_as_id(vcpu), gpa, buf, len);

@@ -579,7 +579,7 @@ bool nested_svm_reflect_exit(struct kvmd_vcpu *vcpu, u64 code)
  * Before each entry of L2: what L1 intercepts among the events now due
  * becomes a #VMEXIT (an exception queued for L2, an NMI, an interrupt).
  */
-void nested_svm_check_events(struct kvmd_vcpu *vcpu)
+__kvmd_hot void nested_svm_check_events(struct kvmd_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct svm_nested *n = &svm->nested;
@@ -616,7 +616,7 @@ void nested_svm_check_events(struct kvmd_vcpu *vcpu)
  * L2's own IF under V_INTR_MASKING and its interrupt shadow hold nothing
  * back then (KVM's svm_interrupt_blocked).
  */
-bool nested_svm_intr_exits(struct kvmd_vcpu *vcpu)
+__kvmd_hot bool nested_svm_intr_exits(struct kvmd_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct svm_nested *n = &svm->nested;

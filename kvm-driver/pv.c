@@ -356,14 +356,14 @@ void kvmd_pv_vcpu_init(struct kvmd_vcpu *vcpu)
 }
 
 /* KVM_RUN begins and ends on the vCPU's thread (its mutex held). */
-void kvmd_pv_run_begin(struct kvmd_vcpu *vcpu)
+__kvmd_hot void kvmd_pv_run_begin(struct kvmd_vcpu *vcpu)
 {
 	preempt_disable();
 	preempt_notifier_register(&vcpu->preempt_notifier);
 	preempt_enable();
 }
 
-void kvmd_pv_run_end(struct kvmd_vcpu *vcpu)
+__kvmd_hot void kvmd_pv_run_end(struct kvmd_vcpu *vcpu)
 {
 	preempt_disable();
 	preempt_notifier_unregister(&vcpu->preempt_notifier);

@@ -330,7 +330,7 @@ static void svm_pick_asid(struct kvmd_vcpu *vcpu, struct svm_cpu *sd, int cpu)
 	svm->asid_cpu = cpu;
 }
 
-static void svm_prepare_run(struct kvmd_vcpu *vcpu)
+static __kvmd_hot void svm_prepare_run(struct kvmd_vcpu *vcpu)
 {
 	to_svm(vcpu)->host_saved_cpu = -1;
 }
@@ -347,7 +347,7 @@ static void svm_save_host(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
 	svm->host_saved_switches = switches;
 }
 
-static void svm_run(struct kvmd_vcpu *vcpu)
+static __kvmd_hot void svm_run(struct kvmd_vcpu *vcpu)
 {
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpus);
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -408,7 +408,7 @@ static struct vmcb_seg *svm_seg(struct kvmd_vcpu *vcpu, enum kvmd_seg seg)
 	return (void *)&svm_vmcb(vcpu)->save + svm_seg_offset[seg];
 }
 
-static void svm_get_segment(struct kvmd_vcpu *vcpu, struct kvm_segment *var,
+static __kvmd_hot void svm_get_segment(struct kvmd_vcpu *vcpu, struct kvm_segment *var,
 			    enum kvmd_seg seg)
 {
 	struct vmcb_seg *s = svm_seg(vcpu, seg);
@@ -497,7 +497,7 @@ static int svm_get_cpl(struct kvmd_vcpu *vcpu)
 	return svm_vmcb(vcpu)->save.cpl;
 }
 
-static u64 svm_get_cr(struct kvmd_vcpu *vcpu, int cr)
+static __kvmd_hot u64 svm_get_cr(struct kvmd_vcpu *vcpu, int cr)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 
@@ -517,7 +517,7 @@ static u64 svm_get_cr(struct kvmd_vcpu *vcpu, int cr)
 	}
 }
 
-static u64 svm_get_efer(struct kvmd_vcpu *vcpu)
+static __kvmd_hot u64 svm_get_efer(struct kvmd_vcpu *vcpu)
 {
 	return (svm_vmcb(vcpu)->save.efer & ~(u64)EFER_SVME) |
 	       (to_svm(vcpu)->nested.svme ? EFER_SVME : 0);
@@ -543,7 +543,7 @@ static void svm_set_cr4(struct kvmd_vcpu *vcpu, u64 v)
 	svm_vmcb(vcpu)->save.cr4 = v;
 }
 
-static void svm_set_cr8(struct kvmd_vcpu *vcpu, u64 v)
+static __kvmd_hot void svm_set_cr8(struct kvmd_vcpu *vcpu, u64 v)
 {
 	struct vmcb *vmcb = svm_tpr_vmcb(vcpu);
 
@@ -665,7 +665,7 @@ static int svm_set_msr(struct kvmd_vcpu *vcpu, u32 index, u64 data)
 
 /* ---- events ---- */
 
-static u32 svm_get_interrupt_shadow(struct kvmd_vcpu *vcpu)
+static __kvmd_hot u32 svm_get_interrupt_shadow(struct kvmd_vcpu *vcpu)
 {
 	return (svm_vmcb(vcpu)->control.int_state & SVM_INTERRUPT_SHADOW_MASK) ?
 	       KVM_X86_SHADOW_INT_MOV_SS : 0;
@@ -737,7 +737,7 @@ static void svm_enable_nmi_window(struct kvmd_vcpu *vcpu)
 		svm_enable_irq_window(vcpu);
 }
 
-static void svm_complete_events(struct kvmd_vcpu *vcpu)
+static __kvmd_hot void svm_complete_events(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	u32 info = vmcb->control.exit_int_info;
@@ -880,7 +880,7 @@ static int svm_exit_hlt(struct kvmd_vcpu *vcpu)
 	return kvmd_handle_hlt(vcpu);
 }
 
-static int svm_exit_ioio(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int svm_exit_ioio(struct kvmd_vcpu *vcpu)
 {
 	u64 info = svm_vmcb(vcpu)->control.exit_info_1;
 	u8 size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
@@ -1130,7 +1130,7 @@ static int svm_exit_bp(struct kvmd_vcpu *vcpu)
 	return kvmd_handle_bp(vcpu);
 }
 
-static int svm_exit_npf(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int svm_exit_npf(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	u64 err = vmcb->control.exit_info_1;
@@ -1239,7 +1239,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_NPF]					= svm_exit_npf,
 };
 
-static int svm_handle_exit(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int svm_handle_exit(struct kvmd_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	u64 code = vmcb->control.exit_code |

@@ -5,7 +5,8 @@
 
 #include "enter_regs.h"
 
-	.text
+	/* With the rest of every exit's code (__kvmd_hot in kvmdrv.h). */
+	.section .text.hot, "ax"
 /*
  * void kvmd_svm_vmrun(u64 vmcb_pa, unsigned long *regs, u64 host_save_pa)
  *

@@ -35,7 +35,7 @@ void kvmd_queue_exception_e(struct kvmd_vcpu *vcpu, u8 nr, u32 error)
 	vcpu->exception.error = error;
 }
 
-void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len)
+__kvmd_hot void kvmd_skip_insn(struct kvmd_vcpu *vcpu, unsigned int len)
 {
 	vcpu->rip += len;
 	if (!kvmd_long_mode(vcpu))
@@ -54,7 +54,7 @@ static bool kvmd_events_blocked(struct kvmd_vcpu *vcpu)
  * The guest could take an external interrupt right now, or L2 would leave
  * for L1 with it (KVM's kvm_arch_interrupt_allowed).
  */
-bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu)
+__kvmd_hot bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu)
 {
 	if (kvmd_ops->nested_intr_exits && kvmd_ops->nested_intr_exits(vcpu))
 		return true;
@@ -278,7 +278,7 @@ int kvmd_pio_out(struct kvmd_vcpu *vcpu, u16 port, u8 size, const void *val,
 	return kvmd_pio_exit(vcpu, false, 1, false);
 }
 
-int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
+__kvmd_hot int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 		   bool string, bool rep, u8 addr_size, int seg, u64 next_rip)
 {
 	u32 count = 1;
@@ -346,7 +346,7 @@ int kvmd_handle_io(struct kvmd_vcpu *vcpu, u16 port, u8 size, bool in,
 	return kvmd_pio_exit(vcpu, in, count, inc_rip);
 }
 
-static int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int kvmd_complete_pio(struct kvmd_vcpu *vcpu)
 {
 	void *data = kvmd_pio_data(vcpu);
 	u64 v = 0;
@@ -638,7 +638,7 @@ static int kvmd_vcpu_block(struct kvmd_vcpu *vcpu)
 }
 
 /* With an in-kernel APIC, userspace may queue an ExtINT now (KVM's rule). */
-static bool kvmd_ready_for_user_interrupt(struct kvmd_vcpu *vcpu)
+static __kvmd_hot bool kvmd_ready_for_user_interrupt(struct kvmd_vcpu *vcpu)
 {
 	if (!vcpu->apic)
 		return kvmd_ready_for_interrupt(vcpu);
@@ -670,7 +670,7 @@ static void kvmd_count_exit(struct kvmd_vcpu *vcpu, int r)
 		vcpu->stat.mmio_exits++;
 }
 
-static int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int kvmd_vcpu_run(struct kvmd_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	sigset_t saved;
@@ -1420,7 +1420,7 @@ out_mp:
 	return r;
 }
 
-static long kvmd_vcpu_ioctl(struct file *filp, unsigned int ioctl,
+static __kvmd_hot long kvmd_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			    unsigned long arg)
 {
 	struct kvmd_vcpu *vcpu = filp->private_data;

@@ -612,7 +612,7 @@ static void vmx_read_exit(struct vmx_vcpu *vmx)
 	e->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 }
 
-static void vmx_run(struct kvmd_vcpu *vcpu)
+static __kvmd_hot void vmx_run(struct kvmd_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int cpu = smp_processor_id();
@@ -836,7 +836,7 @@ void vmx_load_pdptrs(struct kvmd_vcpu *vcpu)
 	vmx_vcpu_put(vcpu);
 }
 
-u64 vmx_get_cr(struct kvmd_vcpu *vcpu, int cr)
+__kvmd_hot u64 vmx_get_cr(struct kvmd_vcpu *vcpu, int cr)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u64 v = 0;
@@ -865,7 +865,7 @@ u64 vmx_get_cr(struct kvmd_vcpu *vcpu, int cr)
 	return v;
 }
 
-u64 vmx_get_efer(struct kvmd_vcpu *vcpu)
+__kvmd_hot u64 vmx_get_efer(struct kvmd_vcpu *vcpu)
 {
 	u64 v;
 
@@ -902,7 +902,7 @@ static void vmx_set_cr3(struct kvmd_vcpu *vcpu, u64 v)
 	vmx_load_pdptrs(vcpu);
 }
 
-static void vmx_set_cr8(struct kvmd_vcpu *vcpu, u64 v)
+static __kvmd_hot void vmx_set_cr8(struct kvmd_vcpu *vcpu, u64 v)
 {
 	to_vmx(vcpu)->cr8 = v & 0xf;
 }

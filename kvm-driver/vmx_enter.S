@@ -8,7 +8,8 @@
 #include "enter_regs.h"
 #define HOST_RSP	0x00006c14
 
-	.text
+	/* With the rest of every exit's code (__kvmd_hot in kvmdrv.h). */
+	.section .text.hot, "ax"
 /*
  * int kvmd_vmx_enter(unsigned long *regs, unsigned long launched)
  *

@@ -17,7 +17,7 @@ static int vmx_skip(struct kvmd_vcpu *vcpu)
 	return KVMD_RESUME;
 }
 
-void vmx_complete_events(struct kvmd_vcpu *vcpu)
+__kvmd_hot void vmx_complete_events(struct kvmd_vcpu *vcpu)
 {
 	struct vmx_exit *e = vmx_exit_info(vcpu);
 	u32 info = e->idt_info;
@@ -154,7 +154,7 @@ static int vmx_exit_task_switch(struct kvmd_vcpu *vcpu)
 				reason, has_error, error);
 }
 
-static int vmx_exit_cpuid(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int vmx_exit_cpuid(struct kvmd_vcpu *vcpu)
 {
 	return kvmd_handle_cpuid(vcpu);
 }
@@ -265,7 +265,7 @@ static int vmx_exit_dr(struct kvmd_vcpu *vcpu)
 	return vmx_skip(vcpu);
 }
 
-static int vmx_exit_io(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int vmx_exit_io(struct kvmd_vcpu *vcpu)
 {
 	struct vmx_exit *e = vmx_exit_info(vcpu);
 	u64 q = e->qual;
@@ -329,7 +329,7 @@ static void vmx_reblock_nmi(struct kvmd_vcpu *vcpu, bool unblocked)
 	vmx_vcpu_put(vcpu);
 }
 
-static int vmx_exit_ept_violation(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int vmx_exit_ept_violation(struct kvmd_vcpu *vcpu)
 {
 	struct vmx_exit *e = vmx_exit_info(vcpu);
 
@@ -338,7 +338,7 @@ static int vmx_exit_ept_violation(struct kvmd_vcpu *vcpu)
 			      e->qual & EPT_VIOLATION_ACC_INSTR);
 }
 
-static int vmx_exit_ept_misconfig(struct kvmd_vcpu *vcpu)
+static __kvmd_hot int vmx_exit_ept_misconfig(struct kvmd_vcpu *vcpu)
 {
 	/* No entry is built misconfigured on purpose: treat it as MMIO. */
 	return kvmd_emulate_mmio(vcpu);
@@ -395,7 +395,7 @@ static const vmx_exit_fn vmx_exit_handlers[] = {
 	[EXIT_REASON_VMFUNC]			= vmx_exit_ud,
 };
 
-int vmx_handle_exit(struct kvmd_vcpu *vcpu)
+__kvmd_hot int vmx_handle_exit(struct kvmd_vcpu *vcpu)
 {
 	struct vmx_exit *e = vmx_exit_info(vcpu);
 	struct kvm_run *run = vcpu->run;

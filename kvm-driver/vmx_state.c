@@ -19,7 +19,7 @@ static const u16 vmx_seg_fields[KVMD_NR_SEGS][4] = {
 	[KVMD_SEG_LDTR] = { GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR_BYTES },
 };
 
-void vmx_get_segment(struct kvmd_vcpu *vcpu, struct kvm_segment *var,
+__kvmd_hot void vmx_get_segment(struct kvmd_vcpu *vcpu, struct kvm_segment *var,
 		     enum kvmd_seg seg)
 {
 	const u16 *f = vmx_seg_fields[seg];
@@ -228,7 +228,7 @@ int vmx_set_msr(struct kvmd_vcpu *vcpu, u32 index, u64 data)
 
 /* ---- events ---- */
 
-u32 vmx_get_interrupt_shadow(struct kvmd_vcpu *vcpu)
+__kvmd_hot u32 vmx_get_interrupt_shadow(struct kvmd_vcpu *vcpu)
 {
 	u32 s, r = 0;
 

@@ -130,7 +130,7 @@ static bool kvmd_guest_cr4(struct kvmd_vcpu *vcpu, u64 bit)
  * which can take an IPI): whether the entry loads the guest's XCR0 and
  * PKRU, by KVM's rules.
  */
-void kvmd_xsave_prepare(struct kvmd_vcpu *vcpu)
+__kvmd_hot void kvmd_xsave_prepare(struct kvmd_vcpu *vcpu)
 {
 	u64 cr4 = kvmd_host_xcr0 ? kvmd_ops->get_cr(vcpu, 4) : 0;
 
@@ -146,7 +146,7 @@ void kvmd_xsave_prepare(struct kvmd_vcpu *vcpu)
  * state (the scheduler or a kernel_fpu_begin() may have saved them), then
  * the guest's XCR0 and PKRU as kvmd_xsave_prepare() decided.
  */
-void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu)
+__kvmd_hot void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu)
 {
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
@@ -164,7 +164,7 @@ void kvmd_xsave_load_guest(struct kvmd_vcpu *vcpu)
  * whatever CR4 said at the entry: that does not rely on every CR4 write
  * exiting (VMX, nested guests).
  */
-void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu)
+__kvmd_hot void kvmd_xsave_load_host(struct kvmd_vcpu *vcpu)
 {
 	u64 xcr0;
 

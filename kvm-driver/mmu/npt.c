@@ -315,7 +315,7 @@ out:
 	return done;
 }
 
-int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
+__kvmd_hot int kvmd_tdp_fault(struct kvmd_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 {
 	struct kvmd_vm *vm = vcpu->vm;
 	int as_id = kvmd_vcpu_as_id(vcpu);

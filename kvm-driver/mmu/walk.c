@@ -18,7 +18,7 @@
 #define PFERR_U		4
 #define PFERR_F		16
 
-bool kvmd_long_mode(struct kvmd_vcpu *vcpu)
+__kvmd_hot bool kvmd_long_mode(struct kvmd_vcpu *vcpu)
 {
 	return kvmd_ops->get_efer(vcpu) & EFER_LMA;
 }
@@ -37,7 +37,7 @@ static int walk_read(struct kvmd_vcpu *vcpu, u64 gpa, u64 *pte, int size)
 	return r;
 }
 
-int kvmd_gva_to_gpa(struct kvmd_vcpu *vcpu, u64 gva, unsigned int access,
+__kvmd_hot int kvmd_gva_to_gpa(struct kvmd_vcpu *vcpu, u64 gva, unsigned int access,
 		    u64 *gpa, struct kvmd_walk_fault *fault)
 {
 	u64 cr0 = kvmd_ops->get_cr(vcpu, 0);
@@ -152,7 +152,7 @@ int kvmd_translate(struct kvmd_vcpu *vcpu, struct kvm_translation *tr)
  * Copies through guest virtual addresses. Return 0, -EINVAL with @fault
  * filled (a guest #PF is due), -ENOENT (not RAM) or -EFAULT.
  */
-static int copy_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
+static __kvmd_hot int copy_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
 			   unsigned int len, unsigned int access, bool write,
 			   struct kvmd_walk_fault *fault)
 {
@@ -178,7 +178,7 @@ static int copy_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
 	return 0;
 }
 
-int kvmd_read_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
+__kvmd_hot int kvmd_read_guest_virt(struct kvmd_vcpu *vcpu, u64 gva, void *buf,
 			 unsigned int len, unsigned int access,
 			 struct kvmd_walk_fault *fault)
 {

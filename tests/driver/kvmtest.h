@@ -289,6 +289,27 @@ static inline void tvm_io_set(struct tvm *t, uint32_t v)
 	memcpy((uint8_t *)t->run + t->run->io.data_offset, &v, t->run->io.size);
 }
 
+/* KVM_GET_MSRS of one register: 1 when it was read into *data, as the ioctl returns. */
+static inline int tvm_get_msr(int vcpu, uint32_t index, uint64_t *data)
+{
+	struct {
+		struct kvm_msrs m;
+		struct kvm_msr_entry e;
+	} b = { .m.nmsrs = 1, .e.index = index };
+	int r = ioctl(vcpu, KVM_GET_MSRS, &b);
+
+	*data = b.e.data;
+	return r;
+}
+
+/* One MSR's value, or ~0 when KVM_GET_MSRS did not read it. */
+static inline uint64_t tvm_msr(int vcpu, uint32_t index)
+{
+	uint64_t v;
+
+	return tvm_get_msr(vcpu, index, &v) == 1 ? v : ~0ULL;
+}
+
 /* KVM_SET_MSRS of one register: 1 when it was set, as the ioctl returns. */
 static inline int tvm_set_msr(int vcpu, uint32_t index, uint64_t data)
 {

@@ -99,19 +99,6 @@ static uint32_t run_phase(struct tvm *t)
 	return ~0U;
 }
 
-/* 1 and the value, or what KVM_GET_MSRS returned (0: refused). */
-static int get_msr(int vcpu, uint32_t index, uint64_t *data)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} s = { .m.nmsrs = 1, .e = { .index = index } };
-	int r = ioctl(vcpu, KVM_GET_MSRS, &s);
-
-	*data = s.e.data;
-	return r;
-}
-
 static bool cpuid_get(int fd, unsigned long req, struct kvm_cpuid2 *c)
 {
 	c->nent = MAX_ENT;
@@ -213,19 +200,19 @@ static void host_msrs(void)
 	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, 0x100) == 0,
 	       "reserved bits refused: ASYNC_PF_EN bits 4, 5; ASYNC_PF_INT bit 8");
 	r = tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, APF_AREA | 0xf) == 1 &&
-	    get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 1;
+	    tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 1;
 	tap_ok(r && v == (APF_AREA | 0xf),
 	       "ASYNC_PF_EN round trip (0x%llx)", (unsigned long long)v);
 	r = tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, 0xec) == 1 &&
-	    get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &v) == 1;
+	    tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &v) == 1;
 	tap_ok(r && v == 0xec,
 	       "ASYNC_PF_INT round trip (0x%llx)", (unsigned long long)v);
-	tap_ok(get_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, &v) == 1 && v == 0 &&
+	tap_ok(tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, &v) == 1 && v == 0 &&
 	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, 0xfe) == 1,
 	       "ASYNC_PF_ACK reads 0, takes any value");
 	/* Outside memory: refused, yet the value stays (KVM writes it first). */
 	r = tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0x40000000 | 9) == 0 &&
-	    get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 1;
+	    tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 1;
 	tap_ok(r && v == (0x40000000 | 9),
 	       "ASYNC_PF_EN with its area outside memory: refused, the value kept (0x%llx)",
 	       (unsigned long long)v);
@@ -236,8 +223,8 @@ static void host_msrs(void)
 	set_pv_cpuid(&t, 0);
 	r = xioctl(t.vcpu, KVM_ENABLE_CAP, &enforce);
 	tap_ok(r == 0 && tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, 0) == 0 &&
-	       get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 0 &&
-	       get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &v) == 0 &&
+	       tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &v) == 0 &&
+	       tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &v) == 0 &&
 	       tvm_set_msr(t.vcpu, MSR_KVM_ASYNC_PF_ACK, 1) == 0,
 	       "enforced CPUID without ASYNC_PF, ASYNC_PF_INT: the registers fail");
 	set_pv_cpuid(&t, 1 << KVM_FEATURE_ASYNC_PF);
@@ -306,8 +293,8 @@ static void guest_run(void)
 	d = (struct data *)(t.mem + DATA);
 
 	ph = run_phase(&t);
-	r = get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &en) == 1 &&
-	    get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &in) == 1;
+	r = tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &en) == 1 &&
+	    tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &in) == 1;
 	tap_ok(ph == 1 && d->gp_count == 3 && r && en == 0 && in == 0,
 	       "guest WRMSRs with reserved bits: #GP each, nothing written (phase %u, %u #GP)",
 	       ph, d->gp_count);
@@ -333,8 +320,8 @@ static void guest_run(void)
 		usleep(1000);
 	tap_ok(uf.faults[0] == 1 && d->rdy_count == 1,
 	       "the worker waits in the userfaultfd; no \"page ready\" yet");
-	r = get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &en) == 1 &&
-	    get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &in) == 1;
+	r = tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &en) == 1 &&
+	    tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_INT, &in) == 1;
 	tap_ok(r && en == (APF_AREA | 0xb) && in == VEC,
 	       "KVM_GET_MSRS: ASYNC_PF_EN 0x%llx, ASYNC_PF_INT 0x%llx",
 	       (unsigned long long)en, (unsigned long long)in);
@@ -358,7 +345,7 @@ static void guest_run(void)
 	       "interrupts off: the fault waits for the page (0x%x)", d->val[3]);
 
 	ph = run_phase(&t);
-	r = get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &en);
+	r = tvm_get_msr(t.vcpu, MSR_KVM_ASYNC_PF_EN, &en);
 	tap_ok(ph == 8 && r == 1 && en == 0 &&
 	       d->rdy_count == 3,
 	       "disabled again: ASYNC_PF_EN 0x%llx", (unsigned long long)en);

@@ -149,16 +149,6 @@ static void set_rip(struct tvm *t, uint64_t rip)
 	ioctl(t->vcpu, KVM_SET_REGS, &r);
 }
 
-static uint64_t get_msr(int vcpu, uint32_t index)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} m = { .m.nmsrs = 1, .e.index = index };
-
-	return ioctl(vcpu, KVM_GET_MSRS, &m) == 1 ? m.e.data : ~0ULL;
-}
-
 struct nstate {
 	struct kvm_nested_state h;
 	uint8_t vmcb[KVM_STATE_NESTED_SVM_VMCB_SIZE];
@@ -200,7 +190,7 @@ static bool migrate_cpuid(struct tvm *t, struct tvm *n, bool no_vgif)
 	if (ioctl(t->vcpu, KVM_GET_CPUID2, &c) || ioctl(t->vcpu, KVM_GET_SREGS, &sregs) ||
 	    ioctl(t->vcpu, KVM_GET_REGS, &regs) || get_nested(t, &s))
 		return false;
-	hsave = get_msr(t->vcpu, MSR_VM_HSAVE_PA);
+	hsave = tvm_msr(t->vcpu, MSR_VM_HSAVE_PA);
 	for (unsigned int i = 0; no_vgif && i < c.c.nent; i++)
 		if (c.e[i].function == 0x8000000a)
 			c.e[i].edx &= ~(1U << 16);
@@ -520,8 +510,8 @@ int main(void)
 	tvm_idt_set(&t, 2, GA(l1_nmi));
 
 	ok = expect_out(&t, 0x1f, "L1 start") != ~0U;
-	tap_ok(ok && (get_msr(t.vcpu, 0xc0000080) & 0x1000) &&
-	       get_msr(t.vcpu, MSR_VM_HSAVE_PA) == HSAVE,
+	tap_ok(ok && (tvm_msr(t.vcpu, 0xc0000080) & 0x1000) &&
+	       tvm_msr(t.vcpu, MSR_VM_HSAVE_PA) == HSAVE,
 	       "L1 sets EFER.SVME and MSR_VM_HSAVE_PA");
 
 	vmcb12_setup(&t, GA(l2_vmmcall), 0);

@@ -26,57 +26,45 @@ static void load_wrmsr(struct tvm *t, uint32_t msr, uint32_t high)
 	ioctl(t->vcpu, KVM_SET_REGS, &r);
 }
 
-static uint64_t get_msr(int vcpu, uint32_t index)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} b = { .m.nmsrs = 1, .e.index = index };
-
-	if (ioctl(vcpu, KVM_GET_MSRS, &b) != 1)
-		return ~0ULL;
-	return b.e.data;
-}
-
 static void test_guest_and_host(void)
 {
 	struct tvm t;
 	int r;
 
 	tvm_create(&t, 1 << 20);
-	tap_ok(ROUND(get_msr(t.vcpu, MSR_TSC)) == 0,
+	tap_ok(ROUND(tvm_msr(t.vcpu, MSR_TSC)) == 0,
 	       "a new vCPU's IA32_TSC is about 0 (%#llx)",
-	       (unsigned long long)get_msr(t.vcpu, MSR_TSC));
-	tap_ok(get_msr(t.vcpu, MSR_TSC_ADJUST) == 0, "IA32_TSC_ADJUST starts at 0");
+	       (unsigned long long)tvm_msr(t.vcpu, MSR_TSC));
+	tap_ok(tvm_msr(t.vcpu, MSR_TSC_ADJUST) == 0, "IA32_TSC_ADJUST starts at 0");
 	tvm_cpuid(&t);
 	tvm_long_mode(&t, 0x2000);
 
 	/* The guest's WRMSR to IA32_TSC moves IA32_TSC_ADJUST by as much. */
 	load_wrmsr(&t, MSR_TSC, 4);
 	r = tvm_run(&t);
-	tap_ok(r == KVM_EXIT_HLT && ROUND(get_msr(t.vcpu, MSR_TSC)) == 4 * UNITY * 4 &&
-	       ROUND(get_msr(t.vcpu, MSR_TSC_ADJUST)) == 4 * UNITY * 4,
+	tap_ok(r == KVM_EXIT_HLT && ROUND(tvm_msr(t.vcpu, MSR_TSC)) == 4 * UNITY * 4 &&
+	       ROUND(tvm_msr(t.vcpu, MSR_TSC_ADJUST)) == 4 * UNITY * 4,
 	       "guest writes IA32_TSC: IA32_TSC_ADJUST follows (%s, %#llx, %#llx)", exit_name(r),
-	       (unsigned long long)get_msr(t.vcpu, MSR_TSC),
-	       (unsigned long long)get_msr(t.vcpu, MSR_TSC_ADJUST));
+	       (unsigned long long)tvm_msr(t.vcpu, MSR_TSC),
+	       (unsigned long long)tvm_msr(t.vcpu, MSR_TSC_ADJUST));
 
 	/* The guest's WRMSR to IA32_TSC_ADJUST moves the TSC by as much. */
 	load_wrmsr(&t, MSR_TSC_ADJUST, 8);
 	r = tvm_run(&t);
-	tap_ok(r == KVM_EXIT_HLT && ROUND(get_msr(t.vcpu, MSR_TSC)) == 8 * UNITY * 4 &&
-	       get_msr(t.vcpu, MSR_TSC_ADJUST) == 8ULL << 32,
+	tap_ok(r == KVM_EXIT_HLT && ROUND(tvm_msr(t.vcpu, MSR_TSC)) == 8 * UNITY * 4 &&
+	       tvm_msr(t.vcpu, MSR_TSC_ADJUST) == 8ULL << 32,
 	       "guest writes IA32_TSC_ADJUST: the TSC moves with it (%s, %#llx, %#llx)",
-	       exit_name(r), (unsigned long long)get_msr(t.vcpu, MSR_TSC),
-	       (unsigned long long)get_msr(t.vcpu, MSR_TSC_ADJUST));
+	       exit_name(r), (unsigned long long)tvm_msr(t.vcpu, MSR_TSC),
+	       (unsigned long long)tvm_msr(t.vcpu, MSR_TSC_ADJUST));
 
 	/* The host's writes set one MSR each. */
 	tap_ok(tvm_set_msr(t.vcpu, MSR_TSC, 64 * UNITY) == 1 &&
-	       ROUND(get_msr(t.vcpu, MSR_TSC)) == 64 * UNITY &&
-	       get_msr(t.vcpu, MSR_TSC_ADJUST) == 8ULL << 32,
+	       ROUND(tvm_msr(t.vcpu, MSR_TSC)) == 64 * UNITY &&
+	       tvm_msr(t.vcpu, MSR_TSC_ADJUST) == 8ULL << 32,
 	       "host writes IA32_TSC: IA32_TSC_ADJUST stays");
 	tap_ok(tvm_set_msr(t.vcpu, MSR_TSC_ADJUST, 5) == 1 &&
-	       ROUND(get_msr(t.vcpu, MSR_TSC)) == 64 * UNITY &&
-	       get_msr(t.vcpu, MSR_TSC_ADJUST) == 5,
+	       ROUND(tvm_msr(t.vcpu, MSR_TSC)) == 64 * UNITY &&
+	       tvm_msr(t.vcpu, MSR_TSC_ADJUST) == 5,
 	       "host writes IA32_TSC_ADJUST: the TSC stays");
 	tvm_destroy(&t);
 }
@@ -91,8 +79,8 @@ static void test_vcpus_agree(void)
 
 	nanosleep(&half, NULL);
 	v1 = ioctl(vm, KVM_CREATE_VCPU, 1);
-	t0 = get_msr(v0, MSR_TSC);
-	t1 = get_msr(v1, MSR_TSC);
+	t0 = tvm_msr(v0, MSR_TSC);
+	t1 = tvm_msr(v1, MSR_TSC);
 	/* Half a second apart: without the shared offset vCPU 1 would be at 0. */
 	tap_ok(v0 >= 0 && v1 >= 0 && t1 > t0 / 2 && t1 - t0 < t0 / 10,
 	       "a vCPU created 0.5 s after another starts at its TSC (%llu, %llu)",

@@ -43,18 +43,6 @@ static uint32_t host_tsc_aux(void)
 	return aux;
 }
 
-static uint64_t get_msr(int vcpu, uint32_t index)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} b = { .m.nmsrs = 1, .e.index = index };
-
-	if (ioctl(vcpu, KVM_GET_MSRS, &b) != 1)
-		return ~0ULL;
-	return b.e.data;
-}
-
 /* CPUID bit @bit of @reg (0 eax .. 3 edx) of leaf @fn, index 0, as the VMM set it. */
 static bool supported(int kvm, uint32_t fn, int reg, int bit)
 {
@@ -113,7 +101,7 @@ int main(void)
 	tvm_load(&t, 0x2000, prog_rdtscp, sizeof(prog_rdtscp));
 	tvm_load(&t, 0x2100, prog_rdpid, sizeof(prog_rdpid));
 	tvm_long_mode(&t, 0x2000);
-	tap_ok(get_msr(t.vcpu, MSR_TSC_AUX) == 0, "a new vCPU's TSC_AUX is 0");
+	tap_ok(tvm_msr(t.vcpu, MSR_TSC_AUX) == 0, "a new vCPU's TSC_AUX is 0");
 
 	/* The VMM's value, which differs from the host's. */
 	tap_ok(tvm_set_msr(t.vcpu, MSR_TSC_AUX, 0x1234 + host) == 1,
@@ -134,8 +122,8 @@ int main(void)
 	       (unsigned long long)r.rbx);
 	tap_ok(r.rsi == 0x5678, "after the guest's WRMSR its RDTSCP reads 0x5678 (%#llx)",
 	       (unsigned long long)r.rsi);
-	tap_ok(get_msr(t.vcpu, MSR_TSC_AUX) == 0x5678, "KVM_GET_MSRS reads the guest's write (%#llx)",
-	       (unsigned long long)get_msr(t.vcpu, MSR_TSC_AUX));
+	tap_ok(tvm_msr(t.vcpu, MSR_TSC_AUX) == 0x5678, "KVM_GET_MSRS reads the guest's write (%#llx)",
+	       (unsigned long long)tvm_msr(t.vcpu, MSR_TSC_AUX));
 	tap_ok(host_tsc_aux() == host, "the VMM still reads the host's %#x (%#x)", host,
 	       host_tsc_aux());
 	e = tvm_run(&t);

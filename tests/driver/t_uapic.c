@@ -21,21 +21,6 @@
 
 /* Real mode at 0x1000: hlt */
 static const uint8_t guest_hlt[] = { 0xf4 };
-
-/* The MSR's value, or -1 when the read failed. */
-static int get_msr(int vcpu, uint32_t index, uint64_t *data)
-{
-	struct {
-		struct kvm_msrs m;
-		struct kvm_msr_entry e;
-	} b = { .m.nmsrs = 1, .e.index = index };
-
-	if (ioctl(vcpu, KVM_GET_MSRS, &b) != 1)
-		return -1;
-	*data = b.e.data;
-	return 0;
-}
-
 static uint32_t cpuid1_edx(int vcpu)
 {
 	struct {
@@ -180,8 +165,8 @@ static void test_kvmclock_msrs(void)
 	tap_ok(tvm_set_msr(t.vcpu, MSR_KVM_SYSTEM_TIME, 0) == 1 &&
 	       tvm_set_msr(t.vcpu, MSR_KVM_WALL_CLOCK, 0) == 1,
 	       "SET_MSRS kvmclock system time and wall clock 0");
-	tap_ok(get_msr(t.vcpu, MSR_KVM_SYSTEM_TIME, &st) == 0 &&
-	       get_msr(t.vcpu, MSR_KVM_WALL_CLOCK, &wc) == 0 && st == 0 && wc == 0,
+	tap_ok(tvm_get_msr(t.vcpu, MSR_KVM_SYSTEM_TIME, &st) == 1 &&
+	       tvm_get_msr(t.vcpu, MSR_KVM_WALL_CLOCK, &wc) == 1 && st == 0 && wc == 0,
 	       "GET_MSRS kvmclock MSRs read 0");
 	tvm_destroy(&t);
 }
@@ -199,7 +184,7 @@ static void test_mce(void)
 	/* kvm_amd: exactly these two; kvm_intel adds CMCI and local machine checks (0x9000500 under Bochs). */
 	tap_ok(r == 0 && (cap & ~(MCG_CMCI_P | MCG_LMCE_P)) == (MCG_CTL_P | MCG_SER_P),
 	       "GET_MCE_CAP_SUPPORTED: %#llx", (unsigned long long)cap);
-	tap_ok(get_msr(t.vcpu, MSR_MCG_CAP, &v) == 0 && v == 32,
+	tap_ok(tvm_get_msr(t.vcpu, MSR_MCG_CAP, &v) == 1 && v == 32,
 	       "MCG_CAP before SETUP_MCE: 32 banks (%#llx)", (unsigned long long)v);
 	bad = 0;
 	tap_ok(xioctl(t.vcpu, KVM_X86_SETUP_MCE, &bad) == -EINVAL, "SETUP_MCE 0 banks: EINVAL");
@@ -210,11 +195,11 @@ static void test_mce(void)
 	tap_ok(xioctl(t.vcpu, KVM_X86_SETUP_MCE, NULL) == -EFAULT, "SETUP_MCE NULL: EFAULT");
 	cap = 10 | MCG_CTL_P;
 	tap_ok(ioctl(t.vcpu, KVM_X86_SETUP_MCE, &cap) == 0, "SETUP_MCE 10 banks, MCG_CTL_P");
-	tap_ok(get_msr(t.vcpu, MSR_MCG_CAP, &v) == 0 && v == cap &&
-	       get_msr(t.vcpu, MSR_MCG_CTL, &v2) == 0 && v2 == ~0ULL,
+	tap_ok(tvm_get_msr(t.vcpu, MSR_MCG_CAP, &v) == 1 && v == cap &&
+	       tvm_get_msr(t.vcpu, MSR_MCG_CTL, &v2) == 1 && v2 == ~0ULL,
 	       "MCG_CAP %#llx, MCG_CTL all ones", (unsigned long long)v);
-	tap_ok(get_msr(t.vcpu, MSR_MC_CTL(9), &v) == 0 && v == ~0ULL &&
-	       get_msr(t.vcpu, MSR_MC_CTL(10), &v) == -1,
+	tap_ok(tvm_get_msr(t.vcpu, MSR_MC_CTL(9), &v) == 1 && v == ~0ULL &&
+	       tvm_get_msr(t.vcpu, MSR_MC_CTL(10), &v) != 1,
 	       "MC9_CTL all ones, MC10_CTL does not exist");
 	tap_ok(tvm_set_msr(t.vcpu, MSR_MC_CTL(0), 5) == 0 && tvm_set_msr(t.vcpu, MSR_MC_CTL(0), 0) == 1,
 	       "MC0_CTL takes 0 or all ones");
@@ -231,11 +216,11 @@ static void test_mce(void)
 	mce.status = MCI_VAL | 0x1234;
 	mce.addr = 0x5000;
 	r = ioctl(t.vcpu, KVM_X86_SET_MCE, &mce);
-	tap_ok(r == 0 && get_msr(t.vcpu, MSR_MC_CTL(2) + 1, &v) == 0 && v == mce.status &&
-	       get_msr(t.vcpu, MSR_MC_CTL(2) + 2, &v2) == 0 && v2 == 0x5000,
+	tap_ok(r == 0 && tvm_get_msr(t.vcpu, MSR_MC_CTL(2) + 1, &v) == 1 && v == mce.status &&
+	       tvm_get_msr(t.vcpu, MSR_MC_CTL(2) + 2, &v2) == 1 && v2 == 0x5000,
 	       "corrected error lands in MC2_STATUS/ADDR");
 	r = ioctl(t.vcpu, KVM_X86_SET_MCE, &mce);
-	tap_ok(r == 0 && get_msr(t.vcpu, MSR_MC_CTL(2) + 1, &v) == 0 && (v & MCI_OVER),
+	tap_ok(r == 0 && tvm_get_msr(t.vcpu, MSR_MC_CTL(2) + 1, &v) == 1 && (v & MCI_OVER),
 	       "a second one sets OVER (%#llx)", (unsigned long long)v);
 
 	/* Uncorrected with CR4.MCE clear (real mode): the vCPU shuts down. */

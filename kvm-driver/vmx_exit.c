@@ -187,20 +187,17 @@ static u64 vmx_gpr(struct kvmd_vcpu *vcpu, int reg)
 	return kvmd_long_mode(vcpu) ? v : (u32)v;
 }
 
-static int vmx_mov_to_cr0(struct kvmd_vcpu *vcpu, u64 val)
+/*
+ * MOV to CR0, LMSW and MOV to CR4 that exit (the bits the guest/host
+ * masks keep): taken with the checks KVM's kvm_set_cr0/kvm_set_cr4 make
+ * (cr.c, shared with SVM), or a #GP.
+ */
+static int vmx_guest_set_cr(struct kvmd_vcpu *vcpu, int cr, u64 val)
 {
-	u64 cr4 = vmx_get_cr(vcpu, 4);
-
-	if ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) {
+	if (cr ? kvmd_guest_set_cr4(vcpu, val) : kvmd_guest_set_cr0(vcpu, val)) {
 		kvmd_queue_exception_e(vcpu, GP_VECTOR, 0);
 		return KVMD_RESUME;
 	}
-	if ((val & X86_CR0_PG) && !(vmx_get_cr(vcpu, 0) & X86_CR0_PG) &&
-	    (vmx_get_efer(vcpu) & EFER_LME) && !(cr4 & X86_CR4_PAE)) {
-		kvmd_queue_exception_e(vcpu, GP_VECTOR, 0);
-		return KVMD_RESUME;
-	}
-	vmx_set_cr0(vcpu, val | X86_CR0_ET);
 	return vmx_skip(vcpu);
 }
 
@@ -215,16 +212,8 @@ static int vmx_exit_cr(struct kvmd_vcpu *vcpu)
 		val = vmx_gpr(vcpu, reg);
 		switch (cr) {
 		case 0:
-			return vmx_mov_to_cr0(vcpu, val);
 		case 4:
-			/* As KVM: OSXSAVE is reserved for a guest without XSAVE. */
-			if ((val & X86_CR4_VMXE) ||
-			    ((val & X86_CR4_OSXSAVE) && !kvmd_guest_may_osxsave(vcpu))) {
-				kvmd_queue_exception_e(vcpu, GP_VECTOR, 0);
-				return KVMD_RESUME;
-			}
-			vmx_set_cr4(vcpu, val);
-			return vmx_skip(vcpu);
+			return vmx_guest_set_cr(vcpu, cr, val);
 		case 8:
 			/* Reserved bits fault after the CR8-load exit, as in KVM. */
 			if (val & ~0xfULL) {
@@ -244,7 +233,7 @@ static int vmx_exit_cr(struct kvmd_vcpu *vcpu)
 		break;
 	case 3:		/* LMSW: low four bits, and PE cannot be cleared */
 		val = (vmx_get_cr(vcpu, 0) & ~0xeULL) | ((q >> 16) & 0xf);
-		return vmx_mov_to_cr0(vcpu, val);
+		return vmx_guest_set_cr(vcpu, 0, val);
 	}
 	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 				   EXIT_REASON_CR_ACCESS, q);

@@ -52,7 +52,7 @@
 /* CLZERO, XSAVEERPTR, WBNOINVD, SSB_NO */
 #define FX8_EBX	(B(0) | B(2) | B(9) | B(26))
 
-static u32 kvmd_feature_mask(u32 function, u32 index, int reg)
+static u32 kvmd_common_mask(u32 function, u32 index, int reg)
 {
 	switch (function) {
 	case 1:
@@ -70,6 +70,16 @@ static u32 kvmd_feature_mask(u32 function, u32 index, int reg)
 	default:
 		return ~0U;
 	}
+}
+
+/* What KVM offers of the host's features, less what the vendor cannot run. */
+static u32 kvmd_feature_mask(u32 function, u32 index, int reg)
+{
+	u32 m = kvmd_common_mask(function, index, reg);
+
+	if (kvmd_ops->cpuid_mask)
+		m &= kvmd_ops->cpuid_mask(function, index, reg);
+	return m;
 }
 
 static void kvmd_filter_entry(struct kvm_cpuid_entry2 *e)
@@ -407,6 +417,8 @@ int kvmd_set_cpuid2(struct kvmd_vcpu *vcpu, struct kvm_cpuid2 __user *ucpuid)
 	vcpu->cpuid_nent = c.nent;
 	kvmd_xsave_cpuid_changed(vcpu);
 	kvmd_apic_update_version(vcpu);
+	if (kvmd_ops->cpuid_changed)
+		kvmd_ops->cpuid_changed(vcpu);
 	return kvmd_hv_set_cpuid(vcpu);
 }
 

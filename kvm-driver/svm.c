@@ -238,6 +238,7 @@ static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 	set_icpt(vmcb, INTERCEPT_CLGI);
 	set_icpt(vmcb, INTERCEPT_SKINIT);
 	set_icpt(vmcb, INTERCEPT_RDTSCP);
+	set_icpt(vmcb, INTERCEPT_INVPCID);
 	set_icpt(vmcb, INTERCEPT_WBINVD);
 	set_icpt(vmcb, INTERCEPT_MONITOR);
 	set_icpt(vmcb, INTERCEPT_MWAIT);
@@ -943,6 +944,19 @@ static int svm_exit_rdtscp(struct kvmd_vcpu *vcpu)
 	return KVMD_RESUME;
 }
 
+/*
+ * INVPCID likewise, until a guest whose CPUID has it runs one: KVM
+ * intercepts it (#UD) for a guest without it; with nested paging it
+ * otherwise runs in the guest.
+ */
+static int svm_exit_invpcid(struct kvmd_vcpu *vcpu)
+{
+	if (!kvmd_guest_has(vcpu, 7, 1, 10))
+		return svm_exit_ud(vcpu);
+	clr_icpt(svm_vmcb(vcpu), INTERCEPT_INVPCID);
+	return KVMD_RESUME;
+}
+
 static int svm_exit_ud_excp(struct kvmd_vcpu *vcpu)
 {
 	return kvmd_handle_ud(vcpu);
@@ -1204,6 +1218,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7]	= svm_exit_dr,
 	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7]	= svm_exit_dr,
 	[SVM_EXIT_WRITE_CR4]				= svm_exit_write_cr4,
+	[SVM_EXIT_INVPCID]				= svm_exit_invpcid,
 	[SVM_EXIT_WRITE_CR8]				= svm_exit_write_cr8,
 	[SVM_EXIT_CR0_SEL_WRITE]			= svm_exit_cr0_sel_write,
 	[SVM_EXIT_EXCP_BASE + 1]			= svm_exit_db,

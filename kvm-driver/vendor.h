@@ -134,6 +134,15 @@ struct kvmd_vendor_ops {
 	 * save_msrs: MSRs of the feature for KVM_GET_MSR_INDEX_LIST.
 	 * tdp_changed: tables built from the second-level ones must follow.
 	 */
+	/*
+	 * Optional. cpuid_mask: which bits of a CPUID register (@reg 0-3:
+	 * EAX..EDX) guests may have on this vendor, as KVM's vmx_set_cpu_caps()
+	 * clears what the CPU's VMX cannot run; applied to
+	 * KVM_GET_SUPPORTED_CPUID and KVM_SET_CPUID2 alike. cpuid_changed:
+	 * after KVM_SET_CPUID2, the controls that follow the guest's CPUID.
+	 */
+	u32 (*cpuid_mask)(u32 function, u32 index, int reg);
+	void (*cpuid_changed)(struct kvmd_vcpu *vcpu);
 	bool (*events_blocked)(struct kvmd_vcpu *vcpu);
 	bool (*nested_intr_exits)(struct kvmd_vcpu *vcpu);
 	bool (*nested_triple_fault)(struct kvmd_vcpu *vcpu);

@@ -163,7 +163,8 @@ static int vmx_read_caps(void)
 		return -ENODEV;
 	}
 	if (vmx_adjust(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST,
-		       SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_WBINVD_EXITING,
+		       SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_WBINVD_EXITING |
+		       SECONDARY_EXEC_ENABLE_INVPCID,
 		       MSR_IA32_VMX_PROCBASED_CTLS2, &c->proc2)) {
 		pr_err("this CPU's VMX has no unrestricted guest mode (real mode guests)\n");
 		return -ENODEV;
@@ -481,6 +482,16 @@ static void vmx_init_seg(unsigned long sel, unsigned long base,
 	vmcs_write(ar, access);
 }
 
+/* The secondary controls: as KVM, INVPCID runs only when the guest's CPUID has it, else #UD. */
+static u32 vmx_proc2(struct kvmd_vcpu *vcpu)
+{
+	u32 proc2 = vmx_caps.proc2 & ~SECONDARY_EXEC_ENABLE_INVPCID;
+
+	if (kvmd_guest_has(vcpu, 7, 1, 10))
+		proc2 |= vmx_caps.proc2 & SECONDARY_EXEC_ENABLE_INVPCID;
+	return proc2;
+}
+
 static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -492,7 +503,7 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_caps.pin);
 	vmx->proc = vmx_caps.proc;
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx->proc);
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_caps.proc2);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_proc2(vcpu));
 	vmcs_write(VM_EXIT_CONTROLS, vmx_caps.exit);
 	vmx->entry = vmx_caps.entry;
 	vmcs_write(VM_ENTRY_CONTROLS, vmx->entry);
@@ -930,6 +941,27 @@ static void vmx_set_tdp_root(struct kvmd_vcpu *vcpu, u64 root_pa)
 
 /* ---- the table ---- */
 
+/*
+ * Without "enable INVPCID" the instruction is #UD in VMX non-root
+ * operation: a CPU whose VMX lacks that control offers no INVPCID to
+ * guests (a Linux guest with PCID would use it for its global flushes).
+ */
+static u32 vmx_cpuid_mask(u32 function, u32 index, int reg)
+{
+	if (function == 7 && !index && reg == 1 &&
+	    !(vmx_caps.proc2 & SECONDARY_EXEC_ENABLE_INVPCID))
+		return ~(1U << 10);
+	return ~0U;
+}
+
+/* KVM_SET_CPUID2 changed what the guest may run (vmx_proc2). */
+static void vmx_cpuid_changed(struct kvmd_vcpu *vcpu)
+{
+	vmx_vcpu_get(vcpu);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_proc2(vcpu));
+	vmx_vcpu_put(vcpu);
+}
+
 const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.name			= "Intel VMX",
 	.hypercall_insn		= { 0x0f, 0x01, 0xc1 },	/* VMCALL */
@@ -976,4 +1008,6 @@ const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.flush_tlb		= vmx_flush_tlb,
 	.set_tsc_offset		= vmx_set_tsc_offset,
 	.set_tdp_root		= vmx_set_tdp_root,
+	.cpuid_mask		= vmx_cpuid_mask,
+	.cpuid_changed		= vmx_cpuid_changed,
 };

@@ -187,6 +187,26 @@ out:
 }
 
 /*
+ * The other vendor's hypercall as KVM's emulator checks it before running
+ * it: VMCALL is privileged (#GP(0) outside ring 0), VMMCALL needs
+ * protected mode (#UD in real and virtual-8086 mode). 0 when it may run.
+ */
+static int kvmd_foreign_hypercall_fault(struct kvmd_vcpu *vcpu)
+{
+	if (kvmd_ops == &kvmd_svm_ops) {
+		if (kvmd_ops->get_cpl(vcpu)) {
+			kvmd_queue_exception_e(vcpu, 13, 0);
+			return 1;
+		}
+	} else if (!(kvmd_ops->get_cr(vcpu, 0) & X86_CR0_PE) ||
+		   (vcpu->rflags & X86_EFLAGS_VM)) {
+		kvmd_queue_exception(vcpu, 6);
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * An intercepted #UD. KVM emulates RSM here, and the other
  * vendor's hypercall: with KVM_X86_QUIRK_FIX_HYPERCALL_INSN (the default)
  * it is rewritten in guest memory to this CPU's and executed again;
@@ -203,6 +223,9 @@ int kvmd_handle_ud(struct kvmd_vcpu *vcpu)
 	/* RSM: #UD under VMX; KVM emulates it there (smm.c). */
 	if (len >= 2 && insn[0] == 0x0f && insn[1] == 0xaa)
 		return kvmd_smm_rsm(vcpu);
+	if (len >= 3 && !memcmp(insn, kvmd_foreign_hypercall(), 3) &&
+	    kvmd_foreign_hypercall_fault(vcpu))
+		return KVMD_RESUME;
 	if (len >= 3 && !memcmp(insn, kvmd_foreign_hypercall(), 3) &&
 	    kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN)) {
 		struct kvm_segment cs;

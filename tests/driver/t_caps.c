@@ -8,6 +8,7 @@
 #define MSR_ARCH_CAPABILITIES	0x10a
 #define ARCH_CAP_PSCHANGE_MC_NO	(1ULL << 6)
 #define KVM_ENOSYS		1000
+#define KVM_EPERM		1	/* EPERM */
 
 static bool is_amd(void)
 {
@@ -106,6 +107,36 @@ static void test_vm_errors(int kvm)
 	close(vm);
 }
 
+/* An exit as a TAP diagnostic: its name, and for I/O the port, value, RIP. */
+static const char *io_exit(struct tvm *t, int r)
+{
+	static char buf[96];
+
+	if (r != KVM_EXIT_IO)
+		snprintf(buf, sizeof(buf), "%s at %#llx", exit_name(r),
+			 (unsigned long long)tvm_rip(t));
+	else
+		snprintf(buf, sizeof(buf), "OUT %#x = %#x at %#llx", t->run->io.port,
+			 tvm_io_val(t), (unsigned long long)tvm_rip(t));
+	return buf;
+}
+
+static const char *hex3(const uint8_t *p)
+{
+	static char buf[16];
+
+	snprintf(buf, sizeof(buf), "%02x %02x %02x", p[0], p[1], p[2]);
+	return buf;
+}
+
+/* Real-mode #UD handler at 0x1100: OUT 0x15, then return past a 3-byte insn. */
+static const uint8_t ud_stub[] = {
+	0xe6, 0x15,				/* out 0x15, al */
+	0x89, 0xe5,				/* mov bp, sp */
+	0x83, 0x46, 0x00, 0x03,			/* add word [bp], 3 */
+	0xcf,					/* iret */
+};
+
 /* Real-mode guest at 0x1000; each step ends with an OUT the VMM checks. */
 static const uint8_t guest[] = {
 	0x66, 0xb9, 0xef, 0xbe, 0xad, 0xde,	/* 0x1000 mov ecx, 0xdeadbeef */
@@ -139,8 +170,19 @@ static void test_guest(void)
 	tvm_create(&t, 1 << 20);
 	tvm_cpuid(&t);
 	tvm_load(&t, 0x1000, guest, sizeof(guest));
-	/* The foreign hypercall is VMCALL on AMD, VMMCALL on Intel. */
-	t.mem[0x101e] = t.mem[0x102a] = is_amd() ? 0xc1 : 0xd9;
+	tvm_load(&t, 0x1100, ud_stub, sizeof(ud_stub));
+	/* IVT vector 6 (#UD): 0000:1100. */
+	t.mem[0x18] = 0x00;
+	t.mem[0x19] = 0x11;
+	t.mem[0x1a] = t.mem[0x1b] = 0;
+	/*
+	 * The first hypercall is the other vendor's (VMCALL on AMD, VMMCALL on
+	 * Intel); the second is the other vendor's on AMD, where real mode
+	 * lets KVM patch it, and this CPU's on Intel, where VMMCALL needs
+	 * protected mode.
+	 */
+	t.mem[0x101e] = is_amd() ? 0xc1 : 0xd9;
+	t.mem[0x102a] = 0xc1;
 	tvm_real_mode(&t, 0x1000);
 	tap_ok(ioctl(t.vm, KVM_ENABLE_CAP, &cap) == 0, "X86_USER_SPACE_MSR for unknown MSRs");
 
@@ -161,21 +203,121 @@ static void test_guest(void)
 
 	r = tvm_run(&t);
 	tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x11 && (tvm_io_val(&t) & 0xff00) == 0,
-	       "the guest reads MSR_PLATFORM_INFO (%#x)", tvm_io_val(&t));
+	       "the guest reads MSR_PLATFORM_INFO (%s)", io_exit(&t, r));
 
 	r = tvm_run(&t);
-	tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x12 && tvm_io_val(&t) == 0 &&
-	       !memcmp(t.mem + 0x101c, native, 3),
-	       "the other vendor's hypercall is patched in place and returns 0 (%#x)", tvm_io_val(&t));
+	if (is_amd()) {
+		tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x12 && tvm_io_val(&t) == 0 &&
+		       !memcmp(t.mem + 0x101c, native, 3),
+		       "real mode: the other vendor's hypercall is patched in place and returns 0 (%s, %s)",
+		       io_exit(&t, r), hex3(t.mem + 0x101c));
+	} else {
+		/* #UD: the stub's OUT 0x15, then back past the VMMCALL. */
+		int ud = r == KVM_EXIT_IO && t.run->io.port == 0x15 && tvm_rip(&t) == 0x1100;
+
+		r = tvm_run(&t);
+		tap_ok(ud && r == KVM_EXIT_IO && t.run->io.port == 0x12 && tvm_io_val(&t) == 1 &&
+		       t.mem[0x101e] == 0xd9,
+		       "real mode: the other vendor's hypercall (VMMCALL) takes #UD, unpatched, as KVM's emulator (%s, %s)",
+		       io_exit(&t, r), hex3(t.mem + 0x101c));
+	}
 	r = tvm_run(&t);
 	tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x13 && tvm_io_val(&t) == (uint32_t)-KVM_ENOSYS,
-	       "an unknown hypercall returns -KVM_ENOSYS, 32 bits wide (%#x)", tvm_io_val(&t));
+	       "an unknown hypercall returns -KVM_ENOSYS, 32 bits wide (%s)", io_exit(&t, r));
 	r = tvm_run(&t);
 	tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x7e && tvm_rip(&t) == 0x1030,
-	       "OUT to port 0x7e exits with RIP past it (KVM_X86_QUIRK_OUT_7E_INC_RIP) (%#llx)",
-	       (unsigned long long)tvm_rip(&t));
+	       "OUT to port 0x7e exits with RIP past it (KVM_X86_QUIRK_OUT_7E_INC_RIP) (%s)",
+	       io_exit(&t, r));
 	r = tvm_run(&t);
-	tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x14, "MONITOR is a NOP (%s)", exit_name(r));
+	tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x14, "MONITOR is a NOP (%s)", io_exit(&t, r));
+	tvm_destroy(&t);
+}
+
+/*
+ * 64-bit mode: the other vendor's hypercall, at CPL 0 and at CPL 3. User
+ * code at 0x2000 (IOPL 3 for its OUTs), #GP handler at 0x3000 (OUT 0x16
+ * with the error code), a TSS at 0x7000 for the CPL 3 to 0 switch.
+ */
+static const uint8_t hc64_user[] = {
+	0xb8, 0x01, 0x00, 0x00, 0x00,		/* 0x2000 mov eax, KVM_HC_VAPIC_POLL_IRQ */
+	0x0f, 0x01, 0x00,			/* 0x2005 the other vendor's hypercall */
+	0xe7, 0x12,				/* 0x2008 out 0x12, eax */
+	0xf4,					/* 0x200a hlt */
+};
+static const uint8_t hc64_gp[] = {
+	0x58,					/* 0x3000 pop rax: the error code */
+	0xe7, 0x16,				/* 0x3001 out 0x16, eax */
+	0xf4,					/* 0x3003 hlt */
+};
+
+static int hc64_run(int cpl, struct tvm *t, char *buf, size_t len)
+{
+	const uint8_t foreign = is_amd() ? 0xc1 : 0xd9;
+	struct kvm_sregs s;
+	struct kvm_regs regs;
+	int r, i;
+
+	tvm_create(t, 1 << 20);
+	tvm_cpuid(t);
+	tvm_long_mode(t, 0x2000);
+	tvm_load(t, 0x2000, hc64_user, sizeof(hc64_user));
+	tvm_load(t, 0x3000, hc64_gp, sizeof(hc64_gp));
+	t->mem[0x2007] = foreign;
+	tvm_idt_set(t, 13, 0x3000);
+	if (cpl) {
+		uint64_t *pml4 = (uint64_t *)(t->mem + 0x9000);
+		uint64_t *pdpt = (uint64_t *)(t->mem + 0xa000);
+		uint64_t *pd = (uint64_t *)(t->mem + 0xb000);
+		struct kvm_segment ucs = { .limit = 0xffffffff, .selector = 0x2b, .type = 11,
+					   .present = 1, .dpl = 3, .s = 1, .l = 1, .g = 1 };
+		struct kvm_segment uds = { .limit = 0xffffffff, .selector = 0x23, .type = 3,
+					   .present = 1, .dpl = 3, .s = 1, .db = 1, .g = 1 };
+		struct kvm_segment tr = { .base = 0x7000, .limit = 0x67, .selector = 0x30,
+					  .type = 11, .present = 1 };
+
+		pml4[0] |= 4;
+		pdpt[0] |= 4;
+		for (i = 0; i < 512; i++)
+			pd[i] |= 4;
+		*(uint64_t *)(t->mem + 0x7004) = 0x6000;	/* RSP0 */
+		ioctl(t->vcpu, KVM_GET_SREGS, &s);
+		s.cs = ucs;
+		s.ds = s.es = s.fs = s.gs = s.ss = uds;
+		s.tr = tr;
+		ioctl(t->vcpu, KVM_SET_SREGS, &s);
+		ioctl(t->vcpu, KVM_GET_REGS, &regs);
+		regs.rflags = 0x3002;
+		ioctl(t->vcpu, KVM_SET_REGS, &regs);
+	}
+	r = tvm_run(t);
+	snprintf(buf, len, "%s, %s", io_exit(t, r), hex3(t->mem + 0x2005));
+	return r;
+}
+
+static void test_hypercall_long_mode(void)
+{
+	const uint8_t native[3] = { 0x0f, 0x01, is_amd() ? 0xd9 : 0xc1 };
+	char d[160];
+	struct tvm t;
+	int r;
+
+	r = hc64_run(0, &t, d, sizeof(d));
+	tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x12 && tvm_io_val(&t) == 0 &&
+	       !memcmp(t.mem + 0x2005, native, 3),
+	       "64-bit, CPL 0: the other vendor's hypercall is patched in place and returns 0 (%s)", d);
+	tvm_destroy(&t);
+
+	r = hc64_run(3, &t, d, sizeof(d));
+	if (is_amd())
+		tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x16 && tvm_io_val(&t) == 0 &&
+		       t.mem[0x2007] == 0xc1,
+		       "64-bit, CPL 3: the other vendor's hypercall (VMCALL) takes #GP(0), unpatched, as KVM's emulator (%s)",
+		       d);
+	else
+		tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x12 &&
+		       tvm_io_val(&t) == (uint32_t)-KVM_EPERM && !memcmp(t.mem + 0x2005, native, 3),
+		       "64-bit, CPL 3: the other vendor's hypercall (VMMCALL) is patched and returns -KVM_EPERM (%s)",
+		       d);
 	tvm_destroy(&t);
 }
 
@@ -215,11 +357,12 @@ int main(void)
 {
 	int kvm = open_kvm();
 
-	tap_plan(32);
+	tap_plan(34);
 	test_caps(kvm);
 	test_feature_msrs(kvm);
 	test_vm_errors(kvm);
 	test_guest();
+	test_hypercall_long_mode();
 	test_stats_and_tsc();
 	close(kvm);
 	return 0;

@@ -1234,7 +1234,7 @@ __kvmd_hot int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu)
 	vcpu->mmio_str.n = 0;
 	if (kvmd_fetch_insn(vcpu, e.b, &e.avail) || emu_decode_prefixes(&e)) {
 		vcpu->mmio_cached = 0;
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);
+		return kvmd_emulation_failure(vcpu);
 	}
 	r = emu_exec(&e);
 	switch (r) {
@@ -1246,6 +1246,6 @@ __kvmd_hot int kvmd_emulate_mmio(struct kvmd_vcpu *vcpu)
 		return KVMD_RESUME;
 	default:
 		vcpu->mmio_cached = 0;
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);
+		return kvmd_emulation_failure(vcpu);
 	}
 }

@@ -428,6 +428,7 @@ int kvmd_handle_shutdown(struct kvmd_vcpu *vcpu);
 void kvmd_vcpu_init_reset(struct kvmd_vcpu *vcpu);
 int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
 			u64 info2);
+int kvmd_emulation_failure(struct kvmd_vcpu *vcpu);
 bool kvmd_interrupt_allowed(struct kvmd_vcpu *vcpu);
 bool kvmd_valid_cr4(struct kvmd_vcpu *vcpu, u64 cr4);
 

@@ -274,8 +274,7 @@ int nested_npt_fault(struct kvmd_vcpu *vcpu)
 		ram = kvmd_gfn_to_slot(vm, 0, gpa1 >> PAGE_SHIFT);
 		up_read(&vm->slots_sem);
 		if (!ram)
-			return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-						   SVM_EXIT_NPF, gpa1);
+			return kvmd_emulation_failure(vcpu);
 		return kvmd_tdp_fault(vcpu, gpa1, write, fetch);
 	}
 	snpt_map(vm, n, gpa2 >> PAGE_SHIFT,

@@ -476,8 +476,7 @@ int kvmd_smm_rsm(struct kvmd_vcpu *vcpu)
 	}
 	if (kvmd_vcpu_read_guest(vcpu, vcpu->smm.smbase + SMM_MAP_OFFSET, map,
 				 sizeof(map)))
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					   0, 0);
+		return kvmd_emulation_failure(vcpu);
 
 	if (!vcpu->smm.inside_nmi)
 		vcpu->nmi.masked = false;

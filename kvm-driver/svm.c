@@ -957,6 +957,20 @@ static int svm_exit_invpcid(struct kvmd_vcpu *vcpu)
 	return KVMD_RESUME;
 }
 
+static void svm_get_exit_info(struct kvmd_vcpu *vcpu, u64 info[5])
+{
+	struct vmcb_control_area *c = &svm_vmcb(vcpu)->control;
+
+	info[0] = (u32)c->exit_code;
+	info[1] = c->exit_info_1;
+	info[2] = c->exit_info_2;
+	info[3] = c->exit_int_info;
+	info[4] = 0;
+	if ((c->exit_int_info & SVM_EXITINTINFO_VALID) &&
+	    (c->exit_int_info & SVM_EXITINTINFO_VALID_ERR))
+		info[4] = c->exit_int_info_err;
+}
+
 static int svm_exit_ud_excp(struct kvmd_vcpu *vcpu)
 {
 	return kvmd_handle_ud(vcpu);
@@ -999,12 +1013,12 @@ static int svm_exit_dr(struct kvmd_vcpu *vcpu)
 	u64 val;
 
 	if (kvmd_fetch_insn(vcpu, insn, &len) || len < 3)
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, code, 0);
+		return kvmd_emulation_failure(vcpu);
 	while (i < len && (insn[i] == 0x66 || insn[i] == 0x67 ||
 			   (insn[i] & 0xf0) == 0x40))
 		rex = (insn[i] & 0xf0) == 0x40 ? insn[i++] : (i++, 0);
 	if (i + 2 >= len || insn[i] != 0x0f || (insn[i + 1] != 0x21 && insn[i + 1] != 0x23))
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, code, 0);
+		return kvmd_emulation_failure(vcpu);
 	gpr = (insn[i + 2] & 7) | ((rex & 1) << 3);
 	val = vcpu->regs[gpr];
 	if (!kvmd_emulate_mov_dr(vcpu, dr, write, &val, &r))
@@ -1067,8 +1081,7 @@ static int svm_exit_write_cr4(struct kvmd_vcpu *vcpu)
 
 	if (!svm_decode_cr_write(vcpu, &op, &modrm, &gpr, &len) || op != 0x22 ||
 	    ((modrm >> 3) & 7) != 4)
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					   SVM_EXIT_WRITE_CR4, 0);
+		return kvmd_emulation_failure(vcpu);
 	if (kvmd_ops->get_cpl(vcpu) || kvmd_guest_set_cr4(vcpu, vcpu->regs[gpr])) {
 		kvmd_queue_exception_e(vcpu, 13, 0);
 		return KVMD_RESUME;
@@ -1090,8 +1103,7 @@ static int svm_exit_cr0_sel_write(struct kvmd_vcpu *vcpu)
 
 	if (!svm_decode_cr_write(vcpu, &op, &modrm, &gpr, &len) ||
 	    (op == 0x22 && ((modrm >> 3) & 7) != 0))
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					   SVM_EXIT_CR0_SEL_WRITE, 0);
+		return kvmd_emulation_failure(vcpu);
 	if (op == 0x01 && (modrm >> 6) != 3)
 		return kvmd_emulate_mmio(vcpu);
 	val = vcpu->regs[gpr];
@@ -1116,14 +1128,12 @@ static int svm_exit_write_cr8(struct kvmd_vcpu *vcpu)
 	int gpr;
 
 	if (kvmd_fetch_insn(vcpu, insn, &len) || len < 3)
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					   SVM_EXIT_WRITE_CR8, 0);
+		return kvmd_emulation_failure(vcpu);
 	while (i < len && (insn[i] == 0x66 || insn[i] == 0x67 || insn[i] == 0xf0 ||
 			   (insn[i] & 0xf0) == 0x40))
 		rex = (insn[i] & 0xf0) == 0x40 ? insn[i++] : (i++, 0);
 	if (i + 2 >= len || insn[i] != 0x0f || insn[i + 1] != 0x22)
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					   SVM_EXIT_WRITE_CR8, 0);
+		return kvmd_emulation_failure(vcpu);
 	gpr = (insn[i + 2] & 7) | ((rex & 1) << 3);
 	/* Reserved bits: #GP, which the hardware leaves to the intercept. */
 	if (vcpu->regs[gpr] & ~0xfULL) {
@@ -1200,8 +1210,7 @@ static int svm_exit_task_switch(struct kvmd_vcpu *vcpu)
 	    (type == SVM_EXITINTINFO_TYPE_EXEPT && (vec == 3 || vec == 4))) {
 		len = kvmd_task_switch_insn_len(vcpu);
 		if (len < 0)
-			return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-						   SVM_EXIT_TASK_SWITCH, info2);
+			return kvmd_emulation_failure(vcpu);
 		kvmd_skip_insn(vcpu, len);
 	}
 	return kvmd_task_switch(vcpu, (u16)vmcb->control.exit_info_1,
@@ -1319,6 +1328,7 @@ const struct kvmd_vendor_ops kvmd_svm_ops = {
 	.prepare_run		= svm_prepare_run,
 	.run			= svm_run,
 	.handle_exit		= svm_handle_exit,
+	.get_exit_info		= svm_get_exit_info,
 	.get_segment		= svm_get_segment,
 	.set_segment		= svm_set_segment,
 	.get_dtable		= svm_get_dtable,

@@ -529,8 +529,7 @@ int kvmd_task_switch(struct kvmd_vcpu *vcpu, u16 sel, int idt_index,
 		kvmd_queue_exception_e(vcpu, t.vec, t.err);
 		return KVMD_RESUME;
 	default:
-		return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					   0, 0);
+		return kvmd_emulation_failure(vcpu);
 	}
 }
 

@@ -141,22 +141,47 @@ int kvmd_internal_error(struct kvmd_vcpu *vcpu, u32 suberror, u64 info1,
 			u64 info2)
 {
 	struct kvm_run *run = vcpu->run;
-	u8 insn[16] = { 0 };
-	unsigned int len = 0;
 
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	run->internal.suberror = suberror;
-	run->internal.ndata = 0;
-	if (suberror == KVM_INTERNAL_ERROR_EMULATION) {
-		/* Layout of KVM: flags, length, 16 instruction bytes, then info. */
-		kvmd_fetch_insn(vcpu, insn, &len);
-		run->internal.data[0] = KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
-		run->internal.data[1] = len;
-		memcpy(&run->internal.data[2], insn, 16);
-		run->internal.ndata = 4;
+	run->internal.ndata = 2;
+	run->internal.data[0] = info1;
+	run->internal.data[1] = info2;
+	return KVMD_EXIT_USER;
+}
+
+/*
+ * An instruction that cannot be emulated, reported as KVM does: the flags,
+ * then (when any could be fetched) the instruction's size and bytes in
+ * the next 16 bytes of kvm_run, padded with NOPs, then the exit's reason,
+ * two details, the event being delivered and its error code.
+ */
+int kvmd_emulation_failure(struct kvmd_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	u8 insn[15];
+	unsigned int len = 0;
+	u64 info[5] = { 0 };
+	u32 n = 1;
+
+	if (kvmd_fetch_insn(vcpu, insn, &len))
+		len = 0;
+	len = min_t(unsigned int, len, sizeof(insn));
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->emulation_failure.flags = 0;
+	if (len) {
+		run->emulation_failure.flags =
+			KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+		run->emulation_failure.insn_size = len;
+		memset(run->emulation_failure.insn_bytes, 0x90,
+		       sizeof(run->emulation_failure.insn_bytes));
+		memcpy(run->emulation_failure.insn_bytes, insn, len);
+		n += 2;
 	}
-	run->internal.data[run->internal.ndata++] = info1;
-	run->internal.data[run->internal.ndata++] = info2;
+	kvmd_ops->get_exit_info(vcpu, info);
+	memcpy(&run->internal.data[n], info, sizeof(info));
+	run->emulation_failure.ndata = n + ARRAY_SIZE(info);
 	return KVMD_EXIT_USER;
 }
 
@@ -228,7 +253,7 @@ static int kvmd_inject_walk_fault(struct kvmd_vcpu *vcpu, int r,
 		kvmd_queue_exception_e(vcpu, 14, f->error_code);
 		return KVMD_RESUME;
 	}
-	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, 0, 0);
+	return kvmd_emulation_failure(vcpu);
 }
 
 /* An I/O port access: fill kvm_run, finish it on the next KVM_RUN. */

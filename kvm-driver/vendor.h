@@ -65,6 +65,12 @@ struct kvmd_vendor_ops {
 	void (*run)(struct kvmd_vcpu *vcpu);
 	/* Dispatch the recorded exit: KVMD_RESUME, KVMD_EXIT_USER or -errno. */
 	int (*handle_exit)(struct kvmd_vcpu *vcpu);
+	/*
+	 * The recorded exit as an emulation failure reports it: reason, two
+	 * details, the event being delivered and its error code (KVM's
+	 * get_exit_info).
+	 */
+	void (*get_exit_info)(struct kvmd_vcpu *vcpu, u64 info[5]);
 
 	/* Architectural state not kept in struct kvmd_vcpu. */
 	void (*get_segment)(struct kvmd_vcpu *vcpu, struct kvm_segment *s,

@@ -600,6 +600,23 @@ static void vmx_vcpu_reset(struct kvmd_vcpu *vcpu)
 
 }
 
+/* KVM's order; after a failed entry only the reason and qualification. */
+static void vmx_get_exit_info(struct kvmd_vcpu *vcpu, u64 info[5])
+{
+	struct vmx_exit *e = &to_vmx(vcpu)->exit;
+	const u32 code = INTR_INFO_VALID_MASK | INTR_INFO_DELIVER_CODE_MASK;
+
+	info[0] = e->reason;
+	info[1] = e->qual;
+	info[2] = info[3] = info[4] = 0;
+	if (e->reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
+		return;
+	info[2] = e->idt_info;
+	info[3] = e->intr_info;
+	if ((e->intr_info & code) == code)
+		info[4] = e->intr_error;
+}
+
 /* ---- the world switch ---- */
 
 static bool vmx_swaps_msrs(struct vmx_vcpu *vmx)
@@ -978,6 +995,7 @@ const struct kvmd_vendor_ops kvmd_vmx_ops = {
 	.vcpu_reset		= vmx_vcpu_reset,
 	.run			= vmx_run,
 	.handle_exit		= vmx_handle_exit,
+	.get_exit_info		= vmx_get_exit_info,
 	.get_segment		= vmx_get_segment,
 	.set_segment		= vmx_set_segment,
 	.get_dtable		= vmx_get_dtable,

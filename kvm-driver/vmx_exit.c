@@ -235,8 +235,7 @@ static int vmx_exit_cr(struct kvmd_vcpu *vcpu)
 		val = (vmx_get_cr(vcpu, 0) & ~0xeULL) | ((q >> 16) & 0xf);
 		return vmx_guest_set_cr(vcpu, 0, val);
 	}
-	return kvmd_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-				   EXIT_REASON_CR_ACCESS, q);
+	return kvmd_emulation_failure(vcpu);
 }
 
 static int vmx_exit_dr(struct kvmd_vcpu *vcpu)

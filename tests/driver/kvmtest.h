@@ -2,6 +2,7 @@
 #ifndef KVMTEST_H
 #define KVMTEST_H
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -140,6 +141,15 @@ static inline void tvm_cpuid(struct tvm *t)
 		printf("Bail out! cpuid setup: %s\n", strerror(errno));
 		exit(1);
 	}
+}
+
+/* The host CPU is AMD's ("AuthenticAMD"): SVM, else Intel's VMX. */
+static inline bool tvm_host_is_amd(void)
+{
+	unsigned int a = 0, b = 0, c = 0, d = 0;
+
+	__get_cpuid(0, &a, &b, &c, &d);
+	return b == 0x68747541;
 }
 
 /* Real mode at 0:ip (flat segments, base 0). */

@@ -1,5 +1,4 @@
 /* tests/driver/t_caps.c: feature MSRs on /dev/kvm, quirks, MSR_PLATFORM_INFO, hypercalls and their patching, user-space MSR exits and the MSR filter, sync regs, binary stats, the vCPU TSC offset attribute: what KVM's selftests leave unpinned. */
-#include <cpuid.h>
 
 #include "kvmtest.h"
 
@@ -9,14 +8,6 @@
 #define ARCH_CAP_PSCHANGE_MC_NO	(1ULL << 6)
 #define KVM_ENOSYS		1000
 #define KVM_EPERM		1	/* EPERM */
-
-static bool is_amd(void)
-{
-	unsigned int a = 0, b = 0, c = 0, d = 0;
-
-	__get_cpuid(0, &a, &b, &c, &d);
-	return b == 0x68747541;		/* "Auth" */
-}
 
 static void test_caps(int kvm)
 {
@@ -163,7 +154,7 @@ static void test_guest(void)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
 				      .args[0] = KVM_MSR_EXIT_REASON_UNKNOWN };
-	const uint8_t native[3] = { 0x0f, 0x01, is_amd() ? 0xd9 : 0xc1 };
+	const uint8_t native[3] = { 0x0f, 0x01, tvm_host_is_amd() ? 0xd9 : 0xc1 };
 	struct tvm t;
 	int r;
 
@@ -181,7 +172,7 @@ static void test_guest(void)
 	 * lets KVM patch it, and this CPU's on Intel, where VMMCALL needs
 	 * protected mode.
 	 */
-	t.mem[0x101e] = is_amd() ? 0xc1 : 0xd9;
+	t.mem[0x101e] = tvm_host_is_amd() ? 0xc1 : 0xd9;
 	t.mem[0x102a] = 0xc1;
 	tvm_real_mode(&t, 0x1000);
 	tap_ok(ioctl(t.vm, KVM_ENABLE_CAP, &cap) == 0, "X86_USER_SPACE_MSR for unknown MSRs");
@@ -206,7 +197,7 @@ static void test_guest(void)
 	       "the guest reads MSR_PLATFORM_INFO (%s)", io_exit(&t, r));
 
 	r = tvm_run(&t);
-	if (is_amd()) {
+	if (tvm_host_is_amd()) {
 		tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x12 && tvm_io_val(&t) == 0 &&
 		       !memcmp(t.mem + 0x101c, native, 3),
 		       "real mode: the other vendor's hypercall is patched in place and returns 0 (%s, %s)",
@@ -252,7 +243,7 @@ static const uint8_t hc64_gp[] = {
 
 static int hc64_run(int cpl, struct tvm *t, char *buf, size_t len)
 {
-	const uint8_t foreign = is_amd() ? 0xc1 : 0xd9;
+	const uint8_t foreign = tvm_host_is_amd() ? 0xc1 : 0xd9;
 	struct kvm_sregs s;
 	struct kvm_regs regs;
 	int r, i;
@@ -296,7 +287,7 @@ static int hc64_run(int cpl, struct tvm *t, char *buf, size_t len)
 
 static void test_hypercall_long_mode(void)
 {
-	const uint8_t native[3] = { 0x0f, 0x01, is_amd() ? 0xd9 : 0xc1 };
+	const uint8_t native[3] = { 0x0f, 0x01, tvm_host_is_amd() ? 0xd9 : 0xc1 };
 	char d[160];
 	struct tvm t;
 	int r;
@@ -308,7 +299,7 @@ static void test_hypercall_long_mode(void)
 	tvm_destroy(&t);
 
 	r = hc64_run(3, &t, d, sizeof(d));
-	if (is_amd())
+	if (tvm_host_is_amd())
 		tap_ok(r == KVM_EXIT_IO && t.run->io.port == 0x16 && tvm_io_val(&t) == 0 &&
 		       t.mem[0x2007] == 0xc1,
 		       "64-bit, CPL 3: the other vendor's hypercall (VMCALL) takes #GP(0), unpatched, as KVM's emulator (%s)",

@@ -6,7 +6,7 @@
 	.section .rodata
 	.globl	exits_guest, exits_guest_end
 	.globl	g_io_string, g_mmio, g_cpuid_msr, g_gp_handler, g_triple
-	.globl	g_fetch_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
+	.globl	g_fetch_mmio, g_fld_mmio, g_debug, g_irq, g_irq_handler, g_nmi_handler
 	.globl	g_ro_write, g_loop, g_ins_count, g_io_mmio, g_stack_mmio, g_stack_ret, g_cmpxchg_mmio, g_shift_mmio, g_lmsw_mmio, g_cr_writes, g_cr_gp
 	.code64
 exits_guest:
@@ -265,6 +265,12 @@ null_idt:
 g_fetch_mmio:
 	mov	$MMIO, %rax
 	jmp	*%rax
+
+/* An x87 load from MMIO: no instruction emulator takes it. */
+g_fld_mmio:
+	mov	$MMIO, %rax
+	flds	(%rax)
+	hlt
 
 /* Debugging: a few instructions and a breakpoint. */
 g_debug:

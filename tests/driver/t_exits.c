@@ -3,7 +3,7 @@
 
 extern const uint8_t exits_guest[], exits_guest_end[];
 extern const uint8_t g_io_string[], g_mmio[], g_cpuid_msr[], g_gp_handler[],
-	g_triple[], g_fetch_mmio[], g_debug[], g_irq[], g_irq_handler[],
+	g_triple[], g_fetch_mmio[], g_fld_mmio[], g_debug[], g_irq[], g_irq_handler[],
 	g_nmi_handler[], g_ro_write[], g_loop[], g_ins_count[], g_io_mmio[], g_stack_mmio[], g_stack_ret[], g_cmpxchg_mmio[], g_shift_mmio[], g_lmsw_mmio[],
 	g_cr_writes[], g_cr_gp[];
 
@@ -216,10 +216,30 @@ static void test_cpuid_msr(void)
 	tvm_destroy(&t);
 }
 
+/* An internal error's words, for the TAP line. */
+static const char *failure(struct tvm *t, int r, char *buf, size_t size)
+{
+	size_t n;
+	uint32_t i;
+
+	n = snprintf(buf, size, "%s", exit_name(r));
+	if (r != KVM_EXIT_INTERNAL_ERROR)
+		return buf;
+	n += snprintf(buf + n, size - n, ", suberror %u, ndata %u:", t->run->internal.suberror,
+		      t->run->internal.ndata);
+	for (i = 0; i < t->run->internal.ndata && i < 16 && n < size; i++)
+		n += snprintf(buf + n, size - n, " %#llx",
+			      (unsigned long long)t->run->internal.data[i]);
+	return buf;
+}
+
 static void test_shutdown_and_failures(void)
 {
+	/* The exit an MMIO access makes: NPF on SVM, EPT violation on VMX. */
+	const uint64_t npf = tvm_host_is_amd() ? 0x400 : 48;
 	struct kvm_sregs s;
 	struct tvm t;
+	char d[320];
 	int r;
 
 	fresh(&t, GA(g_triple));
@@ -227,12 +247,32 @@ static void test_shutdown_and_failures(void)
 	tap_ok(r == KVM_EXIT_SHUTDOWN, "triple fault: KVM_EXIT_SHUTDOWN (%s)", exit_name(r));
 	tvm_destroy(&t);
 
+	/*
+	 * Emulation failures as KVM reports them: flags, the instruction's
+	 * size and bytes when it could be fetched, then the exit's reason
+	 * (an NPF or EPT violation here) and four more words of exit info.
+	 */
 	fresh(&t, GA(g_fetch_mmio));
 	r = tvm_run(&t);
 	tap_ok(r == KVM_EXIT_INTERNAL_ERROR &&
-	       t.run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION,
-	       "code fetch from MMIO: emulation failure (%s, suberror %u)", exit_name(r),
-	       r == KVM_EXIT_INTERNAL_ERROR ? t.run->internal.suberror : 0);
+	       t.run->emulation_failure.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+	       t.run->emulation_failure.flags == 0 && t.run->emulation_failure.ndata == 6 &&
+	       t.run->internal.data[1] == npf,
+	       "code fetch from MMIO: emulation failure, no instruction bytes, the exit's info (%s)",
+	       failure(&t, r, d, sizeof(d)));
+	tvm_destroy(&t);
+
+	fresh(&t, GA(g_fld_mmio));
+	r = tvm_run(&t);
+	tap_ok(r == KVM_EXIT_INTERNAL_ERROR &&
+	       t.run->emulation_failure.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+	       t.run->emulation_failure.flags == KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES &&
+	       t.run->emulation_failure.insn_size >= 2 &&
+	       t.run->emulation_failure.insn_bytes[0] == 0xd9 &&
+	       t.run->emulation_failure.insn_bytes[1] == 0x00 &&
+	       t.run->emulation_failure.ndata == 8 && t.run->internal.data[3] == npf,
+	       "FLD from MMIO: emulation failure with the instruction's bytes, the exit's info (%s)",
+	       failure(&t, r, d, sizeof(d)));
 	tvm_destroy(&t);
 
 	fresh(&t, GA(g_loop));
@@ -501,7 +541,7 @@ static void test_readonly(void)
 
 int main(void)
 {
-	tap_plan(4 + 2 + 1 + 1 + 3 + 6 + 14 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
+	tap_plan(4 + 2 + 1 + 1 + 4 + 6 + 14 + 3 + 2 + 1 + 1 + 1 + 1 + 1);
 	test_io_string();
 	test_ins_count(1, "a");
 	test_ins_count(5, "abc");

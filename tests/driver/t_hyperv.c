@@ -1,5 +1,4 @@
 /* tests/driver/t_hyperv.c: Hyper-V enlightenments: the supported HV CPUID, hypercall page, VP index, hypercall status, reference TSC page, enforced CPUID. */
-#include <cpuid.h>
 
 #include "kvmtest.h"
 
@@ -120,14 +119,6 @@ static void check_supported(int kvm)
 	tvm_destroy(&t);
 }
 
-static bool is_amd(void)
-{
-	unsigned int a, b, c, d;
-
-	__cpuid(0, a, b, c, d);
-	return b == 0x68747541;		/* "Auth" */
-}
-
 static void check_main(int kvm)
 {
 	static const uint8_t vmmcall[] = { 0x0f, 0x01, 0xd9, 0xc3 };
@@ -150,9 +141,9 @@ static void check_main(int kvm)
 	guest_setup(&t, g_main);
 
 	v = expect_out(&t, 0x10, "hypercall page");
-	tap_ok(v != ~0U && !memcmp(t.mem + HCALL_PAGE, is_amd() ? vmmcall : vmcall, 4),
+	tap_ok(v != ~0U && !memcmp(t.mem + HCALL_PAGE, tvm_host_is_amd() ? vmmcall : vmcall, 4),
 	       "hypercall page: %s; RET (%02x %02x %02x %02x)",
-	       is_amd() ? "VMMCALL" : "VMCALL", t.mem[HCALL_PAGE], t.mem[HCALL_PAGE + 1],
+	       tvm_host_is_amd() ? "VMMCALL" : "VMCALL", t.mem[HCALL_PAGE], t.mem[HCALL_PAGE + 1],
 	       t.mem[HCALL_PAGE + 2], t.mem[HCALL_PAGE + 3]);
 	m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
 	m->nmsrs = 1;

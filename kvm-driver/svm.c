@@ -255,11 +255,15 @@ static void svm_vcpu_reset(struct kvmd_vcpu *vcpu)
 	c->tsc_offset = vcpu->tsc_offset;
 	c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
 
-	/* The architectural reset state. */
-	svm_init_seg(&s->es, SVM_SELECTOR_P_MASK | SVM_SELECTOR_S_MASK | 3);
+	/*
+	 * The architectural reset state, with KVM's attributes: no accessed
+	 * bits in the VMCB (KVM_GET_SREGS adds DS-GS's, as KVM does).
+	 */
+	svm_init_seg(&s->es, SVM_SELECTOR_P_MASK | SVM_SELECTOR_S_MASK |
+		     SVM_SELECTOR_WRITE_MASK);
 	s->cs = s->es;
 	s->cs.attrib = SVM_SELECTOR_P_MASK | SVM_SELECTOR_S_MASK |
-		       SVM_SELECTOR_CODE_MASK | SVM_SELECTOR_READ_MASK | 1;
+		       SVM_SELECTOR_CODE_MASK | SVM_SELECTOR_READ_MASK;
 	s->cs.selector = 0xf000;
 	s->cs.base = 0xffff0000;
 	s->ss = s->ds = s->fs = s->gs = s->es;

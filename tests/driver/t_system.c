@@ -216,7 +216,7 @@ int main(void)
 	int kvm, vm, vcpu, n, i, has0 = 0, has1 = 0;
 	long e;
 
-	tap_plan(31 + 10 + 3 + 3 + 3);
+	tap_plan(32 + 10 + 3 + 3 + 3);
 	kvm = open_kvm();
 	tap_ok(ioctl(kvm, KVM_GET_API_VERSION, 0) == 12, "KVM_GET_API_VERSION 12");
 	tap_ok(xioctl(kvm, KVM_GET_API_VERSION, (void *)1) == -EINVAL, "API version with an argument: EINVAL");
@@ -274,6 +274,22 @@ int main(void)
 	ioctl(vcpu, KVM_GET_SREGS, &s);
 	tap_ok(s.cs.selector == 0xf000 && s.cs.base == 0xffff0000 && s.cr0 == 0x60000010,
 	       "reset state: CS f000:ffff0000, CR0 0x60000010");
+	/*
+	 * Segment types at reset as each vendor's KVM reports them: on SVM the
+	 * VMCB's (CS execute/read, SS read/write, no accessed bit) with DS-GS
+	 * marked accessed; on VMX the VMCS's, accessed throughout; TR a busy
+	 * TSS, LDTR an LDT.
+	 */
+	{
+		const bool amd = tvm_host_is_amd();
+
+		tap_ok(s.cs.type == (amd ? 10 : 11) && s.ss.type == (amd ? 2 : 3) &&
+		       s.ds.type == 3 && s.es.type == 3 && s.fs.type == 3 && s.gs.type == 3 &&
+		       s.tr.type == (amd ? 3 : 11) && s.ldt.type == 2,
+		       "reset state: segment types cs %u ss %u ds %u es %u fs %u gs %u tr %u ldt %u",
+		       s.cs.type, s.ss.type, s.ds.type, s.es.type, s.fs.type, s.gs.type,
+		       s.tr.type, s.ldt.type);
+	}
 	ioctl(vcpu, KVM_GET_REGS, &r);
 	tap_ok(r.rip == 0xfff0 && r.rflags == 2, "reset RIP fff0, RFLAGS 2");
 	r.rax = 0x1122334455667788ULL;

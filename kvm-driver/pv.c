@@ -223,18 +223,17 @@ int kvmd_handle_ud(struct kvmd_vcpu *vcpu)
 	/* RSM: #UD under VMX; KVM emulates it there (smm.c). */
 	if (len >= 2 && insn[0] == 0x0f && insn[1] == 0xaa)
 		return kvmd_smm_rsm(vcpu);
-	if (len >= 3 && !memcmp(insn, kvmd_foreign_hypercall(), 3) &&
-	    kvmd_foreign_hypercall_fault(vcpu))
-		return KVMD_RESUME;
-	if (len >= 3 && !memcmp(insn, kvmd_foreign_hypercall(), 3) &&
-	    kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN)) {
+	if (len >= 3 && !memcmp(insn, kvmd_foreign_hypercall(), 3)) {
 		struct kvm_segment cs;
 		u64 la;
 
+		if (kvmd_foreign_hypercall_fault(vcpu))
+			return KVMD_RESUME;
 		kvmd_ops->get_segment(vcpu, &cs, KVMD_SEG_CS);
 		la = (kvmd_long_mode(vcpu) && cs.l) ? vcpu->rip :
 		     (u32)(cs.base + vcpu->rip);
-		if (!kvmd_write_guest_virt(vcpu, la, kvmd_native_hypercall(), 3, &f))
+		if (kvmd_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN) &&
+		    !kvmd_write_guest_virt(vcpu, la, kvmd_native_hypercall(), 3, &f))
 			return KVMD_RESUME;
 	}
 	kvmd_queue_exception(vcpu, 6);

@@ -164,9 +164,8 @@ int kvmd_emulation_failure(struct kvmd_vcpu *vcpu)
 	u64 info[5] = { 0 };
 	u32 n = 1;
 
-	if (kvmd_fetch_insn(vcpu, insn, &len))
+	if (kvmd_fetch_insn(vcpu, insn, &len))	/* at most 15 bytes */
 		len = 0;
-	len = min_t(unsigned int, len, sizeof(insn));
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
 	run->emulation_failure.flags = 0;

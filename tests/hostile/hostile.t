@@ -45,30 +45,16 @@ probes=$work/probes
 mkdir -p "$probes"
 trap 'rm -rf "$work"' EXIT
 
-# One test host, its stdout and stderr to files; ended when both stay
-# silent for $idle seconds. Sets rc and hung.
+# One test host, its stdout and stderr to files; ended (testhost --stall)
+# when both stay silent for $idle seconds. Sets rc and hung.
 run_host() {
-	local lane=$1 out=$2 err=$3 pid size=-1 s last now
+	local lane=$1 out=$2 err=$3
 	shift 3
-	tests/testhost --lane "$lane" --timeout "$limit" --rw "$probes" "$@" >"$out" 2>"$err" &
-	pid=$!
-	last=$(date +%s)
-	hung=0
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 5
-		s=$(($(stat -c %s "$out") + $(stat -c %s "$err")))
-		now=$(date +%s)
-		if [ "$s" != "$size" ]; then
-			size=$s
-			last=$now
-		elif [ $((now - last)) -ge "$idle" ]; then
-			hung=1
-			kill "$pid" 2>/dev/null
-			break
-		fi
-	done
-	wait "$pid"
+	tests/testhost --lane "$lane" --timeout "$limit" --stall "$idle" --rw "$probes" "$@" \
+		>"$out" 2>"$err"
 	rc=$?
+	hung=0
+	grep -q '^testhost: stalled' "$err" && hung=1
 }
 
 all=()

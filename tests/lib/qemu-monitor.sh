@@ -7,8 +7,8 @@
 #   mon_open DIR          FIFOs DIR/mon.in and DIR/mon.out, the replies
 #                         read into DIR/mon.log; sets mon_args, the QEMU
 #                         options for it. Opens fd 7 on the monitor's input.
-#   mon_watch SECONDS     in SECONDS, ask the monitor for the CPUs' state
-#                         (background; sets mon_wpid)
+#   mon_ask               ask the monitor for the CPUs' state now
+#   mon_watch SECONDS     mon_ask in SECONDS (background; sets mon_wpid)
 #   mon_unwatch           cancel it
 #   mon_close             the monitor's input closed, its reader waited for
 #   mon_where MAP [BIAS]  one line per CPU of DIR/mon.log: RIP, its symbol
@@ -26,13 +26,17 @@ mon_open() {
 	mon_args=(-chardev "pipe,id=hmon,path=$mon_dir/mon" -mon chardev=hmon)
 }
 
+mon_ask() {
+	printf 'info registers -a\ninfo lapic\n' >&7
+}
+
 mon_watch() {
 	(
 		trap 'kill $s 2>/dev/null; exit 0' TERM
 		sleep "$1" &
 		s=$!
 		wait $s
-		printf 'info registers -a\ninfo lapic\n' >&7
+		mon_ask
 	) > /dev/null 2>&1 &
 	mon_wpid=$!
 }
